@@ -1,0 +1,20 @@
+{
+  "targets": [
+    {
+      "target_name": "crossmon_kernels",
+      "sources": [
+        "src/engine/kernels/native/addon.cc",
+        "src/engine/kernels/native/gemm.cc",
+        "src/engine/kernels/native/ops.cc",
+        "src/engine/kernels/native/attention.cc",
+        "src/engine/kernels/native/pool.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-O2"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=fast"],
+      "libraries": ["-ldl", "-lpthread"]
+    }
+  ]
+}

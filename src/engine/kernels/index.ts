@@ -1,0 +1,34 @@
+/**
+ * The kernels the engine uses: native when the addon loads, the TypeScript references otherwise (with one warning).
+ * CROSSMON_KERNELS=reference forces the references.
+ */
+import { loadNativeKernels, type NativeKernels } from "./native.js";
+import { referenceKernels } from "./reference.js";
+import type { Kernels } from "./types.js";
+
+export type { Kernels } from "./types.js";
+export { referenceKernels } from "./reference.js";
+
+let chosen: Kernels | null = null;
+let native: NativeKernels | null | undefined;
+
+export function nativeKernels(): NativeKernels | null {
+  if (native === undefined) {
+    const r = loadNativeKernels();
+    native = r.kernels;
+    if (!native && process.env.CROSSMON_KERNELS !== "reference") {
+      process.stderr.write(`crossmon: warning: native kernels unavailable (${r.error}); using the slower TypeScript kernels\n`);
+    }
+  }
+  return native;
+}
+
+export function kernels(): Kernels {
+  if (!chosen) chosen = process.env.CROSSMON_KERNELS === "reference" ? referenceKernels : (nativeKernels() ?? referenceKernels);
+  return chosen;
+}
+
+/** Threads for the native kernels and OpenBLAS (no effect on the references). */
+export function setThreads(n: number): void {
+  nativeKernels()?.setThreads(n);
+}

@@ -1,0 +1,41 @@
+/** Loads the native addon built by `npm install` (build/Release/crossmon_kernels.node), if it is there. */
+import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Kernels } from "./types.js";
+
+export interface NativeInfo {
+  threads: number;
+  gemm: "openblas" | "own";
+  openblas: boolean;
+  simd: "avx512" | "avx2" | "generic";
+}
+
+export interface NativeKernels extends Kernels {
+  setThreads(n: number): void;
+  /** 0 = auto (OpenBLAS when found), 1 = own SIMD kernel, 2 = OpenBLAS. */
+  setGemmBackend(which: 0 | 1 | 2): void;
+  info(): NativeInfo;
+}
+
+function findPackageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "binding.gyp"))) return dir;
+    dir = dirname(dir);
+  }
+  return dir;
+}
+
+export function loadNativeKernels(): { kernels: NativeKernels | null; error?: string } {
+  const path = join(findPackageRoot(), "build", "Release", "crossmon_kernels.node");
+  if (!existsSync(path)) return { kernels: null, error: `${path} is missing (the native build failed or did not run)` };
+  try {
+    const require = createRequire(import.meta.url);
+    const addon = require(path) as Omit<NativeKernels, "name">;
+    return { kernels: { ...addon, name: "native" } as NativeKernels };
+  } catch (e) {
+    return { kernels: null, error: `${path} did not load: ${(e as Error).message}` };
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * Plain TypeScript kernels: the definition of every kernel, the fallback when the native addon is missing, and
+ * what tests compare the native kernels against. Written for clarity, not speed.
+ */
+import type { Kernels } from "./types.js";
+
+export function sgemm(
+  ta: boolean, tb: boolean, M: number, N: number, K: number, alpha: number,
+  A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number,
+): void {
+  const row = new Float64Array(N);
+  for (let i = 0; i < M; i++) {
+    row.fill(0);
+    for (let p = 0; p < K; p++) {
+      const a = ta ? A[p * lda + i] : A[i * lda + p];
+      if (a === 0) continue;
+      if (tb) for (let j = 0; j < N; j++) row[j] += a * B[j * ldb + p];
+      else {
+        const off = p * ldb;
+        for (let j = 0; j < N; j++) row[j] += a * B[off + j];
+      }
+    }
+    const c = i * ldc;
+    for (let j = 0; j < N; j++) C[c + j] = alpha * row[j] + (beta === 0 ? 0 : beta * C[c + j]);
+  }
+}
+
+export function rmsnormForward(out: Float32Array, rstd: Float32Array | null, x: Float32Array, w: Float32Array, rows: number, dim: number, eps: number): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * dim;
+    let ss = 0;
+    for (let i = 0; i < dim; i++) ss += x[o + i] * x[o + i];
+    const s = 1 / Math.sqrt(ss / dim + eps);
+    if (rstd) rstd[r] = s;
+    for (let i = 0; i < dim; i++) out[o + i] = x[o + i] * s * w[i];
+  }
+}
+
+export function rmsnormBackward(
+  dx: Float32Array, dw: Float32Array | null, dout: Float32Array, x: Float32Array, w: Float32Array,
+  rstd: Float32Array, rows: number, dim: number, accumulateDx: boolean,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * dim;
+    const s = rstd[r];
+    let dot = 0;
+    for (let i = 0; i < dim; i++) dot += dout[o + i] * w[i] * x[o + i];
+    const c = (s * s * s * dot) / dim;
+    for (let i = 0; i < dim; i++) {
+      const d = s * dout[o + i] * w[i] - c * x[o + i];
+      dx[o + i] = accumulateDx ? dx[o + i] + d : d;
+      if (dw) dw[i] += dout[o + i] * x[o + i] * s;
+    }
+  }
+}
+
+export function rope(x: Float32Array, rows: number, T: number, heads: number, headDim: number, pos0: number, cos: Float32Array, sin: Float32Array, inverse: boolean): void {
+  const half = headDim / 2;
+  const sign = inverse ? -1 : 1;
+  for (let r = 0; r < rows; r++) {
+    const pos = pos0 + (r % T);
+    for (let h = 0; h < heads; h++) {
+      const base = (r * heads + h) * headDim;
+      for (let i = 0; i < half; i++) {
+        const c = cos[pos * half + i];
+        const s = sign * sin[pos * half + i];
+        const a = x[base + i];
+        const b = x[base + i + half];
+        x[base + i] = a * c - b * s;
+        x[base + i + half] = b * c + a * s;
+      }
+    }
+  }
+}
+
+export function swigluForward(h: Float32Array, gate: Float32Array, up: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) h[i] = (gate[i] / (1 + Math.exp(-gate[i]))) * up[i];
+}
+
+export function swigluBackward(dgate: Float32Array, dup: Float32Array, dh: Float32Array, gate: Float32Array, up: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const g = gate[i];
+    const s = 1 / (1 + Math.exp(-g));
+    dup[i] = dh[i] * g * s;
+    dgate[i] = dh[i] * up[i] * s * (1 + g * (1 - s));
+  }
+}
+
+export function crossEntropy(logits: Float32Array, targets: Int32Array, weights: Float32Array | null, rows: number, V: number, scale: number): number {
+  let loss = 0;
+  for (let r = 0; r < rows; r++) {
+    const o = r * V;
+    const w = weights ? weights[r] : 1;
+    const t = targets[r];
+    if (t < 0 || t >= V) throw new TypeError(`crossEntropy: target ${t} at row ${r} is outside the vocabulary`);
+    if (w === 0) {
+      logits.fill(0, o, o + V);
+      continue;
+    }
+    let mx = -Infinity;
+    for (let i = 0; i < V; i++) mx = Math.max(mx, logits[o + i]);
+    let sum = 0;
+    for (let i = 0; i < V; i++) sum += Math.exp(logits[o + i] - mx);
+    loss += -w * (logits[o + t] - mx - Math.log(sum));
+    for (let i = 0; i < V; i++) logits[o + i] = (Math.exp(logits[o + i] - mx) / sum) * w * scale;
+    logits[o + t] -= w * scale;
+  }
+  return loss;
+}
+
+export function adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number, b1: number, b2: number, eps: number, wd: number, bc1: number, bc2: number): void {
+  for (let i = 0; i < n; i++) {
+    p[i] -= lr * wd * p[i];
+    m[i] = b1 * m[i] + (1 - b1) * g[i];
+    v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+    p[i] -= (lr * (m[i] / bc1)) / (Math.sqrt(v[i] / bc2) + eps);
+  }
+}
+
+export function addInPlace(a: Float32Array, b: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) a[i] += b[i];
+}
+
+export function scaleInPlace(a: Float32Array, s: number, n: number): void {
+  for (let i = 0; i < n; i++) a[i] *= s;
+}
+
+export function sumSquares(a: Float32Array, n: number): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += a[i] * a[i];
+  return s;
+}
+
+export function attentionForward(
+  out: Float32Array, probs: Float32Array | null, q: Float32Array, k: Float32Array, v: Float32Array,
+  B: number, Tq: number, Tk: number, nH: number, nKV: number, hd: number, kvStride: number, qPos0: number,
+  validLen: Int32Array | null, scale: number,
+): void {
+  const group = nH / nKV;
+  const ldq = nH * hd;
+  const ldk = nKV * hd;
+  const S = new Float64Array(Tk);
+  for (let b = 0; b < B; b++) {
+    const valid = validLen ? validLen[b] : Tk;
+    for (let h = 0; h < nH; h++) {
+      const kh = Math.floor(h / group);
+      for (let i = 0; i < Tq; i++) {
+        const last = Math.min(qPos0 + i, valid - 1);
+        const qo = (b * Tq + i) * ldq + h * hd;
+        let mx = -Infinity;
+        for (let j = 0; j <= last; j++) {
+          const ko = (b * kvStride + j) * ldk + kh * hd;
+          let dot = 0;
+          for (let d = 0; d < hd; d++) dot += q[qo + d] * k[ko + d];
+          S[j] = dot * scale;
+          mx = Math.max(mx, S[j]);
+        }
+        let sum = 0;
+        for (let j = 0; j <= last; j++) {
+          S[j] = Math.exp(S[j] - mx);
+          sum += S[j];
+        }
+        for (let d = 0; d < hd; d++) out[qo + d] = 0;
+        const po = ((b * nH + h) * Tq + i) * Tk;
+        for (let j = 0; j < Tk; j++) {
+          const p = j <= last ? S[j] / sum : 0;
+          if (probs) probs[po + j] = p;
+          if (p === 0) continue;
+          const vo = (b * kvStride + j) * ldk + kh * hd;
+          for (let d = 0; d < hd; d++) out[qo + d] += p * v[vo + d];
+        }
+      }
+    }
+  }
+}
+
+export function attentionBackward(
+  dq: Float32Array, dk: Float32Array, dv: Float32Array, dout: Float32Array, probs: Float32Array,
+  q: Float32Array, k: Float32Array, v: Float32Array, B: number, Tq: number, Tk: number, nH: number, nKV: number, hd: number, scale: number,
+): void {
+  const group = nH / nKV;
+  const ldq = nH * hd;
+  const ldk = nKV * hd;
+  dk.fill(0, 0, B * Tk * ldk);
+  dv.fill(0, 0, B * Tk * ldk);
+  const dP = new Float64Array(Tk);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < nH; h++) {
+      const kh = Math.floor(h / group);
+      for (let i = 0; i < Tq; i++) {
+        const qo = (b * Tq + i) * ldq + h * hd;
+        const po = ((b * nH + h) * Tq + i) * Tk;
+        let dot = 0;
+        for (let j = 0; j < Tk; j++) {
+          const vo = (b * Tk + j) * ldk + kh * hd;
+          let s = 0;
+          for (let d = 0; d < hd; d++) s += dout[qo + d] * v[vo + d];
+          dP[j] = s;
+          dot += s * probs[po + j];
+        }
+        for (let d = 0; d < hd; d++) dq[qo + d] = 0;
+        for (let j = 0; j < Tk; j++) {
+          const p = probs[po + j];
+          if (p === 0) continue;
+          const ds = p * (dP[j] - dot) * scale;
+          const ko = (b * Tk + j) * ldk + kh * hd;
+          for (let d = 0; d < hd; d++) {
+            dq[qo + d] += ds * k[ko + d];
+            dk[ko + d] += ds * q[qo + d];
+            dv[ko + d] += p * dout[qo + d];
+          }
+        }
+      }
+    }
+  }
+}
+
+export const referenceKernels: Kernels = {
+  name: "reference",
+  sgemm, rmsnormForward, rmsnormBackward, rope, swigluForward, swigluBackward, crossEntropy, adamw,
+  addInPlace, scaleInPlace, sumSquares, attentionForward, attentionBackward,
+};

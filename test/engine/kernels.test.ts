@@ -1,0 +1,160 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { nativeKernels, referenceKernels } from "../../src/engine/kernels/index.js";
+import type { Kernels } from "../../src/engine/kernels/types.js";
+import { assertClose, randomArray } from "../helpers.js";
+
+const native = nativeKernels();
+const ref = referenceKernels;
+const skip = native ? false : "native addon not built";
+
+function both(fn: (k: Kernels) => Float32Array[]): [Float32Array[], Float32Array[]] {
+  return [fn(ref), fn(native!)];
+}
+
+test("sgemm: every transpose combination, odd sizes, strides, alpha and beta", { skip }, () => {
+  for (const [M, N, K] of [[1, 1, 1], [7, 13, 5], [37, 70, 300], [130, 33, 257], [64, 64, 64]]) {
+    for (const ta of [false, true]) {
+      for (const tb of [false, true]) {
+        const lda = (ta ? M : K) + 3;
+        const ldb = (tb ? K : N) + 1;
+        const ldc = N + 2;
+        const A = randomArray((ta ? K : M) * lda, 1);
+        const B = randomArray((tb ? N : K) * ldb, 2);
+        const C0 = randomArray(M * ldc, 3);
+        for (const gemm of [0, 1, 2] as const) {
+          native!.setGemmBackend(gemm === 2 ? 1 : 0);
+          const [[r], [n]] = both((k) => {
+            const C = C0.slice();
+            if (gemm === 2) native!.setGemmBackend(1);
+            k.sgemm(ta, tb, M, N, K, 0.7, A, lda, B, ldb, gemm === 0 ? 0 : 0.3, C, ldc);
+            return [C];
+          });
+          assertClose(n, r, 2e-5 * Math.sqrt(K) + 1e-6, `sgemm ${M}x${N}x${K} ta=${ta} tb=${tb} mode=${gemm}`);
+        }
+      }
+    }
+  }
+  native!.setGemmBackend(0);
+});
+
+test("own SIMD gemm matches the reference on 1 and 2 threads", { skip }, () => {
+  native!.setGemmBackend(1);
+  try {
+    const [M, N, K] = [300, 200, 150];
+    const A = randomArray(M * K, 4), B = randomArray(K * N, 5);
+    for (const threads of [1, 2]) {
+      native!.setThreads(threads);
+      const c1 = new Float32Array(M * N), c2 = new Float32Array(M * N);
+      ref.sgemm(false, false, M, N, K, 1, A, K, B, N, 0, c1, N);
+      native!.sgemm(false, false, M, N, K, 1, A, K, B, N, 0, c2, N);
+      assertClose(c2, c1, 1e-4, `own gemm on ${threads} threads`);
+    }
+  } finally {
+    native!.setGemmBackend(0);
+    native!.setThreads(2);
+  }
+});
+
+test("rmsnorm forward and backward", { skip }, () => {
+  const rows = 33, dim = 48;
+  const x = randomArray(rows * dim, 6), w = randomArray(dim, 7), dout = randomArray(rows * dim, 8);
+  const [r, n] = both((k) => {
+    const out = new Float32Array(rows * dim), rstd = new Float32Array(rows);
+    k.rmsnormForward(out, rstd, x, w, rows, dim, 1e-6);
+    const dx = randomArray(rows * dim, 9), dw = randomArray(dim, 10);
+    k.rmsnormBackward(dx, dw, dout, x, w, rstd, rows, dim, true);
+    return [out, rstd, dx, dw];
+  });
+  r.forEach((a, i) => assertClose(n[i], a, 1e-4, `rmsnorm output ${i}`));
+});
+
+test("rope forward, inverse restores the input", { skip }, () => {
+  const T = 9, rows = 18, heads = 3, hd = 8, maxPos = 40, half = hd / 2;
+  const cos = new Float32Array(maxPos * half), sin = new Float32Array(maxPos * half);
+  for (let p = 0; p < maxPos; p++) for (let i = 0; i < half; i++) {
+    const a = p / Math.pow(10000, (2 * i) / hd);
+    cos[p * half + i] = Math.cos(a);
+    sin[p * half + i] = Math.sin(a);
+  }
+  const x = randomArray(rows * heads * hd, 11);
+  const [r, n] = both((k) => {
+    const y = x.slice();
+    k.rope(y, rows, T, heads, hd, 5, cos, sin, false);
+    const z = y.slice();
+    k.rope(z, rows, T, heads, hd, 5, cos, sin, true);
+    return [y, z];
+  });
+  assertClose(n[0], r[0], 1e-5, "rope");
+  assertClose(r[1], x, 1e-5, "rope inverse (reference)");
+  assertClose(n[1], x, 1e-5, "rope inverse (native)");
+  assert.ok(Math.abs(r[0][0] - x[0]) > 1e-3, "rope changed the input");
+});
+
+test("swiglu, cross-entropy, adamw, add, scale, sum of squares", { skip }, () => {
+  const n = 5000;
+  const g = randomArray(n, 12, 4), u = randomArray(n, 13), dh = randomArray(n, 14);
+  const [r, nn] = both((k) => {
+    const h = new Float32Array(n), dg = new Float32Array(n), du = new Float32Array(n);
+    k.swigluForward(h, g, u, n);
+    k.swigluBackward(dg, du, dh, g, u, n);
+    return [h, dg, du];
+  });
+  r.forEach((a, i) => assertClose(nn[i], a, 1e-5, `swiglu ${i}`));
+
+  const rows = 7, V = 300;
+  const logits = randomArray(rows * V, 15, 5);
+  const targets = new Int32Array([0, 5, 299, 17, 3, 3, 100]);
+  const weights = new Float32Array([1, 0, 0.5, 2, 0, 1, 1]);
+  const lr = logits.slice(), ln = logits.slice();
+  const lossR = ref.crossEntropy(lr, targets, weights, rows, V, 0.25);
+  const lossN = native!.crossEntropy(ln, targets, weights, rows, V, 0.25);
+  assert.ok(Math.abs(lossR - lossN) < 1e-4 * Math.abs(lossR), `loss ${lossR} vs ${lossN}`);
+  assertClose(ln, lr, 1e-6, "cross-entropy gradient");
+  assert.throws(() => native!.crossEntropy(logits.slice(), new Int32Array([V, 0, 0, 0, 0, 0, 0]), null, rows, V, 1), /outside the vocabulary/);
+
+  const p0 = randomArray(n, 16), gr = randomArray(n, 17), m0 = randomArray(n, 18, 0.1), v0 = randomArray(n, 19, 0.1).map(Math.abs);
+  const [ra, na] = both((k) => {
+    const p = p0.slice(), m = m0.slice(), v = v0.slice();
+    k.adamw(p, gr, m, v, n, 1e-3, 0.9, 0.999, 1e-8, 0.1, 0.1, 0.001);
+    const a = p.slice();
+    k.addInPlace(a, gr, n);
+    k.scaleInPlace(a, 0.5, n);
+    return [p, m, v, a, new Float32Array([k.sumSquares(gr, n)])];
+  });
+  ra.forEach((a, i) => assertClose(na[i], a, 1e-4, `adamw/add/scale/sumsq ${i}`));
+});
+
+test("attention forward and backward, grouped heads, padding and an offset query block", { skip }, () => {
+  const B = 2, T = 11, nH = 4, nKV = 2, hd = 8, scale = 1 / Math.sqrt(hd);
+  const q = randomArray(B * T * nH * hd, 20), k = randomArray(B * T * nKV * hd, 21), v = randomArray(B * T * nKV * hd, 22);
+  const dout = randomArray(B * T * nH * hd, 23);
+  const valid = new Int32Array([T, 6]);
+  const [r, n] = both((kk) => {
+    const out = new Float32Array(B * T * nH * hd), probs = new Float32Array(B * nH * T * T);
+    kk.attentionForward(out, probs, q, k, v, B, T, T, nH, nKV, hd, T, 0, valid, scale);
+    const dq = new Float32Array(q.length), dk = randomArray(k.length, 1), dv = randomArray(v.length, 2);
+    kk.attentionBackward(dq, dk, dv, dout, probs, q, k, v, B, T, T, nH, nKV, hd, scale);
+    // decode-style: the last 3 queries against a cache of stride 16
+    const cap = 16;
+    const kc = new Float32Array(B * cap * nKV * hd), vc = new Float32Array(B * cap * nKV * hd);
+    for (let b = 0; b < B; b++) {
+      kc.set(k.subarray(b * T * nKV * hd, (b + 1) * T * nKV * hd), b * cap * nKV * hd);
+      vc.set(v.subarray(b * T * nKV * hd, (b + 1) * T * nKV * hd), b * cap * nKV * hd);
+    }
+    const q3 = new Float32Array(B * 3 * nH * hd);
+    for (let b = 0; b < B; b++) q3.set(q.subarray((b * T + T - 3) * nH * hd, (b + 1) * T * nH * hd), b * 3 * nH * hd);
+    const out3 = new Float32Array(q3.length);
+    kk.attentionForward(out3, null, q3, kc, vc, B, 3, T, nH, nKV, hd, cap, T - 3, new Int32Array([T, T]), scale);
+    return [out, probs, dq, dk, dv, out3];
+  });
+  r.forEach((a, i) => assertClose(n[i], a, 1e-5, `attention output ${i}`));
+  // The decode block equals the last rows of the full pass (batch 0 has no padding).
+  for (let i = 0; i < 3 * nH * hd; i++) assert.ok(Math.abs(r[5][i] - r[0][(T - 3) * nH * hd + i]) < 1e-5);
+});
+
+test("native kernels reject buffers that are too short", { skip }, () => {
+  assert.throws(() => native!.sgemm(false, false, 4, 4, 4, 1, new Float32Array(15), 4, new Float32Array(16), 4, 0, new Float32Array(16), 4), /needs 16/);
+  assert.throws(() => native!.swigluForward(new Float32Array(3), new Float32Array(3), new Float32Array(3), 4), /needs 4/);
+  assert.throws(() => native!.rmsnormForward(new Float32Array(4), null, new Float32Array(4), new Float32Array(4), 1, 4, "x" as unknown as number), /must be a number/);
+});
