@@ -1,0 +1,56 @@
+/** Loading and saving a whole model in the Hugging Face layout (config.json + safetensors, single or sharded). */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { readConfig, type ModelConfig } from "../config.js";
+import { InputError } from "../errors.js";
+import type { Kernels } from "../kernels/types.js";
+import { Transformer } from "../model.js";
+import { checkpointFiles, readSafetensors, writeSafetensors, type StoredDtype, type Tensor } from "./safetensors.js";
+
+export function loadModel(dir: string, opts: { kernels?: Kernels } = {}): Transformer {
+  const config = readConfig(dir);
+  const model = new Transformer(config, opts.kernels);
+  loadWeights(model, dir);
+  return model;
+}
+
+export function loadWeights(model: Transformer, dir: string): void {
+  const { files } = checkpointFiles(dir);
+  const seen = new Set<string>();
+  for (const file of files) {
+    for (const [name, t] of readSafetensors(file)) {
+      let p = model.params.get(name);
+      if (!p && name === "lm_head.weight" && model.config.tieEmbeddings) continue; // tied: the embedding serves
+      if (!p) {
+        if (name.endsWith("rotary_emb.inv_freq")) continue; // old checkpoints store the RoPE buffer; it is recomputed
+        throw new InputError(`tensor "${name}" is not part of a ${model.config.architecture} with this config`, file);
+      }
+      const want = p.shape.join(",");
+      if (t.shape.join(",") !== want) throw new InputError(`tensor "${name}" has shape [${t.shape}], the config implies [${want}]`, file);
+      p.data.set(t.data);
+      seen.add(name);
+    }
+  }
+  const missing = [...model.params.keys()].filter((n) => !seen.has(n));
+  if (missing.length) {
+    throw new InputError(`missing tensor${missing.length > 1 ? "s" : ""} ${missing.slice(0, 5).map((m) => `"${m}"`).join(", ")}${missing.length > 5 ? ` and ${missing.length - 5} more` : ""}`, dir);
+  }
+}
+
+export function modelTensors(model: Transformer): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const [name, p] of model.params) out.set(name, { shape: p.shape, data: p.data });
+  return out;
+}
+
+/** Writes config.json and model.safetensors (tokenizer files are the caller's). */
+export function saveModel(model: Transformer, dir: string, dtype: StoredDtype = "F32"): void {
+  mkdirSync(dir, { recursive: true });
+  const torchDtype = dtype === "F32" ? "float32" : dtype === "BF16" ? "bfloat16" : "float16";
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ ...configJson(model.config), torch_dtype: torchDtype }, null, 2) + "\n");
+  writeSafetensors(join(dir, "model.safetensors"), modelTensors(model), dtype);
+}
+
+function configJson(c: ModelConfig): Record<string, unknown> {
+  return c.raw;
+}
