@@ -1,0 +1,121 @@
+/** Logits against PyTorch fixtures (python/make_fixtures.py), checkpoint formats, and errors on bad checkpoints. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync, truncateSync, statSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadModel, saveModel } from "../../src/engine/io/checkpoint.js";
+import { readSafetensors, writeSafetensors } from "../../src/engine/io/safetensors.js";
+import { padBatch } from "../../src/engine/sequences.js";
+import { kernels, referenceKernels } from "../../src/engine/kernels/index.js";
+import type { Kernels } from "../../src/engine/kernels/types.js";
+import { assertClose, randomArray } from "../helpers.js";
+
+const FIX = join(import.meta.dirname, "..", "fixtures");
+const tmp = () => mkdtempSync(join(tmpdir(), "crossmon-test-"));
+
+function checkAgainstTorch(name: string, k: Kernels): void {
+  const dir = join(FIX, name);
+  const expected = JSON.parse(readFileSync(join(dir, "expected.json"), "utf8")) as { sequences: number[][]; logits: number[][][] };
+  const model = loadModel(dir, { kernels: k });
+  const batch = padBatch(expected.sequences);
+  const rows: number[] = [];
+  expected.sequences.forEach((s, b) => s.forEach((_, t) => rows.push(b * batch.T + t)));
+  const { logits } = model.forward(batch, Int32Array.from(rows));
+  const want = expected.logits.flat(2);
+  assert.equal(logits.length, want.length);
+  assertClose(logits, want, 1e-4, `${name} logits (${k.name} kernels)`);
+}
+
+for (const name of ["tiny-llama", "tiny-qwen2-sharded", "tiny-qwen3", "tiny-qwen3-bf16", "tiny-qwen3-f16"]) {
+  test(`logits match PyTorch to 1e-4: ${name} (batched, right-padded)`, () => {
+    checkAgainstTorch(name, kernels());
+    checkAgainstTorch(name, referenceKernels);
+  });
+}
+
+test("save → load round trips exactly (F32), and BF16/F16 saves load as the rounded weights", () => {
+  const model = loadModel(join(FIX, "tiny-qwen3"));
+  const dir = tmp();
+  saveModel(model, join(dir, "f32"));
+  const again = loadModel(join(dir, "f32"));
+  for (const [n, p] of model.params) assert.deepEqual(again.params.get(n)!.data, p.data, n);
+  saveModel(model, join(dir, "bf16"), "BF16");
+  const b = loadModel(join(dir, "bf16"));
+  const bf = JSON.parse(readFileSync(join(dir, "bf16", "config.json"), "utf8"));
+  assert.equal(bf.torch_dtype, "bfloat16");
+  for (const [n, p] of model.params) assertClose(b.params.get(n)!.data, p.data, 2e-2, n);
+  // the bf16 fixture was written by torch: re-saving it as BF16 must give back the same bytes' values
+  const torchBf16 = loadModel(join(FIX, "tiny-qwen3-bf16"));
+  saveModel(torchBf16, join(dir, "bf16b"), "BF16");
+  const reread = loadModel(join(dir, "bf16b"));
+  for (const [n, p] of torchBf16.params) assert.deepEqual(reread.params.get(n)!.data, p.data, n);
+  saveModel(torchBf16, join(dir, "f16"), "F16");
+  for (const [n, p] of loadModel(join(dir, "f16")).params) assertClose(p.data, torchBf16.params.get(n)!.data, 1e-2, n);
+  rmSync(dir, { recursive: true });
+});
+
+test("safetensors: special values survive F16 and BF16, metadata and order are kept", () => {
+  const dir = tmp();
+  const data = Float32Array.from([0, -0, 1, -2.5, 65504, 1e-7, Infinity, -Infinity, 3.14159, 6.1e-5]);
+  for (const dtype of ["F32", "F16", "BF16"] as const) {
+    const f = join(dir, `${dtype}.safetensors`);
+    writeSafetensors(f, { b: { shape: [2, 5], data }, a: { shape: [1], data: Float32Array.of(7) } }, dtype);
+    const t = readSafetensors(f);
+    assert.deepEqual([...t.keys()], ["a", "b"]);
+    assert.deepEqual(t.get("b")!.shape, [2, 5]);
+    const got = t.get("b")!.data;
+    if (dtype === "F32") assert.deepEqual(got, data);
+    else for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) assert.equal(got[i], data[i]);
+      else assert.ok(Math.abs(got[i] - data[i]) <= Math.abs(data[i]) * (dtype === "F16" ? 1e-3 : 8e-3) + (dtype === "F16" ? 6e-8 : 1e-9), `${dtype}[${i}] ${got[i]} vs ${data[i]}`);
+    }
+  }
+  rmSync(dir, { recursive: true });
+});
+
+test("bad checkpoints give clear errors naming the file and the tensor", () => {
+  const dir = tmp();
+  const src = join(FIX, "tiny-qwen3");
+  const copy = (name: string) => {
+    const d = join(dir, name);
+    cpSync(src, d, { recursive: true });
+    return d;
+  };
+  assert.throws(() => loadModel(join(dir, "nothing")), /nothing\/config\.json: not found/);
+
+  const malformed = copy("malformed");
+  writeFileSync(join(malformed, "config.json"), "{ not json");
+  assert.throws(() => loadModel(malformed), /config\.json: malformed JSON/);
+
+  const missingField = copy("missing-field");
+  const cfg = JSON.parse(readFileSync(join(src, "config.json"), "utf8"));
+  writeFileSync(join(missingField, "config.json"), JSON.stringify({ ...cfg, hidden_size: undefined }));
+  assert.throws(() => loadModel(missingField), /config\.json: field "hidden_size"/);
+
+  const unknown = copy("unknown-arch");
+  writeFileSync(join(unknown, "config.json"), JSON.stringify({ ...cfg, architectures: ["GPT2LMHeadModel"] }));
+  assert.throws(() => loadModel(unknown), /GPT2LMHeadModel is not supported/);
+
+  const wrongShape = copy("wrong-shape");
+  writeFileSync(join(wrongShape, "config.json"), JSON.stringify({ ...cfg, intermediate_size: 41 }));
+  assert.throws(() => loadModel(wrongShape), /model\.safetensors: tensor "model\.layers\.0\.mlp\.(gate|up|down)_proj\.weight" has shape \[\d+,\d+\], the config implies/);
+
+  const truncated = copy("truncated");
+  const f = join(truncated, "model.safetensors");
+  truncateSync(f, statSync(f).size - 10);
+  assert.throws(() => loadModel(truncated), /model\.safetensors: truncated: tensor "[^"]+" ends at byte/);
+
+  const missing = copy("missing-tensor");
+  const t = readSafetensors(join(src, "model.safetensors"));
+  t.delete("model.norm.weight");
+  writeSafetensors(join(missing, "model.safetensors"), t);
+  assert.throws(() => loadModel(missing), /missing tensor "model\.norm\.weight"/);
+  rmSync(dir, { recursive: true });
+});
+
+test("a wrong token id is an error, not a read out of bounds", () => {
+  const model = loadModel(join(FIX, "tiny-llama"));
+  assert.throws(() => model.forward(padBatch([[1, 2, 999]]), Int32Array.of(0)), /token id 999 at position 2 is outside the vocabulary/);
+  void randomArray;
+});
