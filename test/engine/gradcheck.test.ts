@@ -85,7 +85,7 @@ function sequences(): WeightedSequence[] {
 function checkModel(arch: Architecture, lora: boolean, dropout = 0): void {
   const model = tinyModel(arch, 3, K);
   if (lora) {
-    addLora(model, { rank: 2, alpha: 4, dropout, targets: ["q_proj", "v_proj", "down_proj", "o_proj"], seed: 5 });
+    addLora(model, { rank: 2, alpha: 4, dropout, targets: ["all-linear"], seed: 5 });
     // non-zero B so gradients reach A too
     for (const l of model.linears()) if (l.lora) l.lora.B.data.set(randomArray(l.lora.B.data.length, 7, 0.3));
   } else for (const p of model.params.values()) setTrainable(p, true);
