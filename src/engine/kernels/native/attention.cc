@@ -3,9 +3,43 @@
 #include <cstring>
 #include <vector>
 #include "gemm.h"
+#include "fastmath.h"
 #include "pool.h"
 
 namespace cm {
+namespace {
+constexpr int QBLOCK = 64;
+// keys 0..n-1 are visible to a query at position lastPos (causal) with `valid` real keys, out of Tk
+inline int visible_keys(int lastPos, int valid, int Tk) {
+  int n = lastPos + 1;
+  if (n > valid) n = valid;
+  if (n > Tk) n = Tk;
+  return n < 0 ? 0 : n;
+}
+
+#define CM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
+// row[0..n) = softmax(row[0..n)), row[n..Tk) = 0
+CM_CLONES void softmax_prefix(float* row, int n, int Tk) {
+  float mx = row[0];
+  for (int j = 1; j < n; j++) mx = row[j] > mx ? row[j] : mx;
+  float sum = 0.f;
+  for (int j = 0; j < n; j++) {
+    row[j] = fast_exp(row[j] - mx);
+    sum += row[j];
+  }
+  float inv = 1.f / sum;
+  for (int j = 0; j < n; j++) row[j] *= inv;
+  for (int j = n; j < Tk; j++) row[j] = 0.f;
+}
+
+// d = p ⊙ (d − Σ d ⊙ p) · scale over the first n entries
+CM_CLONES void softmax_backward_row(float* d, const float* p, int n, float scale) {
+  float dot = 0.f;
+  for (int j = 0; j < n; j++) dot += d[j] * p[j];
+  for (int j = 0; j < n; j++) d[j] = p[j] * (d[j] - dot) * scale;
+}
+}  // namespace
 
 void attention_fwd(float* out, float* probs, const float* q, const float* k, const float* v, int B, int Tq, int Tk,
                    int nH, int nKV, int hd, int kvStride, int qPos0, const int* validLen, float scale) {
@@ -25,8 +59,14 @@ void attention_fwd(float* out, float* probs, const float* q, const float* k, con
     const float* Kh = k + (long)b * kvStride * ldk + (h / group) * hd;
     const float* Vh = v + (long)b * kvStride * ldk + (h / group) * hd;
     float* Oh = out + (long)b * Tq * ldq + h * hd;
-    sgemm_own_st(false, true, Tq, Tk, hd, scale, Qh, ldq, Kh, ldk, 0.f, S, Tk);
     int valid = validLen ? validLen[b] : Tk;
+    // Causal: a block of queries needs keys only up to its last query's position (and the valid length).
+    for (int i0 = 0; i0 < Tq; i0 += QBLOCK) {
+      int rows = Tq - i0 < QBLOCK ? Tq - i0 : QBLOCK;
+      int keys = visible_keys(qPos0 + i0 + rows - 1, valid, Tk);
+      if (keys > 0)
+        sgemm_own_st(false, true, rows, keys, hd, scale, Qh + (long)i0 * ldq, ldq, Kh, ldk, 0.f, S + (long)i0 * Tk, Tk);
+    }
     for (int i = 0; i < Tq; i++) {
       float* row = S + (long)i * Tk;
       int last = qPos0 + i;  // last visible key
@@ -35,18 +75,14 @@ void attention_fwd(float* out, float* probs, const float* q, const float* k, con
         std::memset(row, 0, sizeof(float) * Tk);
         continue;
       }
-      float mx = row[0];
-      for (int j = 1; j <= last; j++) mx = row[j] > mx ? row[j] : mx;
-      float sum = 0.f;
-      for (int j = 0; j <= last; j++) {
-        row[j] = std::exp(row[j] - mx);
-        sum += row[j];
-      }
-      float inv = 1.f / sum;
-      for (int j = 0; j <= last; j++) row[j] *= inv;
-      for (int j = last + 1; j < Tk; j++) row[j] = 0.f;
+      softmax_prefix(row, last + 1, Tk);
     }
-    sgemm_own_st(false, false, Tq, hd, Tk, 1.f, S, Tk, Vh, ldk, 0.f, Oh, ldq);
+    for (int i0 = 0; i0 < Tq; i0 += QBLOCK) {
+      int rows = Tq - i0 < QBLOCK ? Tq - i0 : QBLOCK;
+      int keys = visible_keys(qPos0 + i0 + rows - 1, valid, Tk);
+      sgemm_own_st(false, false, rows, hd, keys > 0 ? keys : 0, 1.f, S + (long)i0 * Tk, Tk, Vh, ldk, 0.f,
+                   Oh + (long)i0 * ldq, ldq);
+    }
   });
 }
 
@@ -69,19 +105,21 @@ void attention_bwd(float* dq, float* dk, float* dv, const float* dout, const flo
       const float* dOh = dout + (long)b * Tq * ldq + h * hd;
       float* dQh = dq + (long)b * Tq * ldq + h * hd;
       float beta = g == 0 ? 0.f : 1.f;
-      // dV += Pᵀ · dO
-      sgemm_own_st(true, false, Tk, hd, Tq, 1.f, P, Tk, dOh, ldq, beta, dVh, ldk);
-      // dP = dO · Vᵀ, then softmax backward: dS = P ⊙ (dP − Σ_j dP ⊙ P), times the score scale
-      sgemm_own_st(false, true, Tq, Tk, hd, 1.f, dOh, ldq, Vh, ldk, 0.f, dS.data(), Tk);
-      for (int i = 0; i < Tq; i++) {
-        float* d = dS.data() + (long)i * Tk;
-        const float* p = P + (long)i * Tk;
-        float dot = 0.f;
-        for (int j = 0; j < Tk; j++) dot += d[j] * p[j];
-        for (int j = 0; j < Tk; j++) d[j] = p[j] * (d[j] - dot) * scale;
+      // Training is causal with qPos0 = 0: query block [i0, i0+rows) sees keys [0, i0+rows). Probabilities beyond
+      // are zero, so those products are skipped; dS is zeroed there so the Tk-wide products below stay exact.
+      std::memset(dS.data(), 0, sizeof(float) * (size_t)Tq * Tk);
+      for (int i0 = 0; i0 < Tq; i0 += QBLOCK) {
+        int rows = Tq - i0 < QBLOCK ? Tq - i0 : QBLOCK;
+        int keys = visible_keys(i0 + rows - 1, Tk, Tk);
+        // dP = dO · Vᵀ, then softmax backward: dS = P ⊙ (dP − Σ_j dP ⊙ P), times the score scale
+        float* dSb = dS.data() + (long)i0 * Tk;
+        sgemm_own_st(false, true, rows, keys, hd, 1.f, dOh + (long)i0 * ldq, ldq, Vh, ldk, 0.f, dSb, Tk);
+        for (int i = 0; i < rows; i++) softmax_backward_row(dSb + (long)i * Tk, P + (long)(i0 + i) * Tk, keys, scale);
+        // dQ = dS · K
+        sgemm_own_st(false, false, rows, hd, keys, 1.f, dSb, Tk, Kh, ldk, 0.f, dQh + (long)i0 * ldq, ldq);
       }
-      // dQ = dS · K ; dK += dSᵀ · Q
-      sgemm_own_st(false, false, Tq, hd, Tk, 1.f, dS.data(), Tk, Kh, ldk, 0.f, dQh, ldq);
+      // dV += Pᵀ · dO ; dK += dSᵀ · Q  (P and dS are zero above the causal limit)
+      sgemm_own_st(true, false, Tk, hd, Tq, 1.f, P, Tk, dOh, ldq, beta, dVh, ldk);
       sgemm_own_st(true, false, Tk, hd, Tq, 1.f, dS.data(), Tk, Qh, ldq, beta, dKh, ldk);
     }
   });

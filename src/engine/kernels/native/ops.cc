@@ -2,7 +2,11 @@
 #include <cmath>
 #include <cstring>
 #include <vector>
+#include "fastmath.h"
 #include "pool.h"
+
+// Hot loops are compiled for AVX-512, AVX2 and the baseline; the loader picks one for this CPU at run time.
+#define CM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
 namespace cm {
 namespace {
@@ -14,6 +18,40 @@ void for_rows(long rows, long min_rows, F&& f) {
   parallel_for(tasks, [&](int t) { f(chunk_begin(rows, tasks, t), chunk_begin(rows, tasks, t + 1), t); });
 }
 }  // namespace
+
+CM_CLONES static float row_max(const float* row, int n) {
+  float mx = row[0];
+  for (int i = 1; i < n; i++) mx = row[i] > mx ? row[i] : mx;
+  return mx;
+}
+
+// row[i] = exp(row[i] - shift); returns the sum
+CM_CLONES static float exp_shift_sum(float* row, int n, float shift) {
+  float sum = 0.f;
+  for (int i = 0; i < n; i++) {
+    float ex = fast_exp(row[i] - shift);
+    row[i] = ex;
+    sum += ex;
+  }
+  return sum;
+}
+
+CM_CLONES static void scale_row(float* row, int n, float s) {
+  for (int i = 0; i < n; i++) row[i] *= s;
+}
+
+CM_CLONES static void adamw_range(float* p, const float* g, float* m, float* v, long b, long e, float lr, float b1,
+                                   float b2, float eps, float wd, float bc1, float bc2) {
+  for (long i = b; i < e; i++) {
+    float gi = g[i];
+    float pi = p[i] - lr * wd * p[i];
+    float mi = b1 * m[i] + (1.f - b1) * gi;
+    float vi = b2 * v[i] + (1.f - b2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = pi - lr * (mi / bc1) / (std::sqrt(vi / bc2) + eps);
+  }
+}
 
 void rmsnorm_fwd(float* out, float* rstd, const float* x, const float* w, long rows, int dim, float eps) {
   for_rows(rows, 8, [&](long b, long e, int) {
@@ -80,24 +118,29 @@ void rope_apply(float* x, long rows, int T, int heads, int hd, int pos0, const f
   });
 }
 
+CM_CLONES static void swiglu_fwd_range(float* h, const float* gate, const float* up, long b, long e) {
+  for (long i = b; i < e; i++) {
+    float g = gate[i];
+    h[i] = g / (1.f + fast_exp(-g)) * up[i];
+  }
+}
+
 void swiglu_fwd(float* h, const float* gate, const float* up, long n) {
-  for_rows(n, 4096, [&](long b, long e, int) {
-    for (long i = b; i < e; i++) {
-      float g = gate[i];
-      h[i] = g / (1.f + std::exp(-g)) * up[i];
-    }
-  });
+  for_rows(n, 4096, [&](long b, long e, int) { swiglu_fwd_range(h, gate, up, b, e); });
+}
+
+CM_CLONES static void swiglu_bwd_range(float* dgate, float* dup, const float* dh, const float* gate, const float* up,
+                                        long b, long e) {
+  for (long i = b; i < e; i++) {
+    float g = gate[i], s = 1.f / (1.f + fast_exp(-g));
+    float d = dh[i];
+    dup[i] = d * g * s;
+    dgate[i] = d * up[i] * s * (1.f + g * (1.f - s));
+  }
 }
 
 void swiglu_bwd(float* dgate, float* dup, const float* dh, const float* gate, const float* up, long n) {
-  for_rows(n, 4096, [&](long b, long e, int) {
-    for (long i = b; i < e; i++) {
-      float g = gate[i], s = 1.f / (1.f + std::exp(-g));
-      float d = dh[i];
-      dup[i] = d * g * s;
-      dgate[i] = d * up[i] * s * (1.f + g * (1.f - s));
-    }
-  });
+  for_rows(n, 4096, [&](long b, long e, int) { swiglu_bwd_range(dgate, dup, dh, gate, up, b, e); });
 }
 
 double cross_entropy(float* z, const int* targets, const float* weights, long rows, int V, float scale) {
@@ -112,20 +155,13 @@ double cross_entropy(float* z, const int* targets, const float* weights, long ro
         std::memset(row, 0, sizeof(float) * V);
         continue;
       }
-      float mx = row[0];
-      for (int i = 1; i < V; i++) mx = row[i] > mx ? row[i] : mx;
-      double sum = 0.0;
-      for (int i = 0; i < V; i++) {
-        float ex = std::exp(row[i] - mx);
-        row[i] = ex;
-        sum += ex;
-      }
+      float mx = row_max(row, V);
+      double sum = exp_shift_sum(row, V, mx);
       int tgt = targets[r];
       float pt = row[tgt] / (float)sum;
       loss[t] += -(double)w * (std::log((double)row[tgt]) - std::log(sum));
       (void)pt;
-      float k = (float)(w * scale / sum);
-      for (int i = 0; i < V; i++) row[i] *= k;
+      scale_row(row, V, (float)(w * scale / sum));
       row[tgt] -= w * scale;
     }
   });
@@ -136,15 +172,7 @@ double cross_entropy(float* z, const int* targets, const float* weights, long ro
 
 void adamw(float* p, const float* g, float* m, float* v, long n, float lr, float b1, float b2, float eps, float wd,
            float bc1, float bc2) {
-  for_rows(n, 8192, [&](long b, long e, int) {
-    for (long i = b; i < e; i++) {
-      float gi = g[i];
-      p[i] -= lr * wd * p[i];
-      m[i] = b1 * m[i] + (1.f - b1) * gi;
-      v[i] = b2 * v[i] + (1.f - b2) * gi * gi;
-      p[i] -= lr * (m[i] / bc1) / (std::sqrt(v[i] / bc2) + eps);
-    }
-  });
+  for_rows(n, 8192, [&](long b, long e, int) { adamw_range(p, g, m, v, b, e, lr, b1, b2, eps, wd, bc1, bc2); });
 }
 
 void add_inplace(float* a, const float* b, long n) {
