@@ -1,0 +1,86 @@
+/** `crossmon engine info|generate|score`: the in-process engine from the command line. */
+import type { Command } from "commander";
+import { loadModel } from "../../engine/io/checkpoint.js";
+import { loadAdapter } from "../../engine/io/peft.js";
+import { HfTokenizer } from "../../engine/io/tokenizer.js";
+import { nativeKernels, kernels, setThreads } from "../../engine/kernels/index.js";
+import { generate } from "../../engine/generate.js";
+import { scoreNextTokens } from "../../engine/score.js";
+import { InputError } from "../../engine/errors.js";
+import { action } from "../output.js";
+
+function load(dir: string, adapter?: string) {
+  const model = loadModel(dir);
+  if (adapter) loadAdapter(model, adapter);
+  return { model, tok: HfTokenizer.load(dir) };
+}
+
+function promptIds(tok: HfTokenizer, text: string, chat: boolean): number[] {
+  const rendered = chat ? tok.applyChatTemplate([{ role: "user", content: text }], { addGenerationPrompt: true }) : text;
+  return tok.encode(rendered);
+}
+
+export function registerEngine(program: Command): void {
+  const engine = program.command("engine").description("the in-process engine: kernels, generation, scoring");
+  engine
+    .command("info")
+    .description("which kernels run, on how many threads, with which GEMM and SIMD level")
+    .action(
+      action(() => {
+        const n = nativeKernels();
+        console.log(JSON.stringify({ kernels: kernels().name, ...(n ? n.info() : { note: "native addon not built: TypeScript reference kernels" }) }));
+      }),
+    );
+  engine
+    .command("generate")
+    .description("generate a continuation of a prompt")
+    .requiredOption("--model <dir>", "Hugging Face model directory")
+    .requiredOption("--prompt <text>", "the prompt (a user message with --chat)")
+    .option("--adapter <dir>", "PEFT LoRA adapter directory")
+    .option("--chat", "wrap the prompt in the model's chat template", false)
+    .option("--max-tokens <n>", "new tokens at most", "64")
+    .option("--temperature <t>", "0 = greedy", "0")
+    .option("--top-p <p>", "nucleus sampling", "1")
+    .option("--seed <n>", "sampling seed", "0")
+    .option("--stop <s...>", "stop strings")
+    .option("--threads <n>", "threads for the kernels")
+    .action(
+      action((o: Record<string, string | string[] | boolean | undefined>) => {
+        if (o.threads) setThreads(Number(o.threads));
+        const { model, tok } = load(o.model as string, o.adapter as string | undefined);
+        const eos = tok.eosToken ? tok.tokenId(tok.eosToken) : undefined;
+        const g = generate(model, promptIds(tok, o.prompt as string, !!o.chat), {
+          maxNewTokens: Number(o.maxTokens),
+          temperature: Number(o.temperature),
+          topP: Number(o.topP),
+          seed: Number(o.seed),
+          stopTokenIds: [...model.config.eosTokenIds, ...(eos !== undefined ? [eos] : [])],
+          stopStrings: o.stop as string[] | undefined,
+          decode: (ids) => tok.decode(ids, true),
+        });
+        process.stdout.write(g.text + "\n");
+      }),
+    );
+  engine
+    .command("score")
+    .description("log-probabilities of candidate next tokens after a prompt (e.g. ' Yes' and ' No')")
+    .requiredOption("--model <dir>", "Hugging Face model directory")
+    .requiredOption("--prompt <text>", "the prompt (a user message with --chat)")
+    .option("--adapter <dir>", "PEFT LoRA adapter directory")
+    .option("--chat", "wrap the prompt in the model's chat template", false)
+    .option("--candidates <tokens...>", "candidate continuations, each one token", [" Yes", " No"])
+    .action(
+      action((o: Record<string, string | string[] | boolean | undefined>) => {
+        const { model, tok } = load(o.model as string, o.adapter as string | undefined);
+        const cands = o.candidates as string[];
+        const ids = cands.map((c) => {
+          const e = tok.encode(c);
+          if (e.length !== 1) throw new InputError(`candidate ${JSON.stringify(c)} is ${e.length} tokens for this tokenizer; it must be one`);
+          return e[0];
+        });
+        const [lp] = scoreNextTokens(model, [promptIds(tok, o.prompt as string, !!o.chat)], ids);
+        const mass = lp.reduce((s, x) => s + Math.exp(x), 0);
+        console.log(JSON.stringify({ candidates: Object.fromEntries(cands.map((c, i) => [c, { logprob: lp[i], p_normalised: Math.exp(lp[i]) / mass }])), mass }));
+      }),
+    );
+}

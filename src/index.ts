@@ -1,0 +1,2 @@
+/** crossmon's public API. */
+export * from "./engine/index.js";
