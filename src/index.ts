@@ -1,2 +1,4 @@
 /** crossmon's public API. */
 export * from "./engine/index.js";
+export * from "./data/index.js";
+export { auroc } from "./eval/auroc.js";

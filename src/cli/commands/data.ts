@@ -1,0 +1,118 @@
+/** `crossmon data ...`: list, show, export, validate tasks; the world's similarity matrix and keyword baseline. */
+import type { Command } from "commander";
+import { writeFileSync } from "node:fs";
+import { InputError } from "../../engine/errors.js";
+import { loadPath, loadTasks } from "../../data/loaders/load.js";
+import { formatProblem } from "../../data/problems.js";
+import { balanceReport, findLeaks, splitTasks } from "../../data/splits.js";
+import { taskToJsonl } from "../../data/export.js";
+import { buildWorld, DEFAULT_WORLD_SIZE } from "../../data/world/index.js";
+import { domainSimilarity, formatMatrix } from "../../data/similarity.js";
+import { bagOfWordsBaseline } from "../../data/baseline.js";
+import { fillPrompt, positiveRate, type Task } from "../../data/task.js";
+import { action } from "../output.js";
+
+interface SourceOpts {
+  tasks?: string;
+  seed: string;
+  size: string;
+  splitSeed: string;
+}
+
+async function resolveTasks(o: SourceOpts): Promise<Task[]> {
+  if (o.tasks) return loadTasks(o.tasks);
+  return buildWorld({ seed: Number(o.seed), size: Number(o.size) });
+}
+
+function withSource(c: Command): Command {
+  return c
+    .option("--tasks <path>", "your tasks: a .jsonl/.csv/.parquet file, a crossmon.yaml manifest, or a folder (default: the built-in world)")
+    .option("--seed <n>", "built-in world seed", "0")
+    .option("--size <n>", "built-in world texts per domain", String(DEFAULT_WORLD_SIZE))
+    .option("--split-seed <n>", "seed of the train/validation/test split", "0");
+}
+
+export function registerData(program: Command): void {
+  const data = program.command("data").description("tasks: list, show, export, validate; the built-in world");
+
+  withSource(data.command("list").description("every available task with its sizes and balance").option("--json", "one JSON array")).action(
+    action(async (o: SourceOpts & { json?: boolean }) => {
+      const splits = splitTasks(await resolveTasks(o), Number(o.splitSeed));
+      const rows = splits.map((s) => ({
+        id: s.task.id,
+        domain: s.task.domain,
+        prompt: s.task.prompt,
+        n_train: s.train.length,
+        n_validation: s.validation.length,
+        n_test: s.test.length,
+        positive_rate: +positiveRate(s.task.examples).toFixed(3),
+        source: s.task.source,
+      }));
+      if (o.json) return void console.log(JSON.stringify(rows, null, 2));
+      const w = Math.max(...rows.map((r) => r.id.length));
+      console.log(`${"task".padEnd(w)}  ${"domain".padEnd(18)} train   val  test  pos%  prompt`);
+      for (const r of rows) {
+        const q = r.prompt.replace(/\{text\}/g, "…").replace(/\s+/g, " ").trim();
+        console.log(`${r.id.padEnd(w)}  ${r.domain.padEnd(18)} ${String(r.n_train).padStart(5)} ${String(r.n_validation).padStart(5)} ${String(r.n_test).padStart(5)} ${(100 * r.positive_rate).toFixed(0).padStart(4)}  ${q.slice(0, 90)}`);
+      }
+    }),
+  );
+
+  withSource(data.command("show <task>").description("a few examples of a task, rendered with its prompt").option("-n <n>", "how many", "3")).action(
+    action(async (id: string, o: SourceOpts & { n: string }) => {
+      const task = (await resolveTasks(o)).find((t) => t.id === id);
+      if (!task) throw new InputError(`unknown task "${id}" (crossmon data list shows the tasks)`);
+      for (const e of task.examples.slice(0, Number(o.n))) {
+        console.log(`── ${task.id} / ${e.id} — label: ${e.label ? task.labels.positive : task.labels.negative} (answer ${JSON.stringify(e.label ? task.answers.positive : task.answers.negative)})`);
+        console.log(fillPrompt(task, e));
+        if (e.facts) console.log(`facts: ${JSON.stringify(e.facts)}`);
+        console.log();
+      }
+    }),
+  );
+
+  withSource(data.command("export <task>").description("write a task as JSONL (one example a line, loads back as it is)").option("--format <f>", "jsonl", "jsonl").option("-o, --out <file>", "output file (default: stdout)")).action(
+    action(async (id: string, o: SourceOpts & { format: string; out?: string }) => {
+      if (o.format !== "jsonl") throw new InputError(`--format ${o.format}: only jsonl is supported`);
+      const tasks = await resolveTasks(o);
+      const task = tasks.find((t) => t.id === id);
+      if (!task) throw new InputError(`unknown task "${id}" (crossmon data list shows the tasks)`);
+      const text = taskToJsonl(task);
+      if (o.out) writeFileSync(o.out, text);
+      else process.stdout.write(text);
+    }),
+  );
+
+  data
+    .command("validate <path>")
+    .description("check a task file, manifest or folder and report every problem (file, line, field)")
+    .option("--split-seed <n>", "seed of the split used for the leakage check", "0")
+    .action(
+      action(async (path: string, o: { splitSeed: string }) => {
+        const r = await loadPath(path);
+        for (const p of r.problems.items) console.log(formatProblem(p));
+        const splits = splitTasks(r.tasks, Number(o.splitSeed));
+        const leaks = findLeaks(splits);
+        for (const l of leaks.slice(0, 20)) console.log(`leak: "${l.text}" is in training (${l.trainIn}) and in ${l.evalSplit} (${l.evalIn})`);
+        for (const b of balanceReport(splits)) if (b.n && (b.positiveRate < 0.05 || b.positiveRate > 0.95)) console.log(`balance: ${b.task} ${b.split} has ${(100 * b.positiveRate).toFixed(1)}% positives`);
+        const n = r.tasks.reduce((s, t) => s + t.examples.length, 0);
+        console.log(`${r.problems.items.length} problem(s), ${leaks.length} leak(s); ${r.tasks.length} task(s), ${n} example(s) loaded`);
+        if (!r.problems.ok || leaks.length) process.exitCode = 2;
+      }),
+    );
+
+  withSource(data.command("similarity").description("measured domain-to-domain similarity (word usage)").option("--json", "as JSON")).action(
+    action(async (o: SourceOpts & { json?: boolean }) => {
+      const m = domainSimilarity(await resolveTasks(o));
+      console.log(o.json ? JSON.stringify(m) : formatMatrix(m));
+    }),
+  );
+
+  withSource(data.command("baseline").description("bag-of-words logistic regression AUROC per task: how far keywords go").option("--json", "as JSON")).action(
+    action(async (o: SourceOpts & { json?: boolean }) => {
+      const rows = splitTasks(await resolveTasks(o), Number(o.splitSeed)).map((s) => bagOfWordsBaseline(s));
+      if (o.json) return void console.log(JSON.stringify(rows, null, 2));
+      for (const r of rows) console.log(`${r.task.padEnd(20)} AUROC ${r.auroc.toFixed(3)}  (train ${r.nTrain}, test ${r.nTest}, ${r.features} words)`);
+    }),
+  );
+}

@@ -1,0 +1,137 @@
+/**
+ * Loading tasks from users' files: a data file whose rows carry their task (task, domain, prompt columns, as
+ * `crossmon data export` writes), a data file plus a task header, or a folder/manifest (crossmon.yaml) naming files.
+ * Every problem is collected (file, line, field); loadTasks throws them together, validatePath returns them.
+ */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import YAML from "yaml";
+import { InputError } from "../../engine/errors.js";
+import { Manifest, TaskHeader, rowToExample } from "../schema.js";
+import { ProblemList } from "../problems.js";
+import { DEFAULT_ANSWERS, DEFAULT_LABELS, type Example, type Task } from "../task.js";
+import { formatOf, readRows, type RawRow } from "./rows.js";
+
+export const MANIFEST_NAMES = ["crossmon.yaml", "crossmon.yml", "crossmon.json"];
+const ROW_TASK_FIELDS = ["task", "domain", "prompt", "positive_label", "negative_label", "positive_answer", "negative_answer"];
+
+export interface LoadResult {
+  tasks: Task[];
+  problems: ProblemList;
+}
+
+function headerFromRow(d: Record<string, unknown>): Record<string, unknown> {
+  return {
+    id: d.task,
+    domain: d.domain,
+    prompt: d.prompt,
+    labels: { positive: d.positive_label ?? DEFAULT_LABELS.positive, negative: d.negative_label ?? DEFAULT_LABELS.negative },
+    answers: { positive: d.positive_answer ?? DEFAULT_ANSWERS.positive, negative: d.negative_answer ?? DEFAULT_ANSWERS.negative },
+  };
+}
+
+function rowsToTasks(file: string, rows: RawRow[], header: TaskHeader | null, problems: ProblemList): Task[] {
+  const tasks = new Map<string, { task: Task; ids: Map<string, number> }>();
+  for (const r of rows) {
+    let h: TaskHeader | null = header;
+    if (!h) {
+      if (r.data.task === undefined) {
+        problems.add({ file, line: r.line, unit: r.unit, field: "task", message: "missing (rows need task, domain and prompt, or a manifest that names them)" });
+        continue;
+      }
+      const parsed = TaskHeader.safeParse(headerFromRow(r.data));
+      if (!parsed.success) {
+        for (const i of parsed.error.issues) {
+          const field = i.path[0] === "id" ? "task" : i.path.join(".").replace("labels.", "").replace(/^(positive|negative)$/, "$1_label");
+          problems.add({ file, line: r.line, unit: r.unit, field, message: i.message });
+        }
+        continue;
+      }
+      h = parsed.data;
+    }
+    let entry = tasks.get(h.id);
+    if (!entry) {
+      entry = { task: { ...h, examples: [], source: file }, ids: new Map() };
+      tasks.set(h.id, entry);
+    } else if (!header && (entry.task.prompt !== h.prompt || entry.task.domain !== h.domain)) {
+      problems.add({ file, line: r.line, unit: r.unit, field: entry.task.prompt !== h.prompt ? "prompt" : "domain", message: `differs from earlier rows of task "${h.id}"` });
+      continue;
+    }
+    const data = header ? r.data : Object.fromEntries(Object.entries(r.data).filter(([k]) => !ROW_TASK_FIELDS.includes(k)));
+    const ex: Example | null = rowToExample(data, h.labels, { file, line: r.line, unit: r.unit }, problems, `${r.unit}${r.line}`);
+    if (!ex) continue;
+    const prev = entry.ids.get(ex.id);
+    if (prev !== undefined) {
+      problems.add({ file, line: r.line, unit: r.unit, field: "id", message: `duplicate id "${ex.id}" (first at ${r.unit} ${prev})` });
+      continue;
+    }
+    entry.ids.set(ex.id, r.line);
+    entry.task.examples.push(ex);
+  }
+  for (const { task } of tasks.values()) {
+    if (task.examples.length === 0) problems.add({ file, message: `task "${task.id}" has no usable example` });
+  }
+  return [...tasks.values()].map((e) => e.task);
+}
+
+async function loadManifest(file: string, problems: ProblemList): Promise<Task[]> {
+  let raw: unknown;
+  try {
+    const text = readFileSync(file, "utf8");
+    raw = file.endsWith(".json") ? JSON.parse(text) : YAML.parse(text);
+  } catch (e) {
+    problems.add({ file, message: `malformed ${file.endsWith(".json") ? "JSON" : "YAML"}: ${(e as Error).message}` });
+    return [];
+  }
+  const parsed = Manifest.safeParse(raw);
+  if (!parsed.success) {
+    for (const i of parsed.error.issues) problems.add({ file, field: i.path.join("."), message: i.message });
+    return [];
+  }
+  const out: Task[] = [];
+  for (const t of parsed.data.tasks) {
+    const data = resolve(dirname(file), t.file);
+    if (!existsSync(data)) {
+      problems.add({ file, field: `tasks.${t.id}.file`, message: `${t.file} not found` });
+      continue;
+    }
+    const { file: _f, ...header } = t;
+    out.push(...rowsToTasks(data, await readRows(data, problems), header, problems));
+  }
+  return out;
+}
+
+/** Loads a data file, a manifest, or a folder holding a manifest (or data files whose rows carry their task). */
+export async function loadPath(path: string, header?: TaskHeader): Promise<LoadResult> {
+  const problems = new ProblemList();
+  const tasks: Task[] = [];
+  if (!existsSync(path)) {
+    problems.add({ file: path, message: "not found" });
+    return { tasks, problems };
+  }
+  if (statSync(path).isDirectory()) {
+    const manifest = MANIFEST_NAMES.map((n) => join(path, n)).find(existsSync);
+    if (manifest) tasks.push(...(await loadManifest(manifest, problems)));
+    else {
+      const { readdirSync } = await import("node:fs");
+      const files = readdirSync(path).filter((f) => formatOf(f)).sort();
+      if (!files.length) problems.add({ file: path, message: `no ${MANIFEST_NAMES[0]} and no .jsonl/.csv/.parquet file` });
+      for (const f of files) tasks.push(...rowsToTasks(join(path, f), await readRows(join(path, f), problems), header ?? null, problems));
+    }
+  } else if (/\.(ya?ml|json)$/i.test(path)) tasks.push(...(await loadManifest(path, problems)));
+  else tasks.push(...rowsToTasks(path, await readRows(path, problems), header ?? null, problems));
+  const seen = new Map<string, string>();
+  for (const t of tasks) {
+    if (seen.has(t.id)) problems.add({ file: t.source, message: `task id "${t.id}" is also defined in ${seen.get(t.id)}` });
+    seen.set(t.id, t.source);
+  }
+  return { tasks, problems };
+}
+
+/** Loads tasks or throws one InputError that lists the problems. */
+export async function loadTasks(path: string, header?: TaskHeader): Promise<Task[]> {
+  const r = await loadPath(path, header);
+  r.problems.throwIfAny();
+  if (!r.tasks.length) throw new InputError("no task found", path);
+  return r.tasks;
+}

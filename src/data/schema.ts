@@ -1,0 +1,118 @@
+/** What task files and manifests may contain (zod), and how one row becomes an Example. */
+import { z } from "zod";
+import { DEFAULT_ANSWERS, DEFAULT_LABELS, TEXT_SLOT, type ChatTurn, type Example } from "./task.js";
+import type { ProblemList } from "./problems.js";
+
+export const TaskHeader = z.object({
+  id: z.string().min(1).regex(/^[A-Za-z0-9_.:-]+$/, "use letters, digits, _ . : -"),
+  domain: z.string().min(1),
+  prompt: z.string().min(1).refine((p) => p.includes(TEXT_SLOT), `the prompt must mark the text's place with ${TEXT_SLOT}`),
+  labels: z.object({ positive: z.string().min(1), negative: z.string().min(1) }).default({ ...DEFAULT_LABELS }),
+  answers: z.object({ positive: z.string().min(1), negative: z.string().min(1) }).default({ ...DEFAULT_ANSWERS }),
+});
+export type TaskHeader = z.infer<typeof TaskHeader>;
+
+export const Manifest = z.object({
+  tasks: z
+    .array(
+      TaskHeader.extend({
+        /** data file, relative to the manifest */
+        file: z.string().min(1),
+      }),
+    )
+    .min(1),
+});
+
+const Turn = z.object({ role: z.string().min(1), content: z.string() });
+
+/** Parses the label of a row against a task's label names (also true/false, 1/0, "1"/"0", "true"/"false"). */
+export function parseLabel(v: unknown, labels: { positive: string; negative: string }): boolean | undefined {
+  if (v === true || v === 1 || v === "1" || v === "true" || v === "True") return true;
+  if (v === false || v === 0 || v === "0" || v === "false" || v === "False") return false;
+  if (typeof v === "string") {
+    const s = v.trim().toLowerCase();
+    if (s === labels.positive.toLowerCase()) return true;
+    if (s === labels.negative.toLowerCase()) return false;
+  }
+  return undefined;
+}
+
+/** Turns one row into an Example, adding a problem for each bad field (and returning null if unusable). */
+export function rowToExample(
+  row: Record<string, unknown>,
+  labels: { positive: string; negative: string },
+  where: { file: string; line: number; unit: "line" | "row" },
+  problems: ProblemList,
+  fallbackId: string,
+): Example | null {
+  const bad = (field: string, message: string) => problems.add({ ...where, field, message });
+  let ok = true;
+  const id = row.id === undefined || row.id === null || row.id === "" ? fallbackId : String(row.id);
+  let text: string | undefined;
+  let messages: ChatTurn[] | undefined;
+  if (row.messages !== undefined && row.messages !== null && row.messages !== "") {
+    let m = row.messages;
+    if (typeof m === "string") {
+      try {
+        m = JSON.parse(m);
+      } catch {
+        bad("messages", "not valid JSON");
+        ok = false;
+      }
+    }
+    const parsed = z.array(Turn).min(1).safeParse(m);
+    if (ok && !parsed.success) {
+      bad("messages", "must be a non-empty list of {role, content}");
+      ok = false;
+    } else if (ok && parsed.success) {
+      messages = parsed.data;
+      if (messages.every((t) => t.content.trim() === "")) {
+        bad("messages", "every message is empty");
+        ok = false;
+      }
+    }
+  } else if (row.text === undefined || row.text === null) {
+    bad("text", 'missing (each example needs "text" or "messages")');
+    ok = false;
+  } else if (typeof row.text !== "string") {
+    bad("text", `must be a string, got ${typeof row.text}`);
+    ok = false;
+  } else if (row.text.trim() === "") {
+    bad("text", "empty");
+    ok = false;
+  } else text = row.text;
+  let label: boolean | undefined;
+  if (row.label === undefined || row.label === null || row.label === "") {
+    bad("label", "missing");
+    ok = false;
+  } else {
+    label = parseLabel(row.label, labels);
+    if (label === undefined) {
+      bad("label", `unknown label ${JSON.stringify(row.label)} (expected ${labels.positive}/${labels.negative}, true/false or 1/0)`);
+      ok = false;
+    }
+  }
+  const obj = (field: string) => {
+    let v = row[field];
+    if (v === undefined || v === null || v === "") return undefined;
+    if (typeof v === "string") {
+      try {
+        v = JSON.parse(v);
+      } catch {
+        bad(field, "not valid JSON");
+        ok = false;
+        return undefined;
+      }
+    }
+    if (typeof v !== "object" || Array.isArray(v)) {
+      bad(field, "must be an object");
+      ok = false;
+      return undefined;
+    }
+    return v as Record<string, unknown>;
+  };
+  const meta = obj("meta");
+  const facts = obj("facts");
+  if (!ok) return null;
+  return { id, ...(text !== undefined ? { text } : { messages }), label: label!, ...(meta ? { meta } : {}), ...(facts ? { facts } : {}) };
+}

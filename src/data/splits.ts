@@ -1,0 +1,104 @@
+/**
+ * Deterministic, stratified train/validation/test splits. The unit of splitting is the text, shared by every task
+ * of a domain: a text sits in the same split under every prompt, so the prompt-change experiments never evaluate
+ * on a text that was trained under another prompt. Texts are stratified by their labels across the domain's tasks.
+ */
+import { fnv1a, normaliseText } from "./hash.js";
+import { exampleText, type Example, type Task } from "./task.js";
+
+export type SplitName = "train" | "validation" | "test";
+export interface SplitFractions {
+  train: number;
+  validation: number;
+  test: number;
+}
+export const DEFAULT_FRACTIONS: SplitFractions = { train: 0.7, validation: 0.1, test: 0.2 };
+
+export interface SplitTask {
+  task: Task;
+  train: Example[];
+  validation: Example[];
+  test: Example[];
+}
+
+export function splitTasks(tasks: Task[], seed = 0, fractions: SplitFractions = DEFAULT_FRACTIONS): SplitTask[] {
+  const total = fractions.train + fractions.validation + fractions.test;
+  if (Math.abs(total - 1) > 1e-9) throw new Error(`split fractions must sum to 1, got ${total}`);
+  const assignment = new Map<string, SplitName>(); // domain \0 normalised text → split
+  const byDomain = new Map<string, Task[]>();
+  for (const t of tasks) byDomain.set(t.domain, [...(byDomain.get(t.domain) ?? []), t]);
+  for (const [domain, dts] of byDomain) {
+    // stratum of a text: its labels under each task of the domain ("1", "0" or "-" when a task lacks the text)
+    const strata = new Map<string, string[]>();
+    const keyOf = new Map<string, string>();
+    const labels = new Map<string, string[]>();
+    dts.forEach((t, ti) => {
+      for (const e of t.examples) {
+        const k = normaliseText(exampleText(e));
+        if (!labels.has(k)) labels.set(k, dts.map(() => "-"));
+        labels.get(k)![ti] = e.label ? "1" : "0";
+      }
+    });
+    for (const [text, ls] of labels) {
+      const s = ls.join("");
+      keyOf.set(text, s);
+      strata.set(s, [...(strata.get(s) ?? []), text]);
+    }
+    for (const [stratum, texts] of [...strata.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const ordered = texts
+        .map((t) => ({ t, h: fnv1a(t, fnv1a(`${seed}\0${domain}\0${stratum}`)) }))
+        .sort((a, b) => a.h - b.h || (a.t < b.t ? -1 : 1));
+      const nTrain = Math.round(ordered.length * fractions.train);
+      const nVal = Math.round(ordered.length * (fractions.train + fractions.validation)) - nTrain;
+      ordered.forEach(({ t }, i) => assignment.set(`${domain}\0${t}`, i < nTrain ? "train" : i < nTrain + nVal ? "validation" : "test"));
+    }
+    void keyOf;
+  }
+  return tasks.map((task) => {
+    const out: SplitTask = { task, train: [], validation: [], test: [] };
+    for (const e of task.examples) out[assignment.get(`${task.domain}\0${normaliseText(exampleText(e))}`)!].push(e);
+    return out;
+  });
+}
+
+export interface Leak {
+  text: string;
+  trainIn: string;
+  evalIn: string;
+  evalSplit: SplitName;
+}
+
+/** Texts that appear in a training split and in an evaluation split, across all tasks. */
+export function findLeaks(splits: SplitTask[]): Leak[] {
+  const train = new Map<string, string>();
+  for (const s of splits) for (const e of s.train) train.set(normaliseText(exampleText(e)), `${s.task.id}/${e.id}`);
+  const leaks: Leak[] = [];
+  for (const s of splits) {
+    for (const split of ["validation", "test"] as const) {
+      for (const e of s[split]) {
+        const k = normaliseText(exampleText(e));
+        const hit = train.get(k);
+        if (hit) leaks.push({ text: k.slice(0, 80), trainIn: hit, evalIn: `${s.task.id}/${e.id}`, evalSplit: split });
+      }
+    }
+  }
+  return leaks;
+}
+
+export interface BalanceRow {
+  task: string;
+  split: SplitName;
+  n: number;
+  positives: number;
+  positiveRate: number;
+}
+
+export function balanceReport(splits: SplitTask[]): BalanceRow[] {
+  return splits.flatMap((s) =>
+    (["train", "validation", "test"] as const).map((split) => {
+      const n = s[split].length;
+      const positives = s[split].filter((e) => e.label).length;
+      return { task: s.task.id, split, n, positives, positiveRate: n ? positives / n : 0 };
+    }),
+  );
+}
