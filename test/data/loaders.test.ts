@@ -1,0 +1,108 @@
+/** Loading users' tasks: every format, and every kind of bad input named by file, line and field. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parquetWriteBuffer } from "hyparquet-writer";
+import { loadPath, loadTasks } from "../../src/data/loaders/load.js";
+import { formatProblem } from "../../src/data/problems.js";
+import { taskToJsonl } from "../../src/data/export.js";
+import { buildWorld } from "../../src/data/world/index.js";
+
+const dir = mkdtempSync(join(tmpdir(), "crossmon-data-"));
+const file = (name: string, text: string | Uint8Array) => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+const row = (o: Record<string, unknown>) => JSON.stringify({ task: "t", domain: "d", prompt: "Is it spam?\n{text}", ...o });
+
+test("self-describing JSONL rows load into tasks, with label names, booleans and 0/1", async () => {
+  const p = file("ok.jsonl", [row({ id: "a", text: "win money", label: "yes" }), row({ id: "b", text: "hello", label: 0 }), row({ id: "c", messages: [{ role: "user", content: "hi" }], label: true }), ""].join("\n"));
+  const [t] = await loadTasks(p);
+  assert.equal(t.id, "t");
+  assert.deepEqual(t.examples.map((e) => e.label), [true, false, true]);
+  assert.equal(t.examples[2].messages![0].content, "hi");
+  assert.deepEqual(t.answers, { positive: " Yes", negative: " No" });
+});
+
+test("a manifest (YAML) names files in CSV and Parquet, with custom labels and answers", async () => {
+  file("mail.csv", 'id,text,label\n1,"Buy now, cheap!",spam\n2,"Meeting at 3, see you",ham\n3,"Line one\nline two",ham\n');
+  const buf = parquetWriteBuffer({ columnData: [{ name: "id", data: ["p1", "p2"] }, { name: "text", data: ["free prize", "lunch?"] }, { name: "label", data: [1, 0] }] });
+  file("mail.parquet", new Uint8Array(buf));
+  file("crossmon.yaml", `tasks:
+  - id: spam_csv
+    domain: email
+    prompt: "{text}\\n\\nIs this spam?"
+    labels: { positive: spam, negative: ham }
+    answers: { positive: " A", negative: " B" }
+    file: mail.csv
+  - id: spam_parquet
+    domain: email
+    prompt: "Is this spam? {text}"
+    file: mail.parquet
+`);
+  const tasks = await loadTasks(dir.endsWith("/") ? dir : join(dir, "crossmon.yaml"));
+  const csv = tasks.find((t) => t.id === "spam_csv")!;
+  assert.deepEqual(csv.examples.map((e) => [e.id, e.label]), [["1", true], ["2", false], ["3", false]]);
+  assert.equal(csv.examples[2].text, "Line one\nline two");
+  assert.deepEqual(csv.answers, { positive: " A", negative: " B" });
+  const pq = tasks.find((t) => t.id === "spam_parquet")!;
+  assert.deepEqual(pq.examples.map((e) => [e.id, e.text, e.label]), [["p1", "free prize", true], ["p2", "lunch?", false]]);
+});
+
+test("every bad-input case is reported with file, line and field, and validation lists them all", async () => {
+  const p = file("bad.jsonl", [
+    row({ id: "a", text: "fine", label: "yes" }),
+    "{ not json",
+    row({ id: "b", label: "yes" }),
+    row({ id: "c", text: "x", label: "maybe" }),
+    row({ id: "d", text: "   ", label: "no" }),
+    row({ id: "a", text: "dup", label: "no" }),
+    JSON.stringify({ task: "u", domain: "d", prompt: "no slot here", id: "e", text: "x", label: 1 }),
+    JSON.stringify({ id: "f", text: "x", label: 1 }),
+  ].join("\n"));
+  const r = await loadPath(p);
+  const lines = r.problems.items.map(formatProblem);
+  const expect = [
+    /bad\.jsonl:2: malformed JSON/,
+    /bad\.jsonl:3: field "text": missing/,
+    /bad\.jsonl:4: field "label": unknown label "maybe"/,
+    /bad\.jsonl:5: field "text": empty/,
+    /bad\.jsonl:6: field "id": duplicate id "a" \(first at line 1\)/,
+    /bad\.jsonl:7: field "prompt": the prompt must mark the text's place with \{text\}/,
+    /bad\.jsonl:8: field "task": missing/,
+  ];
+  for (const re of expect) assert.ok(lines.some((l) => re.test(l)), `expected a problem matching ${re}; got:\n${lines.join("\n")}`);
+  assert.equal(lines.length, expect.length, lines.join("\n"));
+  await assert.rejects(loadTasks(p), (e: Error) => /7 problems in the input/.test(e.message) && /bad\.jsonl:2: malformed JSON/.test(e.message));
+});
+
+test("an unreadable Parquet file, a missing file and a bad manifest are clear errors", async () => {
+  const pq = file("broken.parquet", "PAR1 this is not parquet");
+  await assert.rejects(loadTasks(pq), /broken\.parquet: unreadable Parquet file/);
+  await assert.rejects(loadTasks(join(dir, "nope.jsonl")), /nope\.jsonl: not found/);
+  const sub = mkdtempSync(join(dir, "m-"));
+  writeFileSync(join(sub, "crossmon.yaml"), "tasks:\n  - id: x\n    domain: d\n    prompt: no slot\n    file: missing.jsonl\n");
+  await assert.rejects(loadTasks(sub), /crossmon\.yaml: field "tasks\.0\.prompt": the prompt must mark/);
+  writeFileSync(join(sub, "crossmon.yaml"), "tasks: [ {");
+  await assert.rejects(loadTasks(sub), /crossmon\.yaml: malformed YAML/);
+});
+
+test("a task written by data export loads back as it is, facts and all", async () => {
+  const world = buildWorld({ size: 60 });
+  const task = world.find((t) => t.id === "agent_dangerous")!;
+  const p = file("export.jsonl", taskToJsonl(task));
+  const [back] = await loadTasks(p);
+  assert.equal(back.id, task.id);
+  assert.equal(back.prompt, task.prompt);
+  assert.equal(back.examples.length, task.examples.length);
+  back.examples.forEach((e, i) => {
+    assert.equal(e.text, task.examples[i].text);
+    assert.equal(e.label, task.examples[i].label);
+    assert.deepEqual(e.facts, task.examples[i].facts);
+  });
+});
+
+test.after(() => rmSync(dir, { recursive: true }));
