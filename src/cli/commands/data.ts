@@ -10,6 +10,7 @@ import { buildWorld, DEFAULT_WORLD_SIZE } from "../../data/world/index.js";
 import { domainSimilarity, formatMatrix } from "../../data/similarity.js";
 import { bagOfWordsBaseline } from "../../data/baseline.js";
 import { fillPrompt, positiveRate, type Task } from "../../data/task.js";
+import { buildOffline } from "../../data/offline/build.js";
 import { action } from "../output.js";
 
 interface SourceOpts {
@@ -115,4 +116,18 @@ export function registerData(program: Command): void {
       for (const r of rows) console.log(`${r.task.padEnd(20)} AUROC ${r.auroc.toFixed(3)}  (train ${r.nTrain}, test ${r.nTest}, ${r.features} words)`);
     }),
   );
+
+  data
+    .command("build <what>")
+    .description('build tasks from real text on this machine: "offline" (SpamAssassin, fortunes, man pages, changelogs, Python code)')
+    .option("-o, --out <dir>", "output folder", "data/offline")
+    .option("--max <n>", "examples per task at most (balanced)", "2000")
+    .action(
+      action((what: string, o: { out: string; max: string }) => {
+        if (what !== "offline") throw new InputError(`unknown build target "${what}" (only "offline")`);
+        const r = buildOffline(o.out, { maxPerTask: Number(o.max), log: (l) => console.log(l) });
+        const n = r.built.reduce((s, b) => s + b.tasks.length, 0);
+        console.log(`${n} task(s) from ${r.built.length} source(s) in ${o.out} (checksums in ${o.out}/checksums.json); ${r.skipped.length} skipped`);
+      }),
+    );
 }
