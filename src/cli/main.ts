@@ -1,15 +1,25 @@
 /** The crossmon command line. */
 import { Command } from "commander";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { registerEngine } from "./commands/engine.js";
 import { registerData } from "./commands/data.js";
+import { registerTrain } from "./commands/train.js";
 
-const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+// the package.json above this file, whether it runs compiled (dist/src/cli) or from source (src/cli)
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json")) && dir !== dirname(dir)) dir = dirname(dir);
+  return (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { version: string }).version;
+}
+const pkg = { version: packageVersion() };
 
 export function buildProgram(): Command {
   const program = new Command();
   program.name("crossmon").description("Train and evaluate LLM monitors across domains and prompts.").version(pkg.version);
   registerData(program);
+  registerTrain(program);
   registerEngine(program);
   return program;
 }

@@ -1,0 +1,40 @@
+/** `crossmon train SPEC.yaml` and `crossmon pretrain`. */
+import type { Command } from "commander";
+import { basename, join } from "node:path";
+import { readTrainSpec } from "../../train/spec.js";
+import { runTraining } from "../../train/run.js";
+import { pretrain, SHIPPED_RECIPE } from "../../train/pretrain.js";
+import { formatDilution } from "../../mix/mixture.js";
+import { action } from "../output.js";
+
+export function registerTrain(program: Command): void {
+  program
+    .command("train <spec>")
+    .description("train a monitor from a spec (see examples/train.yaml); the same command on the same --out resumes")
+    .option("-o, --out <dir>", "run folder (default runs/<spec name>)")
+    .option("-q, --quiet", "no progress output", false)
+    .action(
+      action(async (file: string, o: { out?: string; quiet: boolean }) => {
+        const spec = readTrainSpec(file);
+        const dir = o.out ?? join("runs", basename(file).replace(/\.ya?ml$/i, ""));
+        const r = await runTraining(spec, dir, { quiet: o.quiet, log: o.quiet ? () => {} : undefined });
+        for (const s of r.stages) console.log(`stage ${s.name}: ${s.steps} steps, final loss ${s.lastLoss.toFixed(4)}, ${s.seconds.toFixed(0)} s\n${formatDilution(s.dilution)}`);
+        console.log(`output: ${r.output}`);
+      }),
+    );
+  program
+    .command("pretrain")
+    .description("train the built-in study's base model from scratch (tokenizer and model); resumes when rerun")
+    .option("-o, --out <dir>", "output model folder", "models/crossmon-base")
+    .option("--steps <n>", "optimiser steps", String(SHIPPED_RECIPE.steps))
+    .option("--minutes <n>", "stop after this long (with a checkpoint; rerun to continue)")
+    .option("--toy", "a toy-sized model and corpus (seconds), to check the recipe", false)
+    .option("-q, --quiet", "no progress output", false)
+    .action(
+      action((o: { out: string; steps: string; minutes?: string; toy: boolean; quiet: boolean }) => {
+        const toy = o.toy ? { hidden: 32, layers: 1, heads: 2, kvHeads: 1, intermediate: 64, worldPerDomain: 30, ifSize: 100, readingSize: 100, vocabSize: 600, seqLen: 64, rowsPerStep: 4, microRows: 4, steps: 3 } : {};
+        const r = pretrain({ out: o.out, steps: Number(o.steps), ...toy, minutes: o.minutes ? Number(o.minutes) : undefined, quiet: o.quiet, log: o.quiet ? undefined : (l) => console.error(l) });
+        console.log(r.loop.finished ? `base model written to ${r.dir} (${r.parameters} parameters, ${r.loop.steps} steps, ${r.loop.seconds.toFixed(0)} s this run)` : `stopped at step ${r.loop.steps}; run the same command to continue`);
+      }),
+    );
+}

@@ -1,0 +1,206 @@
+/**
+ * `crossmon pretrain`: the base model of the built-in study, trained from scratch: a byte-level BPE tokenizer with a
+ * chat template, then a small Llama-family model on the world's texts (other seeds than the evaluation world),
+ * instruction-following conversations and yes/no reading questions in the classification layouts. It never sees an
+ * evaluation task's question, let alone its labels: it plays the paper's "prompted model before monitor training".
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync, copyFileSync } from "node:fs";
+import { join } from "node:path";
+import { makeHfConfig, parseConfig } from "../engine/config.js";
+import { saveModel } from "../engine/io/checkpoint.js";
+import { HfTokenizer } from "../engine/io/tokenizer.js";
+import { Transformer } from "../engine/model.js";
+import { setTrainable } from "../engine/params.js";
+import { Rng } from "../engine/random.js";
+import type { WeightedSequence } from "../engine/sequences.js";
+import { generateWorldTexts } from "../data/world/index.js";
+import { generateInstructionData } from "../data/world/instructions.js";
+import { generateReadingQuestions } from "../data/world/reading.js";
+import { DEFAULT_ANSWERS, DEFAULT_LABELS, type Task } from "../data/task.js";
+import { trainBpe, tokenizerJson } from "../formats/bpe.js";
+import { Renderer } from "../formats/render.js";
+import { runLoop, type LoopResult } from "./loop.js";
+
+export const CHAT_TEMPLATE =
+  "{%- for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{%- endfor %}{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{%- endif %}";
+export const SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"];
+
+export interface PretrainOptions {
+  out: string;
+  seed?: number;
+  vocabSize?: number;
+  hidden?: number;
+  layers?: number;
+  heads?: number;
+  kvHeads?: number;
+  intermediate?: number;
+  seqLen?: number;
+  rowsPerStep?: number;
+  microRows?: number;
+  steps?: number;
+  lr?: number;
+  worldPerDomain?: number;
+  ifSize?: number;
+  readingSize?: number;
+  minutes?: number;
+  quiet?: boolean;
+  log?: (line: string) => void;
+}
+
+export const SHIPPED_RECIPE: Required<Omit<PretrainOptions, "out" | "minutes" | "quiet" | "log">> = {
+  seed: 1,
+  vocabSize: 4096,
+  hidden: 256,
+  layers: 6,
+  heads: 4,
+  kvHeads: 2,
+  intermediate: 768,
+  seqLen: 256,
+  rowsPerStep: 16,
+  microRows: 8,
+  steps: 3000,
+  lr: 2e-3,
+  worldPerDomain: 3000,
+  ifSize: 24000,
+  readingSize: 24000,
+};
+
+function writeTokenizer(dir: string, texts: string[], vocabSize: number): void {
+  const bpe = trainBpe(texts, { vocabSize, specialTokens: SPECIAL_TOKENS, minFrequency: 2 });
+  writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(tokenizerJson(bpe)));
+  const added = Object.fromEntries(SPECIAL_TOKENS.map((t) => [String(bpe.vocab.get(t)), { content: t, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true }]));
+  writeFileSync(
+    join(dir, "tokenizer_config.json"),
+    JSON.stringify({ tokenizer_class: "PreTrainedTokenizerFast", chat_template: CHAT_TEMPLATE, eos_token: "<|im_end|>", pad_token: "<|endoftext|>", bos_token: null, unk_token: null, add_bos_token: false, added_tokens_decoder: added, model_max_length: 1024, clean_up_tokenization_spaces: false }, null, 2),
+  );
+}
+
+/** The corpus as one stream of (token, loss weight), packed into rows later. */
+function buildStream(o: Required<Omit<PretrainOptions, "minutes" | "quiet" | "log">>, tok: HfTokenizer, renderer: Renderer): { ids: Int32Array; weights: Float32Array; counts: Record<string, number> } {
+  const rng = new Rng(o.seed);
+  const docs = generateWorldTexts({ seed: o.seed * 7919 + 13, size: o.worldPerDomain }).flatMap((d) => d.texts.map((t) => t.text));
+  const ifData = generateInstructionData({ seed: o.seed * 31 + 5, size: o.ifSize });
+  const reading = generateReadingQuestions({ seed: o.seed * 17 + 3, size: o.readingSize });
+  const eot = tok.tokenId("<|endoftext|>")!;
+  const seqs: WeightedSequence[] = [];
+  const counts = { documents: docs.length, if_conversations: ifData.length, reading_single_token: 0, reading_thinking: 0 };
+  for (const d of docs) {
+    const ids = [...tok.encode(d), eot];
+    seqs.push({ ids, weights: ids.map(() => 1) });
+  }
+  for (const c of ifData) seqs.push(renderer.conversation(c.messages));
+  for (const q of reading) {
+    const task: Task = { id: "reading", domain: "reading", prompt: q.prompt, labels: { ...DEFAULT_LABELS }, answers: { ...DEFAULT_ANSWERS }, examples: [], source: "pretrain" };
+    const e = { id: q.id, text: q.text, label: q.answer };
+    if (rng.next() < 0.5) {
+      seqs.push(renderer.singleToken(task, e).train);
+      counts.reading_single_token++;
+    } else {
+      seqs.push(renderer.thinkingTrain(task, e, q.reasoning));
+      counts.reading_thinking++;
+    }
+  }
+  // deterministic shuffle, then one stream
+  for (let i = seqs.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [seqs[i], seqs[j]] = [seqs[j], seqs[i]];
+  }
+  const total = seqs.reduce((s, q) => s + q.ids.length, 0);
+  const ids = new Int32Array(total), weights = new Float32Array(total);
+  let at = 0;
+  for (const s of seqs) {
+    ids.set(Array.from(s.ids), at);
+    // the first token of a sequence is predicted from the previous sequence's end: no loss there
+    weights.set(Array.from(s.weights, (w, i) => (i === 0 ? 0 : w)), at);
+    at += s.ids.length;
+  }
+  return { ids, weights, counts };
+}
+
+export interface PretrainResult {
+  dir: string;
+  loop: LoopResult;
+  parameters: number;
+  corpusTokens: number;
+}
+
+export function pretrain(opts: PretrainOptions): PretrainResult {
+  const o = { ...SHIPPED_RECIPE, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as Required<PretrainOptions>;
+  const log = o.log ?? (() => {});
+  mkdirSync(o.out, { recursive: true });
+  const work = join(o.out, "work");
+  mkdirSync(work, { recursive: true });
+  if (!existsSync(join(o.out, "tokenizer.json"))) {
+    log("training the tokenizer");
+    const sample = [
+      ...generateWorldTexts({ seed: o.seed * 7919 + 13, size: Math.min(o.worldPerDomain, 1500) }).flatMap((d) => d.texts.map((t) => t.text)),
+      ...generateInstructionData({ seed: o.seed * 31 + 5, size: Math.min(o.ifSize, 4000) }).flatMap((c) => c.messages.map((m) => m.content)),
+      // the layouts' own words, so answers and markers are single tokens
+      ...Array.from({ length: 200 }, () => "Answer with Yes or No.\n Yes\n No\nVerdict: Yes\nVerdict: No\nThink step by step, then finish with"),
+    ];
+    writeTokenizer(o.out, sample, o.vocabSize);
+  }
+  const tok = HfTokenizer.load(o.out);
+  const renderer = new Renderer(tok, 1024);
+  const streamFile = join(work, "corpus.bin");
+  let ids: Int32Array, weights: Float32Array;
+  if (existsSync(streamFile)) {
+    const buf = readFileSync(streamFile);
+    const n = buf.readUInt32LE(0);
+    ids = new Int32Array(buf.buffer.slice(buf.byteOffset + 4, buf.byteOffset + 4 + 4 * n));
+    weights = new Float32Array(buf.buffer.slice(buf.byteOffset + 4 + 4 * n, buf.byteOffset + 4 + 8 * n));
+  } else {
+    log("building the corpus");
+    const s = buildStream(o, tok, renderer);
+    ids = s.ids;
+    weights = s.weights;
+    const head = Buffer.alloc(4);
+    head.writeUInt32LE(ids.length);
+    writeFileSync(streamFile, Buffer.concat([head, Buffer.from(ids.buffer), Buffer.from(weights.buffer)]));
+    writeFileSync(join(work, "corpus.json"), JSON.stringify({ tokens: ids.length, ...s.counts }, null, 2));
+    log(`corpus: ${ids.length} tokens (${JSON.stringify(s.counts)})`);
+  }
+  const hf = makeHfConfig({ vocabSize: tok.vocabSize, hidden: o.hidden, intermediate: o.intermediate, layers: o.layers, heads: o.heads, kvHeads: o.kvHeads, tieEmbeddings: true, maxPositions: 2048, eosTokenId: tok.tokenId("<|im_end|>"), rmsEps: 1e-5 });
+  const model = new Transformer(parseConfig(hf));
+  model.initRandom(o.seed, 0.02);
+  for (const p of model.params.values()) setTrainable(p, true);
+  const L = o.seqLen;
+  const rows = Math.floor((ids.length - 1) / L);
+  const order = Array.from({ length: rows }, (_, i) => i);
+  const shuffleRng = new Rng(o.seed + 99);
+  for (let i = rows - 1; i > 0; i--) {
+    const j = shuffleRng.int(i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  const rowSeq = (r: number): WeightedSequence => ({ ids: ids.subarray(r * L, r * L + L + 1), weights: weights.subarray(r * L, r * L + L + 1) });
+  const batchAt = (step: number): WeightedSequence[][] => {
+    const mbs: WeightedSequence[][] = [];
+    for (let m = 0; m < o.rowsPerStep; m += o.microRows) {
+      const mb: WeightedSequence[] = [];
+      for (let k = m; k < Math.min(o.rowsPerStep, m + o.microRows); k++) mb.push(rowSeq(order[(step * o.rowsPerStep + k) % rows]));
+      mbs.push(mb);
+    }
+    return mbs;
+  };
+  const loop = runLoop(model, {
+    dir: work,
+    steps: o.steps,
+    batchAt,
+    lr: o.lr,
+    schedule: { warmupSteps: Math.min(200, Math.floor(o.steps / 10)), kind: "cosine", minRatio: 0.1 },
+    maxGradNorm: 1,
+    weightDecay: 0.1,
+    checkpointEvery: Math.max(10, Math.floor(o.steps / 30)),
+    label: "pretrain",
+    quiet: o.quiet,
+    deadline: o.minutes ? Date.now() + o.minutes * 60_000 : undefined,
+  });
+  const parameters = [...model.params.values()].reduce((s, p) => s + p.data.length, 0);
+  if (loop.finished) {
+    saveModel(model, o.out, "F32");
+    copyFileSync(join(work, "metrics.jsonl"), join(o.out, "training_curve.jsonl"));
+    const prev = existsSync(join(o.out, "recipe.json")) ? JSON.parse(readFileSync(join(o.out, "recipe.json"), "utf8")) : null;
+    writeFileSync(join(o.out, "recipe.json"), JSON.stringify({ ...o, log: undefined, parameters, corpus_tokens: ids.length, tokens_seen: o.steps * o.rowsPerStep * L, last_loss: loop.lastLoss, seconds_this_run: loop.seconds, previous: prev ? undefined : undefined }, null, 2));
+  }
+  return { dir: o.out, loop, parameters, corpusTokens: ids.length };
+}

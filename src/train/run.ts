@@ -1,0 +1,170 @@
+/**
+ * `crossmon train SPEC.yaml`: a training run of one or more stages (classification, IF, mixed, or one after the
+ * other). Everything is validated and every mixture built before the first step; each stage checkpoints and
+ * resumes; the output is a PEFT adapter (LoRA) or a Hugging Face model folder (full), with the resolved spec,
+ * metrics as JSON lines and the dilution of each stage as trained.
+ */
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import YAML from "yaml";
+import { readConfig } from "../engine/config.js";
+import { loadModel, loadWeights, saveModel } from "../engine/io/checkpoint.js";
+import { loadAdapter, saveAdapter } from "../engine/io/peft.js";
+import { HfTokenizer } from "../engine/io/tokenizer.js";
+import { setThreads } from "../engine/kernels/index.js";
+import { addLora, resolveTargets } from "../engine/lora.js";
+import { setTrainable } from "../engine/params.js";
+import { Rng } from "../engine/random.js";
+import type { WeightedSequence } from "../engine/sequences.js";
+import { loadTasks } from "../data/loaders/load.js";
+import { splitTasks, type SplitTask } from "../data/splits.js";
+import { buildWorld } from "../data/world/index.js";
+import { generateInstructionData, type IfExample } from "../data/world/instructions.js";
+import { Renderer } from "../formats/render.js";
+import { buildMixture, dilution, formatDilution, type DilutionRow, type MixItem, type MixtureSpec } from "../mix/mixture.js";
+import { runLoop } from "./loop.js";
+import type { TrainSpec } from "./spec.js";
+
+export interface TrainContext {
+  splits: SplitTask[];
+  ifPool: IfExample[];
+  renderer: Renderer;
+  tok: HfTokenizer;
+}
+
+export interface StageReport {
+  name: string;
+  steps: number;
+  dilution: DilutionRow[];
+  truncated: number;
+  seconds: number;
+  lastLoss: number;
+}
+
+export interface TrainResult {
+  dir: string;
+  output: string;
+  stages: StageReport[];
+  finished: boolean;
+}
+
+export async function trainingContext(spec: TrainSpec): Promise<TrainContext> {
+  readConfig(spec.base_model); // a missing or malformed model is reported before anything else
+  const tok = HfTokenizer.load(spec.base_model);
+  const tasks = spec.data.tasks ? await loadTasks(spec.data.tasks) : buildWorld({ seed: spec.data.world.seed, size: spec.data.world.size });
+  return {
+    splits: splitTasks(tasks, spec.data.split_seed),
+    ifPool: generateInstructionData({ seed: spec.seed + 17, size: spec.data.instruction_pool }),
+    renderer: new Renderer(tok, spec.hyper.max_tokens),
+    tok,
+  };
+}
+
+export function mixtureOf(m: TrainSpec["stages"][number]["mixture"], seed: number): MixtureSpec {
+  return { classification: m.classification, instruction: m.instruction, promptContrast: m.prompt_contrast, sourceWeights: m.source_weights, seed };
+}
+
+/** The items each step trains on: epochs of the mixture, each in its own seeded order. */
+export function scheduleOf(items: MixItem[], epochs: number, batchSize: number, microBatch: number, seed: number) {
+  const steps = Math.max(1, Math.ceil((items.length * epochs) / batchSize));
+  const orders = new Map<number, number[]>();
+  const orderOf = (epoch: number) => {
+    let o = orders.get(epoch);
+    if (!o) {
+      const rng = new Rng(seed * 1000 + epoch);
+      o = items.map((_, i) => i);
+      for (let i = o.length - 1; i > 0; i--) {
+        const j = rng.int(i + 1);
+        [o[i], o[j]] = [o[j], o[i]];
+      }
+      orders.set(epoch, o);
+    }
+    return o;
+  };
+  const itemsAt = (step: number): MixItem[] => {
+    const out: MixItem[] = [];
+    for (let k = 0; k < batchSize; k++) {
+      const flat = step * batchSize + k;
+      if (flat >= items.length * epochs) break;
+      out.push(items[orderOf(Math.floor(flat / items.length))[flat % items.length]]);
+    }
+    return out;
+  };
+  const batchAt = (step: number): WeightedSequence[][] => {
+    const all = itemsAt(step);
+    const mbs: WeightedSequence[][] = [];
+    for (let i = 0; i < all.length; i += microBatch) mbs.push(all.slice(i, i + microBatch));
+    return mbs;
+  };
+  return { steps, itemsAt, batchAt };
+}
+
+export async function runTraining(spec: TrainSpec, dir: string, o: { quiet?: boolean; log?: (l: string) => void; context?: TrainContext } = {}): Promise<TrainResult> {
+  const log = o.log ?? ((l: string) => process.stderr.write(l + "\n"));
+  if (spec.hyper.threads) setThreads(spec.hyper.threads);
+  if (spec.method === "lora") resolveTargets(spec.lora.targets);
+  const ctx = o.context ?? (await trainingContext(spec));
+  // every stage's mixture is built (and so validated) before any training
+  const mixtures = spec.stages.map((st, i) => buildMixture(mixtureOf(st.mixture, spec.seed + i), ctx.splits, ctx.ifPool, ctx.renderer));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "spec.resolved.yaml"), YAML.stringify(spec));
+
+  const model = loadModel(spec.base_model);
+  model.rng = new Rng(spec.seed);
+  if (spec.method === "lora") addLora(model, { ...spec.lora, seed: spec.seed });
+  else for (const p of model.params.values()) setTrainable(p, true);
+
+  const reports: StageReport[] = [];
+  for (let i = 0; i < spec.stages.length; i++) {
+    const st = spec.stages[i];
+    const sdir = join(dir, "stages", `${i + 1}-${st.name}`);
+    const out = join(sdir, spec.method === "lora" ? "adapter" : "model");
+    const done = join(sdir, "done.json");
+    if (existsSync(done)) {
+      // finished before a restart: load its weights and move on
+      if (spec.method === "lora") loadAdapter(model, out, { trainable: true });
+      else loadWeights(model, out);
+      reports.push(JSON.parse(readFileSync(done, "utf8")) as StageReport);
+      continue;
+    }
+    const mix = mixtures[i];
+    const epochs = st.epochs ?? spec.hyper.epochs;
+    const sched = scheduleOf(mix.items, epochs, spec.hyper.batch_size, spec.hyper.micro_batch, spec.seed + i);
+    const trained: MixItem[] = [];
+    for (let s = 0; s < sched.steps; s++) trained.push(...sched.itemsAt(s));
+    const dil = dilution(trained);
+    log(`stage ${i + 1}/${spec.stages.length} "${st.name}": ${sched.steps} steps; dilution as trained:\n${formatDilution(dil)}${mix.truncated ? `\n${mix.truncated} example(s) had the middle of their text cut to fit ${spec.hyper.max_tokens} tokens` : ""}`);
+    const r = runLoop(model, {
+      dir: sdir,
+      steps: sched.steps,
+      batchAt: sched.batchAt,
+      lr: st.lr ?? spec.hyper.lr,
+      schedule: { warmupSteps: Math.round(spec.hyper.warmup * sched.steps), kind: spec.hyper.schedule, minRatio: 0 },
+      maxGradNorm: spec.hyper.max_grad_norm,
+      weightDecay: spec.hyper.weight_decay,
+      checkpointEvery: spec.hyper.checkpoint_every,
+      label: `train ${st.name}`,
+      quiet: o.quiet,
+      metricsExtra: () => ({ stage: st.name }),
+    });
+    if (spec.method === "lora") saveAdapter(model, out, spec.base_model);
+    else saveModel(model, out);
+    const report: StageReport = { name: st.name, steps: r.steps, dilution: dil, truncated: mix.truncated, seconds: r.seconds, lastLoss: r.lastLoss };
+    writeFileSync(done, JSON.stringify(report, null, 2));
+    reports.push(report);
+  }
+  const last = join(dir, "stages", `${spec.stages.length}-${spec.stages[spec.stages.length - 1].name}`, spec.method === "lora" ? "adapter" : "model");
+  const output = join(dir, spec.method === "lora" ? "adapter" : "model");
+  if (spec.method === "lora") saveAdapter(model, output, spec.base_model);
+  else {
+    saveModel(model, output);
+    for (const f of ["tokenizer.json", "tokenizer_config.json"]) if (existsSync(join(spec.base_model, f))) copyFileSync(join(spec.base_model, f), join(output, f));
+  }
+  void last;
+  writeFileSync(join(dir, "dilution.json"), JSON.stringify(reports.map((r) => ({ stage: r.name, dilution: r.dilution, truncated: r.truncated })), null, 2));
+  writeFileSync(join(dir, "metrics.jsonl"), reports.map((_, i) => {
+    const f = join(dir, "stages", `${i + 1}-${spec.stages[i].name}`, "metrics.jsonl");
+    return existsSync(f) ? readFileSync(f, "utf8") : "";
+  }).join(""));
+  return { dir, output, stages: reports, finished: true };
+}

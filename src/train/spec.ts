@@ -1,0 +1,90 @@
+/** The training spec (`crossmon train SPEC.yaml`), validated with zod; every error names the field. */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import YAML from "yaml";
+import { z } from "zod";
+import { InputError } from "../engine/errors.js";
+
+const Part = z.object({ task: z.string().min(1), examples: z.number().int().positive() });
+const Instruction = z.union([
+  z.object({ examples: z.number().int().nonnegative() }).strict(),
+  z.object({ share: z.number().min(0, "the share must be in 0..1").max(0.99, "the share must be below 1"), by: z.enum(["examples", "tokens"]) }).strict(),
+]);
+const Mixture = z
+  .object({
+    classification: z.array(Part).default([]),
+    instruction: Instruction.optional(),
+    prompt_contrast: z.boolean().default(false),
+    source_weights: z.object({ classification: z.number().nonnegative(), instruction: z.number().nonnegative(), contrast: z.number().nonnegative() }).partial().default({}),
+  })
+  .strict()
+  .refine((m) => m.classification.length > 0 || m.instruction !== undefined, "a mixture needs classification tasks or instruction data");
+
+export const TrainSpec = z
+  .object({
+    base_model: z.string().min(1),
+    seed: z.number().int().default(0),
+    method: z.enum(["lora", "full"]).default("lora"),
+    lora: z
+      .object({
+        rank: z.number().int().positive().default(16),
+        alpha: z.number().positive().default(32),
+        dropout: z.number().min(0).max(0.9).default(0.05),
+        targets: z.array(z.string()).min(1).default(["all-linear"]),
+      })
+      .strict()
+      .default({ rank: 16, alpha: 32, dropout: 0.05, targets: ["all-linear"] }),
+    hyper: z
+      .object({
+        lr: z.number().positive().default(1e-3),
+        batch_size: z.number().int().positive().default(16),
+        micro_batch: z.number().int().positive().default(8),
+        epochs: z.number().positive().default(1),
+        warmup: z.number().min(0).max(0.5).default(0.05),
+        schedule: z.enum(["cosine", "linear", "constant"]).default("cosine"),
+        weight_decay: z.number().min(0).default(0),
+        max_grad_norm: z.number().min(0).default(1),
+        max_tokens: z.number().int().min(32).default(768),
+        checkpoint_every: z.number().int().positive().default(20),
+        threads: z.number().int().positive().optional(),
+      })
+      .strict()
+      .default({} as never),
+    data: z
+      .object({
+        tasks: z.string().optional(),
+        world: z.object({ seed: z.number().int().default(0), size: z.number().int().positive().default(1500) }).strict().default({ seed: 0, size: 1500 }),
+        split_seed: z.number().int().default(0),
+        instruction_pool: z.number().int().positive().default(20000),
+      })
+      .strict()
+      .default({} as never),
+    stages: z.array(z.object({ name: z.string().min(1), mixture: Mixture, epochs: z.number().positive().optional(), lr: z.number().positive().optional() }).strict()).min(1),
+  })
+  .strict();
+export type TrainSpec = z.infer<typeof TrainSpec>;
+
+export function parseTrainSpec(raw: unknown, file = "spec"): TrainSpec {
+  const r = TrainSpec.safeParse(raw);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new InputError(`field "${i.path.join(".") || "(root)"}": ${i.message}`, file);
+  }
+  return r.data;
+}
+
+/** Reads a spec; base_model and data.tasks are resolved against the spec's folder when relative and present there. */
+export function readTrainSpec(file: string): TrainSpec {
+  if (!existsSync(file)) throw new InputError("not found", file);
+  let raw: unknown;
+  try {
+    raw = YAML.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new InputError(`malformed YAML: ${(e as Error).message}`, file);
+  }
+  const spec = parseTrainSpec(raw, file);
+  const near = (p: string) => (isAbsolute(p) || existsSync(p) ? p : existsSync(join(dirname(file), p)) ? resolve(dirname(file), p) : p);
+  spec.base_model = near(spec.base_model);
+  if (spec.data.tasks) spec.data.tasks = near(spec.data.tasks);
+  return spec;
+}

@@ -1,0 +1,96 @@
+/** Training runs: bad specs fail before any work; a killed run resumes to the same weights; the pretrain recipe. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import YAML from "yaml";
+import { parseTrainSpec } from "../../src/train/spec.js";
+import { runTraining } from "../../src/train/run.js";
+import { readSafetensors } from "../../src/engine/io/safetensors.js";
+import { loadModel } from "../../src/engine/io/checkpoint.js";
+import { toyBase } from "./toy-base.js";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const base = toyBase();
+const specOf = (over: Record<string, unknown> = {}) => ({
+  base_model: base,
+  seed: 3,
+  method: "lora",
+  lora: { rank: 4, alpha: 8, dropout: 0.1, targets: ["q_proj", "v_proj", "down_proj"] },
+  hyper: { lr: 0.01, batch_size: 4, micro_batch: 2, epochs: 1, checkpoint_every: 2, max_tokens: 256, threads: 1 },
+  data: { world: { seed: 0, size: 60 }, instruction_pool: 200 },
+  stages: [
+    { name: "cls", mixture: { classification: [{ task: "cyber_harm", examples: 16 }, { task: "chem_harm", examples: 8 }], instruction: { examples: 4 } } },
+    { name: "if", mixture: { instruction: { examples: 8 } } },
+  ],
+  ...over,
+});
+
+test("bad specs are refused before any work, naming the field", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "crossmon-run-"));
+  const run = (over: Record<string, unknown>) => runTraining(parseTrainSpec(specOf(over)), join(dir, "r"), { quiet: true, log: () => {} });
+  await assert.rejects(run({ base_model: join(dir, "nope") }), /nope\/config\.json: not found/);
+  await assert.rejects(run({ stages: [{ name: "x", mixture: { classification: [{ task: "not_a_task", examples: 2 }] } }] }), /unknown task "not_a_task"/);
+  await assert.rejects(run({ lora: { rank: 4, alpha: 8, dropout: 0, targets: ["c_attn"] } }), /LoRA target "c_attn" is not a module/);
+  assert.throws(() => parseTrainSpec(specOf({ stages: [{ name: "x", mixture: { instruction: { share: 1.5, by: "tokens" } } }] })), /field "stages\.0\.mixture\.instruction\.share": the share must be below 1/);
+  assert.throws(() => parseTrainSpec(specOf({ hyper: { lr: -1 } })), /field "hyper\.lr"/);
+  assert.throws(() => parseTrainSpec(specOf({ mystery: 1 })), /field "\(root\)": Unrecognized key/);
+  assert.ok(!existsSync(join(dir, "r")), "nothing was written");
+});
+
+test("a two-stage LoRA run writes a PEFT adapter, the resolved spec, metrics and the dilution as trained", async () => {
+  const dir = join(mkdtempSync(join(tmpdir(), "crossmon-run-")), "r");
+  const r = await runTraining(parseTrainSpec(specOf()), dir, { quiet: true, log: () => {} });
+  assert.ok(existsSync(join(r.output, "adapter_config.json")) && existsSync(join(r.output, "adapter_model.safetensors")));
+  assert.ok(existsSync(join(dir, "spec.resolved.yaml")));
+  const metrics = readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(metrics.length, r.stages.reduce((s, x) => s + x.steps, 0));
+  assert.deepEqual([...new Set(metrics.map((m) => m.stage))], ["cls", "if"]);
+  for (const m of metrics) assert.ok(Number.isFinite(m.loss) && m.lr > 0 && m.tokens_per_s > 0);
+  const d = JSON.parse(readFileSync(join(dir, "dilution.json"), "utf8"));
+  assert.deepEqual(d[0].dilution.map((x: { source: string; examples: number }) => [x.source, x.examples]).sort(), [["classification", 24], ["instruction", 4]]);
+  assert.deepEqual(d[1].dilution.map((x: { source: string }) => x.source), ["instruction"]);
+});
+
+test("killed part way (kill -9), the same command resumes and reaches the weights of an uninterrupted run", async () => {
+  const root = mkdtempSync(join(tmpdir(), "crossmon-kill-"));
+  const specFile = join(root, "spec.yaml");
+  // 40 items × 5 epochs / batch 4 = 50 steps, a checkpoint every 2: the kill lands well before the end
+  writeFileSync(specFile, YAML.stringify(specOf({ stages: [{ name: "cls", epochs: 5, mixture: { classification: [{ task: "cyber_harm", examples: 32 }], instruction: { examples: 8 } } }] })));
+  const cli = ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), "train", specFile, "-q", "-o"];
+  const env = { ...process.env, CROSSMON_THREADS: "1" };
+  const whole = spawnSync(process.execPath, [...cli, join(root, "whole")], { cwd: ROOT, env, encoding: "utf8" });
+  assert.equal(whole.status, 0, whole.stderr);
+  // start again elsewhere, kill -9 once a checkpoint exists, then run the same command to the end
+  const killed = join(root, "killed");
+  const child = spawn(process.execPath, [...cli, killed], { cwd: ROOT, env, stdio: "ignore" });
+  const ckpt = join(killed, "stages", "1-cls", "checkpoint", "state.json");
+  const t0 = Date.now();
+  while (!existsSync(ckpt) && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 5));
+  child.kill("SIGKILL");
+  await new Promise((r) => child.on("exit", r));
+  const state = JSON.parse(readFileSync(ckpt, "utf8"));
+  assert.ok(state.step >= 2 && state.step < 50, `killed at step ${state.step} of 50`);
+  const resumed = spawnSync(process.execPath, [...cli, killed], { cwd: ROOT, env, encoding: "utf8" });
+  assert.equal(resumed.status, 0, resumed.stderr);
+  const a = readSafetensors(join(root, "whole", "adapter", "adapter_model.safetensors"));
+  const b = readSafetensors(join(killed, "adapter", "adapter_model.safetensors"));
+  assert.deepEqual([...b.keys()], [...a.keys()]);
+  for (const [k, t] of a) assert.deepEqual(b.get(k)!.data, t.data, k);
+  const steps = readFileSync(join(killed, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l).step);
+  assert.deepEqual(steps, [...Array(50).keys()], "each step logged once");
+});
+
+test("the pretraining recipe at toy size: tokenizer with a chat template, a model that loads, a training curve", () => {
+  const m = loadModel(base);
+  assert.equal(m.config.architecture, "LlamaForCausalLM");
+  const curve = readFileSync(join(base, "training_curve.jsonl"), "utf8").trim().split("\n");
+  assert.equal(curve.length, 3);
+  const recipe = JSON.parse(readFileSync(join(base, "recipe.json"), "utf8"));
+  assert.equal(recipe.steps, 3);
+  assert.ok(recipe.corpus_tokens > 1000);
+  const cfg = JSON.parse(readFileSync(join(base, "tokenizer_config.json"), "utf8"));
+  assert.match(cfg.chat_template, /im_start/);
+});
