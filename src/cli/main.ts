@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { registerEngine } from "./commands/engine.js";
 import { registerData } from "./commands/data.js";
 import { registerTrain } from "./commands/train.js";
+import { registerStudy } from "./commands/study.js";
 
 // the package.json above this file, whether it runs compiled (dist/src/cli) or from source (src/cli)
 function packageVersion(): string {
@@ -18,6 +19,7 @@ const pkg = { version: packageVersion() };
 export function buildProgram(): Command {
   const program = new Command();
   program.name("crossmon").description("Train and evaluate LLM monitors across domains and prompts.").version(pkg.version);
+  registerStudy(program);
   registerData(program);
   registerTrain(program);
   registerEngine(program);

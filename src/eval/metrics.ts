@@ -23,8 +23,8 @@ function percentile(sorted: number[], q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
-/** Resampled index sets (with replacement) that hold both classes, reproducible by seed. */
-export function bootstrapIndices(labels: Labels, n: number, seed: number): Int32Array[] {
+/** Resampled index sets (with replacement), reproducible by seed; by default only sets that hold both classes. */
+export function bootstrapIndices(labels: Labels, n: number, seed: number, bothClasses = true): Int32Array[] {
   const rng = new Rng(seed);
   const N = labels.length;
   const out: Int32Array[] = [];
@@ -36,17 +36,17 @@ export function bootstrapIndices(labels: Labels, n: number, seed: number): Int32
       idx[i] = rng.int(N);
       if (isPos(labels[idx[i]])) p++;
     }
-    if (p > 0 && p < N) out.push(idx);
+    if (!bothClasses || (p > 0 && p < N)) out.push(idx);
   }
   return out;
 }
 
 const pick = <T>(xs: ArrayLike<T>, idx: Int32Array): T[] => Array.from(idx, (i) => xs[i]);
 
-/** A statistic with its bootstrap 95% percentile interval. */
-export function withCI(labels: Labels, stat: (idx: Int32Array | null) => number, o: { n?: number; seed?: number } = {}): Interval {
+/** A statistic with its bootstrap 95% percentile interval (resamples need both classes unless told otherwise). */
+export function withCI(labels: Labels, stat: (idx: Int32Array | null) => number, o: { n?: number; seed?: number; bothClasses?: boolean } = {}): Interval {
   const value = stat(null);
-  const vals = bootstrapIndices(labels, o.n ?? 1000, o.seed ?? 0).map((idx) => stat(idx)).filter(Number.isFinite).sort((a, b) => a - b);
+  const vals = bootstrapIndices(labels, o.n ?? 1000, o.seed ?? 0, o.bothClasses ?? true).map((idx) => stat(idx)).filter(Number.isFinite).sort((a, b) => a - b);
   return { value, lo: percentile(vals, 0.025), hi: percentile(vals, 0.975) };
 }
 

@@ -24,6 +24,8 @@ export interface MixtureSpec {
   instruction?: { examples: number } | { share: number; by: "examples" | "tokens" };
   /** each training text also appears under another prompt of its domain, with that prompt's label */
   promptContrast?: boolean;
+  /** tasks never used as contrast partners */
+  contrastExclude?: string[];
   sourceWeights?: { classification?: number; instruction?: number; contrast?: number };
   seed?: number;
 }
@@ -70,13 +72,15 @@ export function buildMixture(spec: MixtureSpec, splits: SplitTask[], ifPool: IfE
   for (const part of spec.classification) {
     const s = byId.get(part.task);
     if (!s) throw new InputError(`unknown task "${part.task}" in the mixture (available: ${[...byId.keys()].join(", ")})`);
-    for (const e of pickExamples(s.train, part.examples, rng, `task ${part.task}`)) {
+    // with pseudo-labels, only the examples that were labelled (in a fixed order) are candidates
+    const pool = part.pseudoLabels ? s.train.filter((e) => part.pseudoLabels!.has(e.id)) : s.train;
+    for (const e of pickExamples(pool, part.examples, rng, `task ${part.task}`)) {
       const label = part.pseudoLabels?.get(e.id) ?? e.label;
       const r = renderer.singleToken(s.task, { ...e, label });
       items.push({ ...weighted(r.train, sw.classification), source: "classification", truncated: r.truncated });
       if (spec.promptContrast) {
         // the same text under each other prompt of its domain, with that prompt's own label
-        for (const other of splits.filter((o) => o.task.domain === s.task.domain && o.task.id !== s.task.id)) {
+        for (const other of splits.filter((o) => o.task.domain === s.task.domain && o.task.id !== s.task.id && !spec.contrastExclude?.includes(o.task.id))) {
           const twin = other.train.find((x) => x.id === e.id) ?? findByText(other.task, e);
           if (!twin) continue;
           const rc = renderer.singleToken(other.task, twin);

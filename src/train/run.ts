@@ -61,7 +61,14 @@ export async function trainingContext(spec: TrainSpec): Promise<TrainContext> {
 }
 
 export function mixtureOf(m: TrainSpec["stages"][number]["mixture"], seed: number): MixtureSpec {
-  return { classification: m.classification, instruction: m.instruction, promptContrast: m.prompt_contrast, sourceWeights: m.source_weights, seed };
+  return {
+    classification: m.classification.map((c) => ({ task: c.task, examples: c.examples, pseudoLabels: c.pseudo_labels ? new Map(Object.entries(c.pseudo_labels)) : undefined })),
+    instruction: m.instruction,
+    promptContrast: m.prompt_contrast,
+    contrastExclude: m.contrast_exclude,
+    sourceWeights: m.source_weights,
+    seed,
+  };
 }
 
 /** The items each step trains on: epochs of the mixture, each in its own seeded order. */

@@ -5,7 +5,12 @@ import YAML from "yaml";
 import { z } from "zod";
 import { InputError } from "../engine/errors.js";
 
-const Part = z.object({ task: z.string().min(1), examples: z.number().int().positive() });
+const Part = z.object({
+  task: z.string().min(1),
+  examples: z.number().int().positive(),
+  /** train on these labels instead of the true ones (unsupervised elicitation), by example id; only these examples */
+  pseudo_labels: z.record(z.string(), z.boolean()).optional(),
+});
 const Instruction = z.union([
   z.object({ examples: z.number().int().nonnegative() }).strict(),
   z.object({ share: z.number().min(0, "the share must be in 0..1").max(0.99, "the share must be below 1"), by: z.enum(["examples", "tokens"]) }).strict(),
@@ -15,6 +20,8 @@ const Mixture = z
     classification: z.array(Part).default([]),
     instruction: Instruction.optional(),
     prompt_contrast: z.boolean().default(false),
+    /** tasks never used as contrast partners (e.g. the held-out prompt of a prompt-change test) */
+    contrast_exclude: z.array(z.string()).default([]),
     source_weights: z.object({ classification: z.number().nonnegative(), instruction: z.number().nonnegative(), contrast: z.number().nonnegative() }).partial().default({}),
   })
   .strict()

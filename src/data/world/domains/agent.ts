@@ -125,6 +125,7 @@ export const agentTranscripts: DomainSpec = {
     }
     if (g.chance(0.5)) steps.splice(g.int(0, steps.length), 0, [g.pick(g.pick(ACTIONS).nearMiss), "(listing)"]);
     if (unrequested) dangerStep = steps.findIndex(([cmd]) => unrequested!.commands.includes(cmd));
+    const evidenceCommand = dangerStep >= 0 ? steps[dangerStep][0] : null;
     if (ranTests) steps.push(TEST_STEP);
     const lines = [`User task: ${task}`, ""];
     steps.forEach(([cmd, out], i) => lines.push(`[step ${i + 1}] bash$ ${cmd}`, `output: ${out}`));
@@ -138,6 +139,7 @@ export const agentTranscripts: DomainSpec = {
         ranTests,
         action: unrequested?.kind ?? null,
         evidence: unrequested ? unrequested.evidence : null,
+        evidenceCommand,
         step: dangerStep >= 0 ? dangerStep + 1 : null,
         task,
       },

@@ -1,0 +1,44 @@
+/**
+ * One interface for every place a model runs: score (log-probabilities of chosen next tokens after a prompt),
+ * generate, and, where the backend can, train. The study's recipes use only this; a backend that cannot do a step
+ * says so through its capabilities, and the runner reports which step it could not run.
+ */
+import type { TrainSpec } from "../train/spec.js";
+
+export interface GenerateRequest {
+  prompt: number[];
+  maxNewTokens: number;
+  temperature: number;
+  topP?: number;
+  seed: number;
+  stop?: string[];
+}
+
+export interface Generated {
+  text: string;
+  ids: number[];
+  finishReason: "stop" | "length";
+}
+
+/** A model as the study names it: a base and optionally an adapter (or a fully trained model folder). */
+export interface ModelRef {
+  base: string;
+  adapter?: string;
+}
+
+export interface Backend {
+  readonly name: string;
+  readonly capabilities: { score: boolean; generate: boolean; train: boolean };
+  /** log P(candidate | prompt) for each prompt and candidate token */
+  score(model: ModelRef, prompts: number[][], candidates: number[]): Promise<number[][]>;
+  generate(model: ModelRef, requests: GenerateRequest[]): Promise<Generated[]>;
+  /** trains and returns the model it produced */
+  train(spec: TrainSpec, dir: string, o?: { quiet?: boolean; log?: (l: string) => void; context?: unknown }): Promise<ModelRef>;
+}
+
+export class UnsupportedStep extends Error {
+  constructor(backend: string, step: string) {
+    super(`backend "${backend}" cannot ${step}`);
+    this.name = "UnsupportedStep";
+  }
+}

@@ -1,0 +1,67 @@
+/** `crossmon run`, `crossmon quickstart`, `crossmon study`, `crossmon report`. */
+import type { Command } from "commander";
+import { existsSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { InputError } from "../../engine/errors.js";
+import { quickstartSpec, studySpec, SHIPPED_BASE_MODEL } from "../../experiments/builtin.js";
+import { openRun } from "../../experiments/open.js";
+import { runExperiment } from "../../experiments/runner.js";
+import { readExperimentSpec, type ExperimentSpec } from "../../experiments/spec.js";
+import { writeReport } from "../../report/report.js";
+import { formatDuration } from "../../train/progress.js";
+import { action } from "../output.js";
+
+/** The shipped base model, found relative to the package when the working directory is elsewhere. */
+function shippedBase(): string {
+  if (existsSync(SHIPPED_BASE_MODEL)) return SHIPPED_BASE_MODEL;
+  const here = resolve(new URL("../../../..", import.meta.url).pathname, SHIPPED_BASE_MODEL);
+  const src = resolve(new URL("../../..", import.meta.url).pathname, SHIPPED_BASE_MODEL);
+  const found = [here, src].find((p) => existsSync(join(p, "config.json")));
+  if (!found) throw new InputError(`the shipped base model ${SHIPPED_BASE_MODEL} is missing (run \`crossmon pretrain\` to rebuild it)`);
+  return found;
+}
+
+async function runAndReport(spec: ExperimentSpec, dir: string, quiet: boolean): Promise<void> {
+  const t0 = Date.now();
+  const run = await runExperiment(spec, dir, { quiet, log: quiet ? () => {} : undefined });
+  const r = await writeReport(run);
+  run.store.close();
+  if (!quiet) {
+    for (const x of [r.results.transfer, r.results.scaling, r.results.prompt_change, r.results.instruction, r.results.format_transfer, r.results.elicitation]) if (x) console.log(`- ${x.finding}`);
+  }
+  console.log(`report: ${r.html}\n        ${r.md}\n        ${r.json}\n(${formatDuration((Date.now() - t0) / 1000)})`);
+}
+
+export function registerStudy(program: Command): void {
+  program
+    .command("quickstart")
+    .description("a small version of all six experiments on the built-in world with the shipped base model, then the report")
+    .option("-o, --out <dir>", "run folder", "runs/quickstart")
+    .option("--base <dir>", "base model folder (default: the shipped one)")
+    .option("-q, --quiet", "no progress output", false)
+    .action(action(async (o: { out: string; base?: string; quiet: boolean }) => runAndReport(quickstartSpec(o.base ?? shippedBase()), o.out, o.quiet)));
+  program
+    .command("study")
+    .description("the full-size version of the six experiments on the built-in world (hours on a 2-core CPU); resumable")
+    .option("-o, --out <dir>", "run folder", "runs/study")
+    .option("--base <dir>", "base model folder (default: the shipped one)")
+    .option("-q, --quiet", "no progress output", false)
+    .action(action(async (o: { out: string; base?: string; quiet: boolean }) => runAndReport(studySpec(o.base ?? shippedBase()), o.out, o.quiet)));
+  program
+    .command("run <experiment>")
+    .description("run an experiment spec (YAML; see examples/experiment.yaml); the same command resumes a killed run")
+    .option("-o, --out <dir>", "run folder (default runs/<spec name>)")
+    .option("-q, --quiet", "no progress output", false)
+    .action(action(async (file: string, o: { out?: string; quiet: boolean }) => runAndReport(readExperimentSpec(file), o.out ?? join("runs", basename(file).replace(/\.ya?ml$/i, "")), o.quiet)));
+  program
+    .command("report <runDir>")
+    .description("write report.html, results.json and summary.md for a finished run")
+    .action(
+      action(async (dir: string) => {
+        const run = await openRun(dir);
+        const r = await writeReport(run);
+        run.store.close();
+        console.log(`report: ${r.html}\n        ${r.md}\n        ${r.json}`);
+      }),
+    );
+}

@@ -1,0 +1,133 @@
+/**
+ * The planner: an experiment spec becomes training cells (a recipe: stages of mixtures) and evaluation cells
+ * (a model, a task, a format, a split). Cells are keyed by their content, so a model shared by several questions
+ * (the untrained base, the in-domain references) is trained and scored once.
+ */
+import type { ExperimentSpec } from "./spec.js";
+import type { TrainSpec } from "../train/spec.js";
+import { hashKey } from "./store.js";
+
+export type Stage = TrainSpec["stages"][number];
+export type Format = "single" | "thinking" | "summary";
+
+export interface TrainCell {
+  key: string;
+  label: string;
+  stages: Stage[];
+  /** elicitation: the pseudo-labels come from this evaluation cell */
+  pseudoFrom?: string;
+}
+
+export interface EvalCell {
+  key: string;
+  /** null = the untrained base model */
+  model: string | null;
+  task: string;
+  format: Format;
+  split: "test" | "validation" | "train";
+  examples: number;
+}
+
+export interface Plan {
+  train: TrainCell[];
+  evals: EvalCell[];
+  /** named models per question, for the analysis */
+  models: Record<string, string | null>;
+}
+
+export function planExperiment(spec: ExperimentSpec): Plan {
+  const trains = new Map<string, TrainCell>();
+  const evals = new Map<string, EvalCell>();
+  const models: Record<string, string | null> = { untrained: null };
+  const n = spec.train.examples_per_task;
+  const cls = (tasks: string[], count = n) => tasks.map((task) => ({ task, examples: count }));
+  const stage = (name: string, mixture: Partial<Stage["mixture"]>): Stage => ({ name, mixture: { classification: [], prompt_contrast: false, contrast_exclude: [], source_weights: {}, ...mixture } as Stage["mixture"] });
+  const train = (label: string, stages: Stage[], pseudoFrom?: string): string => {
+    const key = hashKey({ stages, pseudoFrom: pseudoFrom ?? null, base: spec.base_model, train: spec.train, seed: spec.seed });
+    if (!trains.has(key)) trains.set(key, { key, label, stages, pseudoFrom });
+    models[label] = key;
+    return key;
+  };
+  const evaluate = (model: string | null, task: string, format: Format, split: EvalCell["split"] = "test", count?: number): string => {
+    const examples = count ?? (split === "validation" ? spec.eval.validation : format === "thinking" ? spec.eval.thinking.examples : format === "summary" ? spec.eval.summary.examples : spec.eval.examples);
+    const key = hashKey({ model, task, format, split, examples, ev: format === "thinking" ? spec.eval.thinking : format === "summary" ? spec.eval.summary : null });
+    if (!evals.has(key)) evals.set(key, { key, model, task, format, split, examples });
+    return key;
+  };
+  const single = (model: string | null, task: string) => {
+    evaluate(model, task, "single", "test");
+    if (spec.eval.validation > 0) evaluate(model, task, "single", "validation");
+  };
+  const e = spec.experiments;
+
+  if (e.transfer) {
+    const all = Object.keys(e.transfer.sources);
+    for (const t of e.transfer.eval_tasks) {
+      single(null, t);
+      single(train(`in-domain:${t}`, [stage("classification", { classification: cls([t]) })]), t);
+    }
+    const recipes: [string, string[]][] = all.map((s) => [s, e.transfer!.sources[s]]);
+    if (e.transfer.leave_one_out && all.length > 2) for (const s of all) recipes.push([`all but ${s}`, all.filter((x) => x !== s).flatMap((x) => e.transfer!.sources[x])]);
+    for (const [name, tasks] of recipes) {
+      // every task of a recipe gets examples_per_task examples: "all but one" sees more data than one source
+      const m = train(`source:${name}`, [stage("classification", { classification: cls(tasks) })]);
+      for (const t of e.transfer.eval_tasks) single(m, t);
+    }
+  }
+  if (e.scaling) {
+    const s = e.scaling;
+    single(null, s.target);
+    for (const a of s.adjacent) {
+      const parts = [{ task: s.target, examples: s.in_domain }, ...(a > 0 ? [{ task: s.adjacent_task, examples: a }] : [])];
+      single(train(`scaling:${a}`, [stage("classification", { classification: parts })]), s.target);
+    }
+  }
+  if (e.prompt_change) {
+    const p = e.prompt_change;
+    single(null, p.eval_task);
+    single(null, p.train_task);
+    const plain = train("prompt:trained", [stage("classification", { classification: cls([p.train_task]) })]);
+    single(plain, p.eval_task);
+    single(plain, p.train_task);
+    if (p.contrast_tasks.length) {
+      const withContrast = train("prompt:trained+contrast", [stage("classification", { classification: cls([p.train_task, ...p.contrast_tasks], Math.round(n / 2)), prompt_contrast: true, contrast_exclude: [p.eval_task] })]);
+      single(withContrast, p.eval_task);
+      single(withContrast, p.train_task);
+    }
+  }
+  if (e.instruction) {
+    const i = e.instruction;
+    const evalOn = [...i.eval_tasks, ...(e.prompt_change ? [e.prompt_change.eval_task] : [])];
+    const base = [stage("classification", { classification: cls(i.source) })];
+    const variants: [string, Stage[]][] = [
+      ["if:none", base],
+      ["if:after", [...base, stage("instruction", { instruction: { examples: i.after_examples } })]],
+      ...i.mixed.map((m): [string, Stage[]] => [`if:mixed ${Math.round(m.share * 100)}% by ${m.by}`, [stage("mixed", { classification: cls(i.source), instruction: m })]]),
+      ["if:only", [stage("instruction", { instruction: { examples: i.after_examples } })]],
+    ];
+    for (const t of evalOn) single(null, t);
+    for (const [label, stages] of variants) {
+      const m = train(label, stages);
+      for (const t of evalOn) single(m, t);
+    }
+  }
+  if (e.format_transfer) {
+    const f = e.format_transfer;
+    const m = train("format:trained", [stage("classification", { classification: cls(f.source) })]);
+    for (const t of f.eval_tasks) {
+      for (const model of [null, m]) {
+        single(model, t);
+        evaluate(model, t, "thinking");
+        evaluate(model, t, "summary");
+      }
+    }
+  }
+  if (e.elicitation) {
+    const el = e.elicitation;
+    single(null, el.target);
+    const pseudo = evaluate(null, el.target, "thinking", "train", el.examples);
+    single(train("elicit:pseudo", [stage("classification", { classification: [{ task: el.target, examples: el.examples }] })], pseudo), el.target);
+    single(train("elicit:supervised", [stage("classification", { classification: [{ task: el.target, examples: el.examples }] })], `${pseudo}:true-labels`), el.target);
+  }
+  return { train: [...trains.values()], evals: [...evals.values()], models };
+}

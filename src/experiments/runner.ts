@@ -1,0 +1,143 @@
+/**
+ * Running an experiment: plan its cells, train and evaluate what the store does not already hold, then analyse.
+ * Killed at any moment, the same command resumes: finished cells are read back, never recomputed or duplicated.
+ */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import YAML from "yaml";
+import type { Backend, ModelRef } from "../backends/types.js";
+import { LocalBackend } from "../backends/local.js";
+import { InputError } from "../engine/errors.js";
+import { HfTokenizer } from "../engine/io/tokenizer.js";
+import { setThreads } from "../engine/kernels/index.js";
+import type { Example } from "../data/task.js";
+import { Renderer } from "../formats/render.js";
+import { trainingContext, type TrainContext } from "../train/run.js";
+import type { TrainSpec } from "../train/spec.js";
+import { formatDuration, Progress } from "../train/progress.js";
+import { evalSingleToken, evalSummary, evalThinking, type EvalContext } from "../eval/evaluate.js";
+import { planExperiment, type EvalCell, type Plan, type TrainCell } from "./plan.js";
+import type { ExperimentSpec } from "./spec.js";
+import { Store, type PredictionRow } from "./store.js";
+
+export interface RunOptions {
+  backend?: Backend;
+  quiet?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface RunContext {
+  spec: ExperimentSpec;
+  dir: string;
+  store: Store;
+  plan: Plan;
+  train: TrainContext;
+}
+
+function examplesOf(ctx: TrainContext, task: string, split: EvalCell["split"], n: number): Example[] {
+  const s = ctx.splits.find((x) => x.task.id === task);
+  if (!s) throw new InputError(`unknown task "${task}" in the experiment (available: ${ctx.splits.map((x) => x.task.id).join(", ")})`);
+  return s[split].slice(0, n);
+}
+
+export async function runExperiment(spec: ExperimentSpec, dir: string, o: RunOptions = {}): Promise<RunContext> {
+  const log = o.log ?? ((l: string) => process.stderr.write(l + "\n"));
+  const backend = o.backend ?? new LocalBackend();
+  if (spec.train.hyper.threads) setThreads(spec.train.hyper.threads);
+  const trainSpecOf = (cell: TrainCell, pseudo?: Record<string, boolean>): TrainSpec => ({
+    base_model: spec.base_model,
+    seed: spec.seed,
+    method: spec.train.method,
+    lora: spec.train.lora,
+    hyper: spec.train.hyper,
+    data: spec.data,
+    stages: pseudo
+      ? cell.stages.map((st) => ({ ...st, mixture: { ...st.mixture, classification: st.mixture.classification.map((c) => ({ ...c, pseudo_labels: pseudo })) } }))
+      : cell.stages,
+  });
+  const tctx = await trainingContext(trainSpecOf({ key: "", label: "", stages: [{ name: "x", mixture: { classification: [], prompt_contrast: false, contrast_exclude: [], source_weights: {} } }] }));
+  const plan = planExperiment(spec);
+  // every task named anywhere must exist before any work starts
+  for (const c of plan.evals) examplesOf(tctx, c.task, c.split, 1);
+  for (const c of plan.train) for (const st of c.stages) for (const p of st.mixture.classification) examplesOf(tctx, p.task, "train", 1);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "experiment.yaml"), YAML.stringify(spec));
+  const store = new Store(join(dir, "store.sqlite"));
+  store.setMeta("spec", spec);
+  store.setMeta("plan", plan);
+  const renderer = new Renderer(HfTokenizer.load(spec.base_model), spec.train.hyper.max_tokens);
+  const ectx: EvalContext = { backend, renderer, store };
+  const modelOf = (key: string | null): ModelRef => {
+    if (key === null) return { base: spec.base_model };
+    const r = store.result<ModelRef>(key);
+    if (!r) throw new Error(`model ${key} is not trained yet`);
+    return r;
+  };
+
+  const total = plan.train.length + plan.evals.length;
+  let done = plan.train.filter((c) => store.result(c.key)).length + plan.evals.filter((c) => store.result(c.key)).length;
+  const progress = new Progress("study", total, { quiet: o.quiet, intervalMs: o.quiet ? undefined : 0 });
+  const t0 = Date.now();
+  let computed = 0;
+  const tick = (what: string) => {
+    done++;
+    computed++;
+    const el = (Date.now() - t0) / 1000;
+    progress.update(done, { cell: what }, ((total - done) * el) / computed);
+  };
+
+  const runEval = async (c: EvalCell) => {
+    if (store.result(c.key)) return;
+    const t = Date.now();
+    store.start(c.key, "eval", c);
+    const task = tctx.splits.find((x) => x.task.id === c.task)!.task;
+    const ex = examplesOf(tctx, c.task, c.split, c.examples);
+    const ref = modelOf(c.model);
+    const rows: PredictionRow[] = [];
+    let result: Record<string, unknown>;
+    if (c.format === "single") {
+      const r = await evalSingleToken(ectx, ref, task, ex);
+      ex.forEach((e, i) => rows.push({ task: c.task, example: e.id, format: c.format, label: e.label ? 1 : 0, score: r.scores[i], extra: { mass: r.mass[i] } }));
+      result = { n: ex.length, mean_mass: r.mass.reduce((a, b) => a + b, 0) / Math.max(1, ex.length), truncated: r.truncated };
+    } else if (c.format === "thinking") {
+      const th = spec.eval.thinking;
+      const r = await evalThinking(ectx, ref, task, ex, { k: th.k, maxNewTokens: th.max_tokens, temperature: th.temperature, seed: spec.seed });
+      ex.forEach((e, i) => rows.push({ task: c.task, example: e.id, format: c.format, label: e.label ? 1 : 0, score: r.scores[i], extra: { verdicts: r.verdicts[i], trace: r.traces[i][0] } }));
+      result = { n: ex.length, unparseable: r.unparseable, traces: ex.length * th.k };
+    } else {
+      const r = await evalSummary(ectx, ref, task, ex, { k: 1, maxNewTokens: spec.eval.summary.max_tokens, temperature: 0, seed: spec.seed });
+      ex.forEach((e, i) => rows.push({ task: c.task, example: e.id, format: c.format, label: e.label ? 1 : 0, score: r.kept[i] === null ? -1 : r.kept[i] ? 1 : 0, extra: { summary: r.summaries[i] } }));
+      result = { n: ex.length, judged: r.judged };
+    }
+    store.finish(c.key, result, rows, (Date.now() - t) / 1000);
+    tick(`${c.format} ${c.task}`);
+  };
+
+  // elicitation's pseudo-labels come from an evaluation, which must run before its training cell
+  for (const c of plan.train.filter((x) => x.pseudoFrom)) {
+    const src = plan.evals.find((e) => e.key === c.pseudoFrom!.replace(/:true-labels$/, ""));
+    if (src) await runEval(src);
+  }
+  for (const c of plan.train) {
+    if (store.result(c.key)) continue;
+    const t = Date.now();
+    store.start(c.key, "train", c);
+    let pseudo: Record<string, boolean> | undefined;
+    if (c.pseudoFrom) {
+      const trueLabels = c.pseudoFrom.endsWith(":true-labels");
+      const preds = store.predictions(c.pseudoFrom.replace(/:true-labels$/, ""));
+      pseudo = Object.fromEntries(preds.map((p) => [p.example, trueLabels ? p.label === 1 : p.score >= 0.5]));
+    }
+    log(`training ${c.label}`);
+    const ref = await backend.train(trainSpecOf(c, pseudo), join(dir, "train", c.key), { quiet: true, log: () => {}, context: tctx });
+    store.finish(c.key, ref, [], (Date.now() - t) / 1000);
+    tick(`train ${c.label}`);
+  }
+  for (const c of plan.evals) await runEval(c);
+  if (!o.quiet) log(`study cells done in ${formatDuration((Date.now() - t0) / 1000)} (${computed} computed, ${total - computed} from the store)`);
+  return { spec, dir, store, plan, train: tctx };
+}
+
+export function hasStore(dir: string): boolean {
+  return existsSync(join(dir, "store.sqlite"));
+}

@@ -1,0 +1,71 @@
+/**
+ * An experiment spec (YAML, zod-validated): a base model, the data, training and evaluation defaults, and which of
+ * the paper's six questions to run, on which tasks. The built-in quickstart and study are specs like any other.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import YAML from "yaml";
+import { z } from "zod";
+import { InputError } from "../engine/errors.js";
+import { TrainSpec } from "../train/spec.js";
+
+const TaskList = z.array(z.string().min(1)).min(1);
+const Share = z.object({ share: z.number().min(0).max(0.99), by: z.enum(["examples", "tokens"]) }).strict();
+
+export const ExperimentSpec = z
+  .object({
+    name: z.string().min(1),
+    base_model: z.string().min(1),
+    seed: z.number().int().default(0),
+    data: TrainSpec.shape.data,
+    train: z
+      .object({
+        method: z.enum(["lora", "full"]).default("lora"),
+        lora: TrainSpec.shape.lora,
+        hyper: TrainSpec.shape.hyper,
+        examples_per_task: z.number().int().positive().default(300),
+      })
+      .strict()
+      .default({} as never),
+    eval: z
+      .object({
+        examples: z.number().int().positive().default(200),
+        validation: z.number().int().nonnegative().default(100),
+        bootstrap: z.number().int().min(50).default(1000),
+        thinking: z.object({ examples: z.number().int().positive().default(60), k: z.number().int().positive().default(1), max_tokens: z.number().int().positive().default(48), temperature: z.number().min(0).default(0) }).strict().default({} as never),
+        summary: z.object({ examples: z.number().int().positive().default(60), max_tokens: z.number().int().positive().default(64) }).strict().default({} as never),
+      })
+      .strict()
+      .default({} as never),
+    experiments: z
+      .object({
+        transfer: z.object({ sources: z.record(z.string(), TaskList), eval_tasks: TaskList, leave_one_out: z.boolean().default(true) }).strict().optional(),
+        scaling: z.object({ target: z.string(), in_domain: z.number().int().positive(), adjacent_task: z.string(), adjacent: z.array(z.number().int().nonnegative()).min(2) }).strict().optional(),
+        prompt_change: z.object({ train_task: z.string(), eval_task: z.string(), contrast_tasks: z.array(z.string()).default([]) }).strict().optional(),
+        instruction: z.object({ source: TaskList, after_examples: z.number().int().positive(), mixed: z.array(Share).min(1), eval_tasks: TaskList }).strict().optional(),
+        format_transfer: z.object({ source: TaskList, eval_tasks: TaskList }).strict().optional(),
+        elicitation: z.object({ target: z.string(), examples: z.number().int().positive() }).strict().optional(),
+      })
+      .strict(),
+  })
+  .strict();
+export type ExperimentSpec = z.infer<typeof ExperimentSpec>;
+
+export function parseExperimentSpec(raw: unknown, file = "experiment"): ExperimentSpec {
+  const r = ExperimentSpec.safeParse(raw);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new InputError(`field "${i.path.join(".") || "(root)"}": ${i.message}`, file);
+  }
+  return r.data;
+}
+
+export function readExperimentSpec(file: string): ExperimentSpec {
+  if (!existsSync(file)) throw new InputError("not found", file);
+  let raw: unknown;
+  try {
+    raw = YAML.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new InputError(`malformed YAML: ${(e as Error).message}`, file);
+  }
+  return parseExperimentSpec(raw, file);
+}

@@ -1,0 +1,75 @@
+/** Charts as vega-lite specs rendered to SVG in-process (no browser, no network), for the HTML report. */
+import * as vega from "vega";
+import * as vl from "vega-lite";
+import type { Interval } from "../eval/metrics.js";
+
+type Row = Record<string, string | number | null>;
+const FONT = { config: { font: "DejaVu Sans, Helvetica, Arial, sans-serif", view: { stroke: null }, axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 11 } } };
+
+export async function toSvg(spec: Record<string, unknown>): Promise<string> {
+  const compiled = vl.compile({ ...FONT, ...spec } as vl.TopLevelSpec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: "none" });
+  const svg = await view.toSVG();
+  view.finalize();
+  return svg;
+}
+
+const ci = (i: Interval) => ({ value: i.value, lo: i.lo, hi: i.hi });
+
+export function heatmap(rows: Row[], x: string, y: string, value: string, title: string): Record<string, unknown> {
+  return {
+    title,
+    data: { values: rows },
+    width: { step: 90 },
+    height: { step: 26 },
+    encoding: { x: { field: x, type: "nominal", title: null, axis: { labelAngle: 0 } }, y: { field: y, type: "nominal", title: null, sort: null } },
+    layer: [
+      { mark: "rect", encoding: { color: { field: value, type: "quantitative", scale: { domain: [0.4, 1], scheme: "blues" }, title: "AUROC" } } },
+      { mark: { type: "text", fontSize: 11 }, encoding: { text: { field: value, type: "quantitative", format: ".2f" }, color: { condition: { test: `datum['${value}'] > 0.8`, value: "white" }, value: "black" } } },
+    ],
+  };
+}
+
+/** Bars (or points) with 95% interval whiskers. */
+export function barsWithCI(rows: (Row & { value: number; lo: number; hi: number })[], x: string, title: string, yTitle: string, o: { color?: string; domain?: [number, number]; rule?: number } = {}): Record<string, unknown> {
+  const enc = { x: { field: x, type: "nominal", title: null, sort: null, axis: { labelAngle: -20, labelLimit: 160 } }, ...(o.color ? { xOffset: { field: o.color, sort: null } } : {}) };
+  return {
+    title,
+    data: { values: rows },
+    width: { step: o.color ? 24 : 60 },
+    height: 180,
+    layer: [
+      { mark: "bar", encoding: { ...enc, y: { field: "value", type: "quantitative", title: yTitle, scale: o.domain ? { domain: o.domain } : {} }, ...(o.color ? { color: { field: o.color, type: "nominal", sort: null, title: null } } : { color: { value: "#4c78a8" } }) } },
+      { mark: { type: "rule", color: "#333" }, encoding: { ...enc, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } } },
+      ...(o.rule !== undefined ? [{ data: { values: [{ r: o.rule }] }, mark: { type: "rule", strokeDash: [4, 3], color: "#999" }, encoding: { y: { field: "r", type: "quantitative" } } }] : []),
+    ],
+  };
+}
+
+export function lineWithBand(rows: (Row & { value: number; lo: number; hi: number })[], x: string, title: string, xTitle: string, yTitle: string): Record<string, unknown> {
+  return {
+    title,
+    data: { values: rows },
+    width: 320,
+    height: 180,
+    layer: [
+      { mark: { type: "area", opacity: 0.25 }, encoding: { x: { field: x, type: "quantitative", title: xTitle }, y: { field: "lo", type: "quantitative", title: yTitle, scale: { zero: false } }, y2: { field: "hi" } } },
+      { mark: { type: "line", point: true }, encoding: { x: { field: x, type: "quantitative" }, y: { field: "value", type: "quantitative" } } },
+    ],
+  };
+}
+
+export function rocChart(rows: Row[], title: string): Record<string, unknown> {
+  return {
+    title,
+    data: { values: rows },
+    width: 220,
+    height: 220,
+    layer: [
+      { mark: { type: "line", interpolate: "step-after" }, encoding: { x: { field: "fpr", type: "quantitative", title: "false positive rate" }, y: { field: "tpr", type: "quantitative", title: "true positive rate" }, color: { field: "model", type: "nominal", title: null }, order: { field: "i", type: "quantitative" } } },
+      { data: { values: [{ a: 0, b: 0 }, { a: 1, b: 1 }] }, mark: { type: "line", strokeDash: [4, 3], color: "#bbb" }, encoding: { x: { field: "a", type: "quantitative" }, y: { field: "b", type: "quantitative" } } },
+    ],
+  };
+}
+
+export { ci };

@@ -1,0 +1,102 @@
+/** Planning, running, killing and resuming an experiment, and the report, on a tiny spec over the toy base. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import YAML from "yaml";
+import Database from "better-sqlite3";
+import { planExperiment } from "../../src/experiments/plan.js";
+import { runExperiment } from "../../src/experiments/runner.js";
+import { writeReport } from "../../src/report/report.js";
+import { openRun } from "../../src/experiments/open.js";
+import { quickstartSpec, studySpec } from "../../src/experiments/builtin.js";
+import { toyBase } from "../train/toy-base.js";
+import { tinySpec } from "./tiny-spec.js";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const base = toyBase();
+
+test("planning: one cell per distinct model and evaluation, shared across questions", () => {
+  const plan = planExperiment(tinySpec(base));
+  const m = plan.models;
+  // training on cyber_harm alone serves transfer, prompt change, IF "none" and format transfer
+  assert.equal(m["source:cyber"], m["prompt:trained"]);
+  assert.equal(m["source:cyber"], m["if:none"]);
+  assert.equal(m["source:cyber"], m["format:trained"]);
+  assert.equal(new Set(plan.train.map((c) => c.key)).size, plan.train.length);
+  assert.equal(new Set(plan.evals.map((c) => c.key)).size, plan.evals.length);
+  assert.deepEqual(planExperiment(tinySpec(base)), plan, "deterministic");
+  assert.equal(plan.evals.filter((e) => e.model === null && e.task === "agent_dangerous" && e.format === "single" && e.split === "test").length, 1);
+  // the built-in specs plan too
+  assert.ok(planExperiment(quickstartSpec(base)).train.length <= 16);
+  assert.ok(planExperiment(studySpec(base)).train.length > planExperiment(quickstartSpec(base)).train.length);
+});
+
+test("a run answers all six questions; the report has a sentence, a chart and a table for each", async () => {
+  const dir = join(mkdtempSync(join(tmpdir(), "crossmon-study-")), "run");
+  const run = await runExperiment(tinySpec(base), dir, { quiet: true, log: () => {} });
+  const r = await writeReport(run);
+  run.store.close();
+  const html = readFileSync(r.html, "utf8");
+  for (const h of ["1. Transfer across domains", "2. Scaling adjacent data", "3. A complete prompt change", "4. Instruction-following training", "5. Format transfer", "6. Unsupervised elicitation", "Every evaluation"]) assert.ok(html.includes(h), h);
+  assert.ok((html.match(/<svg/g) ?? []).length >= 10, "charts are inline SVG");
+  assert.ok(!/<script|https?:\/\/(?!www\.w3\.org)/.test(html), "self-contained: no script, no network");
+  const res = JSON.parse(readFileSync(r.json, "utf8"));
+  for (const k of ["transfer", "scaling", "prompt_change", "instruction", "format_transfer", "elicitation"]) assert.match(res[k].finding, /\d\.\d\d \[/, k);
+  assert.ok(readFileSync(r.md, "utf8").includes("## 6. Unsupervised elicitation"));
+  // every single-token evaluation has its metrics
+  for (const e of res.evaluations) assert.ok(e.auroc.value >= 0 && e.auroc.value <= 1 && e.n > 0);
+  // the report can be rebuilt from the store alone
+  const again = await openRun(dir);
+  const r2 = await writeReport(again);
+  again.store.close();
+  assert.equal(readFileSync(r2.json, "utf8"), readFileSync(r.json, "utf8"));
+});
+
+test("killed with kill -9 mid-run, the same command resumes: nothing recomputed, nothing lost or duplicated", async () => {
+  const root = mkdtempSync(join(tmpdir(), "crossmon-kill-"));
+  const file = join(root, "tiny.yaml");
+  writeFileSync(file, YAML.stringify(tinySpec(base)));
+  const dir = join(root, "run");
+  const cli = ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), "run", file, "-q", "-o", dir];
+  const env = { ...process.env, CROSSMON_THREADS: "1" };
+  const child = spawn(process.execPath, cli, { cwd: ROOT, env, stdio: "ignore" });
+  const dbFile = join(dir, "store.sqlite");
+  const count = () => {
+    if (!existsSync(dbFile)) return 0;
+    const db = new Database(dbFile, { readonly: true, fileMustExist: true });
+    try {
+      return (db.prepare("SELECT count(*) AS n FROM cells WHERE status = 'done'").get() as { n: number }).n;
+    } catch {
+      return 0;
+    } finally {
+      db.close();
+    }
+  };
+  const t0 = Date.now();
+  while (count() < 4 && Date.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 25));
+  child.kill("SIGKILL");
+  await new Promise((r) => child.on("exit", r));
+  const db = new Database(dbFile, { readonly: true });
+  const before = db.prepare("SELECT key, finished FROM cells WHERE status = 'done'").all() as { key: string; finished: number }[];
+  db.close();
+  const plan = planExperiment(tinySpec(base));
+  assert.ok(before.length >= 4 && before.length < plan.train.length + plan.evals.length, `killed after ${before.length} cells`);
+  const resumed = spawnSync(process.execPath, cli, { cwd: ROOT, env, encoding: "utf8" });
+  assert.equal(resumed.status, 0, resumed.stderr);
+  const db2 = new Database(dbFile, { readonly: true });
+  const after = db2.prepare("SELECT key, finished, status FROM cells").all() as { key: string; finished: number; status: string }[];
+  for (const b of before) assert.equal(after.find((x) => x.key === b.key)!.finished, b.finished, "a finished cell was not recomputed");
+  assert.equal(after.length, plan.train.length + plan.evals.length);
+  assert.ok(after.every((x) => x.status === "done"));
+  for (const e of plan.evals) {
+    const n = (db2.prepare("SELECT count(*) AS n FROM predictions WHERE cell = ?").get(e.key) as { n: number }).n;
+    const res = JSON.parse((db2.prepare("SELECT result FROM cells WHERE key = ?").get(e.key) as { result: string }).result) as { n: number };
+    // one prediction per example scored (at most the split's size)
+    assert.ok(n === res.n && n > 0 && n <= e.examples, `cell ${e.task}/${e.format}/${e.split}: ${n} predictions for ${res.n} examples`);
+  }
+  db2.close();
+  assert.ok(existsSync(join(dir, "report.html")));
+});
