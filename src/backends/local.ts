@@ -10,7 +10,7 @@ import { scoreNextTokens } from "../engine/score.js";
 import { generate } from "../engine/generate.js";
 import { runTraining, type TrainContext } from "../train/run.js";
 import type { TrainSpec } from "../train/spec.js";
-import type { Backend, GenerateRequest, Generated, ModelRef } from "./types.js";
+import type { Backend, Candidate, GenerateRequest, Generated, ModelRef, ScorePrompt } from "./types.js";
 
 export class LocalBackend implements Backend {
   readonly name = "local";
@@ -36,8 +36,8 @@ export class LocalBackend implements Backend {
     return m;
   }
 
-  async score(ref: ModelRef, prompts: number[][], candidates: number[]): Promise<number[][]> {
-    return scoreNextTokens(this.load(ref).model, prompts, candidates, this.batchSize);
+  async score(ref: ModelRef, prompts: ScorePrompt[], candidates: Candidate[]): Promise<number[][]> {
+    return scoreNextTokens(this.load(ref).model, prompts.map((p) => p.ids), candidates.map((c) => c.id), this.batchSize);
   }
 
   async generate(ref: ModelRef, reqs: GenerateRequest[]): Promise<Generated[]> {

@@ -26,11 +26,23 @@ export interface ModelRef {
   adapter?: string;
 }
 
+export interface ScorePrompt {
+  /** the rendered prompt, ending where the answer goes */
+  ids: number[];
+  /** the same prompt as chat messages, for servers that apply their own chat template */
+  messages?: { role: string; content: string }[];
+}
+
+export interface Candidate {
+  id: number;
+  text: string;
+}
+
 export interface Backend {
   readonly name: string;
   readonly capabilities: { score: boolean; generate: boolean; train: boolean };
   /** log P(candidate | prompt) for each prompt and candidate token */
-  score(model: ModelRef, prompts: number[][], candidates: number[]): Promise<number[][]>;
+  score(model: ModelRef, prompts: ScorePrompt[], candidates: Candidate[]): Promise<number[][]>;
   generate(model: ModelRef, requests: GenerateRequest[]): Promise<Generated[]>;
   /** trains and returns the model it produced */
   train(spec: TrainSpec, dir: string, o?: { quiet?: boolean; log?: (l: string) => void; context?: unknown }): Promise<ModelRef>;

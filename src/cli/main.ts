@@ -7,6 +7,7 @@ import { registerEngine } from "./commands/engine.js";
 import { registerData } from "./commands/data.js";
 import { registerTrain } from "./commands/train.js";
 import { registerStudy } from "./commands/study.js";
+import { registerServe } from "./commands/serve.js";
 
 // the package.json above this file, whether it runs compiled (dist/src/cli) or from source (src/cli)
 function packageVersion(): string {
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerStudy(program);
   registerData(program);
   registerTrain(program);
+  registerServe(program);
   registerEngine(program);
   return program;
 }

@@ -5,7 +5,7 @@
  *    is counted as unparseable and scored by forcing the verdict line after it (never dropped);
  *  - summary: a generated summary, checked for the incriminating facts (built-in world) or judged by a model.
  */
-import type { Backend, ModelRef } from "../backends/types.js";
+import type { Backend, ModelRef, ScorePrompt } from "../backends/types.js";
 import type { Example, Task } from "../data/task.js";
 import { Renderer, VERDICT_PREFIX, parseVerdict } from "../formats/render.js";
 import { hashKey, type Store } from "../experiments/store.js";
@@ -23,12 +23,12 @@ function softmax2(a: number, b: number): number {
   return x / (x + y);
 }
 
-async function cachedScores(ctx: EvalContext, ref: ModelRef, prompts: number[][], cands: number[]): Promise<number[][]> {
-  const keys = prompts.map((p) => hashKey({ s: 1, ref, p, cands }));
+async function cachedScores(ctx: EvalContext, ref: ModelRef, prompts: ScorePrompt[], cands: number[]): Promise<number[][]> {
+  const keys = prompts.map((p) => hashKey({ s: 1, ref, p: p.ids, cands }));
   const out: (number[] | undefined)[] = keys.map((k) => ctx.store?.cacheGet<number[]>(k));
   const miss = out.map((v, i) => (v ? -1 : i)).filter((i) => i >= 0);
   if (miss.length) {
-    const got = await ctx.backend.score(ref, miss.map((i) => prompts[i]), cands);
+    const got = await ctx.backend.score(ref, miss.map((i) => prompts[i]), cands.map((id) => ({ id, text: ctx.renderer.tok.decode([id]) })));
     miss.forEach((i, j) => (out[i] = got[j]));
     ctx.store?.cachePut(miss.map((i, j) => [keys[i], got[j]]));
   }
@@ -44,7 +44,7 @@ export interface SingleResult {
 export async function evalSingleToken(ctx: EvalContext, ref: ModelRef, task: Task, examples: Example[]): Promise<SingleResult> {
   const r = examples.map((e) => ctx.renderer.singleToken(task, e));
   if (!r.length) return { scores: [], mass: [], truncated: 0 };
-  const lps = await cachedScores(ctx, ref, r.map((x) => x.promptIds), r[0].candidates);
+  const lps = await cachedScores(ctx, ref, r.map((x) => ({ ids: x.promptIds, messages: x.messages })), r[0].candidates);
   return { scores: lps.map(([a, b]) => softmax2(a, b)), mass: lps.map(([a, b]) => Math.exp(a) + Math.exp(b)), truncated: r.filter((x) => x.truncated).length };
 }
 
@@ -82,12 +82,12 @@ export async function evalThinking(ctx: EvalContext, ref: ModelRef, task: Task, 
   for (let t = 0; t < s.k; t++) (await cachedGenerate(ctx, ref, prompts, s, t)).forEach((g, i) => traces[i].push(g));
   const verdicts = traces.map((ts) => ts.map((tr) => parseVerdict(tr, task)));
   // P(positive) at each trace's verdict position: the prompt, the trace up to its last "Verdict:", then the answer
-  const scorePrompts: number[][] = [];
+  const scorePrompts: ScorePrompt[] = [];
   traces.forEach((ts, i) =>
     ts.forEach((tr) => {
       const at = tr.lastIndexOf(VERDICT_PREFIX);
       const prefix = at >= 0 && parseVerdict(tr, task) !== null ? tr.slice(0, at + VERDICT_PREFIX.length) : `${tr.trimEnd()}\n${VERDICT_PREFIX}`;
-      scorePrompts.push([...prompts[i], ...ctx.renderer.tok.encode(prefix)]);
+      scorePrompts.push({ ids: [...prompts[i], ...ctx.renderer.tok.encode(prefix)] });
     }),
   );
   const lps = await cachedScores(ctx, ref, scorePrompts, cands);

@@ -33,6 +33,8 @@ export interface SingleTokenRender {
   /** prompt + the answer token of the example's label, weight 1 on that token only */
   train: Rendered;
   truncated: boolean;
+  /** the prompt as chat messages (for servers that apply their own template) */
+  messages: ChatMessage[];
 }
 
 export class Renderer {
@@ -58,16 +60,18 @@ export class Renderer {
   }
 
   /** Renders the user turn built by `content(text)` and cuts the middle of the text until the prompt fits `budget`. */
-  private fit(text: string, content: (text: string) => string, budget: number): { ids: number[]; truncated: boolean } {
-    let ids = this.chat([{ role: "user", content: content(text) }], true);
-    if (ids.length <= budget) return { ids, truncated: false };
+  private fit(text: string, content: (text: string) => string, budget: number): { ids: number[]; truncated: boolean; user: string } {
+    let user = content(text);
+    let ids = this.chat([{ role: "user", content: user }], true);
+    if (ids.length <= budget) return { ids, truncated: false, user };
     const textIds = this.tok.encode(text);
     let keep = Math.max(0, textIds.length - (ids.length - budget) - 8);
     for (let tries = 0; tries < 6; tries++) {
       const head = this.tok.decode(textIds.slice(0, Math.ceil(keep / 2)));
       const tail = this.tok.decode(textIds.slice(textIds.length - Math.floor(keep / 2)));
-      ids = this.chat([{ role: "user", content: content(`${head}${TRUNCATION_MARK}${tail}`) }], true);
-      if (ids.length <= budget) return { ids, truncated: true };
+      user = content(`${head}${TRUNCATION_MARK}${tail}`);
+      ids = this.chat([{ role: "user", content: user }], true);
+      if (ids.length <= budget) return { ids, truncated: true, user };
       keep = Math.max(0, keep - (ids.length - budget) - 8);
     }
     throw new InputError(`the prompt alone is longer than ${budget} tokens`);
@@ -84,10 +88,11 @@ export class Renderer {
   singleToken(task: Task, e: Example): SingleTokenRender {
     const pos = this.answerId(task.answers.positive, task.id);
     const neg = this.answerId(task.answers.negative, task.id);
-    const { ids, truncated } = this.fit(exampleText(e), this.userContent(task, e, this.singleTokenLine(task)), this.maxTokens - 1);
+    const { ids, truncated, user } = this.fit(exampleText(e), this.userContent(task, e, this.singleTokenLine(task)), this.maxTokens - 1);
     const answer = e.label ? pos : neg;
     return {
       promptIds: ids,
+      messages: [{ role: "user", content: user }],
       candidates: [pos, neg],
       truncated,
       train: { ids: [...ids, answer], weights: [...ids.map(() => 0), 1], truncated },
