@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { registerEngine } from "./commands/engine.js";
 import { registerData } from "./commands/data.js";
-import { registerTrain } from "./commands/train.js";
+import { registerExport, registerTrain } from "./commands/train.js";
 import { registerStudy } from "./commands/study.js";
 import { registerServe } from "./commands/serve.js";
 
@@ -23,6 +23,7 @@ export function buildProgram(): Command {
   registerStudy(program);
   registerData(program);
   registerTrain(program);
+  registerExport(program);
   registerServe(program);
   registerEngine(program);
   return program;

@@ -35,6 +35,8 @@ export type SourceName = "classification" | "instruction" | "contrast";
 export interface MixItem extends WeightedSequence {
   source: SourceName;
   truncated: boolean;
+  /** the same example as chat messages, with a training weight on assistant turns (for hosted fine-tuning exports) */
+  chat: { role: string; content: string; weight?: number }[];
 }
 
 export interface DilutionRow {
@@ -77,14 +79,16 @@ export function buildMixture(spec: MixtureSpec, splits: SplitTask[], ifPool: IfE
     for (const e of pickExamples(pool, part.examples, rng, `task ${part.task}`)) {
       const label = part.pseudoLabels?.get(e.id) ?? e.label;
       const r = renderer.singleToken(s.task, { ...e, label });
-      items.push({ ...weighted(r.train, sw.classification), source: "classification", truncated: r.truncated });
+      const answer = (label ? s.task.answers.positive : s.task.answers.negative).trim();
+      items.push({ ...weighted(r.train, sw.classification), source: "classification", truncated: r.truncated, chat: [...r.messages, { role: "assistant", content: answer, weight: 1 }] });
       if (spec.promptContrast) {
         // the same text under each other prompt of its domain, with that prompt's own label
         for (const other of splits.filter((o) => o.task.domain === s.task.domain && o.task.id !== s.task.id && !spec.contrastExclude?.includes(o.task.id))) {
           const twin = other.train.find((x) => x.id === e.id) ?? findByText(other.task, e);
           if (!twin) continue;
           const rc = renderer.singleToken(other.task, twin);
-          items.push({ ...weighted(rc.train, sw.contrast), source: "contrast", truncated: rc.truncated });
+          const ans = (twin.label ? other.task.answers.positive : other.task.answers.negative).trim();
+          items.push({ ...weighted(rc.train, sw.contrast), source: "contrast", truncated: rc.truncated, chat: [...rc.messages, { role: "assistant", content: ans, weight: 1 }] });
         }
       }
     }
@@ -107,7 +111,7 @@ export function buildMixture(spec: MixtureSpec, splits: SplitTask[], ifPool: IfE
   if (nIf > ifPool.length) throw new InputError(`the mixture needs ${nIf} instruction examples, the pool has ${ifPool.length}`);
   for (const c of ifPool.slice(0, nIf)) {
     const r = renderer.conversation(c.messages);
-    items.push({ ...weighted(r, sw.instruction), source: "instruction", truncated: r.truncated });
+    items.push({ ...weighted(r, sw.instruction), source: "instruction", truncated: r.truncated, chat: c.messages.map((m) => (m.role === "assistant" ? { ...m, weight: 1 } : m)) });
   }
   // one deterministic order for the whole mixture
   for (let i = items.length - 1; i > 0; i--) {

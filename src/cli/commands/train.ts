@@ -4,7 +4,10 @@ import { basename, join } from "node:path";
 import { readTrainSpec } from "../../train/spec.js";
 import { runTraining } from "../../train/run.js";
 import { pretrain, SHIPPED_RECIPE } from "../../train/pretrain.js";
-import { formatDilution } from "../../mix/mixture.js";
+import { buildMixture, dilution, formatDilution } from "../../mix/mixture.js";
+import { writeExport } from "../../mix/export.js";
+import { mixtureOf, trainingContext } from "../../train/run.js";
+import { InputError } from "../../engine/errors.js";
 import { action } from "../output.js";
 
 export function registerTrain(program: Command): void {
@@ -35,6 +38,27 @@ export function registerTrain(program: Command): void {
         const toy = o.toy ? { hidden: 32, layers: 1, heads: 2, kvHeads: 1, intermediate: 64, worldPerDomain: 30, ifSize: 100, readingSize: 100, vocabSize: 600, seqLen: 64, rowsPerStep: 4, microRows: 4, steps: 3 } : {};
         const r = pretrain({ out: o.out, steps: Number(o.steps), ...toy, minutes: o.minutes ? Number(o.minutes) : undefined, quiet: o.quiet, log: o.quiet ? undefined : (l) => console.error(l) });
         console.log(r.loop.finished ? `base model written to ${r.dir} (${r.parameters} parameters, ${r.loop.steps} steps, ${r.loop.seconds.toFixed(0)} s this run)` : `stopped at step ${r.loop.steps}; run the same command to continue`);
+      }),
+    );
+}
+
+export function registerExport(program: Command): void {
+  program
+    .command("export <spec>")
+    .description("write a training spec's mixtures for hosted fine-tuning: --to openai (chat JSONL, answers weighted) or --to tokens (ids + loss weights)")
+    .requiredOption("--to <format>", "openai or tokens")
+    .option("-o, --out <prefix>", "output file prefix (one file per stage: PREFIX-<stage>.jsonl)", "export")
+    .action(
+      action(async (file: string, o: { to: string; out: string }) => {
+        if (o.to !== "openai" && o.to !== "tokens") throw new InputError(`--to ${o.to}: use openai or tokens`);
+        const spec = readTrainSpec(file);
+        const ctx = await trainingContext(spec);
+        spec.stages.forEach((st, i) => {
+          const mix = buildMixture(mixtureOf(st.mixture, spec.seed + i), ctx.splits, ctx.ifPool, ctx.renderer);
+          const out = `${o.out}-${i + 1}-${st.name}.jsonl`;
+          writeExport(out, mix.items, o.to as "openai" | "tokens");
+          console.log(`${out}: ${mix.items.length} examples\n${formatDilution(dilution(mix.items))}`);
+        });
       }),
     );
 }

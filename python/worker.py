@@ -1,0 +1,130 @@
+"""crossmon's GPU worker: the backend interface (score, generate, train) over JSON lines on stdin/stdout,
+with PyTorch + transformers + peft. Token ids and loss weights come from crossmon's renderer, so this path
+trains and scores on exactly the tokens the in-process engine would.
+
+Protocol: one JSON object per line in, one per line out, answered in order:
+  {"id": 1, "op": "hello"}                                       -> {"id": 1, "ok": true, "torch": "...", "device": "cuda"}
+  {"id": 2, "op": "score", "model": {"base": DIR, "adapter": DIR|null}, "prompts": [[ids]], "candidates": [ids]}
+                                                                  -> {"id": 2, "ok": true, "logprobs": [[lp, ...], ...]}
+  {"id": 3, "op": "logits", "model": {...}, "ids": [[ids]]}      -> {"id": 3, "ok": true, "logits": [[[...]]]} (last dim: vocab)
+  {"id": 4, "op": "generate", "model": {...}, "requests": [{"prompt": ids, "max_new_tokens": n, "temperature": t,
+      "top_p": p, "seed": s}]}                                    -> {"id": 4, "ok": true, "outputs": [{"ids": [...]}]}
+  {"id": 5, "op": "train", "model": {"base": DIR}, "lora": {"r": 16, "alpha": 32, "dropout": 0.05, "targets": [...]},
+      "batches": [[{"ids": [...], "weights": [...]}]], "lr": 1e-4, "weight_decay": 0.0, "max_grad_norm": 1.0,
+      "out": DIR}                                                 -> {"id": 5, "ok": true, "losses": [...], "adapter": DIR}
+  errors                                                          -> {"id": N, "ok": false, "error": "..."}
+"""
+import json
+import sys
+import traceback
+
+import torch
+import torch.nn.functional as F
+from transformers import AutoModelForCausalLM
+from peft import LoraConfig, PeftModel, get_peft_model
+
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+_models = {}
+
+
+def load(ref):
+    key = (ref["base"], ref.get("adapter"))
+    if key not in _models:
+        m = AutoModelForCausalLM.from_pretrained(ref["base"], torch_dtype=torch.float32).to(DEVICE)
+        if ref.get("adapter"):
+            m = PeftModel.from_pretrained(m, ref["adapter"]).to(DEVICE)
+        m.eval()
+        _models[key] = m
+    return _models[key]
+
+
+def padded(seqs):
+    n = max(len(s) for s in seqs)
+    ids = torch.zeros((len(seqs), n), dtype=torch.long)
+    mask = torch.zeros((len(seqs), n), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = torch.tensor(s)
+        mask[i, : len(s)] = 1
+    return ids.to(DEVICE), mask.to(DEVICE)
+
+
+@torch.no_grad()
+def op_score(req):
+    m = load(req["model"])
+    ids, mask = padded(req["prompts"])
+    logits = m(input_ids=ids, attention_mask=mask).logits.float()
+    last = mask.sum(1) - 1
+    lp = F.log_softmax(logits[torch.arange(ids.shape[0]), last], dim=-1)
+    return {"logprobs": lp[:, req["candidates"]].tolist()}
+
+
+@torch.no_grad()
+def op_logits(req):
+    m = load(req["model"])
+    ids, mask = padded(req["ids"])
+    logits = m(input_ids=ids, attention_mask=mask).logits.float()
+    return {"logits": [logits[i, : len(s)].tolist() for i, s in enumerate(req["ids"])]}
+
+
+@torch.no_grad()
+def op_generate(req):
+    m = load(req["model"])
+    outs = []
+    for r in req["requests"]:
+        torch.manual_seed(r.get("seed", 0))
+        ids = torch.tensor([r["prompt"]], device=DEVICE)
+        t = r.get("temperature", 0.0)
+        g = m.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=r["max_new_tokens"], do_sample=t > 0,
+                       temperature=t if t > 0 else None, top_p=r.get("top_p", 1.0) if t > 0 else None, pad_token_id=0)
+        outs.append({"ids": g[0, ids.shape[1]:].tolist()})
+    return {"outputs": outs}
+
+
+def op_train(req):
+    torch.manual_seed(req.get("seed", 0))
+    base = AutoModelForCausalLM.from_pretrained(req["model"]["base"], torch_dtype=torch.float32).to(DEVICE)
+    lc = req["lora"]
+    model = get_peft_model(base, LoraConfig(r=lc["r"], lora_alpha=lc["alpha"], lora_dropout=lc.get("dropout", 0.0),
+                                            target_modules=lc["targets"], task_type="CAUSAL_LM"))
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=req["lr"], weight_decay=req.get("weight_decay", 0.0))
+    model.train()
+    losses = []
+    for batch in req["batches"]:
+        # same convention as crossmon: weights[t] is the weight on predicting ids[t]; the loss is the weighted mean
+        ids, mask = padded([b["ids"] for b in batch])
+        w = torch.zeros(ids.shape, dtype=torch.float32, device=DEVICE)
+        for i, b in enumerate(batch):
+            w[i, : len(b["weights"])] = torch.tensor(b["weights"], dtype=torch.float32)
+        logits = model(input_ids=ids, attention_mask=mask).logits.float()
+        nll = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1), reduction="none").view(ids.shape[0], -1)
+        loss = (nll * w[:, 1:]).sum() / w[:, 1:].sum().clamp_min(1e-9)
+        opt.zero_grad()
+        loss.backward()
+        if req.get("max_grad_norm", 0) > 0:
+            torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], req["max_grad_norm"])
+        opt.step()
+        losses.append(loss.item())
+    model.save_pretrained(req["out"])
+    return {"losses": losses, "adapter": req["out"]}
+
+
+OPS = {"score": op_score, "logits": op_logits, "generate": op_generate, "train": op_train,
+       "hello": lambda req: {"torch": torch.__version__, "device": DEVICE}}
+
+
+def main():
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        req = {}
+        try:
+            req = json.loads(line)
+            out = {"id": req.get("id"), "ok": True, **OPS[req["op"]](req)}
+        except Exception as e:  # the error goes back to crossmon, the worker keeps serving
+            out = {"id": req.get("id"), "ok": False, "error": f"{type(e).__name__}: {e}", "trace": traceback.format_exc(limit=3)}
+        sys.stdout.write(json.dumps(out) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+/**
+ * The GPU path: python/worker.py (PyTorch + transformers + peft) started as a child process and spoken to in JSON
+ * lines. It implements the same backend interface; token ids and loss weights come from crossmon's renderer, so
+ * the two paths train and score identical tokens.
+ */
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+import type { Backend, Candidate, GenerateRequest, Generated, ModelRef, ScorePrompt } from "./types.js";
+import type { TrainSpec } from "../train/spec.js";
+import { buildMixture } from "../mix/mixture.js";
+import { mixtureOf, scheduleOf, trainingContext, type TrainContext } from "../train/run.js";
+import { resolveTargets } from "../engine/lora.js";
+
+export function workerScript(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "python", "worker.py")) && dir !== dirname(dir)) dir = dirname(dir);
+  return join(dir, "python", "worker.py");
+}
+
+/** Whether this machine can run the worker; the reason when it cannot. */
+export function workerAvailable(python = process.env.CROSSMON_PYTHON ?? "python3"): { ok: true } | { ok: false; reason: string } {
+  const r = spawnSync(python, ["-c", "import torch, transformers, peft"], { encoding: "utf8" });
+  return r.status === 0 ? { ok: true } : { ok: false, reason: `${python} cannot import torch, transformers and peft (${(r.stderr || r.error?.message || "").trim().split("\n").pop()})` };
+}
+
+export class WorkerBackend implements Backend {
+  readonly name = "torch-worker";
+  readonly capabilities = { score: true, generate: true, train: true };
+  private proc: ChildProcessWithoutNullStreams;
+  private next = 1;
+  private waiting = new Map<number, { resolve: (v: Record<string, unknown>) => void; reject: (e: Error) => void }>();
+
+  constructor(python = process.env.CROSSMON_PYTHON ?? "python3", readonly decode?: (ids: number[]) => string) {
+    this.proc = spawn(python, [workerScript()], { stdio: ["pipe", "pipe", "pipe"] });
+    createInterface({ input: this.proc.stdout }).on("line", (line) => {
+      const msg = JSON.parse(line) as { id: number; ok: boolean; error?: string };
+      const w = this.waiting.get(msg.id);
+      if (!w) return;
+      this.waiting.delete(msg.id);
+      if (msg.ok) w.resolve(msg as unknown as Record<string, unknown>);
+      else w.reject(new Error(`worker: ${msg.error}`));
+    });
+    this.proc.on("exit", (code) => {
+      for (const w of this.waiting.values()) w.reject(new Error(`worker exited with code ${code}`));
+      this.waiting.clear();
+    });
+  }
+
+  call(op: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.proc.stdin.write(JSON.stringify({ id, op, ...body }) + "\n");
+    });
+  }
+
+  async score(model: ModelRef, prompts: ScorePrompt[], candidates: Candidate[]): Promise<number[][]> {
+    const r = await this.call("score", { model, prompts: prompts.map((p) => p.ids), candidates: candidates.map((c) => c.id) });
+    return r.logprobs as number[][];
+  }
+
+  async logits(model: ModelRef, ids: number[][]): Promise<number[][][]> {
+    return (await this.call("logits", { model, ids })).logits as number[][][];
+  }
+
+  async generate(model: ModelRef, reqs: GenerateRequest[]): Promise<Generated[]> {
+    const r = await this.call("generate", { model, requests: reqs.map((q) => ({ prompt: q.prompt, max_new_tokens: q.maxNewTokens, temperature: q.temperature, top_p: q.topP ?? 1, seed: q.seed })) });
+    return (r.outputs as { ids: number[] }[]).map((o) => ({ ids: o.ids, text: this.decode ? this.decode(o.ids) : "", finishReason: "length" }));
+  }
+
+  /** LoRA training on the worker with crossmon's batches (one stage after the other, one request per stage). */
+  async train(spec: TrainSpec, dir: string, o: { context?: unknown } = {}): Promise<ModelRef> {
+    if (spec.method !== "lora") throw new Error("the worker trains LoRA adapters only");
+    const ctx = (o.context as TrainContext | undefined) ?? (await trainingContext(spec));
+    let adapter = "";
+    for (let i = 0; i < spec.stages.length; i++) {
+      const mix = buildMixture(mixtureOf(spec.stages[i].mixture, spec.seed + i), ctx.splits, ctx.ifPool, ctx.renderer);
+      const sched = scheduleOf(mix.items, spec.stages[i].epochs ?? spec.hyper.epochs, spec.hyper.batch_size, spec.hyper.batch_size, spec.seed + i);
+      const batches = Array.from({ length: sched.steps }, (_, s) => sched.itemsAt(s).map((it) => ({ ids: Array.from(it.ids), weights: Array.from(it.weights) })));
+      adapter = join(dir, "adapter");
+      await this.call("train", { model: { base: spec.base_model }, lora: { r: spec.lora.rank, alpha: spec.lora.alpha, dropout: spec.lora.dropout, targets: resolveTargets(spec.lora.targets) }, batches, lr: spec.stages[i].lr ?? spec.hyper.lr, weight_decay: spec.hyper.weight_decay, max_grad_norm: spec.hyper.max_grad_norm, out: adapter, seed: spec.seed });
+    }
+    return { base: spec.base_model, adapter };
+  }
+
+  close(): void {
+    this.proc.stdin.end();
+  }
+}
