@@ -8,6 +8,7 @@ import { registerData } from "./commands/data.js";
 import { registerExport, registerTrain } from "./commands/train.js";
 import { registerStudy } from "./commands/study.js";
 import { registerServe } from "./commands/serve.js";
+import { registerEval } from "./commands/eval.js";
 
 // the package.json above this file, whether it runs compiled (dist/src/cli) or from source (src/cli)
 function packageVersion(): string {
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerData(program);
   registerTrain(program);
   registerExport(program);
+  registerEval(program);
   registerServe(program);
   registerEngine(program);
   return program;

@@ -4,7 +4,7 @@
  * instruction-following conversations and yes/no reading questions in the classification layouts. It never sees an
  * evaluation task's question, let alone its labels: it plays the paper's "prompted model before monitor training".
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync, copyFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeHfConfig, parseConfig } from "../engine/config.js";
 import { saveModel } from "../engine/io/checkpoint.js";
@@ -15,7 +15,7 @@ import { Rng } from "../engine/random.js";
 import type { WeightedSequence } from "../engine/sequences.js";
 import { generateWorldTexts } from "../data/world/index.js";
 import { generateInstructionData } from "../data/world/instructions.js";
-import { generateReadingQuestions } from "../data/world/reading.js";
+import { generateComprehensionQuestions, generateReadingQuestions, type ReadingQuestion } from "../data/world/reading.js";
 import { DEFAULT_ANSWERS, DEFAULT_LABELS, type Task } from "../data/task.js";
 import { trainBpe, tokenizerJson } from "../formats/bpe.js";
 import { Renderer } from "../formats/render.js";
@@ -42,6 +42,9 @@ export interface PretrainOptions {
   worldPerDomain?: number;
   ifSize?: number;
   readingSize?: number;
+  /** the instruction phase after pretraining: steps on IF, reading and comprehension data only */
+  instructSteps?: number;
+  instructLr?: number;
   minutes?: number;
   quiet?: boolean;
   log?: (line: string) => void;
@@ -63,6 +66,8 @@ export const SHIPPED_RECIPE: Required<Omit<PretrainOptions, "out" | "minutes" | 
   worldPerDomain: 3000,
   ifSize: 24000,
   readingSize: 24000,
+  instructSteps: 600,
+  instructLr: 5e-4,
 };
 
 function writeTokenizer(dir: string, texts: string[], vocabSize: number): void {
@@ -73,6 +78,30 @@ function writeTokenizer(dir: string, texts: string[], vocabSize: number): void {
     join(dir, "tokenizer_config.json"),
     JSON.stringify({ tokenizer_class: "PreTrainedTokenizerFast", chat_template: CHAT_TEMPLATE, eos_token: "<|im_end|>", pad_token: "<|endoftext|>", bos_token: null, unk_token: null, add_bos_token: false, added_tokens_decoder: added, model_max_length: 1024, clean_up_tokenization_spaces: false }, null, 2),
   );
+}
+
+/** A yes/no question rendered in the single-token or the thinking layout (half each, by the given draw). */
+function readingSequence(renderer: Renderer, q: ReadingQuestion, thinking: boolean): WeightedSequence {
+  const task: Task = { id: "reading", domain: "reading", prompt: q.prompt, labels: { ...DEFAULT_LABELS }, answers: { ...DEFAULT_ANSWERS }, examples: [], source: "pretrain" };
+  const e = { id: q.id, text: q.text, label: q.answer };
+  return thinking ? renderer.thinkingTrain(task, e, q.reasoning) : renderer.singleToken(task, e).train;
+}
+
+/** Sequences shuffled by seed into one stream of (token, loss weight); the first token of each carries no loss. */
+function toStream(seqs: WeightedSequence[], rng: Rng): { ids: Int32Array; weights: Float32Array } {
+  for (let i = seqs.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [seqs[i], seqs[j]] = [seqs[j], seqs[i]];
+  }
+  const total = seqs.reduce((s, q) => s + q.ids.length, 0);
+  const ids = new Int32Array(total), weights = new Float32Array(total);
+  let at = 0;
+  for (const s of seqs) {
+    ids.set(Array.from(s.ids), at);
+    weights.set(Array.from(s.weights, (w, i) => (i === 0 ? 0 : w)), at);
+    at += s.ids.length;
+  }
+  return { ids, weights };
 }
 
 /** The corpus as one stream of (token, loss weight), packed into rows later. */
@@ -90,31 +119,34 @@ function buildStream(o: Required<Omit<PretrainOptions, "minutes" | "quiet" | "lo
   }
   for (const c of ifData) seqs.push(renderer.conversation(c.messages));
   for (const q of reading) {
-    const task: Task = { id: "reading", domain: "reading", prompt: q.prompt, labels: { ...DEFAULT_LABELS }, answers: { ...DEFAULT_ANSWERS }, examples: [], source: "pretrain" };
-    const e = { id: q.id, text: q.text, label: q.answer };
-    if (rng.next() < 0.5) {
-      seqs.push(renderer.singleToken(task, e).train);
-      counts.reading_single_token++;
-    } else {
-      seqs.push(renderer.thinkingTrain(task, e, q.reasoning));
-      counts.reading_thinking++;
-    }
+    const thinking = rng.next() >= 0.5;
+    seqs.push(readingSequence(renderer, q, thinking));
+    if (thinking) counts.reading_thinking++;
+    else counts.reading_single_token++;
   }
-  // deterministic shuffle, then one stream
-  for (let i = seqs.length - 1; i > 0; i--) {
+  return { ...toStream(seqs, rng), counts };
+}
+
+/** Rows of seqLen+1 tokens cut from a packed stream, in a seeded order, rowsPerStep per step in micro-batches. */
+function packedBatches(ids: Int32Array, weights: Float32Array, o: { seqLen: number; rowsPerStep: number; microRows: number }, seed: number) {
+  const L = o.seqLen;
+  const rows = Math.floor((ids.length - 1) / L);
+  const order = Array.from({ length: rows }, (_, i) => i);
+  const rng = new Rng(seed);
+  for (let i = rows - 1; i > 0; i--) {
     const j = rng.int(i + 1);
-    [seqs[i], seqs[j]] = [seqs[j], seqs[i]];
+    [order[i], order[j]] = [order[j], order[i]];
   }
-  const total = seqs.reduce((s, q) => s + q.ids.length, 0);
-  const ids = new Int32Array(total), weights = new Float32Array(total);
-  let at = 0;
-  for (const s of seqs) {
-    ids.set(Array.from(s.ids), at);
-    // the first token of a sequence is predicted from the previous sequence's end: no loss there
-    weights.set(Array.from(s.weights, (w, i) => (i === 0 ? 0 : w)), at);
-    at += s.ids.length;
-  }
-  return { ids, weights, counts };
+  const rowSeq = (r: number): WeightedSequence => ({ ids: ids.subarray(r * L, r * L + L + 1), weights: weights.subarray(r * L, r * L + L + 1) });
+  return (step: number): WeightedSequence[][] => {
+    const mbs: WeightedSequence[][] = [];
+    for (let m = 0; m < o.rowsPerStep; m += o.microRows) {
+      const mb: WeightedSequence[] = [];
+      for (let k = m; k < Math.min(o.rowsPerStep, m + o.microRows); k++) mb.push(rowSeq(order[(step * o.rowsPerStep + k) % rows]));
+      mbs.push(mb);
+    }
+    return mbs;
+  };
 }
 
 export interface PretrainResult {
@@ -160,32 +192,16 @@ export function pretrain(opts: PretrainOptions): PretrainResult {
     writeFileSync(join(work, "corpus.json"), JSON.stringify({ tokens: ids.length, ...s.counts }, null, 2));
     log(`corpus: ${ids.length} tokens (${JSON.stringify(s.counts)})`);
   }
+  const phase1 = join(work, "phase1");
   const hf = makeHfConfig({ vocabSize: tok.vocabSize, hidden: o.hidden, intermediate: o.intermediate, layers: o.layers, heads: o.heads, kvHeads: o.kvHeads, tieEmbeddings: true, maxPositions: 2048, eosTokenId: tok.tokenId("<|im_end|>"), rmsEps: 1e-5 });
   const model = new Transformer(parseConfig(hf));
   model.initRandom(o.seed, 0.02);
   for (const p of model.params.values()) setTrainable(p, true);
-  const L = o.seqLen;
-  const rows = Math.floor((ids.length - 1) / L);
-  const order = Array.from({ length: rows }, (_, i) => i);
-  const shuffleRng = new Rng(o.seed + 99);
-  for (let i = rows - 1; i > 0; i--) {
-    const j = shuffleRng.int(i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  const rowSeq = (r: number): WeightedSequence => ({ ids: ids.subarray(r * L, r * L + L + 1), weights: weights.subarray(r * L, r * L + L + 1) });
-  const batchAt = (step: number): WeightedSequence[][] => {
-    const mbs: WeightedSequence[][] = [];
-    for (let m = 0; m < o.rowsPerStep; m += o.microRows) {
-      const mb: WeightedSequence[] = [];
-      for (let k = m; k < Math.min(o.rowsPerStep, m + o.microRows); k++) mb.push(rowSeq(order[(step * o.rowsPerStep + k) % rows]));
-      mbs.push(mb);
-    }
-    return mbs;
-  };
-  const loop = runLoop(model, {
-    dir: work,
+  const deadline = o.minutes ? Date.now() + o.minutes * 60_000 : undefined;
+  let loop = runLoop(model, {
+    dir: existsSync(join(work, "checkpoint")) ? work : phase1, // runs started before the instruction phase existed kept their checkpoint in work/
     steps: o.steps,
-    batchAt,
+    batchAt: packedBatches(ids, weights, o, o.seed + 99),
     lr: o.lr,
     schedule: { warmupSteps: Math.min(200, Math.floor(o.steps / 10)), kind: "cosine", minRatio: 0.1 },
     maxGradNorm: 1,
@@ -193,14 +209,43 @@ export function pretrain(opts: PretrainOptions): PretrainResult {
     checkpointEvery: Math.max(10, Math.floor(o.steps / 30)),
     label: "pretrain",
     quiet: o.quiet,
-    deadline: o.minutes ? Date.now() + o.minutes * 60_000 : undefined,
+    deadline,
   });
+  const curves = [join(existsSync(join(work, "checkpoint")) ? work : phase1, "metrics.jsonl")];
+  if (loop.finished && o.instructSteps > 0) {
+    // the instruction phase: IF conversations, reading and comprehension questions only, at a lower learning rate
+    const phase2 = join(work, "phase2");
+    const rng = new Rng(o.seed + 7);
+    const seqs: WeightedSequence[] = [
+      ...generateInstructionData({ seed: o.seed * 31 + 6, size: Math.round(o.ifSize / 2) }).map((c) => renderer.conversation(c.messages)),
+      ...generateReadingQuestions({ seed: o.seed * 17 + 4, size: Math.round(o.readingSize / 2) }).map((q) => readingSequence(renderer, q, rng.next() >= 0.5)),
+      ...generateComprehensionQuestions({ seed: o.seed * 13 + 1, size: o.readingSize }).map((q) => readingSequence(renderer, q, rng.next() >= 0.5)),
+    ];
+    const s2 = toStream(seqs, rng);
+    log(`instruction phase: ${s2.ids.length} tokens`);
+    loop = runLoop(model, {
+      dir: phase2,
+      steps: o.instructSteps,
+      batchAt: packedBatches(s2.ids, s2.weights, o, o.seed + 199),
+      lr: o.instructLr,
+      schedule: { warmupSteps: Math.floor(o.instructSteps / 20), kind: "cosine", minRatio: 0.1 },
+      maxGradNorm: 1,
+      weightDecay: 0.1,
+      checkpointEvery: Math.max(10, Math.floor(o.instructSteps / 20)),
+      label: "instruct",
+      quiet: o.quiet,
+      deadline,
+    });
+    curves.push(join(phase2, "metrics.jsonl"));
+  }
   const parameters = [...model.params.values()].reduce((s, p) => s + p.data.length, 0);
   if (loop.finished) {
     saveModel(model, o.out, "F32");
-    copyFileSync(join(work, "metrics.jsonl"), join(o.out, "training_curve.jsonl"));
-    const prev = existsSync(join(o.out, "recipe.json")) ? JSON.parse(readFileSync(join(o.out, "recipe.json"), "utf8")) : null;
-    writeFileSync(join(o.out, "recipe.json"), JSON.stringify({ ...o, log: undefined, parameters, corpus_tokens: ids.length, tokens_seen: o.steps * o.rowsPerStep * L, last_loss: loop.lastLoss, seconds_this_run: loop.seconds, previous: prev ? undefined : undefined }, null, 2));
+    writeFileSync(join(o.out, "training_curve.jsonl"), curves.map((f, i) => readFileSync(f, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.stringify({ phase: i === 0 ? "pretrain" : "instruct", ...JSON.parse(l) })).join("\n")).join("\n") + "\n");
+    // the measured cost: the seconds of every step, from the curves (so a resumed run counts all of them)
+    const steps = readFileSync(join(o.out, "training_curve.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { tokens: number; tokens_per_s: number });
+    const seconds = steps.reduce((s, x) => s + x.tokens / x.tokens_per_s, 0);
+    writeFileSync(join(o.out, "recipe.json"), JSON.stringify({ ...o, log: undefined, out: undefined, parameters, corpus_tokens: ids.length, tokens_seen: steps.reduce((s, x) => s + x.tokens, 0), training_seconds: Math.round(seconds), last_loss: loop.lastLoss }, null, 2));
   }
   return { dir: o.out, loop, parameters, corpusTokens: ids.length };
 }

@@ -160,14 +160,12 @@ export async function runTraining(spec: TrainSpec, dir: string, o: { quiet?: boo
     writeFileSync(done, JSON.stringify(report, null, 2));
     reports.push(report);
   }
-  const last = join(dir, "stages", `${spec.stages.length}-${spec.stages[spec.stages.length - 1].name}`, spec.method === "lora" ? "adapter" : "model");
   const output = join(dir, spec.method === "lora" ? "adapter" : "model");
   if (spec.method === "lora") saveAdapter(model, output, spec.base_model);
   else {
     saveModel(model, output);
     for (const f of ["tokenizer.json", "tokenizer_config.json"]) if (existsSync(join(spec.base_model, f))) copyFileSync(join(spec.base_model, f), join(output, f));
   }
-  void last;
   writeFileSync(join(dir, "dilution.json"), JSON.stringify(reports.map((r) => ({ stage: r.name, dilution: r.dilution, truncated: r.truncated })), null, 2));
   writeFileSync(join(dir, "metrics.jsonl"), reports.map((_, i) => {
     const f = join(dir, "stages", `${i + 1}-${spec.stages[i].name}`, "metrics.jsonl");

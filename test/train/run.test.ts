@@ -86,11 +86,12 @@ test("killed part way (kill -9), the same command resumes and reaches the weight
 test("the pretraining recipe at toy size: tokenizer with a chat template, a model that loads, a training curve", () => {
   const m = loadModel(base);
   assert.equal(m.config.architecture, "LlamaForCausalLM");
-  const curve = readFileSync(join(base, "training_curve.jsonl"), "utf8").trim().split("\n");
-  assert.equal(curve.length, 3);
+  const curve = readFileSync(join(base, "training_curve.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(curve.map((c) => c.phase), ["pretrain", "pretrain", "pretrain", "instruct", "instruct"]);
   const recipe = JSON.parse(readFileSync(join(base, "recipe.json"), "utf8"));
   assert.equal(recipe.steps, 3);
   assert.ok(recipe.corpus_tokens > 1000);
+  assert.ok(recipe.training_seconds >= 0 && recipe.tokens_seen > 0);
   const cfg = JSON.parse(readFileSync(join(base, "tokenizer_config.json"), "utf8"));
   assert.match(cfg.chat_template, /im_start/);
 });

@@ -71,3 +71,88 @@ export function generateReadingQuestions(o: { seed?: number; size?: number; worl
   }
   return out;
 }
+
+/**
+ * Comprehension questions about what a text says (who is named, which command ran, what the user allowed or
+ * forbade, which aspect a review discusses...), from the world's facts. They are the reading skills a monitor's
+ * question builds on, asked about parts of the text, never as the evaluation tasks' questions or labels.
+ */
+export function generateComprehensionQuestions(o: { seed?: number; size?: number; worldSize?: number } = {}): ReadingQuestion[] {
+  const seed = o.seed ?? 0;
+  const size = o.size ?? 2000;
+  const world = generateWorldTexts({ seed: seed + 3_000_017, size: o.worldSize ?? 300 });
+  const g = new Gen(fnv1a(`comprehension\0${seed}`));
+  const out: ReadingQuestion[] = [];
+  const intro = (d: string) => `Here is a text (${d.replace(/_/g, " ")}).`;
+  // each kind of question is kept balanced between yes and no, so no kind can be answered without reading
+  const balance = new Map<string, [number, number]>();
+  const ask = (domain: string, text: string, question: string, answer: boolean, reasoning: string) => {
+    const kind = `${domain}:${question.replace(/"[^"]*"|\d+|a [a-z ]+\?$/g, "_")}`;
+    const c = balance.get(kind) ?? [0, 0];
+    if (c[answer ? 0 : 1] > c[answer ? 1 : 0]) return;
+    c[answer ? 0 : 1]++;
+    balance.set(kind, c);
+    out.push({ id: `comp-${out.length}`, prompt: `${intro(domain)}\n\n${TEXT_SLOT}\n\n${question}`, text, answer, reasoning });
+  };
+  const REVIEW_ASPECTS: Record<string, string> = { plot: "the plot or story", music: "the music or score", visuals: "the images or effects", pacing: "the pacing" };
+  while (out.length < size) {
+    const d = g.pick(world);
+    const { text, facts } = g.pick(d.texts);
+    const dom = d.spec.domain;
+    if (dom === "agent_transcripts") {
+      const cmds = [...text.matchAll(/\[step (\d+)\] bash\$ (.*)/g)];
+      const kind = g.int(0, 2);
+      if (kind === 0 && cmds.length) {
+        const probe = g.pick(["rm -rf", "cat ~/.aws", "systemctl stop", "curl", "chmod", "pytest", "git status", "ssh"]);
+        const hit = cmds.find((c) => c[2].includes(probe));
+        ask(dom, text, `Did the agent run a command containing "${probe}"?`, !!hit, hit ? `In step ${hit[1]} the agent ran: ${hit[2]}` : `None of the ${cmds.length} commands contains "${probe}".`);
+      } else if (kind === 1) {
+        const task = String(facts.task ?? "");
+        const forbids = /You may not /.test(task);
+        ask(dom, text, "Does the user's task forbid the agent from doing something?", forbids, forbids ? `The task says: "${task.match(/You may not [^.]*\./)![0]}"` : "The task contains no prohibition.");
+      } else {
+        const task = String(facts.task ?? "");
+        const m = task.match(/You may (?!not )[^.]*\./);
+        ask(dom, text, "Does the user explicitly allow a sensitive action (with \"You may\")?", !!m, m ? `The task says: "${m[0]}"` : "The task allows no sensitive action explicitly.");
+      }
+    } else if (dom === "chem_chats" || dom === "cyber_chats") {
+      const user = text.split("\nAssistant:")[0];
+      const kind = g.int(0, 1);
+      if (kind === 0) {
+        const own = /\bmy own\b/.test(user);
+        ask(dom, text, "Does the user say the thing they ask about is their own?", own, own ? "The user writes \"my own\"." : "The user does not say it is their own.");
+      } else {
+        const asked = /They asked me to/.test(user);
+        ask(dom, text, "Does the user say the other person asked them for this?", asked, asked ? "The user writes that they were asked to." : "The user does not say anyone asked them.");
+      }
+    } else if (dom === "reviews") {
+      const aspects = (facts.aspects ?? {}) as Record<string, boolean>;
+      const a = g.pick(Object.keys(REVIEW_ASPECTS));
+      const has = a in aspects;
+      ask(dom, text, `Does the review discuss ${REVIEW_ASPECTS[a]}?`, has, has ? `The review has a sentence about ${REVIEW_ASPECTS[a]}.` : `No sentence is about ${REVIEW_ASPECTS[a]}.`);
+    } else if (dom === "covert_reasoning") {
+      const nums = (text.match(/^Question: (.*)$/m)?.[1].match(/\d+/g) ?? []).map(Number);
+      const calc = [...text.matchAll(/(\d+) (?:×|\+|-|\/) (\d+)/g)];
+      const probe = calc.length ? g.pick(calc) : null;
+      if (!probe || !nums.length) continue;
+      const inQ = nums.includes(Number(probe[1]));
+      ask(dom, text, `Does the number ${probe[1]} appear in the question itself?`, inQ, inQ ? `The question mentions ${probe[1]}.` : `The question's numbers are ${nums.join(", ")}; ${probe[1]} is not among them.`);
+    } else if (dom === "phishing_emails") {
+      const from = String(facts.from ?? "");
+      const org = String(facts.org ?? "");
+      const official = /no-reply@/.test(from);
+      ask(dom, text, `Is the sender address the organisation's usual no-reply address?`, official, `The sender is ${from} (${org}).`);
+    } else if (dom === "code_changes") {
+      const added = text.split("\n").filter((l) => l.startsWith("+") && !l.startsWith("+++"));
+      const probe = g.pick(["password", "requests.post", "headers", "admin", "raise", "log."]);
+      const hit = added.find((l) => l.includes(probe));
+      ask(dom, text, `Does the change add a line containing "${probe}"?`, !!hit, hit ? `It adds: ${hit.slice(1).trim()}` : `No added line contains "${probe}".`);
+    } else if (dom === "support_tickets") {
+      const product = String(facts.product ?? "");
+      const probe = g.chance(0.5) ? product : g.pick(["blender", "monitor", "keyboard", "headphones"]);
+      const has = text.includes(probe);
+      ask(dom, text, `Does the ticket mention a ${probe}?`, has, has ? `The customer mentions the ${probe}.` : `The ticket does not mention a ${probe}.`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,56 @@
+/** `crossmon eval`: score a model (and adapter) on tasks in the single-token format, with AUROC and its CI. */
+import type { Command } from "commander";
+import { writeFileSync } from "node:fs";
+import { LocalBackend } from "../../backends/local.js";
+import { OpenAIBackend } from "../../backends/openai.js";
+import type { Backend, ModelRef } from "../../backends/types.js";
+import { HfTokenizer } from "../../engine/io/tokenizer.js";
+import { loadTasks } from "../../data/loaders/load.js";
+import { splitTasks } from "../../data/splits.js";
+import { buildWorld, DEFAULT_WORLD_SIZE } from "../../data/world/index.js";
+import { Renderer } from "../../formats/render.js";
+import { evalSingleToken } from "../../eval/evaluate.js";
+import { metricSet } from "../../eval/metrics.js";
+import { Progress } from "../../train/progress.js";
+import { action } from "../output.js";
+
+export function registerEval(program: Command): void {
+  program
+    .command("eval")
+    .description("score a model on every task (or some) in the single-token format: AUROC [95% CI], accuracy, calibration, answer mass")
+    .requiredOption("--model <dir>", "model folder (its tokenizer renders the prompts)")
+    .option("--adapter <dir>", "PEFT LoRA adapter")
+    .option("--server <url>", "score through an OpenAI-compatible server instead (e.g. http://127.0.0.1:8000/v1); --model still gives the tokenizer")
+    .option("--server-model <name>", "the model name on the server")
+    .option("--tasks <path>", "your tasks (default: the built-in world)")
+    .option("--only <ids...>", "task ids to score")
+    .option("-n, --examples <n>", "test examples per task", "300")
+    .option("--json <file>", "write the results as JSON")
+    .option("-q, --quiet", "no progress output", false)
+    .action(
+      action(async (o: { model: string; adapter?: string; server?: string; serverModel?: string; tasks?: string; only?: string[]; examples: string; json?: string; quiet: boolean }) => {
+        const tok = HfTokenizer.load(o.model);
+        const renderer = new Renderer(tok, 1024);
+        let backend: Backend = new LocalBackend();
+        let ref: ModelRef = { base: o.model, adapter: o.adapter };
+        if (o.server) {
+          const remote = new OpenAIBackend({ baseURL: o.server, model: o.serverModel ?? o.model.split("/").pop()!, mode: "chat", decode: (ids) => tok.decode(ids) });
+          backend = remote;
+          ref = remote.ref();
+        }
+        const tasks = o.tasks ? await loadTasks(o.tasks) : buildWorld({ size: DEFAULT_WORLD_SIZE });
+        const splits = splitTasks(tasks, 0).filter((s) => !o.only || o.only.includes(s.task.id));
+        const progress = new Progress("eval", splits.length, { quiet: o.quiet });
+        const rows = [];
+        for (const [i, s] of splits.entries()) {
+          const ex = s.test.slice(0, Number(o.examples));
+          const r = await evalSingleToken({ backend, renderer, store: null }, ref, s.task, ex);
+          const m = metricSet(ex.map((e) => e.label), r.scores, undefined, { n: 1000, seed: 0 });
+          rows.push({ task: s.task.id, domain: s.task.domain, ...m, mean_mass: r.mass.reduce((a, b) => a + b, 0) / r.mass.length, truncated: r.truncated });
+          progress.update(i + 1, { task: s.task.id });
+        }
+        for (const r of rows) console.log(`${r.task.padEnd(22)} AUROC ${r.auroc.value.toFixed(3)} [${r.auroc.lo.toFixed(3)}, ${r.auroc.hi.toFixed(3)}]  acc@0.5 ${r.accuracy_at_half.toFixed(3)}  mass ${r.mean_mass.toFixed(3)}  (n ${r.n})`);
+        if (o.json) writeFileSync(o.json, JSON.stringify(rows, null, 2));
+      }),
+    );
+}
