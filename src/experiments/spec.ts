@@ -3,6 +3,7 @@
  * the paper's six questions to run, on which tasks. The built-in quickstart and study are specs like any other.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import YAML from "yaml";
 import { z } from "zod";
 import { InputError } from "../engine/errors.js";
@@ -67,5 +68,10 @@ export function readExperimentSpec(file: string): ExperimentSpec {
   } catch (e) {
     throw new InputError(`malformed YAML: ${(e as Error).message}`, file);
   }
-  return parseExperimentSpec(raw, file);
+  const spec = parseExperimentSpec(raw, file);
+  // relative paths are read against the spec's folder when they are not found from the working directory
+  const near = (p: string) => (isAbsolute(p) || existsSync(p) ? p : existsSync(join(dirname(file), p)) ? resolve(dirname(file), p) : p);
+  spec.base_model = near(spec.base_model);
+  if (spec.data.tasks) spec.data.tasks = near(spec.data.tasks);
+  return spec;
 }
