@@ -2,12 +2,9 @@
  * An experiment spec (YAML, zod-validated): a base model, the data, training and evaluation defaults, and which of
  * the paper's six questions to run, on which tasks. The built-in quickstart and study are specs like any other.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, isAbsolute, join, resolve } from "node:path";
-import YAML from "yaml";
 import { z } from "zod";
-import { InputError } from "../engine/errors.js";
-import { TrainSpec } from "../train/spec.js";
+import { parseOrThrow } from "../engine/errors.js";
+import { nearSpec, readYamlFile, TrainSpec } from "../train/spec.js";
 
 const TaskList = z.array(z.string().min(1)).min(1);
 const Share = z.object({ share: z.number().min(0).max(0.99), by: z.enum(["examples", "tokens"]) }).strict();
@@ -51,27 +48,13 @@ export const ExperimentSpec = z
   .strict();
 export type ExperimentSpec = z.infer<typeof ExperimentSpec>;
 
-export function parseExperimentSpec(raw: unknown, file = "experiment"): ExperimentSpec {
-  const r = ExperimentSpec.safeParse(raw);
-  if (!r.success) {
-    const i = r.error.issues[0];
-    throw new InputError(`field "${i.path.join(".") || "(root)"}": ${i.message}`, file);
-  }
-  return r.data;
+export function parseExperimentSpec(raw: unknown, file = "spec"): ExperimentSpec {
+  return parseOrThrow(ExperimentSpec, raw, file);
 }
 
 export function readExperimentSpec(file: string): ExperimentSpec {
-  if (!existsSync(file)) throw new InputError("not found", file);
-  let raw: unknown;
-  try {
-    raw = YAML.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new InputError(`malformed YAML: ${(e as Error).message}`, file);
-  }
-  const spec = parseExperimentSpec(raw, file);
-  // relative paths are read against the spec's folder when they are not found from the working directory
-  const near = (p: string) => (isAbsolute(p) || existsSync(p) ? p : existsSync(join(dirname(file), p)) ? resolve(dirname(file), p) : p);
-  spec.base_model = near(spec.base_model);
-  if (spec.data.tasks) spec.data.tasks = near(spec.data.tasks);
+  const spec = parseExperimentSpec(readYamlFile(file), file);
+  spec.base_model = nearSpec(file, spec.base_model);
+  if (spec.data.tasks) spec.data.tasks = nearSpec(file, spec.data.tasks);
   return spec;
 }

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import YAML from "yaml";
 import { z } from "zod";
-import { InputError } from "../engine/errors.js";
+import { InputError, parseOrThrow } from "../engine/errors.js";
 
 const Part = z.object({
   task: z.string().min(1),
@@ -72,26 +72,28 @@ export const TrainSpec = z
 export type TrainSpec = z.infer<typeof TrainSpec>;
 
 export function parseTrainSpec(raw: unknown, file = "spec"): TrainSpec {
-  const r = TrainSpec.safeParse(raw);
-  if (!r.success) {
-    const i = r.error.issues[0];
-    throw new InputError(`field "${i.path.join(".") || "(root)"}": ${i.message}`, file);
+  return parseOrThrow(TrainSpec, raw, file);
+}
+
+/** Reads a YAML file, or a clear error naming it. */
+export function readYamlFile(file: string): unknown {
+  if (!existsSync(file)) throw new InputError("not found", file);
+  try {
+    return YAML.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new InputError(`malformed YAML: ${(e as Error).message}`, file);
   }
-  return r.data;
+}
+
+/** A path from a spec: as written when it exists from here, else against the spec's folder. */
+export function nearSpec(specFile: string, p: string): string {
+  return isAbsolute(p) || existsSync(p) ? p : existsSync(join(dirname(specFile), p)) ? resolve(dirname(specFile), p) : p;
 }
 
 /** Reads a spec; base_model and data.tasks are resolved against the spec's folder when relative and present there. */
 export function readTrainSpec(file: string): TrainSpec {
-  if (!existsSync(file)) throw new InputError("not found", file);
-  let raw: unknown;
-  try {
-    raw = YAML.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new InputError(`malformed YAML: ${(e as Error).message}`, file);
-  }
-  const spec = parseTrainSpec(raw, file);
-  const near = (p: string) => (isAbsolute(p) || existsSync(p) ? p : existsSync(join(dirname(file), p)) ? resolve(dirname(file), p) : p);
-  spec.base_model = near(spec.base_model);
-  if (spec.data.tasks) spec.data.tasks = near(spec.data.tasks);
+  const spec = parseTrainSpec(readYamlFile(file), file);
+  spec.base_model = nearSpec(file, spec.base_model);
+  if (spec.data.tasks) spec.data.tasks = nearSpec(file, spec.data.tasks);
   return spec;
 }
