@@ -105,7 +105,8 @@ export async function runExperiment(spec: ExperimentSpec, dir: string, o: RunOpt
       ex.forEach((e, i) => rows.push({ task: c.task, example: e.id, format: c.format, label: e.label ? 1 : 0, score: r.scores[i], extra: { verdicts: r.verdicts[i], trace: r.traces[i][0] } }));
       result = { n: ex.length, unparseable: r.unparseable, traces: ex.length * th.k };
     } else {
-      const r = await evalSummary(ectx, ref, task, ex, { k: 1, maxNewTokens: spec.eval.summary.max_tokens, temperature: 0, seed: spec.seed });
+      // without facts to check (users' tasks), the untrained base model judges whether a summary keeps what matters
+      const r = await evalSummary(ectx, ref, task, ex, { k: 1, maxNewTokens: spec.eval.summary.max_tokens, temperature: 0, seed: spec.seed }, { ref: { base: spec.base_model }, renderer });
       ex.forEach((e, i) => rows.push({ task: c.task, example: e.id, format: c.format, label: e.label ? 1 : 0, score: r.kept[i] === null ? -1 : r.kept[i] ? 1 : 0, extra: { summary: r.summaries[i] } }));
       result = { n: ex.length, judged: r.judged };
     }

@@ -29,7 +29,8 @@ function findPackageRoot(): string {
 }
 
 export function loadNativeKernels(): { kernels: NativeKernels | null; error?: string } {
-  const path = join(findPackageRoot(), "build", "Release", "crossmon_kernels.node");
+  // CROSSMON_ADDON points at another build of the addon (or at nothing, to run on the references)
+  const path = process.env.CROSSMON_ADDON ?? join(findPackageRoot(), "build", "Release", "crossmon_kernels.node");
   if (!existsSync(path)) return { kernels: null, error: `${path} is missing (the native build failed or did not run)` };
   try {
     const require = createRequire(import.meta.url);
