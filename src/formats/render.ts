@@ -13,7 +13,7 @@
  */
 import { InputError } from "../engine/errors.js";
 import type { HfTokenizer, ChatMessage } from "../engine/io/tokenizer.js";
-import { exampleText, fillPrompt, TEXT_SLOT, type Example, type Task } from "../data/task.js";
+import { exampleText, TEXT_SLOT, type Example, type Task } from "../data/task.js";
 
 export const TRUNCATION_MARK = " [...] ";
 export const VERDICT_PREFIX = "Verdict:";
@@ -77,7 +77,7 @@ export class Renderer {
     throw new InputError(`the prompt alone is longer than ${budget} tokens`);
   }
 
-  private userContent(task: Task, e: Example, formatLine: string): (text: string) => string {
+  private userContent(task: Task, formatLine: string): (text: string) => string {
     return (text: string) => `${task.prompt.split(TEXT_SLOT).join(text)}\n${formatLine}`;
   }
 
@@ -88,7 +88,7 @@ export class Renderer {
   singleToken(task: Task, e: Example): SingleTokenRender {
     const pos = this.answerId(task.answers.positive, task.id);
     const neg = this.answerId(task.answers.negative, task.id);
-    const { ids, truncated, user } = this.fit(exampleText(e), this.userContent(task, e, this.singleTokenLine(task)), this.maxTokens - 1);
+    const { ids, truncated, user } = this.fit(exampleText(e), this.userContent(task, this.singleTokenLine(task)), this.maxTokens - 1);
     const answer = e.label ? pos : neg;
     return {
       promptIds: ids,
@@ -106,7 +106,7 @@ export class Renderer {
 
   /** The prompt for thinking classification (the model writes reasoning, then the verdict line). */
   thinkingPrompt(task: Task, e: Example, budget = this.maxTokens - 256): { promptIds: number[]; truncated: boolean } {
-    const r = this.fit(exampleText(e), this.userContent(task, e, this.thinkingLine(task)), budget);
+    const r = this.fit(exampleText(e), this.userContent(task, this.thinkingLine(task)), budget);
     return { promptIds: r.ids, truncated: r.truncated };
   }
 
@@ -190,4 +190,3 @@ export function parseVerdict(text: string, task: Task): boolean | null {
   return null;
 }
 
-export { fillPrompt };

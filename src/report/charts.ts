@@ -39,8 +39,9 @@ export function barsWithCI(rows: (Row & { value: number; lo: number; hi: number 
     width: { step: o.color ? 24 : 60 },
     height: 180,
     layer: [
-      { mark: "bar", encoding: { ...enc, y: { field: "value", type: "quantitative", title: yTitle, scale: o.domain ? { domain: o.domain } : {} }, ...(o.color ? { color: { field: o.color, type: "nominal", sort: null, title: null } } : { color: { value: "#4c78a8" } }) } },
-      { mark: { type: "rule", color: "#333" }, encoding: { ...enc, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } } },
+      // a fixed domain clips what lies outside it (a wide interval must not flatten every bar)
+      { mark: { type: "bar", clip: !!o.domain }, encoding: { ...enc, y: { field: "value", type: "quantitative", title: yTitle, scale: o.domain ? { domain: o.domain } : {} }, ...(o.color ? { color: { field: o.color, type: "nominal", sort: null, title: null } } : { color: { value: "#4c78a8" } }) } },
+      { mark: { type: "rule", color: "#333", clip: !!o.domain }, encoding: { ...enc, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } } },
       ...(o.rule !== undefined ? [{ data: { values: [{ r: o.rule }] }, mark: { type: "rule", strokeDash: [4, 3], color: "#999" }, encoding: { y: { field: "r", type: "quantitative" } } }] : []),
     ],
   };

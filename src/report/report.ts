@@ -40,7 +40,7 @@ export async function writeReport(run: RunContext): Promise<{ html: string; json
     ]);
     let body = await toSvg(heatmap(heat, "task", "source", "auroc", "AUROC by training source (rows) and held-out task (columns)"));
     for (const e of t.eval_tasks) {
-      body += await toSvg(barsWithCI(e.sources.map((s) => ({ source: s.name, ...ci(s.gap) })), "source", `Gap recovered on ${e.task}`, "gap recovered", { rule: 0 }));
+      body += await toSvg(barsWithCI(e.sources.map((s) => ({ source: s.name, ...ci(s.gap) })), "source", `Gap recovered on ${e.task} (axis clipped to −100%…150%)`, "gap recovered", { rule: 0, domain: [-1, 1.5] }));
       // ROC curves: untrained, in-domain, and the best single source
       const best = [...e.sources].sort((x, y) => (y.gap.value || -9) - (x.gap.value || -9))[0];
       const curves: Record<string, unknown>[] = [];
