@@ -58,8 +58,14 @@ export class Linear {
       xDrop = new Float32Array(rows * I);
       kept = new Uint8Array(rows * I);
       const keep = 1 / (1 - dropout);
+      // one draw from the model's generator seeds a xorshift32 stream for this mask: as reproducible, much cheaper
+      let st = (Math.floor(rng.next() * 4294967296) | 1) >>> 0;
+      const threshold = Math.floor(dropout * 4294967296);
       for (let i = 0; i < xDrop.length; i++) {
-        if (rng.next() >= dropout) {
+        st ^= st << 13;
+        st ^= st >>> 17;
+        st ^= st << 5;
+        if (st >>> 0 >= threshold) {
           kept[i] = 1;
           xDrop[i] = x[i] * keep;
         }
