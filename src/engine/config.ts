@@ -2,10 +2,9 @@
  * The model configuration, read from a Hugging Face checkpoint's config.json. Supports LlamaForCausalLM,
  * Qwen2ForCausalLM and Qwen3ForCausalLM (SmolLM2, Llama 3, Qwen 2.5, Qwen 3).
  */
-import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { InputError } from "./errors.js";
+import { InputError, parseOrThrow, readJsonFile } from "./errors.js";
 
 export const SUPPORTED_ARCHITECTURES = ["LlamaForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM"] as const;
 export type Architecture = (typeof SUPPORTED_ARCHITECTURES)[number];
@@ -72,12 +71,7 @@ export interface ModelConfig {
 }
 
 export function parseConfig(raw: unknown, file = "config.json"): ModelConfig {
-  const r = HfConfig.safeParse(raw);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    throw new InputError(`field "${issue.path.join(".") || "(root)"}": ${issue.message}`, file);
-  }
-  const c = r.data;
+  const c = parseOrThrow(HfConfig, raw, file);
   const arch = c.architectures[0];
   if (!(SUPPORTED_ARCHITECTURES as readonly string[]).includes(arch)) {
     throw new InputError(`field "architectures": ${arch} is not supported (supported: ${SUPPORTED_ARCHITECTURES.join(", ")})`, file);
@@ -120,14 +114,7 @@ export function parseConfig(raw: unknown, file = "config.json"): ModelConfig {
 
 export function readConfig(dir: string): ModelConfig {
   const file = join(dir, "config.json");
-  if (!existsSync(file)) throw new InputError("not found (a model directory needs config.json)", file);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new InputError(`malformed JSON: ${(e as Error).message}`, file);
-  }
-  return parseConfig(raw, file);
+  return parseConfig(readJsonFile(file, "a model directory needs config.json"), file);
 }
 
 /** A config.json object for a new model of the given shape (used by pretraining, tests and benches). */

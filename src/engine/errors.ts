@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from "node:fs";
 /** An error about a user's file or input: the message names the file and the field, tensor or line. */
 export class InputError extends Error {
   constructor(message: string, readonly file?: string) {
@@ -12,4 +13,14 @@ export function parseOrThrow<T>(schema: { safeParse(v: unknown): { success: true
   if (r.success) return r.data;
   const i = r.error.issues[0];
   throw new InputError(`field "${i.path.map(String).join(".") || "(root)"}": ${i.message}`, file);
+}
+
+/** Reads a JSON file, or an InputError saying it is missing (with `what` needs it) or malformed. */
+export function readJsonFile(file: string, what: string): unknown {
+  if (!existsSync(file)) throw new InputError(`not found (${what})`, file);
+  try {
+    return JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new InputError(`malformed JSON: ${(e as Error).message}`, file);
+  }
 }

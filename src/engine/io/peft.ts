@@ -2,10 +2,10 @@
  * LoRA adapters in the PEFT format: adapter_config.json + adapter_model.safetensors, with tensor names
  * base_model.model.<module>.lora_A.weight / lora_B.weight, so they load in transformers, PEFT and vLLM.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { InputError } from "../errors.js";
+import { InputError, parseOrThrow, readJsonFile } from "../errors.js";
 import { targetedLinears } from "../lora.js";
 import type { Transformer } from "../model.js";
 import { makeParam } from "../params.js";
@@ -61,19 +61,7 @@ export function saveAdapter(model: Transformer, dir: string, baseModel = ""): vo
 /** Attaches the adapter in dir to the model (frozen unless trainable is set). */
 export function loadAdapter(model: Transformer, dir: string, opts: { trainable?: boolean } = {}): void {
   const cfgFile = join(dir, "adapter_config.json");
-  if (!existsSync(cfgFile)) throw new InputError("not found (a PEFT adapter needs adapter_config.json)", cfgFile);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(cfgFile, "utf8"));
-  } catch (e) {
-    throw new InputError(`malformed JSON: ${(e as Error).message}`, cfgFile);
-  }
-  const parsed = AdapterConfig.safeParse(raw);
-  if (!parsed.success) {
-    const i = parsed.error.issues[0];
-    throw new InputError(`field "${i.path.join(".")}": ${i.message}`, cfgFile);
-  }
-  const c = parsed.data;
+  const c = parseOrThrow(AdapterConfig, readJsonFile(cfgFile, "a PEFT adapter needs adapter_config.json"), cfgFile);
   if (c.use_dora || c.use_rslora || c.fan_in_fan_out) throw new InputError("DoRA, rsLoRA and fan_in_fan_out adapters are not supported", cfgFile);
   const file = join(dir, "adapter_model.safetensors");
   const tensors = readSafetensors(file);
