@@ -37,21 +37,21 @@ export function quickstartSpec(base = SHIPPED_BASE_MODEL): ExperimentSpec {
 export function studySpec(base = SHIPPED_BASE_MODEL): ExperimentSpec {
   return parseExperimentSpec({
     ...common("study", base),
-    data: { world: { seed: 0, size: 3000 }, split_seed: 0, instruction_pool: 20000 },
+    data: { world: { seed: 0, size: 3000 }, split_seed: 0, instruction_pool: 8000 },
     train: {
       method: "lora",
-      lora: { rank: 16, alpha: 32, dropout: 0.05, targets: ["all-linear"] },
-      hyper: { lr: 0.002, batch_size: 16, micro_batch: 16, epochs: 2, warmup: 0.1, schedule: "cosine", max_tokens: 512, checkpoint_every: 50 },
-      examples_per_task: 800,
+      lora: { rank: 16, alpha: 32, dropout: 0, targets: ["all-linear"] },
+      hyper: { lr: 0.002, batch_size: 16, micro_batch: 16, epochs: 1, warmup: 0.1, schedule: "cosine", max_tokens: 512, checkpoint_every: 50 },
+      examples_per_task: 400,
     },
-    eval: { examples: 600, validation: 200, bootstrap: 1000, thinking: { examples: 150, k: 3, max_tokens: 64, temperature: 0.7 }, summary: { examples: 100, max_tokens: 64 } },
+    eval: { examples: 300, validation: 100, bootstrap: 1000, thinking: { examples: 100, k: 2, max_tokens: 48, temperature: 0.7 }, summary: { examples: 60, max_tokens: 48 } },
     experiments: {
       transfer: { sources: { reviews: ["reviews_sentiment"], chem: ["chem_harm"], cyber: ["cyber_harm"], phishing: ["email_phishing"], code: ["code_backdoor"] }, eval_tasks: ["agent_dangerous", "covert_side_task"], leave_one_out: true },
-      scaling: { target: "agent_dangerous", in_domain: 100, adjacent_task: "cyber_harm", adjacent: [0, 200, 400, 800, 1600] },
+      scaling: { target: "agent_dangerous", in_domain: 100, adjacent_task: "cyber_harm", adjacent: [0, 200, 400, 800] },
       prompt_change: { train_task: "cyber_harm", eval_task: "cyber_deadline", contrast_tasks: ["chem_harm", "reviews_sentiment", "support_refund"] },
-      instruction: { source: ["cyber_harm"], after_examples: 800, mixed: [{ share: 0.1, by: "examples" }, { share: 0.25, by: "examples" }, { share: 0.5, by: "examples" }, { share: 0.25, by: "tokens" }, { share: 0.5, by: "tokens" }], eval_tasks: ["agent_dangerous", "covert_side_task"] },
+      instruction: { source: ["cyber_harm"], after_examples: 400, mixed: [{ share: 0.1, by: "examples" }, { share: 0.25, by: "examples" }, { share: 0.5, by: "tokens" }], eval_tasks: ["agent_dangerous", "covert_side_task"] },
       format_transfer: { source: ["cyber_harm"], eval_tasks: ["agent_dangerous", "covert_side_task"] },
-      elicitation: { target: "agent_dangerous", examples: 600 },
+      elicitation: { target: "agent_dangerous", examples: 400 },
     },
   });
 }
