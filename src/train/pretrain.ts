@@ -16,6 +16,8 @@ import type { WeightedSequence } from "../engine/sequences.js";
 import { generateWorldTexts } from "../data/world/index.js";
 import { generateInstructionData } from "../data/world/instructions.js";
 import { generateComprehensionQuestions, generateReadingQuestions, type ReadingQuestion } from "../data/world/reading.js";
+import { generateStoryQuestions } from "../data/world/stories.js";
+import { readSafetensors } from "../engine/io/safetensors.js";
 import { DEFAULT_ANSWERS, DEFAULT_LABELS, type Task } from "../data/task.js";
 import { trainBpe, tokenizerJson } from "../formats/bpe.js";
 import { Renderer } from "../formats/render.js";
@@ -45,6 +47,10 @@ export interface PretrainOptions {
   /** the instruction phase after pretraining: steps on IF, reading and comprehension data only */
   instructSteps?: number;
   instructLr?: number;
+  /** the reading phase after that: stories with concept questions, and reading questions asked both ways */
+  readingSteps?: number;
+  readingLr?: number;
+  storySize?: number;
   minutes?: number;
   quiet?: boolean;
   log?: (line: string) => void;
@@ -68,7 +74,36 @@ export const SHIPPED_RECIPE: Required<Omit<PretrainOptions, "out" | "minutes" | 
   readingSize: 24000,
   instructSteps: 600,
   instructLr: 5e-4,
+  readingSteps: 900,
+  readingLr: 1e-3,
+  storySize: 16000,
 };
+
+/** A toy-sized run of the same recipe (seconds), for tests and `crossmon pretrain --toy`. */
+export const TOY_RECIPE: Omit<PretrainOptions, "out"> = {
+  hidden: 32, layers: 1, heads: 2, kvHeads: 1, intermediate: 64, worldPerDomain: 30, ifSize: 100, readingSize: 100, vocabSize: 600,
+  seqLen: 64, rowsPerStep: 4, microRows: 4, steps: 3, instructSteps: 2, readingSteps: 2, storySize: 60,
+};
+
+interface Phase {
+  name: string;
+  steps: number;
+  lr: number;
+  warmup: number;
+  stream: () => { ids: Int32Array; weights: Float32Array };
+}
+
+/** The training curve of every phase: its metrics file, or (when a phase's work folder is gone) the rows an earlier
+ * build wrote for it, so a model finished in several sittings keeps its whole curve. */
+function trainingCurve(out: string, phases: { name: string; metrics: string }[]): string {
+  const previous = existsSync(join(out, "training_curve.jsonl")) ? readFileSync(join(out, "training_curve.jsonl"), "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as { phase: string }) : [];
+  const rows = phases.flatMap((p) =>
+    existsSync(p.metrics)
+      ? readFileSync(p.metrics, "utf8").trim().split("\n").filter(Boolean).map((l) => ({ phase: p.name, ...JSON.parse(l) }))
+      : previous.filter((r) => r.phase === p.name),
+  );
+  return rows.map((r) => JSON.stringify(r)).join("\n") + "\n";
+}
 
 function writeTokenizer(dir: string, texts: string[], vocabSize: number): void {
   const bpe = trainBpe(texts, { vocabSize, specialTokens: SPECIAL_TOKENS, minFrequency: 2 });
@@ -175,77 +210,124 @@ export function pretrain(opts: PretrainOptions): PretrainResult {
   const tok = HfTokenizer.load(o.out);
   const renderer = new Renderer(tok, 1024);
   const streamFile = join(work, "corpus.bin");
-  let ids: Int32Array, weights: Float32Array;
-  if (existsSync(streamFile)) {
-    const buf = readFileSync(streamFile);
-    const n = buf.readUInt32LE(0);
-    ids = new Int32Array(buf.buffer.slice(buf.byteOffset + 4, buf.byteOffset + 4 + 4 * n));
-    weights = new Float32Array(buf.buffer.slice(buf.byteOffset + 4 + 4 * n, buf.byteOffset + 4 + 8 * n));
-  } else {
+  // the pretraining corpus, built once and kept in work/ (a resumed run after phase 1 never needs it)
+  const corpus = (): { ids: Int32Array; weights: Float32Array } => {
+    if (existsSync(streamFile)) {
+      const buf = readFileSync(streamFile);
+      const n = buf.readUInt32LE(0);
+      return {
+        ids: new Int32Array(buf.buffer.slice(buf.byteOffset + 4, buf.byteOffset + 4 + 4 * n)),
+        weights: new Float32Array(buf.buffer.slice(buf.byteOffset + 4 + 4 * n, buf.byteOffset + 4 + 8 * n)),
+      };
+    }
     log("building the corpus");
     const s = buildStream(o, tok, renderer);
-    ids = s.ids;
-    weights = s.weights;
     const head = Buffer.alloc(4);
-    head.writeUInt32LE(ids.length);
-    writeFileSync(streamFile, Buffer.concat([head, Buffer.from(ids.buffer), Buffer.from(weights.buffer)]));
-    writeFileSync(join(work, "corpus.json"), JSON.stringify({ tokens: ids.length, ...s.counts }, null, 2));
-    log(`corpus: ${ids.length} tokens (${JSON.stringify(s.counts)})`);
-  }
-  const phase1 = join(work, "phase1");
+    head.writeUInt32LE(s.ids.length);
+    writeFileSync(streamFile, Buffer.concat([head, Buffer.from(s.ids.buffer), Buffer.from(s.weights.buffer)]));
+    writeFileSync(join(work, "corpus.json"), JSON.stringify({ tokens: s.ids.length, ...s.counts }, null, 2));
+    log(`corpus: ${s.ids.length} tokens (${JSON.stringify(s.counts)})`);
+    return s;
+  };
+  const corpusTokens = (): number => {
+    for (const f of [join(work, "corpus.json"), join(o.out, "recipe.json")]) {
+      if (!existsSync(f)) continue;
+      const j = JSON.parse(readFileSync(f, "utf8")) as { tokens?: number; corpus_tokens?: number };
+      const n = j.tokens ?? j.corpus_tokens;
+      if (n) return n;
+    }
+    return corpus().ids.length;
+  };
   const hf = makeHfConfig({ vocabSize: tok.vocabSize, hidden: o.hidden, intermediate: o.intermediate, layers: o.layers, heads: o.heads, kvHeads: o.kvHeads, tieEmbeddings: true, maxPositions: 2048, eosTokenId: tok.tokenId("<|im_end|>"), rmsEps: 1e-5 });
   const model = new Transformer(parseConfig(hf));
   model.initRandom(o.seed, 0.02);
   for (const p of model.params.values()) setTrainable(p, true);
   const deadline = o.minutes ? Date.now() + o.minutes * 60_000 : undefined;
-  let loop = runLoop(model, {
-    dir: existsSync(join(work, "checkpoint")) ? work : phase1, // runs started before the instruction phase existed kept their checkpoint in work/
-    steps: o.steps,
-    batchAt: packedBatches(ids, weights, o, o.seed + 99),
-    lr: o.lr,
-    schedule: { warmupSteps: Math.min(200, Math.floor(o.steps / 10)), kind: "cosine", minRatio: 0.1 },
-    maxGradNorm: 1,
-    weightDecay: 0.1,
-    checkpointEvery: Math.max(10, Math.floor(o.steps / 30)),
-    label: "pretrain",
-    quiet: o.quiet,
-    deadline,
-  });
-  const curves = [join(existsSync(join(work, "checkpoint")) ? work : phase1, "metrics.jsonl")];
-  if (loop.finished && o.instructSteps > 0) {
-    // the instruction phase: IF conversations, reading and comprehension questions only, at a lower learning rate
-    const phase2 = join(work, "phase2");
-    const rng = new Rng(o.seed + 7);
-    const seqs: WeightedSequence[] = [
-      ...generateInstructionData({ seed: o.seed * 31 + 6, size: Math.round(o.ifSize / 2) }).map((c) => renderer.conversation(c.messages)),
-      ...generateReadingQuestions({ seed: o.seed * 17 + 4, size: Math.round(o.readingSize / 2) }).map((q) => readingSequence(renderer, q, rng.next() >= 0.5)),
-      ...generateComprehensionQuestions({ seed: o.seed * 13 + 1, size: o.readingSize }).map((q) => readingSequence(renderer, q, rng.next() >= 0.5)),
-    ];
-    const s2 = toStream(seqs, rng);
-    log(`instruction phase: ${s2.ids.length} tokens`);
-    loop = runLoop(model, {
-      dir: phase2,
+  const question = (q: ReadingQuestion, rng: Rng) => readingSequence(renderer, q, rng.next() >= 0.5);
+  const phases: Phase[] = [
+    {
+      name: "pretrain",
+      steps: o.steps,
+      lr: o.lr,
+      warmup: Math.min(200, Math.floor(o.steps / 10)),
+      stream: () => corpus(),
+    },
+    {
+      // IF conversations, reading and comprehension questions only, at a lower learning rate
+      name: "instruct",
       steps: o.instructSteps,
-      batchAt: packedBatches(s2.ids, s2.weights, o, o.seed + 199),
       lr: o.instructLr,
-      schedule: { warmupSteps: Math.floor(o.instructSteps / 20), kind: "cosine", minRatio: 0.1 },
+      warmup: Math.floor(o.instructSteps / 20),
+      stream: () => {
+        const rng = new Rng(o.seed + 7);
+        return toStream([
+          ...generateInstructionData({ seed: o.seed * 31 + 6, size: Math.round(o.ifSize / 2) }).map((c) => renderer.conversation(c.messages)),
+          ...generateReadingQuestions({ seed: o.seed * 17 + 4, size: Math.round(o.readingSize / 2) }).map((q) => question(q, rng)),
+          ...generateComprehensionQuestions({ seed: o.seed * 13 + 1, size: o.readingSize }).map((q) => question(q, rng)),
+        ], rng);
+      },
+    },
+    {
+      // everyday concepts on stories, and reading questions asked both ways (half negated), so that the answer
+      // depends on the question: the general reading a base model brings to a monitoring question
+      name: "reading",
+      steps: o.readingSteps,
+      lr: o.readingLr,
+      warmup: Math.floor(o.readingSteps / 20),
+      stream: () => {
+        const rng = new Rng(o.seed + 11);
+        return toStream([
+          ...generateStoryQuestions({ seed: o.seed * 19 + 2, size: o.storySize }).map((q) => question(q, rng)),
+          ...generateComprehensionQuestions({ seed: o.seed * 13 + 2, size: Math.round(o.readingSize / 2), flip: true }).map((q) => question(q, rng)),
+          ...generateReadingQuestions({ seed: o.seed * 17 + 5, size: Math.round(o.readingSize / 4), flip: true }).map((q) => question(q, rng)),
+          ...generateInstructionData({ seed: o.seed * 31 + 7, size: Math.round(o.ifSize / 4) }).map((c) => renderer.conversation(c.messages)),
+        ], rng);
+      },
+    },
+  ].filter((p) => p.steps > 0);
+  const phaseDir = (i: number) => join(work, `phase${i + 1}`);
+  const finishedAt = (i: number) => {
+    const f = join(phaseDir(i), "checkpoint", "state.json");
+    return existsSync(f) && (JSON.parse(readFileSync(f, "utf8")) as { step: number }).step >= phases[i].steps;
+  };
+  // resume after the last finished phase: its weights start the next one (whose own checkpoint, if any, wins)
+  let first = 0;
+  for (let i = phases.length - 1; i >= 0; i--) if (finishedAt(i)) { first = i + 1; break; }
+  if (first > 0 && first < phases.length && !existsSync(join(phaseDir(first), "checkpoint"))) {
+    const params = readSafetensors(join(phaseDir(first - 1), "checkpoint", "params.safetensors"));
+    for (const p of model.trainableParams()) p.data.set(params.get(p.name)!.data);
+  }
+  let loop: LoopResult = { steps: 0, finished: true, seconds: 0, lastLoss: NaN, tokens: 0 };
+  if (first === phases.length && phases.length) {
+    const params = readSafetensors(join(phaseDir(phases.length - 1), "checkpoint", "params.safetensors"));
+    for (const p of model.trainableParams()) p.data.set(params.get(p.name)!.data);
+  }
+  for (let i = first; i < phases.length && loop.finished; i++) {
+    const ph = phases[i];
+    const s = ph.stream();
+    log(`${ph.name} phase: ${s.ids.length} tokens`);
+    loop = runLoop(model, {
+      dir: phaseDir(i),
+      steps: ph.steps,
+      batchAt: packedBatches(s.ids, s.weights, o, o.seed + 99 + 100 * i),
+      lr: ph.lr,
+      schedule: { warmupSteps: ph.warmup, kind: "cosine", minRatio: 0.1 },
       maxGradNorm: 1,
       weightDecay: 0.1,
-      checkpointEvery: Math.max(10, Math.floor(o.instructSteps / 20)),
-      label: "instruct",
+      checkpointEvery: Math.max(10, Math.floor(ph.steps / (i === 0 ? 30 : 20))),
+      label: ph.name,
       quiet: o.quiet,
       deadline,
     });
-    curves.push(join(phase2, "metrics.jsonl"));
   }
   const parameters = [...model.params.values()].reduce((s, p) => s + p.data.length, 0);
   if (loop.finished) {
     saveModel(model, o.out, "F32");
-    writeFileSync(join(o.out, "training_curve.jsonl"), curves.map((f, i) => readFileSync(f, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.stringify({ phase: i === 0 ? "pretrain" : "instruct", ...JSON.parse(l) })).join("\n")).join("\n") + "\n");
+    writeFileSync(join(o.out, "training_curve.jsonl"), trainingCurve(o.out, phases.map((p, i) => ({ name: p.name, metrics: join(phaseDir(i), "metrics.jsonl") }))));
     // the measured cost: the seconds of every step, from the curves (so a resumed run counts all of them)
     const steps = readFileSync(join(o.out, "training_curve.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { tokens: number; tokens_per_s: number });
     const seconds = steps.reduce((s, x) => s + x.tokens / x.tokens_per_s, 0);
-    writeFileSync(join(o.out, "recipe.json"), JSON.stringify({ ...o, log: undefined, out: undefined, parameters, corpus_tokens: ids.length, tokens_seen: steps.reduce((s, x) => s + x.tokens, 0), training_seconds: Math.round(seconds), last_loss: loop.lastLoss }, null, 2));
+    writeFileSync(join(o.out, "recipe.json"), JSON.stringify({ ...o, log: undefined, out: undefined, parameters, corpus_tokens: corpusTokens(), tokens_seen: steps.reduce((s, x) => s + x.tokens, 0), training_seconds: Math.round(seconds), last_loss: loop.lastLoss }, null, 2));
   }
-  return { dir: o.out, loop, parameters, corpusTokens: ids.length };
+  return { dir: o.out, loop, parameters, corpusTokens: corpusTokens() };
 }

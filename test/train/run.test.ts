@@ -87,7 +87,7 @@ test("the pretraining recipe at toy size: tokenizer with a chat template, a mode
   const m = loadModel(base);
   assert.equal(m.config.architecture, "LlamaForCausalLM");
   const curve = readFileSync(join(base, "training_curve.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-  assert.deepEqual(curve.map((c) => c.phase), ["pretrain", "pretrain", "pretrain", "instruct", "instruct"]);
+  assert.deepEqual(curve.map((c) => c.phase), ["pretrain", "pretrain", "pretrain", "instruct", "instruct", "reading", "reading"]);
   const recipe = JSON.parse(readFileSync(join(base, "recipe.json"), "utf8"));
   assert.equal(recipe.steps, 3);
   assert.ok(recipe.corpus_tokens > 1000);

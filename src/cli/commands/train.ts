@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { basename, join } from "node:path";
 import { readTrainSpec } from "../../train/spec.js";
 import { runTraining } from "../../train/run.js";
-import { pretrain, SHIPPED_RECIPE } from "../../train/pretrain.js";
+import { pretrain, SHIPPED_RECIPE, TOY_RECIPE } from "../../train/pretrain.js";
 import { buildMixture, dilution, formatDilution } from "../../mix/mixture.js";
 import { writeExport } from "../../mix/export.js";
 import { mixtureOf, trainingContext } from "../../train/run.js";
@@ -35,8 +35,7 @@ export function registerTrain(program: Command): void {
     .option("-q, --quiet", "no progress output", false)
     .action(
       action((o: { out: string; steps: string; minutes?: string; toy: boolean; quiet: boolean }) => {
-        const toy = o.toy ? { hidden: 32, layers: 1, heads: 2, kvHeads: 1, intermediate: 64, worldPerDomain: 30, ifSize: 100, readingSize: 100, vocabSize: 600, seqLen: 64, rowsPerStep: 4, microRows: 4, steps: 3, instructSteps: 2 } : {};
-        const r = pretrain({ out: o.out, steps: Number(o.steps), ...toy, minutes: o.minutes ? Number(o.minutes) : undefined, quiet: o.quiet, log: o.quiet ? undefined : (l) => console.error(l) });
+        const r = pretrain({ out: o.out, steps: Number(o.steps), ...(o.toy ? TOY_RECIPE : {}), minutes: o.minutes ? Number(o.minutes) : undefined, quiet: o.quiet, log: o.quiet ? undefined : (l) => console.error(l) });
         console.log(r.loop.finished ? `base model written to ${r.dir} (${r.parameters} parameters, ${r.loop.steps} steps, ${r.loop.seconds.toFixed(0)} s this run)` : `stopped at step ${r.loop.steps}; run the same command to continue`);
       }),
     );

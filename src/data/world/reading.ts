@@ -21,7 +21,39 @@ export interface ReadingQuestion {
 
 const GENERIC_INTROS = ["Here is a text.", "Read the following.", "Consider this document."];
 
-export function generateReadingQuestions(o: { seed?: number; size?: number; worldSize?: number } = {}): ReadingQuestion[] {
+/**
+ * Each question kind's negated phrasing: with `flip`, half the questions are asked this way (the answer flips), so a
+ * model cannot answer from the text alone and must read whether the question asks for presence or absence.
+ */
+const NEGATIONS: [RegExp, string][] = [
+  [/^Does the text contain the word "(.*)"\?$/, 'Is the word "$1" missing from the text?'],
+  [/^Does the text mention a number greater than (\d+)\?$/, "Are all the numbers in the text (if any) at most $1?"],
+  [/^Is the text longer than (\d+) words\?$/, "Is the text at most $1 words long?"],
+  [/^Does the text have more than (\d+) lines\?$/, "Does the text have at most $1 lines?"],
+  [/^Did the agent run a command containing "(.*)"\?$/, 'Did the agent avoid every command containing "$1"?'],
+  [/^Does the user's task forbid the agent from doing something\?$/, "Is the user's task free of any prohibition?"],
+  [/^Does the user explicitly allow a sensitive action \(with "You may"\)\?$/, 'Does the user\'s task lack an explicit permission (with "You may")?'],
+  [/^Does the user say the thing they ask about is their own\?$/, "Does the user fail to say the thing they ask about is their own?"],
+  [/^Does the user say the other person asked them for this\?$/, "Is the user acting without saying the other person asked them?"],
+  [/^Does the review discuss (.*)\?$/, "Is the review silent about $1?"],
+  [/^Does the number (\d+) appear in the question itself\?$/, "Is the number $1 absent from the question itself?"],
+  [/^Is the sender address the organisation's usual no-reply address\?$/, "Is the sender address different from the organisation's usual no-reply address?"],
+  [/^Does the change add a line containing "(.*)"\?$/, 'Does the change add no line containing "$1"?'],
+  [/^Does the ticket mention a (.*)\?$/, "Is there no mention of a $1 in the ticket?"],
+];
+
+export function negateQuestion(question: string): string {
+  for (const [re, to] of NEGATIONS) if (re.test(question)) return question.replace(re, to);
+  throw new Error(`no negated phrasing for the reading question ${JSON.stringify(question)}`);
+}
+
+function maybeFlip(g: Gen, flip: boolean | undefined, q: ReadingQuestion): ReadingQuestion {
+  if (!flip || !g.chance(0.5)) return q;
+  const neg = negateQuestion(q.prompt.slice(q.prompt.lastIndexOf("\n") + 1));
+  return { ...q, prompt: q.prompt.slice(0, q.prompt.lastIndexOf("\n") + 1) + neg, answer: !q.answer, reasoning: `${q.reasoning} The question asks the opposite, so the answer is ${q.answer ? "no" : "yes"}.` };
+}
+
+export function generateReadingQuestions(o: { seed?: number; size?: number; worldSize?: number; flip?: boolean } = {}): ReadingQuestion[] {
   const seed = o.seed ?? 0;
   const size = o.size ?? 2000;
   const world = generateWorldTexts({ seed: seed + 2_000_003, size: o.worldSize ?? 200 });
@@ -67,7 +99,7 @@ export function generateReadingQuestions(o: { seed?: number; size?: number; worl
       question = `Does the text have more than ${bound} lines?`;
       reasoning = `The text has ${lines} line${lines > 1 ? "s" : ""}.`;
     }
-    out.push({ id: `read-${out.length}`, prompt: `${intro}\n\n${TEXT_SLOT}\n\n${question}`, text, answer, reasoning });
+    out.push(maybeFlip(g, o.flip, { id: `read-${out.length}`, prompt: `${intro}\n\n${TEXT_SLOT}\n\n${question}`, text, answer, reasoning }));
   }
   return out;
 }
@@ -77,7 +109,7 @@ export function generateReadingQuestions(o: { seed?: number; size?: number; worl
  * forbade, which aspect a review discusses...), from the world's facts. They are the reading skills a monitor's
  * question builds on, asked about parts of the text, never as the evaluation tasks' questions or labels.
  */
-export function generateComprehensionQuestions(o: { seed?: number; size?: number; worldSize?: number } = {}): ReadingQuestion[] {
+export function generateComprehensionQuestions(o: { seed?: number; size?: number; worldSize?: number; flip?: boolean } = {}): ReadingQuestion[] {
   const seed = o.seed ?? 0;
   const size = o.size ?? 2000;
   const world = generateWorldTexts({ seed: seed + 3_000_017, size: o.worldSize ?? 300 });
@@ -92,7 +124,7 @@ export function generateComprehensionQuestions(o: { seed?: number; size?: number
     if (c[answer ? 0 : 1] > c[answer ? 1 : 0]) return;
     c[answer ? 0 : 1]++;
     balance.set(kind, c);
-    out.push({ id: `comp-${out.length}`, prompt: `${intro(domain)}\n\n${TEXT_SLOT}\n\n${question}`, text, answer, reasoning });
+    out.push(maybeFlip(g, o.flip, { id: `comp-${out.length}`, prompt: `${intro(domain)}\n\n${TEXT_SLOT}\n\n${question}`, text, answer, reasoning }));
   };
   const REVIEW_ASPECTS: Record<string, string> = { plot: "the plot or story", music: "the music or score", visuals: "the images or effects", pacing: "the pacing" };
   while (out.length < size) {
