@@ -17,3 +17,14 @@ export function action<A extends unknown[]>(fn: (...args: A) => void | Promise<v
     }
   };
 }
+
+/** A numeric command-line option, checked: a clear error naming the flag instead of a NaN that fails later. */
+export function numberOption(value: string, flag: string, o: { integer?: boolean; min?: number; max?: number } = {}): number {
+  const n = Number(value);
+  const bad = value.trim() === "" || !Number.isFinite(n) || (o.integer && !Number.isInteger(n)) || (o.min !== undefined && n < o.min) || (o.max !== undefined && n > o.max);
+  if (bad) {
+    const range = o.min !== undefined && o.max !== undefined ? ` between ${o.min} and ${o.max}` : o.min !== undefined ? ` of at least ${o.min}` : "";
+    throw new InputError(`${flag} must be ${o.integer ? "an integer" : "a number"}${range} (got ${JSON.stringify(value)})`);
+  }
+  return n;
+}

@@ -95,3 +95,16 @@ test("the pretraining recipe at toy size: tokenizer with a chat template, a mode
   const cfg = JSON.parse(readFileSync(join(base, "tokenizer_config.json"), "utf8"));
   assert.match(cfg.chat_template, /im_start/);
 });
+
+test("numeric options are checked: a bad value names its flag and exits 2 before any work", () => {
+  const out = join(mkdtempSync(join(tmpdir(), "crossmon-opt-")), "base");
+  for (const [flag, value, expect] of [
+    ["--reading-thinking-share", "1.5", /--reading-thinking-share must be a number between 0 and 1 \(got "1.5"\)/],
+    ["--steps", "ten", /--steps must be an integer of at least 1 \(got "ten"\)/],
+  ] as const) {
+    const r = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), "pretrain", "-o", out, "-q", flag, value], { cwd: ROOT, encoding: "utf8" });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, expect);
+    assert.ok(!existsSync(out), "nothing written");
+  }
+});

@@ -11,7 +11,7 @@ import { domainSimilarity, formatMatrix } from "../../data/similarity.js";
 import { bagOfWordsBaseline } from "../../data/baseline.js";
 import { fillPrompt, positiveRate, type Task } from "../../data/task.js";
 import { buildOffline } from "../../data/offline/build.js";
-import { action } from "../output.js";
+import { action, numberOption } from "../output.js";
 
 interface SourceOpts {
   tasks?: string;
@@ -22,7 +22,7 @@ interface SourceOpts {
 
 async function resolveTasks(o: SourceOpts): Promise<Task[]> {
   if (o.tasks) return loadTasks(o.tasks);
-  return buildWorld({ seed: Number(o.seed), size: Number(o.size) });
+  return buildWorld({ seed: numberOption(o.seed, "--seed", { integer: true }), size: numberOption(o.size, "--size", { integer: true, min: 10 }) });
 }
 
 function withSource(c: Command): Command {
@@ -38,7 +38,7 @@ export function registerData(program: Command): void {
 
   withSource(data.command("list").description("every available task with its sizes and balance").option("--json", "one JSON array")).action(
     action(async (o: SourceOpts & { json?: boolean }) => {
-      const splits = splitTasks(await resolveTasks(o), Number(o.splitSeed));
+      const splits = splitTasks(await resolveTasks(o), numberOption(o.splitSeed, "--split-seed", { integer: true }));
       const rows = splits.map((s) => ({
         id: s.task.id,
         domain: s.task.domain,
@@ -63,7 +63,7 @@ export function registerData(program: Command): void {
     action(async (id: string, o: SourceOpts & { n: string }) => {
       const task = (await resolveTasks(o)).find((t) => t.id === id);
       if (!task) throw new InputError(`unknown task "${id}" (crossmon data list shows the tasks)`);
-      for (const e of task.examples.slice(0, Number(o.n))) {
+      for (const e of task.examples.slice(0, numberOption(o.n, "-n", { integer: true, min: 0 }))) {
         console.log(`── ${task.id} / ${e.id} — label: ${e.label ? task.labels.positive : task.labels.negative} (answer ${JSON.stringify(e.label ? task.answers.positive : task.answers.negative)})`);
         console.log(fillPrompt(task, e));
         if (e.facts) console.log(`facts: ${JSON.stringify(e.facts)}`);
@@ -92,7 +92,7 @@ export function registerData(program: Command): void {
       action(async (path: string, o: { splitSeed: string }) => {
         const r = await loadPath(path);
         for (const p of r.problems.items) console.log(formatProblem(p));
-        const splits = splitTasks(r.tasks, Number(o.splitSeed));
+        const splits = splitTasks(r.tasks, numberOption(o.splitSeed, "--split-seed", { integer: true }));
         const leaks = findLeaks(splits);
         for (const l of leaks.slice(0, 20)) console.log(`leak: "${l.text}" is in training (${l.trainIn}) and in ${l.evalSplit} (${l.evalIn})`);
         for (const b of balanceReport(splits)) if (b.n && (b.positiveRate < 0.05 || b.positiveRate > 0.95)) console.log(`balance: ${b.task} ${b.split} has ${(100 * b.positiveRate).toFixed(1)}% positives`);
@@ -111,7 +111,7 @@ export function registerData(program: Command): void {
 
   withSource(data.command("baseline").description("bag-of-words logistic regression AUROC per task: how far keywords go").option("--json", "as JSON")).action(
     action(async (o: SourceOpts & { json?: boolean }) => {
-      const rows = splitTasks(await resolveTasks(o), Number(o.splitSeed)).map((s) => bagOfWordsBaseline(s));
+      const rows = splitTasks(await resolveTasks(o), numberOption(o.splitSeed, "--split-seed", { integer: true })).map((s) => bagOfWordsBaseline(s));
       if (o.json) return void console.log(JSON.stringify(rows, null, 2));
       for (const r of rows) console.log(`${r.task.padEnd(20)} AUROC ${r.auroc.toFixed(3)}  (train ${r.nTrain}, test ${r.nTest}, ${r.features} words)`);
     }),
@@ -125,7 +125,7 @@ export function registerData(program: Command): void {
     .action(
       action((what: string, o: { out: string; max: string }) => {
         if (what !== "offline") throw new InputError(`unknown build target "${what}" (only "offline")`);
-        const r = buildOffline(o.out, { maxPerTask: Number(o.max), log: (l) => console.log(l) });
+        const r = buildOffline(o.out, { maxPerTask: numberOption(o.max, "--max", { integer: true, min: 1 }), log: (l) => console.log(l) });
         const n = r.built.reduce((s, b) => s + b.tasks.length, 0);
         console.log(`${n} task(s) from ${r.built.length} source(s) in ${o.out} (checksums in ${o.out}/checksums.json); ${r.skipped.length} skipped`);
       }),

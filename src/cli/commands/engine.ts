@@ -7,7 +7,7 @@ import { nativeKernels, kernels, setThreads } from "../../engine/kernels/index.j
 import { generate } from "../../engine/generate.js";
 import { scoreNextTokens } from "../../engine/score.js";
 import { InputError } from "../../engine/errors.js";
-import { action } from "../output.js";
+import { action, numberOption } from "../output.js";
 
 function load(dir: string, adapter?: string) {
   const model = loadModel(dir);
@@ -46,14 +46,14 @@ export function registerEngine(program: Command): void {
     .option("--threads <n>", "threads for the kernels")
     .action(
       action((o: Record<string, string | string[] | boolean | undefined>) => {
-        if (o.threads) setThreads(Number(o.threads));
+        if (o.threads) setThreads(numberOption(o.threads as string, "--threads", { integer: true, min: 1 }));
         const { model, tok } = load(o.model as string, o.adapter as string | undefined);
         const eos = tok.eosToken ? tok.tokenId(tok.eosToken) : undefined;
         const g = generate(model, promptIds(tok, o.prompt as string, !!o.chat), {
-          maxNewTokens: Number(o.maxTokens),
-          temperature: Number(o.temperature),
-          topP: Number(o.topP),
-          seed: Number(o.seed),
+          maxNewTokens: numberOption(o.maxTokens as string, "--max-tokens", { integer: true, min: 1 }),
+          temperature: numberOption(o.temperature as string, "--temperature", { min: 0 }),
+          topP: numberOption(o.topP as string, "--top-p", { min: 0, max: 1 }),
+          seed: numberOption(o.seed as string, "--seed", { integer: true }),
           stopTokenIds: [...model.config.eosTokenIds, ...(eos !== undefined ? [eos] : [])],
           stopStrings: o.stop as string[] | undefined,
           decode: (ids) => tok.decode(ids, true),

@@ -12,7 +12,7 @@ import { Renderer } from "../../formats/render.js";
 import { evalSingleToken } from "../../eval/evaluate.js";
 import { metricSet } from "../../eval/metrics.js";
 import { Progress } from "../../train/progress.js";
-import { action } from "../output.js";
+import { action, numberOption } from "../output.js";
 
 export function registerEval(program: Command): void {
   program
@@ -43,7 +43,7 @@ export function registerEval(program: Command): void {
         const progress = new Progress("eval", splits.length, { quiet: o.quiet });
         const rows = [];
         for (const [i, s] of splits.entries()) {
-          const ex = s.test.slice(0, Number(o.examples));
+          const ex = s.test.slice(0, numberOption(o.examples, "--examples", { integer: true, min: 1 }));
           const r = await evalSingleToken({ backend, renderer, store: null }, ref, s.task, ex);
           const m = metricSet(ex.map((e) => e.label), r.scores, undefined, { n: 1000, seed: 0 });
           rows.push({ task: s.task.id, domain: s.task.domain, ...m, mean_mass: r.mass.reduce((a, b) => a + b, 0) / r.mass.length, truncated: r.truncated });

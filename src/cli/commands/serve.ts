@@ -1,7 +1,7 @@
 /** `crossmon serve`: a model (and adapter) as an OpenAI-compatible server with a monitor endpoint. */
 import type { Command } from "commander";
 import { MonitorServer } from "../../serve/server.js";
-import { action } from "../output.js";
+import { action, numberOption } from "../output.js";
 
 export function registerServe(program: Command): void {
   program
@@ -17,7 +17,7 @@ export function registerServe(program: Command): void {
     .option("--max-body <bytes>", "largest request body", String(1 << 20))
     .action(
       action(async (o: { model: string; adapter?: string; name?: string; host: string; port: string; maxBatch: string; maxQueue: string; maxBody: string }) => {
-        const server = new MonitorServer({ model: o.model, adapter: o.adapter, name: o.name, host: o.host, port: Number(o.port), maxBatch: Number(o.maxBatch), maxQueue: Number(o.maxQueue), maxBodyBytes: Number(o.maxBody), log: (l) => process.stderr.write(`${l}\n`) });
+        const server = new MonitorServer({ model: o.model, adapter: o.adapter, name: o.name, host: o.host, port: numberOption(o.port, "--port", { integer: true, min: 0, max: 65535 }), maxBatch: numberOption(o.maxBatch, "--max-batch", { integer: true, min: 1 }), maxQueue: numberOption(o.maxQueue, "--max-queue", { integer: true, min: 1 }), maxBodyBytes: numberOption(o.maxBody, "--max-body", { integer: true, min: 1 }), log: (l) => process.stderr.write(`${l}\n`) });
         const { host, port } = await server.listen();
         console.log(`crossmon serve: ${server.name} on http://${host}:${port}/v1 (POST /v1/classify, /v1/chat/completions, /v1/completions; GET /v1/models)`);
         let stopping = false;

@@ -8,7 +8,7 @@ import { buildMixture, dilution, formatDilution } from "../../mix/mixture.js";
 import { writeExport } from "../../mix/export.js";
 import { mixtureOf, trainingContext } from "../../train/run.js";
 import { InputError } from "../../engine/errors.js";
-import { action } from "../output.js";
+import { action, numberOption } from "../output.js";
 
 export function registerTrain(program: Command): void {
   program
@@ -31,11 +31,16 @@ export function registerTrain(program: Command): void {
     .option("-o, --out <dir>", "output model folder", "models/crossmon-base")
     .option("--steps <n>", "optimiser steps", String(SHIPPED_RECIPE.steps))
     .option("--minutes <n>", "stop after this long (with a checkpoint; rerun to continue)")
+    .option("--reading-steps <n>", "steps of the optional reading phase (stories with concept questions, reading questions asked both ways)", String(SHIPPED_RECIPE.readingSteps))
+    .option("--reading-lr <x>", "its peak learning rate", String(SHIPPED_RECIPE.readingLr))
+    .option("--reading-answer-weight <x>", "its loss weight on a single-token answer", String(SHIPPED_RECIPE.readingAnswerWeight))
+    .option("--reading-thinking-share <x>", "its share of questions in the thinking layout", String(SHIPPED_RECIPE.readingThinkingShare))
     .option("--toy", "a toy-sized model and corpus (seconds), to check the recipe", false)
     .option("-q, --quiet", "no progress output", false)
     .action(
-      action((o: { out: string; steps: string; minutes?: string; toy: boolean; quiet: boolean }) => {
-        const r = pretrain({ out: o.out, steps: Number(o.steps), ...(o.toy ? TOY_RECIPE : {}), minutes: o.minutes ? Number(o.minutes) : undefined, quiet: o.quiet, log: o.quiet ? undefined : (l) => console.error(l) });
+      action((o: { out: string; steps: string; readingSteps: string; readingLr: string; readingAnswerWeight: string; readingThinkingShare: string; minutes?: string; toy: boolean; quiet: boolean }) => {
+        const reading = { readingSteps: numberOption(o.readingSteps, "--reading-steps", { integer: true, min: 0 }), readingLr: numberOption(o.readingLr, "--reading-lr", { min: 0 }), readingAnswerWeight: numberOption(o.readingAnswerWeight, "--reading-answer-weight", { min: 0 }), readingThinkingShare: numberOption(o.readingThinkingShare, "--reading-thinking-share", { min: 0, max: 1 }) };
+        const r = pretrain({ out: o.out, steps: numberOption(o.steps, "--steps", { integer: true, min: 1 }), ...reading, ...(o.toy ? TOY_RECIPE : {}), minutes: o.minutes ? numberOption(o.minutes, "--minutes", { min: 0 }) : undefined, quiet: o.quiet, log: o.quiet ? undefined : (l) => console.error(l) });
         console.log(r.loop.finished ? `base model written to ${r.dir} (${r.parameters} parameters, ${r.loop.steps} steps, ${r.loop.seconds.toFixed(0)} s this run)` : `stopped at step ${r.loop.steps}; run the same command to continue`);
       }),
     );
