@@ -20,6 +20,9 @@ const RopeScaling = z
   })
   .passthrough();
 
+/** transformers ≥ 5 writes RoPE as `rope_parameters` (theta, type and scaling in one object, or one per layer type) */
+const RopeParameters = RopeScaling.extend({ rope_theta: z.number().positive().optional() });
+
 const HfConfig = z
   .object({
     architectures: z.array(z.string()).min(1),
@@ -33,6 +36,9 @@ const HfConfig = z
     rms_norm_eps: z.number().positive().default(1e-6),
     rope_theta: z.number().positive().default(10000),
     rope_scaling: RopeScaling.nullable().optional(),
+    rope_parameters: z.union([RopeParameters, z.record(z.string(), RopeParameters)]).nullable().optional(),
+    layer_types: z.array(z.string()).optional(),
+    use_sliding_window: z.boolean().optional(),
     max_position_embeddings: z.number().int().positive().default(2048),
     tie_word_embeddings: z.boolean().default(false),
     attention_bias: z.boolean().optional(),
@@ -83,7 +89,12 @@ export function parseConfig(raw: unknown, file = "config.json"): ModelConfig {
   }
   const headDim = c.head_dim ?? c.hidden_size / c.num_attention_heads;
   if (!Number.isInteger(headDim) || headDim % 2 !== 0) throw new InputError(`field "head_dim": ${headDim} must be an even integer`, file);
-  const scaling = c.rope_scaling ?? null;
+  if (c.use_sliding_window) throw new InputError(`field "use_sliding_window": sliding-window attention is not supported`, file);
+  const other = c.layer_types?.find((t) => t !== "full_attention");
+  if (other) throw new InputError(`field "layer_types": "${other}" layers are not supported (full_attention only)`, file);
+  const rope = ropeParameters(c.rope_parameters, file);
+  const ropeTheta = rope?.rope_theta ?? c.rope_theta;
+  const scaling = c.rope_scaling ?? (rope && (rope.rope_type ?? rope.type ?? "default") !== "default" ? rope : null);
   const ropeType = scaling ? (scaling.rope_type ?? scaling.type ?? "default") : "default";
   if (!["default", "llama3", "linear"].includes(ropeType)) {
     throw new InputError(`field "rope_scaling.rope_type": "${ropeType}" is not supported (default, linear, llama3)`, file);
@@ -99,7 +110,7 @@ export function parseConfig(raw: unknown, file = "config.json"): ModelConfig {
     kvHeads,
     headDim,
     rmsEps: c.rms_norm_eps,
-    ropeTheta: c.rope_theta,
+    ropeTheta,
     ropeScaling: scaling && ropeType !== "default" ? { ...scaling, rope_type: ropeType } : null,
     maxPositions: c.max_position_embeddings,
     tieEmbeddings: c.tie_word_embeddings,
@@ -110,6 +121,16 @@ export function parseConfig(raw: unknown, file = "config.json"): ModelConfig {
     eosTokenIds: eos,
     raw: raw as Record<string, unknown>,
   };
+}
+
+/** One RoPE setting from `rope_parameters`: the object itself, or the one shared by every layer type. */
+function ropeParameters(rp: z.infer<typeof HfConfig>["rope_parameters"], file: string): z.infer<typeof RopeParameters> | null {
+  if (!rp) return null;
+  const keys = ["rope_theta", "rope_type", "type", "factor"];
+  if (Object.keys(rp).some((k) => keys.includes(k))) return rp as z.infer<typeof RopeParameters>;
+  const each = Object.values(rp as Record<string, z.infer<typeof RopeParameters>>);
+  if (each.some((v) => JSON.stringify(v) !== JSON.stringify(each[0]))) throw new InputError(`field "rope_parameters": different RoPE settings per layer type are not supported`, file);
+  return each[0] ?? null;
 }
 
 export function readConfig(dir: string): ModelConfig {

@@ -10,6 +10,7 @@ import { padBatch } from "../../src/engine/sequences.js";
 import { kernels, referenceKernels } from "../../src/engine/kernels/index.js";
 import type { Kernels } from "../../src/engine/kernels/types.js";
 import { assertClose, randomArray } from "../helpers.js";
+import { makeHfConfig, parseConfig } from "../../src/engine/config.js";
 
 const FIX = join(import.meta.dirname, "..", "fixtures");
 const tmp = () => mkdtempSync(join(tmpdir(), "crossmon-test-"));
@@ -118,4 +119,23 @@ test("a wrong token id is an error, not a read out of bounds", () => {
   const model = loadModel(join(FIX, "tiny-llama"));
   assert.throws(() => model.forward(padBatch([[1, 2, 999]]), Int32Array.of(0)), /token id 999 at position 2 is outside the vocabulary/);
   void randomArray;
+});
+
+test("config.json as transformers 5 writes it: RoPE from rope_parameters; sliding-window layers refused", () => {
+  const base = makeHfConfig({ architecture: "Qwen3ForCausalLM", vocabSize: 64, hidden: 32, intermediate: 64, layers: 2, heads: 4, kvHeads: 2 });
+  const v5 = (extra: Record<string, unknown>) => {
+    const c: Record<string, unknown> = { ...base, ...extra };
+    delete c.rope_theta;
+    return c;
+  };
+  assert.equal(parseConfig(v5({ rope_parameters: { rope_type: "default", rope_theta: 1e6 } })).ropeTheta, 1e6);
+  assert.equal(parseConfig(v5({ rope_parameters: { full_attention: { rope_type: "default", rope_theta: 5e5 } }, layer_types: ["full_attention", "full_attention"] })).ropeTheta, 5e5);
+  const llama3 = parseConfig(v5({ architectures: ["LlamaForCausalLM"], rope_parameters: { rope_type: "llama3", rope_theta: 5e5, factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } }));
+  assert.equal(llama3.ropeTheta, 5e5);
+  assert.equal(llama3.ropeScaling?.rope_type, "llama3");
+  assert.equal(llama3.ropeScaling?.factor, 32);
+  assert.equal(parseConfig(base).ropeTheta, (base as { rope_theta: number }).rope_theta, "the v4 field still read");
+  assert.throws(() => parseConfig(v5({ layer_types: ["full_attention", "sliding_attention"] }), "m/config.json"), /m\/config.json.*layer_types.*sliding_attention/);
+  assert.throws(() => parseConfig({ ...base, use_sliding_window: true }, "m/config.json"), /use_sliding_window/);
+  assert.throws(() => parseConfig(v5({ rope_parameters: { full_attention: { rope_theta: 1e6 }, sliding_attention: { rope_theta: 1e4 } } })), /rope_parameters/);
 });
