@@ -10,8 +10,9 @@ Protocol: one JSON object per line in, one per line out, answered in order:
   {"id": 4, "op": "generate", "model": {...}, "requests": [{"prompt": ids, "max_new_tokens": n, "temperature": t,
       "top_p": p, "seed": s}]}                                    -> {"id": 4, "ok": true, "outputs": [{"ids": [...]}]}
   {"id": 5, "op": "train", "model": {"base": DIR}, "lora": {"r": 16, "alpha": 32, "dropout": 0.05, "targets": [...]},
-      "batches": [[{"ids": [...], "weights": [...]}]], "lr": 1e-4, "weight_decay": 0.0, "max_grad_norm": 1.0,
-      "out": DIR}                                                 -> {"id": 5, "ok": true, "losses": [...], "adapter": DIR}
+      "batches": [[{"ids": [...], "weights": [...]}]], "lrs": [lr per step], "weight_decay": 0.0, "max_grad_norm": 1.0,
+      "init_adapter": DIR|null, "out": DIR}                        -> {"id": 5, "ok": true, "losses": [...], "adapter": DIR}
+      ("lr": x instead of "lrs" trains at a constant rate; "init_adapter" continues a previous stage's adapter)
   errors                                                          -> {"id": N, "ok": false, "error": "..."}
 """
 import json
@@ -84,12 +85,20 @@ def op_train(req):
     torch.manual_seed(req.get("seed", 0))
     base = AutoModelForCausalLM.from_pretrained(req["model"]["base"], torch_dtype=torch.float32).to(DEVICE)
     lc = req["lora"]
-    model = get_peft_model(base, LoraConfig(r=lc["r"], lora_alpha=lc["alpha"], lora_dropout=lc.get("dropout", 0.0),
-                                            target_modules=lc["targets"], task_type="CAUSAL_LM"))
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=req["lr"], weight_decay=req.get("weight_decay", 0.0))
+    if req.get("init_adapter"):
+        model = PeftModel.from_pretrained(base, req["init_adapter"], is_trainable=True).to(DEVICE)
+    else:
+        model = get_peft_model(base, LoraConfig(r=lc["r"], lora_alpha=lc["alpha"], lora_dropout=lc.get("dropout", 0.0),
+                                                target_modules=lc["targets"], task_type="CAUSAL_LM"))
+    lrs = req.get("lrs") or [req["lr"]] * len(req["batches"])
+    if len(lrs) != len(req["batches"]):
+        raise ValueError(f"{len(lrs)} learning rates for {len(req['batches'])} batches")
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lrs[0] if lrs else 0.0, weight_decay=req.get("weight_decay", 0.0))
     model.train()
     losses = []
-    for batch in req["batches"]:
+    for step, batch in enumerate(req["batches"]):
+        for g in opt.param_groups:
+            g["lr"] = lrs[step]
         # same convention as crossmon: weights[t] is the weight on predicting ids[t]; the loss is the weighted mean
         ids, mask = padded([b["ids"] for b in batch])
         w = torch.zeros(ids.shape, dtype=torch.float32, device=DEVICE)

@@ -4,7 +4,7 @@
  * the two paths train and score identical tokens.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { existsSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
@@ -13,6 +13,7 @@ import type { TrainSpec } from "../train/spec.js";
 import { buildMixture } from "../mix/mixture.js";
 import { mixtureOf, scheduleOf, trainingContext, type TrainContext } from "../train/run.js";
 import { resolveTargets } from "../engine/lora.js";
+import { learningRate } from "../engine/optim.js";
 
 export function workerScript(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -68,7 +69,13 @@ export class WorkerBackend implements Backend {
 
   async generate(model: ModelRef, reqs: GenerateRequest[]): Promise<Generated[]> {
     const r = await this.call("generate", { model, requests: reqs.map((q) => ({ prompt: q.prompt, max_new_tokens: q.maxNewTokens, temperature: q.temperature, top_p: q.topP ?? 1, seed: q.seed })) });
-    return (r.outputs as { ids: number[] }[]).map((o) => ({ ids: o.ids, text: this.decode ? this.decode(o.ids) : "", finishReason: "length" }));
+    return (r.outputs as { ids: number[] }[]).map((o, i) => {
+      const text = this.decode ? this.decode(o.ids) : "";
+      // stop strings are applied here, as the engine applies them: the text ends before the first one
+      const cut = Math.min(...(reqs[i].stop ?? []).map((s) => text.indexOf(s)).filter((x) => x >= 0));
+      const stopped = Number.isFinite(cut) || o.ids.length < reqs[i].maxNewTokens;
+      return { ids: o.ids, text: Number.isFinite(cut) ? text.slice(0, cut) : text, finishReason: stopped ? "stop" : "length" };
+    });
   }
 
   /** LoRA training on the worker with crossmon's batches (one stage after the other, one request per stage). */
@@ -80,8 +87,16 @@ export class WorkerBackend implements Backend {
       const mix = buildMixture(mixtureOf(spec.stages[i].mixture, spec.seed + i), ctx.splits, ctx.ifPool, ctx.renderer);
       const sched = scheduleOf(mix.items, spec.stages[i].epochs ?? spec.hyper.epochs, spec.hyper.batch_size, spec.hyper.batch_size, spec.seed + i);
       const batches = Array.from({ length: sched.steps }, (_, s) => sched.itemsAt(s).map((it) => ({ ids: Array.from(it.ids), weights: Array.from(it.weights) })));
-      adapter = join(dir, "adapter");
-      await this.call("train", { model: { base: spec.base_model }, lora: { r: spec.lora.rank, alpha: spec.lora.alpha, dropout: spec.lora.dropout, targets: resolveTargets(spec.lora.targets) }, batches, lr: spec.stages[i].lr ?? spec.hyper.lr, weight_decay: spec.hyper.weight_decay, max_grad_norm: spec.hyper.max_grad_norm, out: adapter, seed: spec.seed });
+      // the engine's schedule, step by step, so both paths train at the same rates
+      const schedule = { warmupSteps: Math.round(spec.hyper.warmup * sched.steps), kind: spec.hyper.schedule, minRatio: 0, totalSteps: sched.steps };
+      const lrs = batches.map((_, s) => learningRate(spec.stages[i].lr ?? spec.hyper.lr, s, schedule));
+      const out = join(dir, `adapter-${i + 1}`);
+      // each stage continues from the adapter the previous one wrote
+      const r = await this.call("train", { model: { base: spec.base_model }, lora: { r: spec.lora.rank, alpha: spec.lora.alpha, dropout: spec.lora.dropout, targets: resolveTargets(spec.lora.targets) }, batches, lrs, weight_decay: spec.hyper.weight_decay, max_grad_norm: spec.hyper.max_grad_norm, init_adapter: adapter || null, out, seed: spec.seed });
+      // the same metrics file as an in-process run, one line per step
+      mkdirSync(dir, { recursive: true });
+      appendFileSync(join(dir, "metrics.jsonl"), (r.losses as number[]).map((loss, s) => JSON.stringify({ step: s, loss, lr: lrs[s], stage: spec.stages[i].name, backend: this.name }) + "\n").join(""));
+      adapter = out;
     }
     return { base: spec.base_model, adapter };
   }

@@ -9,6 +9,13 @@ import { WorkerBackend, workerAvailable } from "../../src/backends/worker.js";
 import { loadModel } from "../../src/engine/io/checkpoint.js";
 import { scoreNextTokens } from "../../src/engine/score.js";
 import { padBatch } from "../../src/engine/sequences.js";
+import { generate } from "../../src/engine/generate.js";
+import { readSafetensors } from "../../src/engine/io/safetensors.js";
+import { LocalBackend } from "../../src/backends/local.js";
+import { parseTrainSpec } from "../../src/train/spec.js";
+import { toyBase } from "../train/toy-base.js";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 
 const avail = workerAvailable();
 const skip = avail.ok ? false : `GPU worker not testable here: ${avail.reason}`;
@@ -31,6 +38,64 @@ test("worker: logits and scores equal the engine's on the fixture checkpoints", 
       const b = scoreNextTokens(model, seqs, [4, 9]);
       a.flat().forEach((x, i) => assert.ok(Math.abs(x - b.flat()[i]) < 1e-4));
     }
+  } finally {
+    w.close();
+  }
+});
+
+test("worker: greedy generation gives the engine's tokens", { skip }, async () => {
+  const w = new WorkerBackend();
+  try {
+    const dir = join(import.meta.dirname, "..", "fixtures", "tiny-qwen3");
+    const prompt = [3, 17, 42, 8];
+    const [theirs] = await w.generate({ base: dir }, [{ prompt, maxNewTokens: 12, temperature: 0, seed: 0 }]);
+    const ours = generate(loadModel(dir), prompt, { maxNewTokens: 12, temperature: 0, seed: 0, stopTokenIds: [] });
+    assert.deepEqual(theirs.ids.slice(0, ours.ids.length), ours.ids);
+    assert.ok(theirs.ids.length > 0);
+  } finally {
+    w.close();
+  }
+});
+
+test("worker: LoRA training on crossmon's batches and schedule; the adapter scores the same in the engine; stages continue", { skip }, async () => {
+  const base = toyBase();
+  const dir = mkdtempSync(join(tmpdir(), "crossmon-worker-"));
+  const spec = parseTrainSpec({
+    base_model: base,
+    seed: 2,
+    method: "lora",
+    lora: { rank: 4, alpha: 8, dropout: 0, targets: ["q_proj", "v_proj"] },
+    hyper: { lr: 0.02, batch_size: 4, micro_batch: 4, epochs: 3, max_tokens: 256, warmup: 0.2 },
+    data: { world: { seed: 0, size: 60 }, instruction_pool: 100 },
+    stages: [
+      { name: "cls", mixture: { classification: [{ task: "cyber_harm", examples: 12 }] } },
+      { name: "if", epochs: 1, mixture: { instruction: { examples: 4 } } },
+    ],
+  });
+  const w = new WorkerBackend();
+  try {
+    const ref = await w.train(spec, dir);
+    const metrics = readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { loss: number; lr: number; stage: string });
+    const cls = metrics.filter((m) => m.stage === "cls");
+    assert.equal(cls.length, 9, "12 examples × 3 epochs / batch 4");
+    assert.ok(cls.at(-1)!.loss < cls[0].loss, `loss falls: ${cls.map((m) => m.loss.toFixed(3)).join(" ")}`);
+    assert.ok(cls[0].lr < 0.02 && Math.max(...cls.map((m) => m.lr)) === 0.02, "warmup then the peak rate");
+    // the adapter the worker wrote scores the same in crossmon's engine
+    const seqs = [[5, 9, 33, 2, 40], [3, 17, 42, 8, 0, 25, 61]];
+    const cands = [{ id: 4, text: "" }, { id: 9, text: "" }];
+    const theirs = await w.score(ref, seqs.map((ids) => ({ ids })), cands);
+    const ours = await new LocalBackend().score(ref, seqs.map((ids) => ({ ids })), cands);
+    theirs.flat().forEach((x, i) => assert.ok(Math.abs(x - ours.flat()[i]) < 1e-4, `${x} vs ${ours.flat()[i]}`));
+    const untrained = await new LocalBackend().score({ base }, seqs.map((ids) => ({ ids })), cands);
+    assert.ok(untrained.flat().some((x, i) => Math.abs(x - ours.flat()[i]) > 1e-3), "training changed the scores");
+    // a stage continues from the previous adapter: at learning rate 0 it writes that adapter back unchanged
+    const stage1 = join(dir, "adapter-1");
+    const seq = { ids: [1, 2, 3, 4, 5, 6], weights: [0, 0, 0, 0, 0, 1] };
+    await w.call("train", { model: { base }, lora: { r: 4, alpha: 8, dropout: 0, targets: ["q_proj", "v_proj"] }, batches: [[seq], [seq]], lrs: [0, 0], init_adapter: stage1, out: join(dir, "again") });
+    const a = readSafetensors(join(stage1, "adapter_model.safetensors"));
+    const b = readSafetensors(join(dir, "again", "adapter_model.safetensors"));
+    assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort());
+    for (const [k, t] of a) assert.deepEqual(Array.from(b.get(k)!.data), Array.from(t.data), k);
   } finally {
     w.close();
   }

@@ -13,6 +13,7 @@ import { evalSingleToken } from "../../eval/evaluate.js";
 import { metricSet } from "../../eval/metrics.js";
 import { Progress } from "../../train/progress.js";
 import { action, numberOption } from "../output.js";
+import { BACKEND_KINDS, chooseBackend } from "../../backends/choose.js";
 
 export function registerEval(program: Command): void {
   program
@@ -22,16 +23,18 @@ export function registerEval(program: Command): void {
     .option("--adapter <dir>", "PEFT LoRA adapter")
     .option("--server <url>", "score through an OpenAI-compatible server instead (e.g. http://127.0.0.1:8000/v1); --model still gives the tokenizer")
     .option("--server-model <name>", "the model name on the server")
+    .option("--backend <kind>", `where the model runs when no --server: ${BACKEND_KINDS.join(" or ")} (the PyTorch worker)`, "local")
     .option("--tasks <path>", "your tasks (default: the built-in world)")
     .option("--only <ids...>", "task ids to score")
     .option("-n, --examples <n>", "test examples per task", "300")
     .option("--json <file>", "write the results as JSON")
     .option("-q, --quiet", "no progress output", false)
     .action(
-      action(async (o: { model: string; adapter?: string; server?: string; serverModel?: string; tasks?: string; only?: string[]; examples: string; json?: string; quiet: boolean }) => {
+      action(async (o: { model: string; adapter?: string; server?: string; serverModel?: string; backend: string; tasks?: string; only?: string[]; examples: string; json?: string; quiet: boolean }) => {
         const tok = HfTokenizer.load(o.model);
         const renderer = new Renderer(tok, 1024);
-        let backend: Backend = new LocalBackend();
+        const chosen = o.server ? null : chooseBackend(o.backend, o.model);
+        let backend: Backend = chosen?.backend ?? new LocalBackend();
         let ref: ModelRef = { base: o.model, adapter: o.adapter };
         if (o.server) {
           const remote = new OpenAIBackend({ baseURL: o.server, model: o.serverModel ?? o.model.split("/").pop()!, mode: "chat", decode: (ids) => tok.decode(ids) });
@@ -49,6 +52,7 @@ export function registerEval(program: Command): void {
           rows.push({ task: s.task.id, domain: s.task.domain, ...m, mean_mass: r.mass.reduce((a, b) => a + b, 0) / r.mass.length, truncated: r.truncated });
           progress.update(i + 1, { task: s.task.id });
         }
+        chosen?.close();
         for (const r of rows) console.log(`${r.task.padEnd(22)} AUROC ${r.auroc.value.toFixed(3)} [${r.auroc.lo.toFixed(3)}, ${r.auroc.hi.toFixed(3)}]  acc@0.5 ${r.accuracy_at_half.toFixed(3)}  mass ${r.mean_mass.toFixed(3)}  (n ${r.n})`);
         if (o.json) writeFileSync(o.json, JSON.stringify(rows, null, 2));
       }),

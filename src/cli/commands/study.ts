@@ -8,6 +8,7 @@ import { openRun } from "../../experiments/open.js";
 import { runExperiment } from "../../experiments/runner.js";
 import { readExperimentSpec, type ExperimentSpec } from "../../experiments/spec.js";
 import { writeReport } from "../../report/report.js";
+import { BACKEND_KINDS, chooseBackend } from "../../backends/choose.js";
 import { formatDuration } from "../../train/progress.js";
 import { action } from "../output.js";
 
@@ -21,12 +22,18 @@ function shippedBase(): string {
   return found;
 }
 
-async function runAndReport(spec: ExperimentSpec, dir: string, quiet: boolean): Promise<void> {
+async function runAndReport(spec: ExperimentSpec, dir: string, o: { quiet: boolean; backend: string }): Promise<void> {
   const t0 = Date.now();
-  const run = await runExperiment(spec, dir, { quiet, log: quiet ? () => {} : undefined });
+  const { backend, close } = chooseBackend(o.backend, spec.base_model);
+  let run;
+  try {
+    run = await runExperiment(spec, dir, { quiet: o.quiet, log: o.quiet ? () => {} : undefined, backend });
+  } finally {
+    close();
+  }
   const r = await writeReport(run);
   run.store.close();
-  if (!quiet) {
+  if (!o.quiet) {
     for (const x of [r.results.transfer, r.results.scaling, r.results.prompt_change, r.results.instruction, r.results.format_transfer, r.results.elicitation]) if (x) console.log(`- ${x.finding}`);
   }
   console.log(`report: ${r.html}\n        ${r.md}\n        ${r.json}\n(${formatDuration((Date.now() - t0) / 1000)})`);
@@ -43,15 +50,17 @@ export function registerStudy(program: Command): void {
       .description(description)
       .option("-o, --out <dir>", "run folder", `runs/${name}`)
       .option("--base <dir>", "base model folder (default: the shipped one)")
+      .option("--backend <kind>", `where models run: ${BACKEND_KINDS.join(" or ")} (the PyTorch worker)`, "local")
       .option("-q, --quiet", "no progress output", false)
-      .action(action(async (o: { out: string; base?: string; quiet: boolean }) => runAndReport(specOf(o.base ?? shippedBase()), o.out, o.quiet)));
+      .action(action(async (o: { out: string; base?: string; backend: string; quiet: boolean }) => runAndReport(specOf(o.base ?? shippedBase()), o.out, o)));
   }
   program
     .command("run <experiment>")
     .description("run an experiment spec (YAML; see examples/experiment.yaml); the same command resumes a killed run")
     .option("-o, --out <dir>", "run folder (default runs/<spec name>)")
+    .option("--backend <kind>", `where models run: ${BACKEND_KINDS.join(" or ")} (the PyTorch worker)`, "local")
     .option("-q, --quiet", "no progress output", false)
-    .action(action(async (file: string, o: { out?: string; quiet: boolean }) => runAndReport(readExperimentSpec(file), o.out ?? join("runs", basename(file).replace(/\.ya?ml$/i, "")), o.quiet)));
+    .action(action(async (file: string, o: { out?: string; backend: string; quiet: boolean }) => runAndReport(readExperimentSpec(file), o.out ?? join("runs", basename(file).replace(/\.ya?ml$/i, "")), o)));
   program
     .command("report <runDir>")
     .description("write report.html, results.json and summary.md for a finished run")
