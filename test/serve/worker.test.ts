@@ -14,7 +14,11 @@ import { readSafetensors } from "../../src/engine/io/safetensors.js";
 import { LocalBackend } from "../../src/backends/local.js";
 import { parseTrainSpec } from "../../src/train/spec.js";
 import { toyBase } from "../train/toy-base.js";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { HfTokenizer } from "../../src/engine/io/tokenizer.js";
+import { runExperiment } from "../../src/experiments/runner.js";
+import { writeReport } from "../../src/report/report.js";
+import { tinySpec } from "../experiments/tiny-spec.js";
 import { tmpdir } from "node:os";
 
 const avail = workerAvailable();
@@ -96,6 +100,31 @@ test("worker: LoRA training on crossmon's batches and schedule; the adapter scor
     const b = readSafetensors(join(dir, "again", "adapter_model.safetensors"));
     assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort());
     for (const [k, t] of a) assert.deepEqual(Array.from(b.get(k)!.data), Array.from(t.data), k);
+  } finally {
+    w.close();
+  }
+});
+
+test("worker: an experiment runs end to end on it (training, single-token, thinking and summary scoring, report)", { skip }, async () => {
+  const base = toyBase();
+  const dir = mkdtempSync(join(tmpdir(), "crossmon-worker-run-"));
+  const spec = tinySpec(base, {
+    experiments: {
+      transfer: { sources: { chem: ["chem_harm"] }, eval_tasks: ["agent_dangerous"], leave_one_out: false },
+      format_transfer: { source: ["cyber_harm"], eval_tasks: ["agent_dangerous"] },
+    },
+  });
+  const w = new WorkerBackend(undefined, (ids) => HfTokenizer.load(base).decode(ids, true));
+  try {
+    const run = await runExperiment(spec, dir, { quiet: true, log: () => {}, backend: w });
+    const r = await writeReport(run);
+    run.store.close();
+    const res = JSON.parse(readFileSync(r.json, "utf8"));
+    assert.match(res.transfer.finding, /agent_dangerous/);
+    assert.match(res.format_transfer.finding, /thinking classification/);
+    // the training cells ran on the worker (its metrics say so)
+    const metrics = readFileSync(join(dir, "train", readdirSync(join(dir, "train"))[0], "metrics.jsonl"), "utf8");
+    assert.match(metrics, /"backend":"torch-worker"/);
   } finally {
     w.close();
   }
