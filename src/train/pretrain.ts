@@ -96,6 +96,8 @@ export const TOY_RECIPE: Omit<PretrainOptions, "out"> = {
 
 interface Phase {
   name: string;
+  /** its place in the full recipe (work/phase<n+1>), whichever phases are switched off */
+  n: number;
   steps: number;
   lr: number;
   warmup: number;
@@ -256,7 +258,7 @@ export function pretrain(opts: PretrainOptions): PretrainResult {
   const deadline = o.minutes ? Date.now() + o.minutes * 60_000 : undefined;
   const question = (q: ReadingQuestion, rng: Rng) => readingSequence(renderer, q, rng.next() >= 0.5);
   const readingQuestion = (q: ReadingQuestion, rng: Rng) => readingSequence(renderer, q, rng.next() < o.readingThinkingShare, o.readingAnswerWeight);
-  const phases: Phase[] = [
+  const phases: Phase[] = ([
     {
       name: "pretrain",
       steps: o.steps,
@@ -296,24 +298,24 @@ export function pretrain(opts: PretrainOptions): PretrainResult {
         ], rng);
       },
     },
-  ].filter((p) => p.steps > 0);
-  const phaseDir = (i: number) => join(work, `phase${i + 1}`);
+  ] satisfies Omit<Phase, "n">[])
+    // a phase keeps its number (work/phaseN, its batch seed) when an earlier one is switched off
+    .map((p, n) => ({ ...p, n }))
+    .filter((p) => p.steps > 0);
+  const phaseDir = (i: number) => join(work, `phase${phases[i].n + 1}`);
   const finishedAt = (i: number) => {
     const f = join(phaseDir(i), "checkpoint", "state.json");
     return existsSync(f) && (JSON.parse(readFileSync(f, "utf8")) as { step: number }).step >= phases[i].steps;
   };
-  // resume after the last finished phase: its weights start the next one (whose own checkpoint, if any, wins)
+  // resume after the last finished phase: its weights start the next one (whose own checkpoint, if any, wins) or
+  // are the model when every phase is done
   let first = 0;
   for (let i = phases.length - 1; i >= 0; i--) if (finishedAt(i)) { first = i + 1; break; }
-  if (first > 0 && first < phases.length && !existsSync(join(phaseDir(first), "checkpoint"))) {
+  if (first > 0 && (first === phases.length || !existsSync(join(phaseDir(first), "checkpoint")))) {
     const params = readSafetensors(join(phaseDir(first - 1), "checkpoint", "params.safetensors"));
     for (const p of model.trainableParams()) p.data.set(params.get(p.name)!.data);
   }
   let loop: LoopResult = { steps: 0, finished: true, seconds: 0, lastLoss: NaN, tokens: 0 };
-  if (first === phases.length && phases.length) {
-    const params = readSafetensors(join(phaseDir(phases.length - 1), "checkpoint", "params.safetensors"));
-    for (const p of model.trainableParams()) p.data.set(params.get(p.name)!.data);
-  }
   for (let i = first; i < phases.length && loop.finished; i++) {
     const ph = phases[i];
     const s = ph.stream();
@@ -321,12 +323,12 @@ export function pretrain(opts: PretrainOptions): PretrainResult {
     loop = runLoop(model, {
       dir: phaseDir(i),
       steps: ph.steps,
-      batchAt: packedBatches(s.ids, s.weights, o, o.seed + 99 + 100 * i),
+      batchAt: packedBatches(s.ids, s.weights, o, o.seed + 99 + 100 * ph.n),
       lr: ph.lr,
       schedule: { warmupSteps: ph.warmup, kind: "cosine", minRatio: 0.1 },
       maxGradNorm: 1,
       weightDecay: 0.1,
-      checkpointEvery: Math.max(10, Math.floor(ph.steps / (i === 0 ? 30 : 20))),
+      checkpointEvery: Math.max(10, Math.floor(ph.steps / (ph.n === 0 ? 30 : 20))),
       label: ph.name,
       quiet: o.quiet,
       deadline,

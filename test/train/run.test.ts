@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import YAML from "yaml";
@@ -11,6 +11,7 @@ import { runTraining } from "../../src/train/run.js";
 import { readSafetensors } from "../../src/engine/io/safetensors.js";
 import { loadModel } from "../../src/engine/io/checkpoint.js";
 import { toyBase } from "./toy-base.js";
+import { pretrain, TOY_RECIPE } from "../../src/train/pretrain.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const base = toyBase();
@@ -94,6 +95,14 @@ test("the pretraining recipe at toy size: tokenizer with a chat template, a mode
   assert.ok(recipe.training_seconds >= 0 && recipe.tokens_seen > 0);
   const cfg = JSON.parse(readFileSync(join(base, "tokenizer_config.json"), "utf8"));
   assert.match(cfg.chat_template, /im_start/);
+});
+
+test("a phase switched off leaves the others their own folders: phase 3 stays work/phase3 without phase 2", () => {
+  const out = join(mkdtempSync(join(tmpdir(), "crossmon-phases-")), "base");
+  pretrain({ out, ...TOY_RECIPE, instructSteps: 0, quiet: true });
+  assert.deepEqual(readdirSync(join(out, "work")).filter((f) => f.startsWith("phase")).sort(), ["phase1", "phase3"]);
+  const curve = readFileSync(join(out, "training_curve.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l).phase);
+  assert.deepEqual(curve, ["pretrain", "pretrain", "pretrain", "reading", "reading"]);
 });
 
 test("numeric options are checked: a bad value names its flag and exits 2 before any work", () => {

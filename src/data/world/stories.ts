@@ -28,8 +28,6 @@ interface Who {
   name: string;
   /** "I" or the name, at the start of a sentence */
   subj: string;
-  /** "my" or "Ada's" */
-  poss: string;
   /** "the writer" or the name, inside a question */
   ref: string;
   first: boolean;
@@ -219,7 +217,7 @@ const INTROS = ["Here is a short story.", "Read this story.", "Here is a note so
 export function generateStory(g: Gen): { text: string; questions: Scene["questions"] } {
   const name = g.pick(NAMES);
   const first = g.chance(0.4);
-  const w: Who = first ? { name, subj: "I", poss: "my", ref: "the writer", first } : { name, subj: name, poss: `${name}'s`, ref: name, first };
+  const w: Who = first ? { name, subj: "I", ref: "the writer", first } : { name, subj: name, ref: name, first };
   const others = g.sample(NAMES.filter((n) => n !== name), 2);
   const makers: ((g: Gen) => Scene)[] = [
     (g) => intentScene(g, w, others[0]),
