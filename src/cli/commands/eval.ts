@@ -13,6 +13,7 @@ import { evalSingleToken } from "../../eval/evaluate.js";
 import { metricSet } from "../../eval/metrics.js";
 import { Progress } from "../../train/progress.js";
 import { action, numberOption } from "../output.js";
+import { InputError } from "../../engine/errors.js";
 import { BACKEND_KINDS, chooseBackend } from "../../backends/choose.js";
 
 export function registerEval(program: Command): void {
@@ -25,12 +26,13 @@ export function registerEval(program: Command): void {
     .option("--server-model <name>", "the model name on the server")
     .option("--backend <kind>", `where the model runs when no --server: ${BACKEND_KINDS.join(" or ")} (the PyTorch worker)`, "local")
     .option("--tasks <path>", "your tasks (default: the built-in world)")
+    .option("--world-seed <n>", "the built-in world's seed: another seed gives fresh texts (the same tasks), e.g. to choose between models without touching the world you report on", "0")
     .option("--only <ids...>", "task ids to score")
     .option("-n, --examples <n>", "test examples per task", "300")
     .option("--json <file>", "write the results as JSON")
     .option("-q, --quiet", "no progress output", false)
     .action(
-      action(async (o: { model: string; adapter?: string; server?: string; serverModel?: string; backend: string; tasks?: string; only?: string[]; examples: string; json?: string; quiet: boolean }) => {
+      action(async (o: { model: string; adapter?: string; server?: string; serverModel?: string; backend: string; tasks?: string; worldSeed: string; only?: string[]; examples: string; json?: string; quiet: boolean }) => {
         const tok = HfTokenizer.load(o.model);
         const renderer = new Renderer(tok, 1024);
         const chosen = o.server ? null : chooseBackend(o.backend, o.model);
@@ -41,7 +43,9 @@ export function registerEval(program: Command): void {
           backend = remote;
           ref = remote.ref();
         }
-        const tasks = o.tasks ? await loadTasks(o.tasks) : buildWorld({ size: DEFAULT_WORLD_SIZE });
+        const worldSeed = numberOption(o.worldSeed, "--world-seed", { integer: true, min: 0 });
+        if (o.tasks && worldSeed !== 0) throw new InputError("--world-seed applies to the built-in world, not to --tasks");
+        const tasks = o.tasks ? await loadTasks(o.tasks) : buildWorld({ seed: worldSeed, size: DEFAULT_WORLD_SIZE });
         const splits = splitTasks(tasks, 0).filter((s) => !o.only || o.only.includes(s.task.id));
         const progress = new Progress("eval", splits.length, { quiet: o.quiet });
         const rows = [];
