@@ -15,6 +15,8 @@ export interface EvalContext {
   backend: Backend;
   renderer: Renderer;
   store: Store | null;
+  /** the base model's content fingerprint, part of every cache key (so new weights at the same path are rescored) */
+  fingerprint?: string | null;
 }
 
 function softmax2(a: number, b: number): number {
@@ -24,7 +26,7 @@ function softmax2(a: number, b: number): number {
 }
 
 async function cachedScores(ctx: EvalContext, ref: ModelRef, prompts: ScorePrompt[], cands: number[]): Promise<number[][]> {
-  const keys = prompts.map((p) => hashKey({ s: 1, ref, p: p.ids, cands }));
+  const keys = prompts.map((p) => hashKey({ s: 1, ref, fp: ctx.fingerprint ?? null, p: p.ids, cands }));
   const out: (number[] | undefined)[] = keys.map((k) => ctx.store?.cacheGet<number[]>(k));
   const miss = out.map((v, i) => (v ? -1 : i)).filter((i) => i >= 0);
   if (miss.length) {
@@ -56,7 +58,7 @@ export interface GenSettings {
 }
 
 async function cachedGenerate(ctx: EvalContext, ref: ModelRef, prompts: number[][], s: GenSettings, trace: number): Promise<string[]> {
-  const keys = prompts.map((p) => hashKey({ g: 1, ref, p, s: { ...s, trace } }));
+  const keys = prompts.map((p) => hashKey({ g: 1, ref, fp: ctx.fingerprint ?? null, p, s: { ...s, trace } }));
   const out: (string | undefined)[] = keys.map((k) => ctx.store?.cacheGet<string>(k));
   const miss = out.map((v, i) => (v === undefined ? i : -1)).filter((i) => i >= 0);
   if (miss.length) {

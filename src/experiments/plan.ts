@@ -1,7 +1,8 @@
 /**
  * The planner: an experiment spec becomes training cells (a recipe: stages of mixtures) and evaluation cells
  * (a model, a task, a format, a split). Cells are keyed by their content, so a model shared by several questions
- * (the untrained base, the in-domain references) is trained and scored once.
+ * (the untrained base, the in-domain references) is trained and scored once. The base model's content fingerprint
+ * is part of every key: retraining the weights at the same path recomputes everything instead of reusing stale cells.
  */
 import type { ExperimentSpec } from "./spec.js";
 import type { TrainSpec } from "../train/spec.js";
@@ -35,7 +36,7 @@ export interface Plan {
   models: Record<string, string | null>;
 }
 
-export function planExperiment(spec: ExperimentSpec): Plan {
+export function planExperiment(spec: ExperimentSpec, baseFingerprint: string | null = null): Plan {
   const trains = new Map<string, TrainCell>();
   const evals = new Map<string, EvalCell>();
   const models: Record<string, string | null> = { untrained: null };
@@ -43,14 +44,14 @@ export function planExperiment(spec: ExperimentSpec): Plan {
   const cls = (tasks: string[], count = n) => tasks.map((task) => ({ task, examples: count }));
   const stage = (name: string, mixture: Partial<Stage["mixture"]>): Stage => ({ name, mixture: { classification: [], prompt_contrast: false, contrast_exclude: [], source_weights: {}, ...mixture } as Stage["mixture"] });
   const train = (label: string, stages: Stage[], pseudoFrom?: string): string => {
-    const key = hashKey({ stages, pseudoFrom: pseudoFrom ?? null, base: spec.base_model, train: spec.train, seed: spec.seed });
+    const key = hashKey({ stages, pseudoFrom: pseudoFrom ?? null, base: spec.base_model, fp: baseFingerprint, train: spec.train, seed: spec.seed });
     if (!trains.has(key)) trains.set(key, { key, label, stages, pseudoFrom });
     models[label] = key;
     return key;
   };
   const evaluate = (model: string | null, task: string, format: Format, split: EvalCell["split"] = "test", count?: number): string => {
     const examples = count ?? (split === "validation" ? spec.eval.validation : format === "thinking" ? spec.eval.thinking.examples : format === "summary" ? spec.eval.summary.examples : spec.eval.examples);
-    const key = hashKey({ model, task, format, split, examples, ev: format === "thinking" ? spec.eval.thinking : format === "summary" ? spec.eval.summary : null });
+    const key = hashKey({ model, fp: baseFingerprint, task, format, split, examples, ev: format === "thinking" ? spec.eval.thinking : format === "summary" ? spec.eval.summary : null });
     if (!evals.has(key)) evals.set(key, { key, model, task, format, split, examples });
     return key;
   };

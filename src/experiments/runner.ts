@@ -15,6 +15,7 @@ import { Renderer } from "../formats/render.js";
 import { trainingContext, type TrainContext } from "../train/run.js";
 import type { TrainSpec } from "../train/spec.js";
 import { formatDuration, Progress } from "../train/progress.js";
+import { modelFingerprint } from "../engine/io/fingerprint.js";
 import { evalSingleToken, evalSummary, evalThinking, type EvalContext } from "../eval/evaluate.js";
 import { planExperiment, type EvalCell, type Plan, type TrainCell } from "./plan.js";
 import type { ExperimentSpec } from "./spec.js";
@@ -56,7 +57,8 @@ export async function runExperiment(spec: ExperimentSpec, dir: string, o: RunOpt
       : cell.stages,
   });
   const tctx = await trainingContext(trainSpecOf({ key: "", label: "", stages: [{ name: "x", mixture: { classification: [], prompt_contrast: false, contrast_exclude: [], source_weights: {} } }] }));
-  const plan = planExperiment(spec);
+  const fingerprint = modelFingerprint(spec.base_model);
+  const plan = planExperiment(spec, fingerprint);
   // every task named anywhere must exist before any work starts
   for (const c of plan.evals) examplesOf(tctx, c.task, c.split, 1);
   for (const c of plan.train) for (const st of c.stages) for (const p of st.mixture.classification) examplesOf(tctx, p.task, "train", 1);
@@ -65,8 +67,9 @@ export async function runExperiment(spec: ExperimentSpec, dir: string, o: RunOpt
   const store = new Store(join(dir, "store.sqlite"));
   store.setMeta("spec", spec);
   store.setMeta("plan", plan);
+  store.setMeta("base_fingerprint", fingerprint);
   const renderer = new Renderer(HfTokenizer.load(spec.base_model), spec.train.hyper.max_tokens);
-  const ectx: EvalContext = { backend, renderer, store };
+  const ectx: EvalContext = { backend, renderer, store, fingerprint };
   const modelOf = (key: string | null): ModelRef => {
     if (key === null) return { base: spec.base_model };
     const r = store.result<ModelRef>(key);

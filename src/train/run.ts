@@ -8,6 +8,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join } from "node:path";
 import YAML from "yaml";
 import { readConfig } from "../engine/config.js";
+import { InputError } from "../engine/errors.js";
+import { modelFingerprint } from "../engine/io/fingerprint.js";
 import { loadModel, loadWeights, saveModel } from "../engine/io/checkpoint.js";
 import { loadAdapter, saveAdapter } from "../engine/io/peft.js";
 import { HfTokenizer } from "../engine/io/tokenizer.js";
@@ -114,7 +116,14 @@ export async function runTraining(spec: TrainSpec, dir: string, o: { quiet?: boo
   // every stage's mixture is built (and so validated) before any training
   const mixtures = spec.stages.map((st, i) => buildMixture(mixtureOf(st.mixture, spec.seed + i), ctx.splits, ctx.ifPool, ctx.renderer));
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "spec.resolved.yaml"), YAML.stringify(spec));
+  // a resumed run must continue the same training: same spec, same base weights (checked by content, not by path)
+  const resolved = YAML.stringify(spec);
+  const base = JSON.stringify({ base_model: spec.base_model, fingerprint: modelFingerprint(spec.base_model) }, null, 2);
+  const started = [join(dir, "spec.resolved.yaml"), join(dir, "base.json")].map((f) => (existsSync(f) ? readFileSync(f, "utf8") : null));
+  if (started[0] !== null && started[0] !== resolved) throw new InputError("this run folder holds a training started from another spec: use a new output folder (or the same spec to resume)", join(dir, "spec.resolved.yaml"));
+  if (started[1] !== null && started[1] !== base) throw new InputError(`the base model's files changed since this run started (${spec.base_model}): use a new output folder`, join(dir, "base.json"));
+  writeFileSync(join(dir, "spec.resolved.yaml"), resolved);
+  writeFileSync(join(dir, "base.json"), base);
 
   const model = loadModel(spec.base_model);
   model.rng = new Rng(spec.seed);

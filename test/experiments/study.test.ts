@@ -2,7 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { modelFingerprint } from "../../src/engine/io/fingerprint.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import YAML from "yaml";
@@ -55,6 +56,33 @@ test("a run answers all six questions; the report has a sentence, a chart and a 
   assert.equal(readFileSync(r2.json, "utf8"), readFileSync(r.json, "utf8"));
 });
 
+test("new weights at the same base path: every cell is computed again, nothing stale is reused", async () => {
+  const root = mkdtempSync(join(tmpdir(), "crossmon-rebase-"));
+  const copy = join(root, "base");
+  cpSync(base, copy, { recursive: true, filter: (f) => !f.includes("work") });
+  const spec = tinySpec(copy, { experiments: { transfer: { sources: { cyber: ["cyber_harm"] }, eval_tasks: ["agent_dangerous"], leave_one_out: false } } });
+  const dir = join(root, "run");
+  const keys = async () => {
+    const run = await runExperiment(spec, dir, { quiet: true, log: () => {} });
+    const all = (run.store.db.prepare("SELECT key FROM cells WHERE status = 'done'").all() as { key: string }[]).map((r) => r.key);
+    const planned = [...run.plan.train, ...run.plan.evals].map((c) => c.key);
+    const cached = (run.store.db.prepare("SELECT count(*) AS n FROM cache").get() as { n: number }).n;
+    run.store.close();
+    return { all, planned, cached };
+  };
+  const first = await keys();
+  const again = await keys();
+  assert.deepEqual(again, first, "the same weights: everything from the store");
+  const w = readFileSync(join(copy, "model.safetensors"));
+  w[w.length - 2] ^= 1;
+  writeFileSync(join(copy, "model.safetensors"), w);
+  const after = await keys();
+  assert.equal(after.planned.length, first.planned.length);
+  assert.ok(after.planned.every((k) => !first.planned.includes(k)), "no cell key survives a change of weights");
+  assert.equal(after.all.length, 2 * first.all.length, "every cell computed again");
+  assert.equal(after.cached, 2 * first.cached, "no model call answered from the old weights' cache");
+});
+
 test("killed with kill -9 mid-run, the same command resumes: nothing recomputed, nothing lost or duplicated", async () => {
   const root = mkdtempSync(join(tmpdir(), "crossmon-kill-"));
   const file = join(root, "tiny.yaml");
@@ -82,7 +110,7 @@ test("killed with kill -9 mid-run, the same command resumes: nothing recomputed,
   const db = new Database(dbFile, { readonly: true });
   const before = db.prepare("SELECT key, finished FROM cells WHERE status = 'done'").all() as { key: string; finished: number }[];
   db.close();
-  const plan = planExperiment(tinySpec(base));
+  const plan = planExperiment(tinySpec(base), modelFingerprint(base));
   assert.ok(before.length >= 4 && before.length < plan.train.length + plan.evals.length, `killed after ${before.length} cells`);
   const resumed = spawnSync(process.execPath, cli, { cwd: ROOT, env, encoding: "utf8" });
   assert.equal(resumed.status, 0, resumed.stderr);

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import YAML from "yaml";
@@ -53,6 +53,22 @@ test("a two-stage LoRA run writes a PEFT adapter, the resolved spec, metrics and
   const d = JSON.parse(readFileSync(join(dir, "dilution.json"), "utf8"));
   assert.deepEqual(d[0].dilution.map((x: { source: string; examples: number }) => [x.source, x.examples]).sort(), [["classification", 24], ["instruction", 4]]);
   assert.deepEqual(d[1].dilution.map((x: { source: string }) => x.source), ["instruction"]);
+});
+
+test("a run folder resumes only the same training: another spec or new base weights are refused, naming the file", async () => {
+  const root = mkdtempSync(join(tmpdir(), "crossmon-same-"));
+  const copy = join(root, "base");
+  cpSync(base, copy, { recursive: true, filter: (f) => !f.includes("work") });
+  const small = { base_model: copy, stages: [{ name: "cls", mixture: { classification: [{ task: "cyber_harm", examples: 4 }] } }] };
+  const dir = join(root, "r");
+  const run = (over: Record<string, unknown> = {}) => runTraining(parseTrainSpec(specOf({ ...small, ...over })), dir, { quiet: true, log: () => {} });
+  await run();
+  await run(); // the same spec and base: finished stages are loaded, nothing refused
+  await assert.rejects(run({ hyper: { ...specOf().hyper, lr: 0.02 } }), (e: Error) => /another spec/.test(e.message) && e.message.includes(join(dir, "spec.resolved.yaml")));
+  const w = readFileSync(join(copy, "model.safetensors"));
+  w[w.length - 2] ^= 1;
+  writeFileSync(join(copy, "model.safetensors"), w);
+  await assert.rejects(run(), (e: Error) => /base model's files changed/.test(e.message) && e.message.includes(join(dir, "base.json")));
 });
 
 test("killed part way (kill -9), the same command resumes and reaches the weights of an uninterrupted run", async () => {

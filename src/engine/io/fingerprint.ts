@@ -1,0 +1,48 @@
+/**
+ * A content fingerprint of a model folder, so that results cached under a model's path are never reused after the
+ * weights, config or tokenizer at that path change (a retrained base model, a re-downloaded checkpoint). Files up to
+ * 64 MiB are hashed whole; larger weight files by their size and their first and last 16 MiB, which changes with any
+ * retraining or re-quantisation without reading tens of gigabytes at every run.
+ */
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+const WHOLE = 64 * 2 ** 20;
+const EDGE = 16 * 2 ** 20;
+const MODEL_FILE = /^(config\.json|generation_config\.json|tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|adapter_config\.json|.*\.safetensors|.*\.safetensors\.index\.json)$/;
+
+function hashFile(path: string, size: number, h: ReturnType<typeof createHash>): void {
+  const fd = openSync(path, "r");
+  try {
+    const read = (pos: number, len: number) => {
+      const buf = Buffer.alloc(len);
+      let got = 0;
+      while (got < len) {
+        const n = readSync(fd, buf, got, len - got, pos + got);
+        if (n === 0) break;
+        got += n;
+      }
+      h.update(buf.subarray(0, got));
+    };
+    if (size <= WHOLE) read(0, size);
+    else {
+      read(0, EDGE);
+      read(size - EDGE, EDGE);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The fingerprint of a model (or adapter) folder; null when the path is not a folder (a model name on a server). */
+export function modelFingerprint(dir: string): string | null {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return null;
+  const h = createHash("sha256");
+  for (const name of readdirSync(dir).filter((f) => MODEL_FILE.test(f)).sort()) {
+    const size = statSync(join(dir, name)).size;
+    h.update(`${name}\0${size}\0`);
+    hashFile(join(dir, name), size, h);
+  }
+  return h.digest("hex").slice(0, 24);
+}
