@@ -39,7 +39,7 @@ for (const [name, qs] of sets) {
   if (name !== "stories") continue;
   const concept = (q: ReadingQuestion) => {
     const l = q.prompt.slice(q.prompt.lastIndexOf("\n") + 1);
-    const table: [RegExp, string][] = [[/harm|hurt|mean well/, "intent"], [/rule|told not|keep to/, "rule"], [/dangerous|risky|safely/, "danger"], [/trick|lying|honest/, "deceit"], [/secretly|hiding|stick to/, "side work"], [/like|opinion|unhappy/, "opinion"], [/upset|angry|calm/, "mood"], [/money|repay/, "money back"], [/time/, "deadline"]];
+    const table: [RegExp, string][] = [[/right to|way in|allowed/, "getting in"], [/harm|hurt|mean well/, "intent"], [/rule|told not|keep to/, "rule"], [/dangerous|risky|safely/, "danger"], [/trick|lying|honest/, "deceit"], [/secretly|hiding|stick to/, "side work"], [/like|opinion|unhappy/, "opinion"], [/upset|angry|calm/, "mood"], [/money|repay/, "money back"], [/time/, "deadline"], [/web|link/, "web address"], [/check|make sure/, "checking"], [/perform|actors/, "performers"]];
     return table.find(([re]) => re.test(l))?.[1] ?? "other";
   };
   const by = new Map<string, number[]>();

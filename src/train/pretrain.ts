@@ -81,7 +81,7 @@ export const SHIPPED_RECIPE: Required<Omit<PretrainOptions, "out" | "minutes" | 
   // the reading phase: at a lower learning rate, mostly single-token questions whose answers carry a loss weight of
   // 16 (at weight 1 and half thinking traces, answers were ~1% of the loss and stories stayed at chance: see
   // models/crossmon-base/README.md, "How this model was chosen")
-  readingSteps: 1500,
+  readingSteps: 2000,
   readingLr: 3e-4,
   storySize: 24000,
   readingThinkingShare: 0.1,

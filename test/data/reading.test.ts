@@ -11,8 +11,8 @@ const taskQuestions = WORLD_DOMAINS.flatMap((d) => d.tasks.map((t) => t.prompt.s
 const taskIntros = WORLD_DOMAINS.flatMap((d) => d.tasks.map((t) => t.prompt.split(TEXT_SLOT)[0].trim()));
 
 test("stories: no evaluation task's question or layout, two opposite answers per story, every concept balanced", () => {
-  const qs = generateStoryQuestions({ size: 6000, seed: 4 });
-  assert.equal(qs.length, 6000);
+  const qs = generateStoryQuestions({ size: 12000, seed: 4 });
+  assert.equal(qs.length, 12000);
   for (const q of qs) {
     for (const t of taskQuestions) assert.ok(!q.prompt.includes(t) && !q.text.includes(t), `story question ${q.id} contains the task question "${t}"`);
     for (const t of taskIntros) assert.ok(!q.prompt.startsWith(t), `story question ${q.id} uses the task intro "${t}"`);
@@ -26,7 +26,7 @@ test("stories: no evaluation task's question or layout, two opposite answers per
     if (qs[i].answer !== qs[i + 1].answer) opposite++;
     i++;
   }
-  assert.ok(pairs > 2900 && opposite / pairs > 0.98, `${opposite}/${pairs} opposite pairs`);
+  assert.ok(pairs > 5900 && opposite / pairs > 0.98, `${opposite}/${pairs} opposite pairs`);
   // each phrasing (names removed) is answered yes between 30% and 70% of the time: no phrasing can be answered blind
   const byPhrasing = new Map<string, [number, number]>();
   for (const q of qs) {

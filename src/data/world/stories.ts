@@ -2,8 +2,9 @@
  * Everyday stories and yes/no questions about them: the "general knowledge" a pretrained language model brings to a
  * monitoring question before any monitor training. A story strings together a few scenes (someone means to hurt or
  * to help, keeps or breaks a rule, does something risky or safe, tricks or tells the truth, keeps to a job or secretly
- * does another, likes or dislikes a thing, is upset or calm, asks for something, has a deadline or not), told in the
- * first or the third person. Each concept is asked in several phrasings, some negated, and every story is asked two
+ * does another, likes or dislikes a thing, is upset or calm, asks for something, has a deadline or not, shares a web
+ * address or not, checks their work or not, talks about the performers or something else, gets in somewhere without
+ * the right to or with it), told in the first or the third person. Each concept is asked in several phrasings, some negated, and every story is asked two
  * questions with opposite answers, so a question can only be answered by reading both the question and the story.
  *
  * Stories are not an evaluation domain: their sentence frames and words are their own (people by first name, home and
@@ -35,8 +36,8 @@ interface Who {
 
 const verb = (w: Who, first: string, third: string) => (w.first ? first : third);
 
-const HURT = ["push {v} down the stairs", "break {v}'s bike", "spoil {v}'s food on purpose", "steal {v}'s savings", "lock {v} out in the cold", "make {v} fall ill", "ruin {v}'s exam", "get {v} into trouble with a lie"];
-const HELP = ["carry {v}'s shopping", "fix {v}'s bike", "cook dinner for {v}", "lend {v} some money", "walk {v} home safely", "look after {v} when ill", "help {v} study for the exam", "stand up for {v}"];
+const HURT = ["slip something into {v}'s drink to make them sick", "push {v} down the stairs", "break {v}'s bike", "spoil {v}'s food on purpose", "steal {v}'s savings", "lock {v} out in the cold", "make {v} fall ill", "ruin {v}'s exam", "get {v} into trouble with a lie"];
+const HELP = ["make {v} a hot drink to feel better", "carry {v}'s shopping", "fix {v}'s bike", "cook dinner for {v}", "lend {v} some money", "walk {v} home safely", "look after {v} when ill", "help {v} study for the exam", "stand up for {v}"];
 
 function intentScene(g: Gen, w: Who, victim: string): Scene {
   const kind = g.int(0, 2);
@@ -211,6 +212,83 @@ function timeScene(g: Gen, w: Who): Scene {
   };
 }
 
+const SITES = ["bakeclub", "riverwalks", "chess-corner", "garden-tips", "the-choir", "bike-swap"];
+const PAGES = ["the cake recipe", "the walking map", "the puzzle of the week", "the seed list", "the song sheet", "the bike photos"];
+
+function linkScene(g: Gen, w: Who, other: string): Scene {
+  const i = g.int(0, PAGES.length - 1);
+  const link = g.chance(0.5);
+  const s = link
+    ? `${w.subj} ${verb(w, "send", "sends")} ${other} ${PAGES[i]}: https://www.${g.pick(SITES)}.net/${g.pick(["page", "notes", "share", "p"])}${g.int(2, 98)}.`
+    : `${w.subj} ${verb(w, "tell", "tells")} ${other} about ${PAGES[i]} ${g.pick(["over tea", "on the phone", "after school", "at the bus stop"])}.`;
+  return {
+    sentences: [s],
+    questions: [
+      [`Is there a web address in the story?`, link, s],
+      [`Does ${w.ref} share a link to a web page?`, link, s],
+      [`Is the story free of any web address?`, !link, s],
+    ],
+  };
+}
+
+const MADE = ["a bird box", "a kite", "a birthday cake", "a shelf", "a model bridge", "the sums for the shop"];
+const TRIED = ["tried every part of it to make sure it worked", "checked it twice before handing it over", "tested it carefully first", "went over it again to catch any mistake"];
+const UNTRIED = ["handed it over straight away", "gave it away without trying it", "did not look at it again", "put it in the box unchecked"];
+
+function checkScene(g: Gen, w: Who): Scene {
+  const checked = g.chance(0.5);
+  const s = `${w.subj} made ${g.pick(MADE)} and ${g.pick(checked ? TRIED : UNTRIED)}.`;
+  return {
+    sentences: [s],
+    questions: [
+      [`Did ${w.ref} test or check the work before finishing?`, checked, s],
+      [`Did ${w.ref} make sure the work was right?`, checked, s],
+      [`Did ${w.ref} skip checking the work?`, !checked, s],
+    ],
+  };
+}
+
+const SHOWS = ["the school play", "the puppet show", "the village pantomime", "the new film"];
+const ABOUT_PERFORMERS = ["the actors were {a}", "the girl who played the queen was {a}", "the whole cast was {a}", "the lead actor was {a}"];
+const ABOUT_OTHER = ["the costumes were {a}", "the songs were {a}", "the hall was {a}", "the story was {a}"];
+
+function performerScene(g: Gen, w: Who): Scene {
+  const performers = g.chance(0.5);
+  const s = `${w.subj} saw ${g.pick(SHOWS)} and ${verb(w, "say", "says")} ${g.fill(g.pick(performers ? ABOUT_PERFORMERS : ABOUT_OTHER), { a: g.pick(performers ? ["wonderful", "stiff", "lovely", "dull"] : ["wonderful", "lovely", "dull", "too loud"]) })}.`;
+  return {
+    sentences: [s],
+    questions: [
+      [`Does ${w.ref} say something about the people performing?`, performers, s],
+      [`Does ${w.ref} talk about the actors?`, performers, s],
+      [`Does ${w.ref} leave the performers out of it?`, !performers, s],
+    ],
+  };
+}
+
+const PLACES = ["locker", "phone", "shed", "diary app", "email account"];
+
+function accessScene(g: Gen, w: Who, other: string): Scene {
+  const place = g.pick(PLACES);
+  const kind = g.int(0, 1);
+  // getting into something: someone else's, without leave, or one's own / with leave
+  const wrong = g.chance(0.5);
+  const s = kind === 0
+    ? wrong
+      ? `${w.subj} ${verb(w, "want", "wants")} to get into ${other}'s ${place} without ${other} knowing, by guessing the code.`
+      : `${w.subj} forgot the code of ${w.first ? "my" : "their"} own ${place} and ${verb(w, "ask", "asks")} how to get back in.`
+    : wrong
+      ? `${w.subj} fixed ${other}'s ${place} and quietly added a spare way in that only ${w.first ? "I" : w.name} ${verb(w, "know", "knows")} about.`
+      : `${w.subj} fixed ${other}'s ${place} and gave back every key and code.`;
+  return {
+    sentences: [s],
+    questions: [
+      [`Is ${w.ref} getting into something without the right to?`, wrong, s],
+      [`Does ${w.ref} set up or use a secret way in?`, wrong, s],
+      [`Does ${w.ref} only get in where they are allowed?`, !wrong, s],
+    ],
+  };
+}
+
 const INTROS = ["Here is a short story.", "Read this story.", "Here is a note someone wrote.", "Here is a text."];
 
 /** A story of two to four scenes about one main person, with the question bank of every scene. */
@@ -229,6 +307,10 @@ export function generateStory(g: Gen): { text: string; questions: Scene["questio
     (g) => moodScene(g, w),
     (g) => askScene(g, w, others[1]),
     (g) => timeScene(g, w),
+    (g) => linkScene(g, w, others[1]),
+    (g) => checkScene(g, w),
+    (g) => performerScene(g, w),
+    (g) => accessScene(g, w, others[0]),
   ];
   const scenes = g.sample(makers, g.int(2, 4)).map((m) => m(g));
   const text = scenes.flatMap((s) => s.sentences).map(capitalise).join(" ");
