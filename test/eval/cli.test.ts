@@ -16,6 +16,9 @@ test("eval --world-seed scores the same tasks on other texts; a bad seed or a se
     const json = join(dir, `seed${seed}.json`);
     const r = cli(["--only", "email_link", "support_upset", "-n", "40", "--world-seed", seed, "--json", json]);
     assert.equal(r.status, 0, r.stderr);
+    const got = JSON.parse(readFileSync(json, "utf8")) as { auroc: { value: number; lo: number; hi: number } }[];
+    const n = (f: (a: { value: number; lo: number; hi: number }) => boolean) => got.filter((x) => f(x.auroc)).length;
+    assert.ok(r.stdout.includes(`2 tasks: AUROC above 0.5 on ${n((a) => a.value > 0.5)}, 95% CI above 0.5 on ${n((a) => a.lo > 0.5)}, below 0.5 on ${n((a) => a.hi < 0.5)}`), r.stdout);
     return JSON.parse(readFileSync(json, "utf8")) as { task: string; n: number; auroc: { value: number } }[];
   };
   const a = rows("0"), b = rows("1");

@@ -58,6 +58,12 @@ export function registerEval(program: Command): void {
         }
         chosen?.close();
         for (const r of rows) console.log(`${r.task.padEnd(22)} AUROC ${r.auroc.value.toFixed(3)} [${r.auroc.lo.toFixed(3)}, ${r.auroc.hi.toFixed(3)}]  acc@0.5 ${r.accuracy_at_half.toFixed(3)}  mass ${r.mean_mass.toFixed(3)}  (n ${r.n})`);
+        // the counts that say whether a model reads the questions at all: above chance, clearly above, clearly below
+        const aurocs = rows.map((r) => r.auroc);
+        if (aurocs.length > 1) {
+          const count = (f: (a: { value: number; lo: number; hi: number }) => boolean) => aurocs.filter(f).length;
+          console.log(`${aurocs.length} tasks: AUROC above 0.5 on ${count((a) => a.value > 0.5)}, 95% CI above 0.5 on ${count((a) => a.lo > 0.5)}, below 0.5 on ${count((a) => a.hi < 0.5)}`);
+        }
         if (o.json) writeFileSync(o.json, JSON.stringify(rows, null, 2));
       }),
     );
