@@ -1,6 +1,8 @@
 /**
  * A bag-of-words logistic-regression baseline: binary word features, L2-regularised, trained by full-batch gradient
- * descent with Adam. If it nears AUROC 1 on a task, the task can be solved by spotting keywords.
+ * descent with Adam. If it nears AUROC 1 on a task, the task can be solved by spotting keywords. Beside it, the AUROC
+ * of the text's length in words alone: far from 0.5 either way, a model (trained or not) can score well or badly by
+ * length without reading, so a result near that figure deserves suspicion.
  */
 import { auroc } from "../eval/auroc.js";
 import type { SplitTask } from "./splits.js";
@@ -10,6 +12,8 @@ import { vocabulary, words } from "./text-features.js";
 export interface BaselineResult {
   task: string;
   auroc: number;
+  /** AUROC of the test texts' word counts against their labels (0.5: length says nothing) */
+  lengthAuroc: number;
   nTrain: number;
   nTest: number;
   features: number;
@@ -44,5 +48,6 @@ export function bagOfWordsBaseline(s: SplitTask, o: { epochs?: number; l2?: numb
     }
   }
   const scores = s.test.map((e) => featurise(e).reduce((z, j) => z + w[j], b));
-  return { task: s.task.id, auroc: auroc(s.test.map((e) => e.label), scores), nTrain: s.train.length, nTest: s.test.length, features: vocab.length };
+  const labels = s.test.map((e) => e.label);
+  return { task: s.task.id, auroc: auroc(labels, scores), lengthAuroc: auroc(labels, s.test.map((e) => words(exampleText(e)).length)), nTrain: s.train.length, nTest: s.test.length, features: vocab.length };
 }

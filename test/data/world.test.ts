@@ -91,6 +91,15 @@ test("keywords are not enough: a bag-of-words baseline stays well below perfect 
   }
   // and the easy second prompts are solved by keywords, as they should be
   assert.ok(bagOfWordsBaseline(splits.find((s) => s.task.id === "email_link")!).auroc > 0.99);
+  // length alone: a test hunk makes a code change longer, a review's overall verdict does not change its length
+  const code = splits.find((s) => s.task.id === "code_tests")!;
+  const len = bagOfWordsBaseline(code).lengthAuroc;
+  assert.ok(len > 0.9, `code_tests length AUROC ${len}`);
+  const wordCount = (t: string | undefined) => (t ?? "").split(/\s+/).length;
+  const sorted = [...code.test].sort((a, b) => wordCount(a.text) - wordCount(b.text));
+  assert.ok(sorted.slice(-20).filter((e) => e.label).length > sorted.slice(0, 20).filter((e) => e.label).length, "the longest changes are mostly the ones with tests");
+  const sentiment = bagOfWordsBaseline(splits.find((s) => s.task.id === "reviews_sentiment")!).lengthAuroc;
+  assert.ok(Math.abs(sentiment - 0.5) < 0.1, `reviews_sentiment length AUROC ${sentiment}`);
 });
 
 test("domain similarity is measured from the texts: symmetric, 1 on the diagonal, harm chats closest to each other", () => {

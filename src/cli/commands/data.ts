@@ -109,11 +109,11 @@ export function registerData(program: Command): void {
     }),
   );
 
-  withSource(data.command("baseline").description("bag-of-words logistic regression AUROC per task: how far keywords go").option("--json", "as JSON")).action(
+  withSource(data.command("baseline").description("bag-of-words logistic regression AUROC per task (how far keywords go), and the AUROC of text length alone").option("--json", "as JSON")).action(
     action(async (o: SourceOpts & { json?: boolean }) => {
       const rows = splitTasks(await resolveTasks(o), numberOption(o.splitSeed, "--split-seed", { integer: true })).map((s) => bagOfWordsBaseline(s));
       if (o.json) return void console.log(JSON.stringify(rows, null, 2));
-      for (const r of rows) console.log(`${r.task.padEnd(20)} AUROC ${r.auroc.toFixed(3)}  (train ${r.nTrain}, test ${r.nTest}, ${r.features} words)`);
+      for (const r of rows) console.log(`${r.task.padEnd(20)} AUROC ${r.auroc.toFixed(3)}  length alone ${r.lengthAuroc.toFixed(3)}  (train ${r.nTrain}, test ${r.nTest}, ${r.features} words)`);
     }),
   );
 
