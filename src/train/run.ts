@@ -118,7 +118,8 @@ export async function runTraining(spec: TrainSpec, dir: string, o: { quiet?: boo
   mkdirSync(dir, { recursive: true });
   // a resumed run must continue the same training: same spec, same base weights (checked by content, not by path)
   const resolved = YAML.stringify(spec);
-  const base = JSON.stringify({ base_model: spec.base_model, fingerprint: modelFingerprint(spec.base_model) }, null, 2);
+  // (the path itself is in the spec; this is what lies at it)
+  const base = JSON.stringify({ fingerprint: modelFingerprint(spec.base_model) }, null, 2);
   const started = [join(dir, "spec.resolved.yaml"), join(dir, "base.json")].map((f) => (existsSync(f) ? readFileSync(f, "utf8") : null));
   if (started[0] !== null && started[0] !== resolved) throw new InputError("this run folder holds a training started from another spec: use a new output folder (or the same spec to resume)", join(dir, "spec.resolved.yaml"));
   if (started[1] !== null && started[1] !== base) throw new InputError(`the base model's files changed since this run started (${spec.base_model}): use a new output folder`, join(dir, "base.json"));

@@ -10,7 +10,7 @@ import { splitTasks } from "../../data/splits.js";
 import { buildWorld, DEFAULT_WORLD_SIZE } from "../../data/world/index.js";
 import { Renderer } from "../../formats/render.js";
 import { evalSingleToken } from "../../eval/evaluate.js";
-import { metricSet } from "../../eval/metrics.js";
+import { metricSet, type Interval } from "../../eval/metrics.js";
 import { Progress } from "../../train/progress.js";
 import { action, numberOption } from "../output.js";
 import { InputError } from "../../engine/errors.js";
@@ -61,7 +61,7 @@ export function registerEval(program: Command): void {
         // the counts that say whether a model reads the questions at all: above chance, clearly above, clearly below
         const aurocs = rows.map((r) => r.auroc);
         if (aurocs.length > 1) {
-          const count = (f: (a: { value: number; lo: number; hi: number }) => boolean) => aurocs.filter(f).length;
+          const count = (f: (a: Interval) => boolean) => aurocs.filter(f).length;
           console.log(`${aurocs.length} tasks: AUROC above 0.5 on ${count((a) => a.value > 0.5)}, 95% CI above 0.5 on ${count((a) => a.lo > 0.5)}, below 0.5 on ${count((a) => a.hi < 0.5)}`);
         }
         if (o.json) writeFileSync(o.json, JSON.stringify(rows, null, 2));
