@@ -31,7 +31,7 @@ _models = {}
 def load(ref):
     key = (ref["base"], ref.get("adapter"))
     if key not in _models:
-        m = AutoModelForCausalLM.from_pretrained(ref["base"], torch_dtype=torch.float32).to(DEVICE)
+        m = AutoModelForCausalLM.from_pretrained(ref["base"], dtype=torch.float32).to(DEVICE)
         if ref.get("adapter"):
             m = PeftModel.from_pretrained(m, ref["adapter"]).to(DEVICE)
         m.eval()
@@ -83,7 +83,7 @@ def op_generate(req):
 
 def op_train(req):
     torch.manual_seed(req.get("seed", 0))
-    base = AutoModelForCausalLM.from_pretrained(req["model"]["base"], torch_dtype=torch.float32).to(DEVICE)
+    base = AutoModelForCausalLM.from_pretrained(req["model"]["base"], dtype=torch.float32).to(DEVICE)
     lc = req["lora"]
     if req.get("init_adapter"):
         model = PeftModel.from_pretrained(base, req["init_adapter"], is_trainable=True).to(DEVICE)

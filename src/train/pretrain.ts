@@ -152,6 +152,20 @@ function toStream(seqs: WeightedSequence[], rng: Rng): { ids: Int32Array; weight
   return { ids, weights };
 }
 
+/** The reading phase's stream: everyday concepts on stories, and reading questions asked both ways (half negated), so
+ * that the answer depends on the question. Exported so that a recipe study (scripts/export-reading-phase.ts) trains
+ * on exactly the tokens `crossmon pretrain` does. */
+export function readingPhaseStream(o: Pick<Required<PretrainOptions>, "seed" | "storySize" | "readingSize" | "ifSize" | "readingThinkingShare" | "readingAnswerWeight">, renderer: Renderer): { ids: Int32Array; weights: Float32Array } {
+  const rng = new Rng(o.seed + 11);
+  const readingQuestion = (q: ReadingQuestion) => readingSequence(renderer, q, rng.next() < o.readingThinkingShare, o.readingAnswerWeight);
+  return toStream([
+    ...generateStoryQuestions({ seed: o.seed * 19 + 2, size: o.storySize }).map(readingQuestion),
+    ...generateComprehensionQuestions({ seed: o.seed * 13 + 2, size: Math.round(o.readingSize / 2), flip: true }).map(readingQuestion),
+    ...generateReadingQuestions({ seed: o.seed * 17 + 5, size: Math.round(o.readingSize / 4), flip: true }).map(readingQuestion),
+    ...generateInstructionData({ seed: o.seed * 31 + 7, size: Math.round(o.ifSize / 8) }).map((c) => renderer.conversation(c.messages)),
+  ], rng);
+}
+
 /** The corpus as one stream of (token, loss weight), packed into rows later. */
 function buildStream(o: Required<Omit<PretrainOptions, "minutes" | "quiet" | "log">>, tok: HfTokenizer, renderer: Renderer): { ids: Int32Array; weights: Float32Array; counts: Record<string, number> } {
   const rng = new Rng(o.seed);
@@ -176,7 +190,7 @@ function buildStream(o: Required<Omit<PretrainOptions, "minutes" | "quiet" | "lo
 }
 
 /** Rows of seqLen+1 tokens cut from a packed stream, in a seeded order, rowsPerStep per step in micro-batches. */
-function packedBatches(ids: Int32Array, weights: Float32Array, o: { seqLen: number; rowsPerStep: number; microRows: number }, seed: number) {
+export function packedBatches(ids: Int32Array, weights: Float32Array, o: { seqLen: number; rowsPerStep: number; microRows: number }, seed: number) {
   const L = o.seqLen;
   const rows = Math.floor((ids.length - 1) / L);
   const order = Array.from({ length: rows }, (_, i) => i);
@@ -257,7 +271,6 @@ export function pretrain(opts: PretrainOptions): PretrainResult {
   for (const p of model.params.values()) setTrainable(p, true);
   const deadline = o.minutes ? Date.now() + o.minutes * 60_000 : undefined;
   const question = (q: ReadingQuestion, rng: Rng) => readingSequence(renderer, q, rng.next() >= 0.5);
-  const readingQuestion = (q: ReadingQuestion, rng: Rng) => readingSequence(renderer, q, rng.next() < o.readingThinkingShare, o.readingAnswerWeight);
   const phases: Phase[] = ([
     {
       name: "pretrain",
@@ -288,15 +301,7 @@ export function pretrain(opts: PretrainOptions): PretrainResult {
       steps: o.readingSteps,
       lr: o.readingLr,
       warmup: Math.floor(o.readingSteps / 20),
-      stream: () => {
-        const rng = new Rng(o.seed + 11);
-        return toStream([
-          ...generateStoryQuestions({ seed: o.seed * 19 + 2, size: o.storySize }).map((q) => readingQuestion(q, rng)),
-          ...generateComprehensionQuestions({ seed: o.seed * 13 + 2, size: Math.round(o.readingSize / 2), flip: true }).map((q) => readingQuestion(q, rng)),
-          ...generateReadingQuestions({ seed: o.seed * 17 + 5, size: Math.round(o.readingSize / 4), flip: true }).map((q) => readingQuestion(q, rng)),
-          ...generateInstructionData({ seed: o.seed * 31 + 7, size: Math.round(o.ifSize / 8) }).map((c) => renderer.conversation(c.messages)),
-        ], rng);
-      },
+      stream: () => readingPhaseStream(o, renderer),
     },
   ] satisfies Omit<Phase, "n">[])
     // a phase keeps its number (work/phaseN, its batch seed) when an earlier one is switched off
