@@ -6,24 +6,43 @@
 #include <thread>
 #include <vector>
 
+// Test builds (test/engine/native/pool-stress.cc) stall a worker at the claim point to widen the windows in which one
+// round overlaps the next; release builds define it to nothing.
+#ifdef CM_POOL_STRESS
+#include <chrono>
+#define CM_POOL_STALL() \
+  do { if (std::rand() % 64 == 0) std::this_thread::sleep_for(std::chrono::microseconds(std::rand() % 50)); } while (0)
+#else
+#define CM_POOL_STALL() do {} while (0)
+#endif
+
 namespace cm {
 namespace {
 struct Pool {
   std::vector<std::thread> workers;
   std::mutex mu;
   std::condition_variable cv;
+  // The round being run (workers wake when it changes), and the round's claim counter: (round << 32) | next task.
+  // A task is claimed by a compare-and-swap that also checks the round, so a worker still leaving one round can never
+  // claim a task of the next before that round's fn and n_tasks are set, run one twice, or count one as done twice
+  // (test/engine/native/pool-stress.cc found all three in a counter that carried no round).
   std::atomic<long> generation{0};
-  std::atomic<int> next{0};
+  std::atomic<long> next{0};
   std::atomic<int> done{0};
-  int n_tasks = 0;
+  std::atomic<int> n_tasks{0};
   const std::function<void(int)>* fn = nullptr;
   bool stop = false;
   int threads = 1;
 
-  void run_tasks() {
+  void run_tasks(long round) {
     for (;;) {
-      int t = next.fetch_add(1);
-      if (t >= n_tasks) break;
+      long v = next.load();
+      CM_POOL_STALL();
+      if ((v >> 32) != round) return;  // a later round: this one's tasks are all claimed
+      int t = (int)(v & 0xffffffffL);
+      if (t >= n_tasks.load()) return;
+      if (!next.compare_exchange_weak(v, v + 1)) continue;
+      // claimed task t of this round, which cannot end before it is done: fn is this round's
       (*fn)(t);
       done.fetch_add(1);
     }
@@ -41,7 +60,7 @@ struct Pool {
         g = generation.load();
       }
       seen = g;
-      run_tasks();
+      run_tasks(g);
     }
   }
   void resize(int n) {
@@ -91,21 +110,25 @@ void parallel_for(int n_tasks, const std::function<void(int)>& fn) {
     for (int t = 0; t < n_tasks; t++) fn(t);
     return;
   }
-  // Park the task counter out of range first, so a worker still leaving the previous round cannot claim a task
-  // of this one before fn and n_tasks are set; the store of 0 below publishes them.
-  p.next.store(1 << 30);
-  p.fn = &fn;
-  p.n_tasks = n_tasks;
-  p.done.store(0);
+  // Only this thread starts rounds, and the previous round has ended (every task done), so no worker is inside fn.
+  // The claim counter is parked first (round 0 is never run): a worker that read the last round's counter before
+  // this and its task count after cannot then claim, since its compare-and-swap meets the parked value. fn and
+  // n_tasks are set next, and the counter names the new round last, which is what lets workers claim.
+  long round = (p.generation.load() + 1) & 0x7fffffffL;
+  if (round == 0) round = 1;
   p.next.store(0);
+  p.fn = &fn;
+  p.n_tasks.store(n_tasks);
+  p.done.store(0);
+  p.next.store(round << 32);
   {
     std::lock_guard<std::mutex> lk(p.mu);
-    p.generation.fetch_add(1);
+    p.generation.store(round);
   }
   p.cv.notify_all();
-  p.run_tasks();
+  p.run_tasks(round);
   while (p.done.load() < n_tasks) {
   }
-  // All tasks finished; workers that arrive late find next >= n_tasks and go back to waiting.
+  // All tasks finished; workers that arrive late find every task claimed, or a later round, and go back to waiting.
 }
 }  // namespace cm
