@@ -19,6 +19,9 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from transformers import LlamaConfig, LlamaForCausalLM
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from worker import padded  # noqa: E402  (the worker's right-padding, on the same device)
+
 DEV = "cuda" if torch.cuda.is_available() else "cpu"
 # full float32 matrix products, as crossmon's engine (no TF32 on the GPU)
 torch.backends.cuda.matmul.allow_tf32 = False
@@ -84,13 +87,7 @@ def score(model, prompts, cands, batch=64):
     out = []
     for i in range(0, len(prompts), batch):
         chunk = prompts[i:i + batch]
-        n = max(len(p) for p in chunk)
-        x = torch.zeros((len(chunk), n), dtype=torch.long)
-        mask = torch.zeros((len(chunk), n), dtype=torch.long)
-        for j, p in enumerate(chunk):
-            x[j, :len(p)] = torch.tensor(p)
-            mask[j, :len(p)] = 1
-        x, mask = x.to(DEV), mask.to(DEV)
+        x, mask = padded(chunk)
         logits = model(input_ids=x, attention_mask=mask).logits.float()
         last = logits[torch.arange(len(chunk), device=DEV), mask.sum(1) - 1]
         lp = F.log_softmax(last, -1)[:, cands]
