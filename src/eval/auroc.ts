@@ -13,14 +13,36 @@ export function auroc(labels: ArrayLike<number | boolean>, scores: ArrayLike<num
   }
   const neg = n - pos;
   if (pos === 0 || neg === 0) throw new Error("auroc: needs at least one positive and one negative label");
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
+  const ranks = averageRanks(scores);
   let rankSumPos = 0;
+  for (let i = 0; i < n; i++) if (labels[i] === true || labels[i] === 1) rankSumPos += ranks[i];
+  return (rankSumPos - (pos * (pos + 1)) / 2) / (pos * neg);
+}
+
+/** 1-based ranks, tied values sharing their average rank (as scipy.stats.rankdata's "average"). */
+export function averageRanks(values: ArrayLike<number>): Float64Array {
+  const n = values.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => values[a] - values[b]);
+  const ranks = new Float64Array(n);
   for (let i = 0; i < n; ) {
     let j = i;
-    while (j + 1 < n && scores[order[j + 1]] === scores[order[i]]) j++;
-    const avgRank = (i + j) / 2 + 1; // ranks are 1-based
-    for (let k = i; k <= j; k++) if (labels[order[k]] === true || labels[order[k]] === 1) rankSumPos += avgRank;
+    while (j + 1 < n && values[order[j + 1]] === values[order[i]]) j++;
+    for (let k = i; k <= j; k++) ranks[order[k]] = (i + j) / 2 + 1;
     i = j + 1;
   }
-  return (rankSumPos - (pos * (pos + 1)) / 2) / (pos * neg);
+  return ranks;
+}
+
+/** Spearman's rank correlation (Pearson's on average ranks); NaN when either side is constant. */
+export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`spearman: ${a.length} against ${b.length} values`);
+  const ra = averageRanks(a), rb = averageRanks(b);
+  const mean = (ra.length + 1) / 2; // the mean of 1..n, kept by average ranks
+  let sab = 0, saa = 0, sbb = 0;
+  for (let i = 0; i < ra.length; i++) {
+    sab += (ra[i] - mean) * (rb[i] - mean);
+    saa += (ra[i] - mean) ** 2;
+    sbb += (rb[i] - mean) ** 2;
+  }
+  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : NaN;
 }

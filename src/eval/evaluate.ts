@@ -40,14 +40,16 @@ async function cachedScores(ctx: EvalContext, ref: ModelRef, prompts: ScorePromp
 export interface SingleResult {
   scores: number[];
   mass: number[];
+  /** the rendered prompts' lengths in tokens (to see whether a score follows length) */
+  lengths: number[];
   truncated: number;
 }
 
 export async function evalSingleToken(ctx: EvalContext, ref: ModelRef, task: Task, examples: Example[]): Promise<SingleResult> {
   const r = examples.map((e) => ctx.renderer.singleToken(task, e));
-  if (!r.length) return { scores: [], mass: [], truncated: 0 };
+  if (!r.length) return { scores: [], mass: [], lengths: [], truncated: 0 };
   const lps = await cachedScores(ctx, ref, r.map((x) => ({ ids: x.promptIds, messages: x.messages })), r[0].candidates);
-  return { scores: lps.map(([a, b]) => softmax2(a, b)), mass: lps.map(([a, b]) => Math.exp(a) + Math.exp(b)), truncated: r.filter((x) => x.truncated).length };
+  return { scores: lps.map(([a, b]) => softmax2(a, b)), mass: lps.map(([a, b]) => Math.exp(a) + Math.exp(b)), lengths: r.map((x) => x.promptIds.length), truncated: r.filter((x) => x.truncated).length };
 }
 
 export interface GenSettings {

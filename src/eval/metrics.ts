@@ -1,12 +1,13 @@
 /**
  * Metrics of a monitor's scores: AUROC with bootstrap CIs, paired differences, accuracy (at 0.5 and at a threshold
- * chosen on validation), TPR at fixed FPR, Brier score, ECE, log-loss, and gap recovered with its CI.
+ * chosen on validation), TPR at fixed FPR, Brier score, ECE, log-loss, gap recovered with its CI, and whether scores
+ * follow another quantity (length) among texts of one label.
  * AUROC, Brier, log-loss and the ROC points follow scikit-learn's definitions (checked against it in the tests).
  */
 import { Rng } from "../engine/random.js";
-import { auroc } from "./auroc.js";
+import { auroc, spearman } from "./auroc.js";
 
-export { auroc };
+export { auroc, spearman };
 export type Labels = ArrayLike<number | boolean>;
 const isPos = (l: number | boolean) => l === true || l === 1;
 
@@ -176,4 +177,23 @@ export function metricSet(labels: Labels, probs: ArrayLike<number>, val?: { labe
     ece: ece(labels, probs),
     log_loss: logLoss(labels, probs),
   };
+}
+
+/**
+ * Spearman's ρ between scores and another quantity (a text's length, say) within each label, averaged with the
+ * labels' sizes as weights: whether a monitor's score follows that quantity beyond what the label explains (over both
+ * labels together, a right answer on a task where length separates the labels would count as following length).
+ * NaN when neither label has three texts with varying scores and quantities.
+ */
+export function withinLabelSpearman(labels: Labels, scores: ArrayLike<number>, other: ArrayLike<number>): number {
+  let sum = 0, n = 0;
+  for (const positive of [true, false]) {
+    const idx = Array.from({ length: labels.length }, (_, i) => i).filter((i) => isPos(labels[i]) === positive);
+    if (idx.length < 3) continue;
+    const rho = spearman(idx.map((i) => scores[i]), idx.map((i) => other[i]));
+    if (Number.isNaN(rho)) continue;
+    sum += rho * idx.length;
+    n += idx.length;
+  }
+  return n ? sum / n : NaN;
 }

@@ -19,6 +19,11 @@ test("eval --world-seed scores the same tasks on other texts; a bad seed or a se
     const got = JSON.parse(readFileSync(json, "utf8")) as { auroc: { value: number; lo: number; hi: number } }[];
     const n = (f: (a: { value: number; lo: number; hi: number }) => boolean) => got.filter((x) => f(x.auroc)).length;
     assert.ok(r.stdout.includes(`2 tasks: AUROC above 0.5 on ${n((a) => a.value > 0.5)}, 95% CI above 0.5 on ${n((a) => a.lo > 0.5)}, below 0.5 on ${n((a) => a.hi < 0.5)}`), r.stdout);
+    // the shortcut columns: prompt length's own AUROC and ρ(score, length) within a label, printed and in the JSON
+    for (const x of got as unknown as { task: string; length_auroc: number; score_length_rho: number }[]) {
+      assert.ok(x.length_auroc >= 0 && x.length_auroc <= 1 && Math.abs(x.score_length_rho) <= 1, JSON.stringify(x));
+      assert.match(r.stdout, new RegExp(`${x.task} .* length alone ${x.length_auroc.toFixed(2)}  ρ\\(score, length \\| label\\) +${x.score_length_rho.toFixed(2)}`));
+    }
     return JSON.parse(readFileSync(json, "utf8")) as { task: string; n: number; auroc: { value: number } }[];
   };
   const a = rows("0"), b = rows("1");

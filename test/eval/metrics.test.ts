@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { auroc } from "../../src/index.js";
-import { accuracy, aurocCI, bestThreshold, brier, ece, gapRecovered, logLoss, metricSet, pairedAurocDiff, tprAtFpr } from "../../src/eval/metrics.js";
+import { accuracy, aurocCI, bestThreshold, brier, ece, gapRecovered, logLoss, metricSet, pairedAurocDiff, spearman, tprAtFpr, withinLabelSpearman } from "../../src/eval/metrics.js";
 
 const fx = JSON.parse(readFileSync(join(import.meta.dirname, "..", "fixtures", "metrics-sklearn.json"), "utf8")) as { cases: { labels: number[]; scores: number[]; probs: number[]; auroc: number; brier: number; log_loss: number; tpr_at_1pct: number; tpr_at_5pct: number; tpr_at_20pct: number }[] };
 
@@ -61,4 +61,21 @@ test("accuracy, validation threshold, ECE", () => {
   assert.equal(m.auroc.value, 1);
   assert.equal(m.accuracy_at_half, 5 / 6);
   assert.ok(m.val_threshold! > 0.3 && m.val_threshold! < 0.6);
+});
+
+test("Spearman's ρ with ties (hand-worked: 8/√95), and ρ within a label: following length is told from being right", () => {
+  assert.ok(Math.abs(spearman([1, 2, 3, 4, 5], [5, 6, 7, 8, 7]) - 8 / Math.sqrt(95)) < 1e-12);
+  assert.equal(spearman([3, 1, 2], [30, 10, 20]), 1);
+  assert.equal(spearman([3, 1, 2], [-30, -10, -20]), -1);
+  assert.ok(Number.isNaN(spearman([1, 1, 1], [1, 2, 3])), "a constant side has no ρ");
+  // positives are long, negatives short: length alone separates the labels
+  const labels = Array.from({ length: 40 }, (_, i) => i % 2 === 0);
+  const lengths = labels.map((y, i) => (y ? 100 : 20) + ((i * 7) % 13));
+  // a monitor that is right from the text (its score has nothing to do with length within a label) ...
+  const reads = labels.map((y, i) => (y ? 0.8 : 0.2) + ((i * 5) % 11) / 100);
+  assert.ok(spearman(reads, lengths) > 0.6, `over both labels it looks like length: ${spearman(reads, lengths)}`);
+  assert.ok(Math.abs(withinLabelSpearman(labels, reads, lengths)) < 0.5, `within a label it does not: ${withinLabelSpearman(labels, reads, lengths)}`);
+  // ... and one whose score is length
+  assert.equal(withinLabelSpearman(labels, lengths.map((l) => l / 200), lengths), 1);
+  assert.ok(Number.isNaN(withinLabelSpearman([true, false], [0.5, 0.5], [1, 2])), "too few texts per label");
 });

@@ -10,11 +10,15 @@ import { splitTasks } from "../../data/splits.js";
 import { buildWorld, DEFAULT_WORLD_SIZE } from "../../data/world/index.js";
 import { Renderer } from "../../formats/render.js";
 import { evalSingleToken } from "../../eval/evaluate.js";
-import { metricSet, type Interval } from "../../eval/metrics.js";
+import { metricSet, withinLabelSpearman, type Interval } from "../../eval/metrics.js";
+import { auroc } from "../../eval/auroc.js";
 import { Progress } from "../../train/progress.js";
 import { action, numberOption } from "../output.js";
 import { InputError } from "../../engine/errors.js";
 import { BACKEND_KINDS, chooseBackend } from "../../backends/choose.js";
+
+/** |Spearman ρ| between a model's scores and prompt lengths (within a label) above which eval names the task */
+const LENGTH_RHO_FLAG = 0.3;
 
 export function registerEval(program: Command): void {
   program
@@ -53,17 +57,23 @@ export function registerEval(program: Command): void {
           const ex = s.test.slice(0, numberOption(o.examples, "--examples", { integer: true, min: 1 }));
           const r = await evalSingleToken({ backend, renderer, store: null }, ref, s.task, ex);
           const m = metricSet(ex.map((e) => e.label), r.scores, undefined, { n: 1000, seed: 0 });
-          rows.push({ task: s.task.id, domain: s.task.domain, ...m, mean_mass: r.mass.reduce((a, b) => a + b, 0) / r.mass.length, truncated: r.truncated });
+          // a shortcut check: how far prompt length alone goes on this task, and whether the model's score follows
+          // length among texts of the same label (so that a model that is right where length is too is not flagged)
+          const labels = ex.map((e) => e.label);
+          rows.push({ task: s.task.id, domain: s.task.domain, ...m, mean_mass: r.mass.reduce((a, b) => a + b, 0) / r.mass.length, truncated: r.truncated, length_auroc: auroc(labels, r.lengths), score_length_rho: withinLabelSpearman(labels, r.scores, r.lengths) });
           progress.update(i + 1, { task: s.task.id });
         }
         chosen?.close();
-        for (const r of rows) console.log(`${r.task.padEnd(22)} AUROC ${r.auroc.value.toFixed(3)} [${r.auroc.lo.toFixed(3)}, ${r.auroc.hi.toFixed(3)}]  acc@0.5 ${r.accuracy_at_half.toFixed(3)}  mass ${r.mean_mass.toFixed(3)}  (n ${r.n})`);
+        const fmt = (x: number) => (Number.isNaN(x) ? "  n/a" : (x < 0 ? "" : " ") + x.toFixed(2));
+        for (const r of rows) console.log(`${r.task.padEnd(22)} AUROC ${r.auroc.value.toFixed(3)} [${r.auroc.lo.toFixed(3)}, ${r.auroc.hi.toFixed(3)}]  acc@0.5 ${r.accuracy_at_half.toFixed(3)}  mass ${r.mean_mass.toFixed(3)}  length alone ${r.length_auroc.toFixed(2)}  ρ(score, length | label) ${fmt(r.score_length_rho)}  (n ${r.n})`);
         // the counts that say whether a model reads the questions at all: above chance, clearly above, clearly below
         const aurocs = rows.map((r) => r.auroc);
         if (aurocs.length > 1) {
           const count = (f: (a: Interval) => boolean) => aurocs.filter(f).length;
           console.log(`${aurocs.length} tasks: AUROC above 0.5 on ${count((a) => a.value > 0.5)}, 95% CI above 0.5 on ${count((a) => a.lo > 0.5)}, below 0.5 on ${count((a) => a.hi < 0.5)}`);
         }
+        const following = rows.filter((r) => Math.abs(r.score_length_rho) >= LENGTH_RHO_FLAG);
+        if (following.length) console.log(`the score follows prompt length (|ρ| ≥ ${LENGTH_RHO_FLAG}) among texts of one label on ${following.map((r) => `${r.task} (${r.score_length_rho.toFixed(2)})`).join(", ")}: it may be answering by length rather than by reading`);
         if (o.json) writeFileSync(o.json, JSON.stringify(rows, null, 2));
       }),
     );
