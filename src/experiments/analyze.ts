@@ -13,8 +13,9 @@ export interface Preds {
   extra: (Record<string, unknown> | undefined)[];
 }
 
-const pct = (x: number) => (Number.isFinite(x) ? `${Math.round(100 * x)}%` : "n/a");
-const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "n/a");
+// "+ 0" turns a rounded −0 into 0, so a tiny negative prints as 0.00 and 0%, not -0.00 and -0%
+const pct = (x: number) => (Number.isFinite(x) ? `${Math.round(100 * x) + 0}%` : "n/a");
+const f2 = (x: number) => (Number.isFinite(x) ? (Number(x.toFixed(2)) + 0).toFixed(2) : "n/a");
 export const fmtCI = (i: Interval, asPct = false) => (asPct ? `${pct(i.value)} [${pct(i.lo)}, ${pct(i.hi)}]` : `${f2(i.value)} [${f2(i.lo)}, ${f2(i.hi)}]`);
 
 export class Analysis {
@@ -58,7 +59,8 @@ export class Analysis {
 }
 
 export interface TransferResult {
-  eval_tasks: { task: string; untrained: Interval; in_domain: Interval; sources: { name: string; auroc: Interval; gap: Interval; diff_vs_untrained: Interval }[] }[];
+  /** per held-out task; gap: in-domain − untrained AUROC (paired), the denominator of every gap recovered */
+  eval_tasks: { task: string; untrained: Interval; in_domain: Interval; gap: Interval; sources: { name: string; auroc: Interval; gap: Interval; diff_vs_untrained: Interval }[] }[];
   finding: string;
 }
 
@@ -73,6 +75,7 @@ export function analyseTransfer(a: Analysis): TransferResult | undefined {
       task,
       untrained: aurocCI(u.labels, u.scores, a.boot),
       in_domain: aurocCI(d.labels, d.scores, a.boot),
+      gap: pairedAurocDiff(u.labels, u.scores, d.scores, a.boot),
       sources: recipes.map((name) => {
         const s = a.preds(a.model(`source:${name}`), task)!;
         return { name, auroc: aurocCI(s.labels, s.scores, a.boot), gap: gapRecovered(u.labels, u.scores, d.scores, s.scores, a.boot), diff_vs_untrained: pairedAurocDiff(u.labels, u.scores, s.scores, a.boot) };
@@ -82,6 +85,11 @@ export function analyseTransfer(a: Analysis): TransferResult | undefined {
   const sentences = rows.map((r) => {
     const singles = r.sources.filter((s) => names.includes(s.name)).sort((x, y) => (y.gap.value || -9) - (x.gap.value || -9));
     const best = singles[0];
+    // a share of a gap that is not clearly there is noise over noise: say so, and give the sources' changes instead
+    if (!(r.gap.lo > 0)) {
+      const byDiff = [...singles].sort((x, y) => y.diff_vs_untrained.value - x.diff_vs_untrained.value);
+      return `On ${r.task}, in-domain training does not clearly beat the untrained model (AUROC ${fmtCI(r.in_domain)} against ${fmtCI(r.untrained)}: a difference of ${fmtCI(r.gap)}), so there is no measurable gap to recover; against the untrained model, training on ${byDiff.map((s) => `${s.name} changes AUROC by ${fmtCI(s.diff_vs_untrained)}`).join(", ")}.`;
+    }
     const rest = singles.slice(1).map((s) => `${s.name} ${fmtCI(s.gap, true)}`).join(", ");
     return `On ${r.task}, the untrained model scores AUROC ${fmtCI(r.untrained)} and in-domain training ${fmtCI(r.in_domain)}; training on ${best.name} alone recovers ${fmtCI(best.gap, true)} of that gap (AUROC ${fmtCI(best.auroc)})${rest ? `, against ${rest} for the other sources` : ""}.`;
   });

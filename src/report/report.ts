@@ -40,7 +40,7 @@ export async function writeReport(run: RunContext): Promise<{ html: string; json
     ]);
     let body = await toSvg(heatmap(heat, "task", "source", "auroc", "AUROC by training source (rows) and held-out task (columns)"));
     for (const e of t.eval_tasks) {
-      body += await toSvg(barsWithCI(e.sources.map((s) => ({ source: s.name, ...ci(s.gap) })), "source", `Gap recovered on ${e.task} (axis clipped to −100%…150%)`, "gap recovered", { rule: 0, domain: [-1, 1.5] }));
+      body += await toSvg(barsWithCI(e.sources.map((s) => ({ source: s.name, ...ci(s.gap) })), "source", e.gap.lo > 0 ? `Gap recovered on ${e.task} (axis clipped to −100%…150%)` : `Gap recovered on ${e.task}: no clear gap to recover, so noise`, "gap recovered", { rule: 0, domain: [-1, 1.5] }));
       // ROC curves: untrained, in-domain, and the best single source
       const best = [...e.sources].sort((x, y) => (y.gap.value || -9) - (x.gap.value || -9))[0];
       const curves: Record<string, unknown>[] = [];
@@ -50,7 +50,7 @@ export async function writeReport(run: RunContext): Promise<{ html: string; json
         roc.fpr.forEach((f, i) => curves.push({ model: name, fpr: f, tpr: roc.tpr[i], i }));
       }
       body += await toSvg(rocChart(curves as never, `ROC on ${e.task}`));
-      body += table(["source", "AUROC [95% CI]", "gap recovered [95% CI]", "AUROC − untrained [95% CI]"], [["untrained", fmtCI(e.untrained), "0", "0"], ...e.sources.map((s) => [s.name, fmtCI(s.auroc), fmtCI(s.gap, true), fmtCI(s.diff_vs_untrained)]), ["in-domain", fmtCI(e.in_domain), "100%", ""]]);
+      body += table(["source", "AUROC [95% CI]", "gap recovered [95% CI]", "AUROC − untrained [95% CI]"], [["untrained", fmtCI(e.untrained), "0", "0"], ...e.sources.map((s) => [s.name, fmtCI(s.auroc), fmtCI(s.gap, true), fmtCI(s.diff_vs_untrained)]), ["in-domain", fmtCI(e.in_domain), "100%", fmtCI(e.gap)]]);
     }
     add("1. Transfer across domains", "Does training on other domains' classification tasks help on held-out monitoring tasks, and how much of the gap to in-domain training does it close?", t.finding, body);
   }
