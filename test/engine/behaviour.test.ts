@@ -155,22 +155,31 @@ test("gradient accumulation over micro-batches equals one large batch", () => {
   grads[0].forEach((g, i) => assertClose(grads[1][i], g, 1e-6, `param ${i}`));
 });
 
-test("training is deterministic: same seed and data give bit-identical weights on one thread", () => {
+test("training is deterministic: same seed and data give bit-identical weights, on one thread and on two", () => {
   const native = nativeKernels();
-  native?.setThreads(1);
+  // wide: big enough that GEMMs, attention and the row-wise kernels are split into several pool tasks
+  const wide = { vocab_size: 64, hidden_size: 128, intermediate_size: 256, head_dim: 32 };
+  const run = (threads: number, over: Record<string, unknown> = { vocab_size: 40 }) => {
+    native?.setThreads(threads);
+    const model = tinyModel("Qwen3ForCausalLM", 5, undefined, over);
+    addLora(model, { rank: 4, alpha: 8, dropout: 0.1, targets: ["q_proj", "v_proj"], seed: 2 });
+    model.rng = new Rng(11);
+    const opt = new AdamW(model.k, model.trainableParams(), { weightDecay: 0.1 });
+    const data = over === wide ? toyData(16, 4).map((q) => ({ ids: [...Array.from({ length: 60 }, (_, i) => 2 + ((i * 7) % 50)), ...q.ids], weights: [...Array(60).fill(0), ...q.weights] })) : toyData(16, 4);
+    for (let s = 0; s < 5; s++) trainStep(model, opt, [data.slice(0, 8), data.slice(8)], learningRate(1e-2, s, { warmupSteps: 2, totalSteps: 5, kind: "cosine" }), 1);
+    return model.trainableParams().map((p) => p.data.slice());
+  };
+  const same = (a: Float32Array[], b: Float32Array[], what: string) => a.forEach((x, i) => assert.deepEqual(b[i], x, what));
   try {
-    const run = () => {
-      const model = tinyModel("Qwen3ForCausalLM", 5, undefined, { vocab_size: 40 });
-      addLora(model, { rank: 4, alpha: 8, dropout: 0.1, targets: ["q_proj", "v_proj"], seed: 2 });
-      model.rng = new Rng(11);
-      const opt = new AdamW(model.k, model.trainableParams(), { weightDecay: 0.1 });
-      const data = toyData(16, 4);
-      for (let s = 0; s < 5; s++) trainStep(model, opt, [data.slice(0, 8), data.slice(8)], learningRate(1e-2, s, { warmupSteps: 2, totalSteps: 5, kind: "cosine" }), 1);
-      return model.trainableParams().map((p) => p.data.slice());
-    };
-    const a = run(), b = run();
-    a.forEach((x, i) => assert.deepEqual(b[i], x));
+    for (const threads of [1, 2]) {
+      same(run(threads), run(threads), `${threads} thread(s)`);
+      same(run(threads, wide), run(threads, wide), `${threads} thread(s), wide`);
+    }
+    // the pool splits work by its size, never by the thread count: with crossmon's own GEMM, 1 and 2 threads agree
+    native?.setGemmBackend(1);
+    same(run(1, wide), run(2, wide), "1 against 2 threads, wide");
   } finally {
+    native?.setGemmBackend(0);
     native?.setThreads(2);
   }
 });
