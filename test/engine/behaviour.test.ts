@@ -165,7 +165,7 @@ test("training is deterministic: same seed and data give bit-identical weights, 
     addLora(model, { rank: 4, alpha: 8, dropout: 0.1, targets: ["q_proj", "v_proj"], seed: 2 });
     model.rng = new Rng(11);
     const opt = new AdamW(model.k, model.trainableParams(), { weightDecay: 0.1 });
-    const data = over === wide ? toyData(16, 4).map((q) => ({ ids: [...Array.from({ length: 60 }, (_, i) => 2 + ((i * 7) % 50)), ...q.ids], weights: [...Array(60).fill(0), ...q.weights] })) : toyData(16, 4);
+    const data = over === wide ? toyData(16, 4).map((q) => ({ ids: [...Array.from({ length: 60 }, (_, i) => 2 + ((i * 7) % 50)), ...Array.from(q.ids)], weights: [...Array(60).fill(0), ...Array.from(q.weights)] })) : toyData(16, 4);
     for (let s = 0; s < 5; s++) trainStep(model, opt, [data.slice(0, 8), data.slice(8)], learningRate(1e-2, s, { warmupSteps: 2, totalSteps: 5, kind: "cosine" }), 1);
     return model.trainableParams().map((p) => p.data.slice());
   };
