@@ -27,12 +27,19 @@ export function workerAvailable(python = process.env.CROSSMON_PYTHON ?? "python3
   return r.status === 0 ? { ok: true } : { ok: false, reason: `${python} cannot import torch, transformers and peft (${(r.stderr || r.error?.message || "").trim().split("\n").pop()})` };
 }
 
+const STDERR_TAIL_CHARS = 16_000;
+const STDERR_TAIL_LINES = 8;
+
 export class WorkerBackend implements Backend {
   readonly name = "torch-worker";
   readonly capabilities = { score: true, generate: true, train: true };
   private proc: ChildProcessWithoutNullStreams;
   private next = 1;
   private waiting = new Map<number, { resolve: (v: Record<string, unknown>) => void; reject: (e: Error) => void }>();
+  /** the end of what the worker wrote to stderr: read all along (a full pipe would block it), shown when it dies */
+  private stderrTail = "";
+  /** why the worker can take no more requests, once it has exited or could not start */
+  private dead: string | null = null;
 
   constructor(python = process.env.CROSSMON_PYTHON ?? "python3", readonly decode?: (ids: number[]) => string) {
     this.proc = spawn(python, [workerScript()], { stdio: ["pipe", "pipe", "pipe"] });
@@ -44,13 +51,25 @@ export class WorkerBackend implements Backend {
       if (msg.ok) w.resolve(msg as unknown as Record<string, unknown>);
       else w.reject(new Error(`worker: ${msg.error}`));
     });
-    this.proc.on("exit", (code) => {
-      for (const w of this.waiting.values()) w.reject(new Error(`worker exited with code ${code}`));
-      this.waiting.clear();
+    this.proc.stderr.on("data", (d: Buffer) => {
+      this.stderrTail = (this.stderrTail + d.toString("utf8")).slice(-STDERR_TAIL_CHARS);
     });
+    this.proc.stdin.on("error", () => {}); // a write after the worker died: the exit handler reports it
+    this.proc.on("error", (e) => this.fail(`the worker could not start (${python}): ${e.message}`));
+    this.proc.on("exit", (code, signal) => this.fail(`the worker exited (${signal ?? `code ${code}`})`));
+  }
+
+  private fail(why: string): void {
+    if (this.dead) return;
+    // the last lines it wrote (progress bars redraw with \r: keep what each line ended as)
+    const tail = this.stderrTail.split("\n").map((l) => l.split("\r").pop()!.trimEnd()).filter(Boolean).slice(-STDERR_TAIL_LINES).join("\n");
+    this.dead = tail ? `${why}; its last words:\n${tail}` : why;
+    for (const w of this.waiting.values()) w.reject(new Error(this.dead));
+    this.waiting.clear();
   }
 
   call(op: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if (this.dead) return Promise.reject(new Error(this.dead));
     const id = this.next++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
