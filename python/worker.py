@@ -25,6 +25,9 @@ from transformers import AutoModelForCausalLM
 from peft import LoraConfig, PeftModel, get_peft_model
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+# stdout carries the protocol alone: anything a library prints goes to stderr instead
+PROTOCOL = sys.stdout
+sys.stdout = sys.stderr
 _models = {}
 
 
@@ -131,8 +134,8 @@ def main():
             out = {"id": req.get("id"), "ok": True, **OPS[req["op"]](req)}
         except Exception as e:  # the error goes back to crossmon, the worker keeps serving
             out = {"id": req.get("id"), "ok": False, "error": f"{type(e).__name__}: {e}", "trace": traceback.format_exc(limit=3)}
-        sys.stdout.write(json.dumps(out) + "\n")
-        sys.stdout.flush()
+        PROTOCOL.write(json.dumps(out) + "\n")
+        PROTOCOL.flush()
 
 
 if __name__ == "__main__":

@@ -44,7 +44,14 @@ export class WorkerBackend implements Backend {
   constructor(python = process.env.CROSSMON_PYTHON ?? "python3", readonly decode?: (ids: number[]) => string) {
     this.proc = spawn(python, [workerScript()], { stdio: ["pipe", "pipe", "pipe"] });
     createInterface({ input: this.proc.stdout }).on("line", (line) => {
-      const msg = JSON.parse(line) as { id: number; ok: boolean; error?: string };
+      let msg: { id: number; ok: boolean; error?: string };
+      try {
+        msg = JSON.parse(line) as typeof msg;
+      } catch {
+        // not the protocol (a library printing on stdout): keep it with the stderr lines, for the record
+        this.stderrTail = (this.stderrTail + line + "\n").slice(-STDERR_TAIL_CHARS);
+        return;
+      }
       const w = this.waiting.get(msg.id);
       if (!w) return;
       this.waiting.delete(msg.id);

@@ -42,3 +42,12 @@ test("worker: a Python that does not exist is a clear error, not a crash", async
   const w = new WorkerBackend(join(tmpdir(), "no-such-python-here"));
   await assert.rejects(w.call("hello", {}), /the worker could not start \(.*no-such-python-here\): spawn .* ENOENT/);
 });
+
+test("worker: a line on stdout that is not the protocol (a library's print) is set aside, not a crash", async () => {
+  const w = new WorkerBackend(fakePython(`read line; echo 'Some weights were not initialized'; echo '{"id": 1, "ok": true}'; read rest`));
+  try {
+    assert.deepEqual(await w.call("hello", {}), { id: 1, ok: true });
+  } finally {
+    w.close();
+  }
+});
