@@ -12,6 +12,7 @@ import { HfTokenizer } from "../engine/io/tokenizer.js";
 import { Transformer } from "../engine/model.js";
 import { setTrainable } from "../engine/params.js";
 import { Rng } from "../engine/random.js";
+import { nativeKernels } from "../engine/kernels/index.js";
 import type { WeightedSequence } from "../engine/sequences.js";
 import { generateWorldTexts } from "../data/world/index.js";
 import { generateInstructionData } from "../data/world/instructions.js";
@@ -211,6 +212,15 @@ export function packedBatches(ids: Int32Array, weights: Float32Array, o: { seqLe
   };
 }
 
+/**
+ * What the weights depend on besides the recipe: with OpenBLAS, the thread count (its sums are split by thread; the
+ * own GEMM's are not), so a rebuild reproduces the weights bit for bit on the same kernels, GEMM and thread count.
+ */
+function engineOf(): Record<string, unknown> {
+  const info = nativeKernels()?.info();
+  return info ? { kernels: "native", threads: info.threads, gemm: info.gemm, simd: info.simd } : { kernels: "reference" };
+}
+
 export interface PretrainResult {
   dir: string;
   loop: LoopResult;
@@ -346,7 +356,7 @@ export function pretrain(opts: PretrainOptions): PretrainResult {
     // the measured cost: the seconds of every step, from the curves (so a resumed run counts all of them)
     const steps = readFileSync(join(o.out, "training_curve.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { tokens: number; tokens_per_s: number; loss: number });
     const seconds = steps.reduce((s, x) => s + x.tokens / x.tokens_per_s, 0);
-    writeFileSync(join(o.out, "recipe.json"), JSON.stringify({ ...o, log: undefined, out: undefined, quiet: undefined, minutes: undefined, parameters, corpus_tokens: corpusTokens(), tokens_seen: steps.reduce((s, x) => s + x.tokens, 0), training_seconds: Math.round(seconds), last_loss: steps.at(-1)?.loss ?? null }, null, 2));
+    writeFileSync(join(o.out, "recipe.json"), JSON.stringify({ ...o, log: undefined, out: undefined, quiet: undefined, minutes: undefined, parameters, corpus_tokens: corpusTokens(), tokens_seen: steps.reduce((s, x) => s + x.tokens, 0), training_seconds: Math.round(seconds), last_loss: steps.at(-1)?.loss ?? null, engine: engineOf() }, null, 2));
   }
   return { dir: o.out, loop, parameters, corpusTokens: corpusTokens() };
 }

@@ -13,7 +13,7 @@ import { modelFingerprint } from "../engine/io/fingerprint.js";
 import { loadModel, loadWeights, saveModel } from "../engine/io/checkpoint.js";
 import { loadAdapter, saveAdapter } from "../engine/io/peft.js";
 import { HfTokenizer } from "../engine/io/tokenizer.js";
-import { setThreads } from "../engine/kernels/index.js";
+import { nativeKernels, setThreads } from "../engine/kernels/index.js";
 import { addLora, resolveTargets } from "../engine/lora.js";
 import { setTrainable } from "../engine/params.js";
 import { Rng } from "../engine/random.js";
@@ -109,8 +109,18 @@ export function scheduleOf(items: MixItem[], epochs: number, batchSize: number, 
 }
 
 export async function runTraining(spec: TrainSpec, dir: string, o: { quiet?: boolean; log?: (l: string) => void; context?: TrainContext } = {}): Promise<TrainResult> {
-  const log = o.log ?? ((l: string) => process.stderr.write(l + "\n"));
+  // the spec's thread count holds for this training only: the caller's comes back after it, even on an error
+  const before = nativeKernels()?.info().threads;
   if (spec.hyper.threads) setThreads(spec.hyper.threads);
+  try {
+    return await train(spec, dir, o);
+  } finally {
+    if (spec.hyper.threads && before) setThreads(before);
+  }
+}
+
+async function train(spec: TrainSpec, dir: string, o: { quiet?: boolean; log?: (l: string) => void; context?: TrainContext }): Promise<TrainResult> {
+  const log = o.log ?? ((l: string) => process.stderr.write(l + "\n"));
   if (spec.method === "lora") resolveTargets(spec.lora.targets);
   const ctx = o.context ?? (await trainingContext(spec));
   // every stage's mixture is built (and so validated) before any training

@@ -12,6 +12,7 @@ import { readSafetensors } from "../../src/engine/io/safetensors.js";
 import { loadModel } from "../../src/engine/io/checkpoint.js";
 import { toyBase } from "./toy-base.js";
 import { pretrain, TOY_RECIPE } from "../../src/train/pretrain.js";
+import { nativeKernels } from "../../src/engine/kernels/index.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const base = toyBase();
@@ -30,6 +31,7 @@ const specOf = (over: Record<string, unknown> = {}) => ({
 });
 
 test("bad specs are refused before any work, naming the field", async () => {
+  const threads = nativeKernels()?.info().threads;
   const dir = mkdtempSync(join(tmpdir(), "crossmon-run-"));
   const run = (over: Record<string, unknown>) => runTraining(parseTrainSpec(specOf(over)), join(dir, "r"), { quiet: true, log: () => {} });
   await assert.rejects(run({ base_model: join(dir, "nope") }), /nope\/config\.json: not found/);
@@ -39,6 +41,7 @@ test("bad specs are refused before any work, naming the field", async () => {
   assert.throws(() => parseTrainSpec(specOf({ hyper: { lr: -1 } })), /field "hyper\.lr"/);
   assert.throws(() => parseTrainSpec(specOf({ mystery: 1 })), /field "\(root\)": Unrecognized key/);
   assert.ok(!existsSync(join(dir, "r")), "nothing was written");
+  assert.equal(nativeKernels()?.info().threads, threads, "the spec's thread count (1) held for its training only, refused or not");
 });
 
 test("a two-stage LoRA run writes a PEFT adapter, the resolved spec, metrics and the dilution as trained", async () => {
@@ -111,6 +114,18 @@ test("the pretraining recipe at toy size: tokenizer with a chat template, a mode
   assert.ok(recipe.training_seconds >= 0 && recipe.tokens_seen > 0);
   const cfg = JSON.parse(readFileSync(join(base, "tokenizer_config.json"), "utf8"));
   assert.match(cfg.chat_template, /im_start/);
+});
+
+test("the pretraining recipe reproduces its model on the same engine: a second run writes the same tokenizer and weights, byte for byte", () => {
+  const again = join(mkdtempSync(join(tmpdir(), "crossmon-again-")), "base");
+  pretrain({ out: again, ...TOY_RECIPE, quiet: true });
+  for (const f of ["tokenizer.json", "tokenizer_config.json", "config.json", "model.safetensors"]) {
+    assert.ok(readFileSync(join(again, f)).equals(readFileSync(join(base, f))), f);
+  }
+  // the recipe says what else the weights depend on
+  const engine = JSON.parse(readFileSync(join(again, "recipe.json"), "utf8")).engine;
+  const info = nativeKernels()?.info();
+  assert.deepEqual(engine, info ? { kernels: "native", threads: info.threads, gemm: info.gemm, simd: info.simd } : { kernels: "reference" });
 });
 
 test("a phase switched off leaves the others their own folders: phase 3 stays work/phase3 without phase 2", () => {
