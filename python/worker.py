@@ -3,7 +3,7 @@ with PyTorch + transformers + peft. Token ids and loss weights come from crossmo
 trains and scores on exactly the tokens the in-process engine would.
 
 Protocol: one JSON object per line in, one per line out, answered in order:
-  {"id": 1, "op": "hello"}                                       -> {"id": 1, "ok": true, "torch": "...", "device": "cuda"}
+  {"id": 1, "op": "hello"}                                 -> {"id": 1, "ok": true, "torch": "...", "device": "cuda", "dtype": "float32"}
   {"id": 2, "op": "score", "model": {"base": DIR, "adapter": DIR|null}, "prompts": [[ids]], "candidates": [ids]}
                                                                   -> {"id": 2, "ok": true, "logprobs": [[lp, ...], ...]}
   {"id": 3, "op": "logits", "model": {...}, "ids": [[ids]]}      -> {"id": 3, "ok": true, "logits": [[[...]]]} (last dim: vocab)
@@ -16,6 +16,7 @@ Protocol: one JSON object per line in, one per line out, answered in order:
   errors                                                          -> {"id": N, "ok": false, "error": "..."}
 """
 import json
+import os
 import sys
 import traceback
 
@@ -25,6 +26,13 @@ from transformers import AutoModelForCausalLM
 from peft import LoraConfig, PeftModel, get_peft_model
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+# the base model's weights in memory: float32 (exact, the default) or, for models too big for that on a GPU box,
+# bfloat16 / float16 (LoRA adapters stay float32: peft keeps them so; losses and scores are computed in float32)
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+_dtype_name = os.environ.get("CROSSMON_WORKER_DTYPE", "float32")
+if _dtype_name not in DTYPES:
+    sys.exit(f"CROSSMON_WORKER_DTYPE must be one of {', '.join(DTYPES)} (got {_dtype_name!r})")
+DTYPE = DTYPES[_dtype_name]
 # stdout carries the protocol alone: anything a library prints goes to stderr instead
 PROTOCOL = sys.stdout
 sys.stdout = sys.stderr
@@ -34,7 +42,7 @@ _models = {}
 def load(ref):
     key = (ref["base"], ref.get("adapter"))
     if key not in _models:
-        m = AutoModelForCausalLM.from_pretrained(ref["base"], dtype=torch.float32).to(DEVICE)
+        m = AutoModelForCausalLM.from_pretrained(ref["base"], dtype=DTYPE).to(DEVICE)
         if ref.get("adapter"):
             m = PeftModel.from_pretrained(m, ref["adapter"]).to(DEVICE)
         m.eval()
@@ -86,7 +94,7 @@ def op_generate(req):
 
 def op_train(req):
     torch.manual_seed(req.get("seed", 0))
-    base = AutoModelForCausalLM.from_pretrained(req["model"]["base"], dtype=torch.float32).to(DEVICE)
+    base = AutoModelForCausalLM.from_pretrained(req["model"]["base"], dtype=DTYPE).to(DEVICE)
     lc = req["lora"]
     if req.get("init_adapter"):
         model = PeftModel.from_pretrained(base, req["init_adapter"], is_trainable=True).to(DEVICE)
@@ -121,7 +129,7 @@ def op_train(req):
 
 
 OPS = {"score": op_score, "logits": op_logits, "generate": op_generate, "train": op_train,
-       "hello": lambda req: {"torch": torch.__version__, "device": DEVICE}}
+       "hello": lambda req: {"torch": torch.__version__, "device": DEVICE, "dtype": _dtype_name}}
 
 
 def main():

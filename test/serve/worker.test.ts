@@ -10,7 +10,7 @@ import { loadModel } from "../../src/engine/io/checkpoint.js";
 import { scoreNextTokens } from "../../src/engine/score.js";
 import { padBatch } from "../../src/engine/sequences.js";
 import { generate } from "../../src/engine/generate.js";
-import { readSafetensors } from "../../src/engine/io/safetensors.js";
+import { readHeader, readSafetensors } from "../../src/engine/io/safetensors.js";
 import { LocalBackend } from "../../src/backends/local.js";
 import { parseTrainSpec } from "../../src/train/spec.js";
 import { toyBase } from "../train/toy-base.js";
@@ -128,4 +128,39 @@ test("worker: an experiment runs end to end on it (training, single-token, think
   } finally {
     w.close();
   }
+});
+
+test("worker: CROSSMON_WORKER_DTYPE=bfloat16 keeps the base in bfloat16 (scores near float32's) and adapters in float32; a bad value is refused with the reason", { skip }, async () => {
+  const dir = join(import.meta.dirname, "..", "fixtures", "tiny-llama");
+  const seqs = [[3, 17, 42, 8, 0, 25, 61], [5, 9, 33, 2]];
+  const cands = [{ id: 4, text: "" }, { id: 9, text: "" }];
+  const withDtype = (v: string) => {
+    const was = process.env.CROSSMON_WORKER_DTYPE;
+    process.env.CROSSMON_WORKER_DTYPE = v; // the worker reads it when it starts
+    try {
+      return new WorkerBackend();
+    } finally {
+      if (was === undefined) delete process.env.CROSSMON_WORKER_DTYPE;
+      else process.env.CROSSMON_WORKER_DTYPE = was;
+    }
+  };
+  const w32 = withDtype("float32"), w16 = withDtype("bfloat16");
+  try {
+    assert.equal((await w16.call("hello", {})).dtype, "bfloat16");
+    const a = (await w32.score({ base: dir }, seqs.map((ids) => ({ ids })), cands)).flat();
+    const b = (await w16.score({ base: dir }, seqs.map((ids) => ({ ids })), cands)).flat();
+    // bfloat16 keeps 8 bits of mantissa: close to float32, but not equal
+    b.forEach((x, i) => assert.ok(Math.abs(x - a[i]) < 0.5 && x !== a[i], `${x} vs ${a[i]}`));
+    const out = join(mkdtempSync(join(tmpdir(), "crossmon-bf16-")), "adapter");
+    const seq = { ids: [1, 2, 3, 4, 5, 6], weights: [0, 0, 0, 0, 0, 1] };
+    const r = await w16.call("train", { model: { base: dir }, lora: { r: 4, alpha: 8, dropout: 0, targets: ["q_proj", "v_proj"] }, batches: Array(5).fill([seq]), lr: 0.01, out });
+    const losses = r.losses as number[];
+    assert.ok(losses.at(-1)! < losses[0], losses.join(" "));
+    for (const [name, t] of Object.entries(readHeader(join(out, "adapter_model.safetensors")).tensors)) assert.equal(t.dtype, "F32", name);
+  } finally {
+    w32.close();
+    w16.close();
+  }
+  const bad = withDtype("fp8");
+  await assert.rejects(bad.call("hello", {}), /CROSSMON_WORKER_DTYPE must be one of float32, bfloat16, float16 \(got 'fp8'\)/);
 });
