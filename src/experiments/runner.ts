@@ -9,7 +9,7 @@ import type { Backend, ModelRef } from "../backends/types.js";
 import { LocalBackend } from "../backends/local.js";
 import { InputError } from "../engine/errors.js";
 import { HfTokenizer } from "../engine/io/tokenizer.js";
-import { setThreads } from "../engine/kernels/index.js";
+import { withThreads } from "../engine/kernels/index.js";
 import type { Example } from "../data/task.js";
 import { Renderer } from "../formats/render.js";
 import { trainingContext, type TrainContext } from "../train/run.js";
@@ -42,9 +42,13 @@ function examplesOf(ctx: TrainContext, task: string, split: EvalCell["split"], n
 }
 
 export async function runExperiment(spec: ExperimentSpec, dir: string, o: RunOptions = {}): Promise<RunContext> {
+  // the spec's thread count holds for this experiment only: the caller's comes back after it, even on an error
+  return withThreads(spec.train.hyper.threads, () => run(spec, dir, o));
+}
+
+async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<RunContext> {
   const log = o.log ?? ((l: string) => process.stderr.write(l + "\n"));
   const backend = o.backend ?? new LocalBackend();
-  if (spec.train.hyper.threads) setThreads(spec.train.hyper.threads);
   const trainSpecOf = (cell: TrainCell, pseudo?: Record<string, boolean>): TrainSpec => ({
     base_model: spec.base_model,
     seed: spec.seed,

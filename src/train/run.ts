@@ -13,7 +13,7 @@ import { modelFingerprint } from "../engine/io/fingerprint.js";
 import { loadModel, loadWeights, saveModel } from "../engine/io/checkpoint.js";
 import { loadAdapter, saveAdapter } from "../engine/io/peft.js";
 import { HfTokenizer } from "../engine/io/tokenizer.js";
-import { nativeKernels, setThreads } from "../engine/kernels/index.js";
+import { withThreads } from "../engine/kernels/index.js";
 import { addLora, resolveTargets } from "../engine/lora.js";
 import { setTrainable } from "../engine/params.js";
 import { Rng } from "../engine/random.js";
@@ -110,13 +110,7 @@ export function scheduleOf(items: MixItem[], epochs: number, batchSize: number, 
 
 export async function runTraining(spec: TrainSpec, dir: string, o: { quiet?: boolean; log?: (l: string) => void; context?: TrainContext } = {}): Promise<TrainResult> {
   // the spec's thread count holds for this training only: the caller's comes back after it, even on an error
-  const before = nativeKernels()?.info().threads;
-  if (spec.hyper.threads) setThreads(spec.hyper.threads);
-  try {
-    return await train(spec, dir, o);
-  } finally {
-    if (spec.hyper.threads && before) setThreads(before);
-  }
+  return withThreads(spec.hyper.threads, () => train(spec, dir, o));
 }
 
 async function train(spec: TrainSpec, dir: string, o: { quiet?: boolean; log?: (l: string) => void; context?: TrainContext }): Promise<TrainResult> {

@@ -15,6 +15,7 @@ import { openRun } from "../../src/experiments/open.js";
 import { quickstartSpec, studySpec } from "../../src/experiments/builtin.js";
 import { toyBase } from "../train/toy-base.js";
 import { tinySpec } from "./tiny-spec.js";
+import { nativeKernels } from "../../src/engine/kernels/index.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const base = toyBase();
@@ -37,7 +38,9 @@ test("planning: one cell per distinct model and evaluation, shared across questi
 
 test("a run answers all six questions; the report has a sentence, a chart and a table for each", async () => {
   const dir = join(mkdtempSync(join(tmpdir(), "crossmon-study-")), "run");
+  const threads = nativeKernels()?.info().threads;
   const run = await runExperiment(tinySpec(base), dir, { quiet: true, log: () => {} });
+  assert.equal(nativeKernels()?.info().threads, threads, "the spec's thread count (1) held for the run only");
   const r = await writeReport(run);
   run.store.close();
   const html = readFileSync(r.html, "utf8");

@@ -32,3 +32,14 @@ export function kernels(): Kernels {
 export function setThreads(n: number): void {
   nativeKernels()?.setThreads(n);
 }
+
+/** Runs f with n threads (when n is given), then gives the caller its thread count back, even when f throws. */
+export async function withThreads<T>(n: number | undefined, f: () => Promise<T>): Promise<T> {
+  const before = nativeKernels()?.info().threads;
+  if (n) setThreads(n);
+  try {
+    return await f();
+  } finally {
+    if (n && before) setThreads(before);
+  }
+}
