@@ -141,7 +141,10 @@ async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<Ru
     store.finish(c.key, ref, [], (Date.now() - t) / 1000);
     tick(`train ${c.label}`);
   }
-  for (const c of plan.evals) await runEval(c);
+  // grouped by model (the plan lists them by experiment, alternating models), so that a backend that keeps one model
+  // loaded at a time (the worker, on a GPU) loads each once; every cell's result is the same in any order
+  const byModel = [...plan.evals].sort((a, b) => (a.model ?? "").localeCompare(b.model ?? ""));
+  for (const c of byModel) await runEval(c);
   if (!o.quiet) log(`study cells done in ${formatDuration((Date.now() - t0) / 1000)} (${computed} computed, ${total - computed} from the store)`);
   return { spec, dir, store, plan, train: tctx };
 }

@@ -42,6 +42,8 @@ test("worker: logits and scores equal the engine's on the fixture checkpoints", 
       const b = scoreNextTokens(model, seqs, [4, 9]);
       a.flat().forEach((x, i) => assert.ok(Math.abs(x - b.flat()[i]) < 1e-4));
     }
+    // only the last model stays loaded (a GPU would otherwise hold every base model and adapter scored so far)
+    assert.equal((await w.call("hello", {})).models_loaded, 1);
   } finally {
     w.close();
   }
