@@ -73,14 +73,15 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     exp = json.load(open(expected))
     work = tempfile.mkdtemp()
-    hello, outs = run_worker(requests(work))
+    reqs = requests(work)
+    hello, outs = run_worker(reqs)
     # the final adapter comes back (two files: what comes back from the machine is limited in number)
     os.makedirs(os.path.join(out_dir, "adapter"), exist_ok=True)
     for f in ("adapter_config.json", "adapter_model.safetensors"):
         if os.path.exists(os.path.join(work, "adapter", f)):
             shutil.copy(os.path.join(work, "adapter", f), os.path.join(out_dir, "adapter", f))
     rows = []
-    for r, o, e in zip(requests(work), outs, exp["answers"]):
+    for r, o, e in zip(reqs, outs, exp["answers"]):
         keys = [k for k in e if k not in ("id", "ok", "adapter")]
         diff = {k: max_diff(e[k], o.get(k)) for k in keys} if o["ok"] else None
         rows.append({"op": r["op"], "model": os.path.basename(r["model"]["base"]) + ("+adapter" if r["model"].get("adapter") else ""), "ok": o["ok"], "error": o.get("error"), "max_abs_diff": diff})

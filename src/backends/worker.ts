@@ -49,7 +49,7 @@ export class WorkerBackend implements Backend {
         msg = JSON.parse(line) as typeof msg;
       } catch {
         // not the protocol (a library printing on stdout): keep it with the stderr lines, for the record
-        this.stderrTail = (this.stderrTail + line + "\n").slice(-STDERR_TAIL_CHARS);
+        this.keep(line + "\n");
         return;
       }
       const w = this.waiting.get(msg.id);
@@ -58,12 +58,14 @@ export class WorkerBackend implements Backend {
       if (msg.ok) w.resolve(msg as unknown as Record<string, unknown>);
       else w.reject(new Error(`worker: ${msg.error}`));
     });
-    this.proc.stderr.on("data", (d: Buffer) => {
-      this.stderrTail = (this.stderrTail + d.toString("utf8")).slice(-STDERR_TAIL_CHARS);
-    });
+    this.proc.stderr.on("data", (d: Buffer) => this.keep(d.toString("utf8")));
     this.proc.stdin.on("error", () => {}); // a write after the worker died: the exit handler reports it
     this.proc.on("error", (e) => this.fail(`the worker could not start (${python}): ${e.message}`));
     this.proc.on("exit", (code, signal) => this.fail(`the worker exited (${signal ?? `code ${code}`})`));
+  }
+
+  private keep(text: string): void {
+    this.stderrTail = (this.stderrTail + text).slice(-STDERR_TAIL_CHARS);
   }
 
   private fail(why: string): void {

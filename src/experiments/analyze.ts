@@ -84,13 +84,13 @@ export function analyseTransfer(a: Analysis): TransferResult | undefined {
   });
   const sentences = rows.map((r) => {
     const singles = r.sources.filter((s) => names.includes(s.name)).sort((x, y) => (y.gap.value || -9) - (x.gap.value || -9));
-    const best = singles[0];
     // a share of a gap that is not clearly there is noise over noise: say so, and give the sources' changes instead
     if (!(r.gap.lo > 0)) {
       const byDiff = [...singles].sort((x, y) => y.diff_vs_untrained.value - x.diff_vs_untrained.value);
       return `On ${r.task}, in-domain training does not clearly beat the untrained model (AUROC ${fmtCI(r.in_domain)} against ${fmtCI(r.untrained)}: a difference of ${fmtCI(r.gap)}), so there is no measurable gap to recover; against the untrained model, training on ${byDiff.map((s) => `${s.name} changes AUROC by ${fmtCI(s.diff_vs_untrained)}`).join(", ")}.`;
     }
-    const rest = singles.slice(1).map((s) => `${s.name} ${fmtCI(s.gap, true)}`).join(", ");
+    const [best, ...others] = singles;
+    const rest = others.map((s) => `${s.name} ${fmtCI(s.gap, true)}`).join(", ");
     return `On ${r.task}, the untrained model scores AUROC ${fmtCI(r.untrained)} and in-domain training ${fmtCI(r.in_domain)}; training on ${best.name} alone recovers ${fmtCI(best.gap, true)} of that gap (AUROC ${fmtCI(best.auroc)})${rest ? `, against ${rest} for the other sources` : ""}.`;
   });
   return { eval_tasks: rows, finding: sentences.join(" ") };
