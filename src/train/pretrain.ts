@@ -167,8 +167,20 @@ export function readingPhaseStream(o: Pick<Required<PretrainOptions>, "seed" | "
   ], rng);
 }
 
-/** The corpus as one stream of (token, loss weight), packed into rows later. */
-function buildStream(o: Required<Omit<PretrainOptions, "minutes" | "quiet" | "log">>, tok: HfTokenizer, renderer: Renderer): { ids: Int32Array; weights: Float32Array; counts: Record<string, number> } {
+/** The instruction phase's stream: IF conversations, reading and comprehension questions (half thinking). */
+export function instructPhaseStream(o: Pick<Required<PretrainOptions>, "seed" | "ifSize" | "readingSize">, renderer: Renderer): { ids: Int32Array; weights: Float32Array } {
+  const rng = new Rng(o.seed + 7);
+  const question = (q: ReadingQuestion) => readingSequence(renderer, q, rng.next() >= 0.5);
+  return toStream([
+    ...generateInstructionData({ seed: o.seed * 31 + 6, size: Math.round(o.ifSize / 2) }).map((c) => renderer.conversation(c.messages)),
+    ...generateReadingQuestions({ seed: o.seed * 17 + 4, size: Math.round(o.readingSize / 2) }).map(question),
+    ...generateComprehensionQuestions({ seed: o.seed * 13 + 1, size: o.readingSize }).map(question),
+  ], rng);
+}
+
+/** The pretraining corpus as one stream of (token, loss weight), packed into rows later. Exported for recipe studies
+ * (scripts/export-pretrain-study.ts), which train on exactly these tokens. */
+export function pretrainCorpusStream(o: Pick<Required<PretrainOptions>, "seed" | "worldPerDomain" | "ifSize" | "readingSize">, tok: HfTokenizer, renderer: Renderer): { ids: Int32Array; weights: Float32Array; counts: Record<string, number> } {
   const rng = new Rng(o.seed);
   const docs = generateWorldTexts({ seed: o.seed * 7919 + 13, size: o.worldPerDomain }).flatMap((d) => d.texts.map((t) => t.text));
   const ifData = generateInstructionData({ seed: o.seed * 31 + 5, size: o.ifSize });
@@ -258,7 +270,7 @@ export function pretrain(opts: PretrainOptions): PretrainResult {
       };
     }
     log("building the corpus");
-    const s = buildStream(o, tok, renderer);
+    const s = pretrainCorpusStream(o, tok, renderer);
     const head = Buffer.alloc(4);
     head.writeUInt32LE(s.ids.length);
     writeFileSync(streamFile, Buffer.concat([head, Buffer.from(s.ids.buffer), Buffer.from(s.weights.buffer)]));
@@ -280,7 +292,6 @@ export function pretrain(opts: PretrainOptions): PretrainResult {
   model.initRandom(o.seed, 0.02);
   for (const p of model.params.values()) setTrainable(p, true);
   const deadline = o.minutes ? Date.now() + o.minutes * 60_000 : undefined;
-  const question = (q: ReadingQuestion, rng: Rng) => readingSequence(renderer, q, rng.next() >= 0.5);
   const phases: Phase[] = ([
     {
       name: "pretrain",
@@ -295,14 +306,7 @@ export function pretrain(opts: PretrainOptions): PretrainResult {
       steps: o.instructSteps,
       lr: o.instructLr,
       warmup: Math.floor(o.instructSteps / 20),
-      stream: () => {
-        const rng = new Rng(o.seed + 7);
-        return toStream([
-          ...generateInstructionData({ seed: o.seed * 31 + 6, size: Math.round(o.ifSize / 2) }).map((c) => renderer.conversation(c.messages)),
-          ...generateReadingQuestions({ seed: o.seed * 17 + 4, size: Math.round(o.readingSize / 2) }).map((q) => question(q, rng)),
-          ...generateComprehensionQuestions({ seed: o.seed * 13 + 1, size: o.readingSize }).map((q) => question(q, rng)),
-        ], rng);
-      },
+      stream: () => instructPhaseStream(o, renderer),
     },
     {
       // everyday concepts on stories, and reading questions asked both ways (half negated), so that the answer
