@@ -1,8 +1,8 @@
 /**
  * Exports what a from-scratch recipe study of the base model needs, for python/pretrain_study.py on a GPU machine
  * (no Node there): the three phases' token streams exactly as `crossmon pretrain` builds them, with the data sizes
- * multiplied by SCALE (conversations, questions and stories; world texts at most 2×: other draws of the same
- * generators), the recipe, and every built-in task's test prompts for world seeds 0 and 1 (as scripts/export-reading-phase.ts).
+ * multiplied by SCALE (conversations, questions and stories, other draws of the same generators; the world texts
+ * as the recipe's), the recipe, and every built-in task's test prompts for world seeds 0 and 1 (as scripts/export-reading-phase.ts).
  * Streams are stored compactly so that a large one travels: ids as uint16 (the vocabulary has 4,096 tokens), loss
  * weights as uint8 codes into a table, each file xz-compressed.
  *   npx tsx scripts/export-pretrain-study.ts MODEL_DIR OUT_DIR [SCALE] [n]
@@ -24,9 +24,9 @@ mkdirSync(out, { recursive: true });
 const tok = HfTokenizer.load(model);
 const renderer = new Renderer(tok, 1024);
 const r = SHIPPED_RECIPE;
-// world texts at most twice the recipe's: a domain's generator has only so many distinct texts (code changes: about
-// 8,000), and phase 1 already sees 3,000 of each
-const o = { ...r, worldPerDomain: r.worldPerDomain * Math.min(scale, 2), ifSize: r.ifSize * scale, readingSize: r.readingSize * scale, storySize: r.storySize * scale };
+// world texts as the recipe's: a domain's generator has only so many distinct texts (code changes: about 2,600 on its
+// smaller side), and phase 1 already sees 3,000 of each domain
+const o = { ...r, ifSize: r.ifSize * scale, readingSize: r.readingSize * scale, storySize: r.storySize * scale };
 
 function save(name: string, s: { ids: Int32Array; weights: Float32Array }): Record<string, unknown> {
   const table: number[] = [];
