@@ -47,13 +47,18 @@ def new_model(data, std, seed):
     return m.to(DEV).float()
 
 
+def warmup(name, steps):
+    """crossmon pretrain's warm-up for a phase of this many steps"""
+    return min(200, steps // 10) if name == "pretrain" else steps // 20
+
+
 class Phase:
     def __init__(self, model, ids, w, rec, ph, rows, steps, seed):
         self.model, self.ids, self.w, self.rec, self.ph, self.rows, self.steps = model, ids, w, rec, ph, rows, steps
         self.L = rec["seqLen"]
         self.n_rows = (len(ids) - 1) // self.L
         self.perm = torch.from_numpy(np.random.default_rng(seed).permutation(self.n_rows)).to(DEV)
-        self.warmup = max(1, round(ph["warmup"] * steps / ph["steps"]))
+        self.warmup = max(1, ph["warmup"])
         decay = [p for p in model.parameters() if p.dim() >= 2]
         nodecay = [p for p in model.parameters() if p.dim() < 2]
         self.opt = torch.optim.AdamW([{"params": decay, "weight_decay": rec["weightDecay"]}, {"params": nodecay, "weight_decay": 0.0}],
@@ -113,7 +118,7 @@ def main():
     fits = [m for m in a.mults if m * base_steps * per_step <= a.budget_s]
     mult = max(fits) if fits else min(a.mults)
     plan = {"rows": a.rows, "steps_mult": mult, "per_step_s": round(per_step, 4), "tokens_mult": mult * a.rows / rec["rowsPerStep"],
-            "phases": [{**ph, "steps": round(ph["steps"] * mult)} for ph in rec["phases"]]}
+            "phases": [{**ph, "steps": round(ph["steps"] * mult), "warmup": warmup(ph["name"], round(ph["steps"] * mult))} for ph in rec["phases"]]}
     print(json.dumps({"plan": plan}), flush=True)
 
     model = new_model(a.data, rec["initStd"], a.seed)
