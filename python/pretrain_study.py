@@ -10,12 +10,12 @@ warm-up share as in the recipe; the multiplier is the largest of --mults whose p
 measured on the first steps. Every row is drawn from a seeded permutation of the phase's rows, in turn.
 
 Scored as `crossmon eval` does (P(yes) over the two answer tokens, AUROC with a 1,000-draw bootstrap interval) after
-the instruction phase and at the end. Writes OUT/model (config, tokenizer, model.safetensors as crossmon names its
-tensors), OUT/curve.jsonl and OUT/result.json.
+the instruction phase and at the end. Writes OUT/TAG.safetensors (the weights as crossmon names them: with DATA_DIR's
+config and tokenizer beside it, a model folder), OUT/TAG.curve.jsonl and OUT/TAG.result.json.
 
-usage: python3 python/pretrain_study.py DATA_DIR OUT_DIR [--rows 64] [--mults 2 1.5 1 0.5] [--budget-s 400]
+usage: python3 python/pretrain_study.py DATA_DIR OUT_DIR [--tag T] [--rows 64] [--mults 2 1.5 1 0.5] [--budget-s 400]
 """
-import argparse, json, lzma, math, os, shutil, sys, time
+import argparse, json, lzma, math, os, sys, time
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -92,6 +92,8 @@ def main():
     ap.add_argument("--budget-s", type=float, default=400, help="for training alone (scoring and saving come after)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--max-steps", type=int, default=0, help="a check: at most this many steps per phase")
+    ap.add_argument("--tag", default="run", help="names the outputs: OUT/TAG.result.json, TAG.curve.jsonl, TAG.safetensors")
+    ap.add_argument("--save-dtype", choices=["float32", "bfloat16"], default="float32", help="bfloat16 halves the file (crossmon reads both)")
     a = ap.parse_args()
     t0 = time.time()
     os.makedirs(a.out, exist_ok=True)
@@ -122,7 +124,7 @@ def main():
     print(json.dumps({"plan": plan}), flush=True)
 
     model = new_model(a.data, rec["initStd"], a.seed)
-    curve = open(os.path.join(a.out, "curve.jsonl"), "w")
+    curve = open(os.path.join(a.out, f"{a.tag}.curve.jsonl"), "w")
     result = {"plan": plan, "scale": rec["scale"], "seed": a.seed, "evals": {}}
     for n, ph in enumerate(plan["phases"]):
         steps = min(ph["steps"], a.max_steps) if a.max_steps else ph["steps"]
@@ -147,18 +149,16 @@ def main():
                 ev[f"w{ws}"] = {"counts": counts, "tasks": rows}
                 print(json.dumps({"after": ph["name"], "world": ws, **counts}), flush=True)
             result["evals"][ph["name"]] = ev
-        with open(os.path.join(a.out, "result.json"), "w") as f:
+        with open(os.path.join(a.out, f"{a.tag}.result.json"), "w") as f:
             json.dump(result, f, indent=1)
     curve.close()
 
-    md = os.path.join(a.out, "model")
-    os.makedirs(md, exist_ok=True)
-    for f in ("config.json", "tokenizer.json", "tokenizer_config.json"):
-        shutil.copy(os.path.join(a.data, f), md)
-    state = {k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}
-    save_file(state, os.path.join(md, "model.safetensors"), metadata={"format": "pt"})
+    # the weights as crossmon names them (the tied lm_head is not stored); config and tokenizer are DATA_DIR's
+    dtype = getattr(torch, a.save_dtype)
+    state = {k: v.detach().to(dtype).cpu().contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}
+    save_file(state, os.path.join(a.out, f"{a.tag}.safetensors"), metadata={"format": "pt"})
     result["total_s"] = round(time.time() - t0, 1)
-    with open(os.path.join(a.out, "result.json"), "w") as f:
+    with open(os.path.join(a.out, f"{a.tag}.result.json"), "w") as f:
         json.dump(result, f, indent=1)
     print(json.dumps({"done": result["total_s"]}), flush=True)
 

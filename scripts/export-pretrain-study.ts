@@ -5,7 +5,7 @@
  * as the recipe's), the recipe, and every built-in task's test prompts for world seeds 0 and 1 (as scripts/export-reading-phase.ts).
  * Streams are stored compactly so that a large one travels: ids as uint16 (the vocabulary has 4,096 tokens), loss
  * weights as uint8 codes into a table, each file xz-compressed.
- *   npx tsx scripts/export-pretrain-study.ts MODEL_DIR OUT_DIR [SCALE] [n]
+ *   npx tsx scripts/export-pretrain-study.ts MODEL_DIR OUT_DIR [SCALE] [n] [KNOWLEDGE]
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -16,17 +16,19 @@ import { SHIPPED_RECIPE, instructPhaseStream, pretrainCorpusStream, readingPhase
 import { buildWorld, DEFAULT_WORLD_SIZE } from "../src/data/world/index.js";
 import { splitTasks } from "../src/data/splits.js";
 
-const [model, out, scaleArg, nArg] = process.argv.slice(2);
-if (!model || !out) throw new Error("usage: npx tsx scripts/export-pretrain-study.ts MODEL_DIR OUT_DIR [SCALE] [n]");
+const [model, out, scaleArg, nArg, knowledgeArg] = process.argv.slice(2);
+if (!model || !out) throw new Error("usage: npx tsx scripts/export-pretrain-study.ts MODEL_DIR OUT_DIR [SCALE] [n] [KNOWLEDGE]");
 const scale = Number(scaleArg ?? 1);
 const n = Number(nArg ?? 300);
+// reference documents about the world's vocabulary (src/data/world/knowledge.ts), before scaling; the recipe's own is 0
+const knowledge = Number(knowledgeArg ?? SHIPPED_RECIPE.knowledgeSize);
 mkdirSync(out, { recursive: true });
 const tok = HfTokenizer.load(model);
 const renderer = new Renderer(tok, 1024);
 const r = SHIPPED_RECIPE;
 // world texts as the recipe's: a domain's generator has only so many distinct texts (code changes: about 2,600 on its
 // smaller side), and phase 1 already sees 3,000 of each domain
-const o = { ...r, ifSize: r.ifSize * scale, readingSize: r.readingSize * scale, storySize: r.storySize * scale };
+const o = { ...r, ifSize: r.ifSize * scale, readingSize: r.readingSize * scale, storySize: r.storySize * scale, knowledgeSize: knowledge * scale };
 
 function save(name: string, s: { ids: Int32Array; weights: Float32Array }): Record<string, unknown> {
   const table: number[] = [];

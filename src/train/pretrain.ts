@@ -18,6 +18,7 @@ import { generateWorldTexts } from "../data/world/index.js";
 import { generateInstructionData } from "../data/world/instructions.js";
 import { generateComprehensionQuestions, generateReadingQuestions, type ReadingQuestion } from "../data/world/reading.js";
 import { generateStoryQuestions } from "../data/world/stories.js";
+import { generateKnowledgeDocuments } from "../data/world/knowledge.js";
 import { readSafetensors } from "../engine/io/safetensors.js";
 import { DEFAULT_ANSWERS, DEFAULT_LABELS, type Task } from "../data/task.js";
 import { trainBpe, tokenizerJson } from "../formats/bpe.js";
@@ -56,6 +57,9 @@ export interface PretrainOptions {
    * of a single-token answer (one token against a thinking trace's dozens: without it, answers are ~1% of the loss) */
   readingThinkingShare?: number;
   readingAnswerWeight?: number;
+  /** reference documents about the world's vocabulary (src/data/world/knowledge.ts) in the pretraining corpus; a
+   * quarter as many again in the reading phase */
+  knowledgeSize?: number;
   minutes?: number;
   quiet?: boolean;
   log?: (line: string) => void;
@@ -87,6 +91,8 @@ export const SHIPPED_RECIPE: Required<Omit<PretrainOptions, "out" | "minutes" | 
   storySize: 24000,
   readingThinkingShare: 0.1,
   readingAnswerWeight: 16,
+  // the shipped model was built without them (models/crossmon-base/README.md, "Reference documents")
+  knowledgeSize: 0,
 };
 
 /** A toy-sized run of the same recipe (seconds), for tests and `crossmon pretrain --toy`. */
@@ -156,7 +162,7 @@ function toStream(seqs: WeightedSequence[], rng: Rng): { ids: Int32Array; weight
 /** The reading phase's stream: everyday concepts on stories, and reading questions asked both ways (half negated), so
  * that the answer depends on the question. Exported so that a recipe study (scripts/export-reading-phase.ts) trains
  * on exactly the tokens `crossmon pretrain` does. */
-export function readingPhaseStream(o: Pick<Required<PretrainOptions>, "seed" | "storySize" | "readingSize" | "ifSize" | "readingThinkingShare" | "readingAnswerWeight">, renderer: Renderer): { ids: Int32Array; weights: Float32Array } {
+export function readingPhaseStream(o: Pick<Required<PretrainOptions>, "seed" | "storySize" | "readingSize" | "ifSize" | "readingThinkingShare" | "readingAnswerWeight" | "knowledgeSize">, renderer: Renderer): { ids: Int32Array; weights: Float32Array } {
   const rng = new Rng(o.seed + 11);
   const readingQuestion = (q: ReadingQuestion) => readingSequence(renderer, q, rng.next() < o.readingThinkingShare, o.readingAnswerWeight);
   return toStream([
@@ -164,7 +170,14 @@ export function readingPhaseStream(o: Pick<Required<PretrainOptions>, "seed" | "
     ...generateComprehensionQuestions({ seed: o.seed * 13 + 2, size: Math.round(o.readingSize / 2), flip: true }).map(readingQuestion),
     ...generateReadingQuestions({ seed: o.seed * 17 + 5, size: Math.round(o.readingSize / 4), flip: true }).map(readingQuestion),
     ...generateInstructionData({ seed: o.seed * 31 + 7, size: Math.round(o.ifSize / 8) }).map((c) => renderer.conversation(c.messages)),
+    ...generateKnowledgeDocuments({ seed: o.seed * 23 + 2, size: Math.round(o.knowledgeSize / 4) }).map((d) => plainText(renderer.tok, d)),
   ], rng);
+}
+
+/** A plain document for the language-model loss on every token, ended by <|endoftext|>. */
+function plainText(tok: HfTokenizer, text: string): WeightedSequence {
+  const ids = [...tok.encode(text), tok.tokenId("<|endoftext|>")!];
+  return { ids, weights: ids.map(() => 1) };
 }
 
 /** The instruction phase's stream: IF conversations, reading and comprehension questions (half thinking). */
@@ -180,18 +193,15 @@ export function instructPhaseStream(o: Pick<Required<PretrainOptions>, "seed" | 
 
 /** The pretraining corpus as one stream of (token, loss weight), packed into rows later. Exported for recipe studies
  * (scripts/export-pretrain-study.ts), which train on exactly these tokens. */
-export function pretrainCorpusStream(o: Pick<Required<PretrainOptions>, "seed" | "worldPerDomain" | "ifSize" | "readingSize">, tok: HfTokenizer, renderer: Renderer): { ids: Int32Array; weights: Float32Array; counts: Record<string, number> } {
+export function pretrainCorpusStream(o: Pick<Required<PretrainOptions>, "seed" | "worldPerDomain" | "ifSize" | "readingSize" | "knowledgeSize">, tok: HfTokenizer, renderer: Renderer): { ids: Int32Array; weights: Float32Array; counts: Record<string, number> } {
   const rng = new Rng(o.seed);
   const docs = generateWorldTexts({ seed: o.seed * 7919 + 13, size: o.worldPerDomain }).flatMap((d) => d.texts.map((t) => t.text));
+  const knowledge = generateKnowledgeDocuments({ seed: o.seed * 23 + 1, size: o.knowledgeSize });
   const ifData = generateInstructionData({ seed: o.seed * 31 + 5, size: o.ifSize });
   const reading = generateReadingQuestions({ seed: o.seed * 17 + 3, size: o.readingSize });
-  const eot = tok.tokenId("<|endoftext|>")!;
   const seqs: WeightedSequence[] = [];
-  const counts = { documents: docs.length, if_conversations: ifData.length, reading_single_token: 0, reading_thinking: 0 };
-  for (const d of docs) {
-    const ids = [...tok.encode(d), eot];
-    seqs.push({ ids, weights: ids.map(() => 1) });
-  }
+  const counts = { documents: docs.length, knowledge_documents: knowledge.length, if_conversations: ifData.length, reading_single_token: 0, reading_thinking: 0 };
+  for (const d of [...docs, ...knowledge]) seqs.push(plainText(tok, d));
   for (const c of ifData) seqs.push(renderer.conversation(c.messages));
   for (const q of reading) {
     const thinking = rng.next() >= 0.5;
