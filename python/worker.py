@@ -36,24 +36,49 @@ DTYPE = DTYPES[_dtype_name]
 # stdout carries the protocol alone: anything a library prints goes to stderr instead
 PROTOCOL = sys.stdout
 sys.stdout = sys.stderr
-_models = {}
+# what is loaded: one base model, and on top of it at most one LoRA adapter (peft's layers), swapped as requests ask
+_state = {"base_path": None, "base": None, "peft": None, "adapter": None, "base_loads": 0, "adapter_loads": 0}
+
+
+def _base(path):
+    """The base model at path, loaded once: a study scores dozens of adapters on one base, and on a GPU every copy of a
+    large base would hold its memory (27 copies of an 8B model in bfloat16 would want 400 GiB). Another base replaces
+    it, adapter and all."""
+    s = _state
+    if s["base_path"] != path:
+        s.update(base_path=None, base=None, peft=None, adapter=None)
+        if DEVICE == "cuda":
+            torch.cuda.empty_cache()
+        s["base"] = AutoModelForCausalLM.from_pretrained(path, dtype=DTYPE).to(DEVICE).eval()
+        s["base_path"] = path
+        s["base_loads"] += 1
+    elif s["peft"] is not None:
+        # the adapter's layers out, the base weights untouched (never merged)
+        s["base"] = s["peft"].unload()
+        s.update(peft=None, adapter=None)
+    return s["base"]
 
 
 def load(ref):
-    """The model for a reference. Only the last one stays loaded: a study scores a model on all its tasks before the
-    next, and on a GPU every kept copy of a large base model would hold its memory (27 adapters of an 8B model in
-    bfloat16 would want 400 GiB)."""
-    key = (ref["base"], ref.get("adapter"))
-    if key not in _models:
-        _models.clear()
-        if DEVICE == "cuda":
-            torch.cuda.empty_cache()
-        m = AutoModelForCausalLM.from_pretrained(ref["base"], dtype=DTYPE).to(DEVICE)
-        if ref.get("adapter"):
-            m = PeftModel.from_pretrained(m, ref["adapter"]).to(DEVICE)
-        m.eval()
-        _models[key] = m
-    return _models[key]
+    """The model for a reference: the loaded base, with the requested adapter swapped in over the previous one."""
+    s = _state
+    want = ref.get("adapter")
+    if s["base_path"] == ref["base"] and s["adapter"] == want:
+        return s["peft"] if want else s["base"]
+    if not want:
+        return _base(ref["base"])
+    if s["base_path"] != ref["base"] or s["peft"] is None:
+        s["peft"] = PeftModel.from_pretrained(_base(ref["base"]), want, adapter_name="a0")
+    else:
+        old = s["peft"].active_adapter
+        name = f"a{s['adapter_loads']}"
+        s["peft"].load_adapter(want, adapter_name=name)
+        s["peft"].set_adapter(name)
+        s["peft"].delete_adapter(old)
+    s["peft"].to(DEVICE).eval()
+    s["adapter"] = want
+    s["adapter_loads"] += 1
+    return s["peft"]
 
 
 def padded(seqs):
@@ -99,8 +124,18 @@ def op_generate(req):
 
 
 def op_train(req):
+    # LoRA layers go onto the loaded base (no second copy of it); its own weights stay frozen and unchanged
+    base = _base(req["model"]["base"])
+    try:
+        return _train(base, req)
+    except BaseException:
+        # the base may hold half-trained LoRA layers now: read it again next time
+        _state.update(base_path=None, base=None, peft=None, adapter=None)
+        raise
+
+
+def _train(base, req):
     torch.manual_seed(req.get("seed", 0))
-    base = AutoModelForCausalLM.from_pretrained(req["model"]["base"], dtype=DTYPE).to(DEVICE)
     lc = req["lora"]
     if req.get("init_adapter"):
         model = PeftModel.from_pretrained(base, req["init_adapter"], is_trainable=True).to(DEVICE)
@@ -131,11 +166,13 @@ def op_train(req):
         opt.step()
         losses.append(loss.item())
     model.save_pretrained(req["out"])
+    _state["base"] = model.unload().eval()
     return {"losses": losses, "adapter": req["out"]}
 
 
 OPS = {"score": op_score, "logits": op_logits, "generate": op_generate, "train": op_train,
-       "hello": lambda req: {"torch": torch.__version__, "device": DEVICE, "dtype": _dtype_name, "models_loaded": len(_models)}}
+       "hello": lambda req: {"torch": torch.__version__, "device": DEVICE, "dtype": _dtype_name, "models_loaded": int(_state["base"] is not None),
+                             "adapter": _state["adapter"], "base_loads": _state["base_loads"], "adapter_loads": _state["adapter_loads"]}}
 
 
 def main():

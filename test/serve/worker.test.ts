@@ -107,6 +107,39 @@ test("worker: LoRA training on crossmon's batches and schedule; the adapter scor
   }
 });
 
+test("worker: one base model stays loaded while adapters are swapped over it; every score is the engine's", { skip }, async () => {
+  const base = toyBase();
+  const dir = mkdtempSync(join(tmpdir(), "crossmon-worker-swap-"));
+  const seqs = [[5, 9, 33, 2, 40], [3, 17, 42, 8, 0, 25, 61]];
+  const cands = [{ id: 4, text: "" }, { id: 9, text: "" }];
+  const seq = { ids: [1, 2, 3, 4, 5, 6], weights: [0, 0, 0, 0, 1, 1] };
+  const w = new WorkerBackend();
+  try {
+    // two adapters of different ranks and targets, trained by the worker on the base it keeps loaded
+    const lora = (r: number, targets: string[]) => ({ r, alpha: 2 * r, dropout: 0, targets });
+    await w.call("train", { model: { base }, lora: lora(4, ["q_proj", "v_proj"]), batches: [[seq], [seq], [seq]], lrs: [0.05, 0.05, 0.05], seed: 1, out: join(dir, "a1") });
+    await w.call("train", { model: { base }, lora: lora(2, ["o_proj", "down_proj"]), batches: [[seq], [seq], [seq]], lrs: [0.05, 0.05, 0.05], seed: 2, out: join(dir, "a2") });
+    const refs = [{ base }, { base, adapter: join(dir, "a1") }, { base, adapter: join(dir, "a2") }, { base, adapter: join(dir, "a1") }, { base }];
+    const engine = new LocalBackend();
+    const scores: number[][][] = [];
+    for (const ref of refs) {
+      const theirs = await w.score(ref, seqs.map((ids) => ({ ids })), cands);
+      const ours = await engine.score(ref, seqs.map((ids) => ({ ids })), cands);
+      theirs.flat().forEach((x, i) => assert.ok(Math.abs(x - ours.flat()[i]) < 1e-4, `${ref.adapter ?? "base"}: ${x} vs ${ours.flat()[i]}`));
+      scores.push(theirs);
+    }
+    // the swaps mattered: each adapter scores differently from the base and from the other
+    const differ = (a: number[][], b: number[][]) => a.flat().some((x, i) => Math.abs(x - b.flat()[i]) > 1e-3);
+    assert.ok(differ(scores[0], scores[1]) && differ(scores[0], scores[2]) && differ(scores[1], scores[2]));
+    const hello = await w.call("hello", {});
+    assert.equal(hello.base_loads, 1, "the base model was read from disk once, for training and every score");
+    assert.equal(hello.adapter_loads, 3);
+    assert.equal(hello.models_loaded, 1);
+  } finally {
+    w.close();
+  }
+});
+
 test("worker: an experiment runs end to end on it (training, single-token, thinking and summary scoring, report)", { skip }, async () => {
   const base = toyBase();
   const dir = mkdtempSync(join(tmpdir(), "crossmon-worker-run-"));
