@@ -20,6 +20,7 @@ import { generateComprehensionQuestions, generateReadingQuestions, type ReadingQ
 import { generateStoryQuestions } from "../data/world/stories.js";
 import { generateKnowledgeDocuments } from "../data/world/knowledge.js";
 import { readSafetensors } from "../engine/io/safetensors.js";
+import { InputError } from "../engine/errors.js";
 import { DEFAULT_ANSWERS, DEFAULT_LABELS, type Task } from "../data/task.js";
 import { trainBpe, tokenizerJson } from "../formats/bpe.js";
 import { Renderer } from "../formats/render.js";
@@ -272,6 +273,9 @@ export function pretrain(opts: PretrainOptions): PretrainResult {
   // the pretraining corpus, built once and kept in work/ (a resumed run after phase 1 never needs it)
   const corpus = (): { ids: Int32Array; weights: Float32Array } => {
     if (existsSync(streamFile)) {
+      // a corpus built with other reference documents than asked for now would be used silently: refuse instead
+      const built = existsSync(join(work, "corpus.json")) ? (JSON.parse(readFileSync(join(work, "corpus.json"), "utf8")) as { knowledge_documents?: number }).knowledge_documents ?? 0 : 0;
+      if (built !== o.knowledgeSize) throw new InputError(`the corpus in this folder was built with ${built} reference documents, not ${o.knowledgeSize}; use another output folder`, streamFile);
       const buf = readFileSync(streamFile);
       const n = buf.readUInt32LE(0);
       return {

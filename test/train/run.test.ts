@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import YAML from "yaml";
@@ -134,6 +134,18 @@ test("a phase switched off leaves the others their own folders: phase 3 stays wo
   assert.deepEqual(readdirSync(join(out, "work")).filter((f) => f.startsWith("phase")).sort(), ["phase1", "phase3"]);
   const curve = readFileSync(join(out, "training_curve.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l).phase);
   assert.deepEqual(curve, ["pretrain", "pretrain", "pretrain", "reading", "reading"]);
+});
+
+test("reference documents in the recipe: counted in the corpus, and a folder built without them is not resumed with them", () => {
+  const out = join(mkdtempSync(join(tmpdir(), "crossmon-knowledge-")), "base");
+  pretrain({ out, ...TOY_RECIPE, knowledgeSize: 40, quiet: true });
+  const corpus = JSON.parse(readFileSync(join(out, "work", "corpus.json"), "utf8"));
+  assert.equal(corpus.knowledge_documents, 40);
+  assert.ok(corpus.tokens > JSON.parse(readFileSync(join(base, "work", "corpus.json"), "utf8")).tokens, "the documents add tokens");
+  assert.equal(JSON.parse(readFileSync(join(out, "recipe.json"), "utf8")).knowledgeSize, 40);
+  // a rebuild from phase 1 would reuse the stored corpus: with another count it is refused, naming the file
+  for (const p of ["phase1", "phase2", "phase3"]) rmSync(join(out, "work", p), { recursive: true });
+  assert.throws(() => pretrain({ out, ...TOY_RECIPE, knowledgeSize: 0, quiet: true }), (e: Error) => /built with 40 reference documents, not 0/.test(e.message) && e.message.includes(join(out, "work", "corpus.bin")));
 });
 
 test("numeric options are checked: a bad value names its flag and exits 2 before any work", () => {
