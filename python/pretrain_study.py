@@ -23,7 +23,7 @@ from safetensors.torch import save_file
 from transformers import LlamaConfig, LlamaForCausalLM
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reading_phase_study import evaluate, lr_at  # noqa: E402  (the study's scorer, checked against crossmon eval)
+from reading_phase_study import evaluate, lr_at, score  # noqa: E402  (the study's scorer, checked against crossmon eval)
 
 DEV = "cuda" if torch.cuda.is_available() else "cpu"
 torch.backends.cuda.matmul.allow_tf32 = True
@@ -45,6 +45,22 @@ def new_model(data, std, seed):
     m = LlamaForCausalLM(cfg)
     m.tie_weights()
     return m.to(DEV).float()
+
+
+def clean(x):
+    """JSON without NaN (an AUROC of a task whose sample has one label is undefined): null instead"""
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    if isinstance(x, dict):
+        return {k: clean(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [clean(v) for v in x]
+    return x
+
+
+def write_result(a, result):
+    with open(os.path.join(a.out, f"{a.tag}.result.json"), "w") as f:
+        json.dump(clean(result), f, indent=1, allow_nan=False)
 
 
 def warmup(name, steps):
@@ -75,7 +91,7 @@ class Phase:
             logits = self.model(input_ids=x[:, :-1]).logits
         nll = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1), reduction="none")
         tw = ww[:, 1:].reshape(-1)
-        loss = (nll * tw).sum() / tw.sum()
+        loss = (nll * tw).sum() / tw.sum().clamp_min(1e-9)  # a step with no weighted token: loss 0, zero gradients, as crossmon
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.rec["maxGradNorm"])
@@ -94,6 +110,7 @@ def main():
     ap.add_argument("--max-steps", type=int, default=0, help="a check: at most this many steps per phase")
     ap.add_argument("--tag", default="run", help="names the outputs: OUT/TAG.result.json, TAG.curve.jsonl, TAG.safetensors")
     ap.add_argument("--save-dtype", choices=["float32", "bfloat16"], default="float32", help="bfloat16 halves the file (crossmon reads both)")
+    ap.add_argument("--scores", action="store_true", help="also write the final model's score of every world-0 prompt (a check against crossmon's engine)")
     a = ap.parse_args()
     t0 = time.time()
     os.makedirs(a.out, exist_ok=True)
@@ -147,19 +164,19 @@ def main():
             for ws in (0, 1):
                 rows, counts = evaluate(model, evals[ws])
                 ev[f"w{ws}"] = {"counts": counts, "tasks": rows}
-                print(json.dumps({"after": ph["name"], "world": ws, **counts}), flush=True)
+                print(json.dumps(clean({"after": ph["name"], "world": ws, **counts})), flush=True)
             result["evals"][ph["name"]] = ev
-        with open(os.path.join(a.out, f"{a.tag}.result.json"), "w") as f:
-            json.dump(result, f, indent=1)
+        write_result(a, result)
     curve.close()
 
+    if a.scores:
+        result["scores_w0"] = {t["task"]: score(model, t["prompts"], t["candidates"]) for t in evals[0]}
     # the weights as crossmon names them (the tied lm_head is not stored); config and tokenizer are DATA_DIR's
     dtype = getattr(torch, a.save_dtype)
     state = {k: v.detach().to(dtype).cpu().contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}
     save_file(state, os.path.join(a.out, f"{a.tag}.safetensors"), metadata={"format": "pt"})
     result["total_s"] = round(time.time() - t0, 1)
-    with open(os.path.join(a.out, f"{a.tag}.result.json"), "w") as f:
-        json.dump(result, f, indent=1)
+    write_result(a, result)
     print(json.dumps({"done": result["total_s"]}), flush=True)
 
 

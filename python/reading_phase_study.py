@@ -71,7 +71,7 @@ def train(model, ids, w, rec, steps, order, log_every=0, run_steps=None):
         logits = model(input_ids=x[:, :-1]).logits.float()
         nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1), reduction="none")
         tw = ww[:, 1:].reshape(-1)
-        loss = (nll * tw).sum() / tw.sum()
+        loss = (nll * tw).sum() / tw.sum().clamp_min(1e-9)  # a step with no weighted token: loss 0, zero gradients, as crossmon
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), rec["maxGradNorm"])

@@ -14,8 +14,7 @@ import { join } from "node:path";
 import { HfTokenizer } from "../src/engine/io/tokenizer.js";
 import { Renderer } from "../src/formats/render.js";
 import { SHIPPED_RECIPE, packedBatches, readingPhaseStream } from "../src/train/pretrain.js";
-import { buildWorld, DEFAULT_WORLD_SIZE } from "../src/data/world/index.js";
-import { splitTasks } from "../src/data/splits.js";
+import { writeEvalPrompts } from "../src/train/recipe-study.js";
 
 const [model, out, nArg] = process.argv.slice(2);
 if (!model || !out) throw new Error("usage: npx tsx scripts/export-reading-phase.ts MODEL_DIR OUT_DIR [n]");
@@ -35,12 +34,5 @@ const order = Array.from({ length: r.readingSteps }, (_, step) => rowsOf(step));
 writeFileSync(join(out, "recipe.json"), JSON.stringify({ order, steps: r.readingSteps, lr: r.readingLr, warmup: Math.floor(r.readingSteps / 20), seqLen: r.seqLen, rowsPerStep: r.rowsPerStep, minRatio: 0.1, weightDecay: 0.1, maxGradNorm: 1, tokens: s.ids.length }, null, 2));
 console.log(`reading phase: ${s.ids.length} tokens`);
 
-for (const seed of [0, 1]) {
-  const tasks = splitTasks(buildWorld({ seed, size: DEFAULT_WORLD_SIZE }), 0).map((sp) => {
-    const ex = sp.test.slice(0, n);
-    const rs = ex.map((e) => renderer.singleToken(sp.task, e));
-    return { task: sp.task.id, candidates: rs[0].candidates, prompts: rs.map((x) => x.promptIds), labels: ex.map((e) => (e.label ? 1 : 0)) };
-  });
-  writeFileSync(join(out, `eval-w${seed}.json`), JSON.stringify(tasks));
-  console.log(`world ${seed}: ${tasks.length} tasks, ${tasks.reduce((a, t) => a + t.prompts.length, 0)} prompts`);
-}
+writeEvalPrompts(renderer, out, n);
+console.log(`test prompts of every task for world seeds 0 and 1: ${n} per task`);

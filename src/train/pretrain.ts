@@ -102,8 +102,24 @@ export const TOY_RECIPE: Omit<PretrainOptions, "out"> = {
   seqLen: 64, rowsPerStep: 4, microRows: 4, steps: 3, instructSteps: 2, readingSteps: 2, storySize: 60,
 };
 
+export type PhaseName = "pretrain" | "instruct" | "reading";
+
+/**
+ * The three phases' steps, peak learning rates and warm-ups: (1) pretraining on the corpus; (2) the instruction phase,
+ * IF conversations, reading and comprehension questions only, at a lower learning rate; (3) the reading phase,
+ * everyday concepts on stories and reading questions asked both ways (half negated), so that the answer depends on
+ * the question: the general reading a base model brings to a monitoring question.
+ */
+export function phaseSchedule(o: Pick<Required<PretrainOptions>, "steps" | "lr" | "instructSteps" | "instructLr" | "readingSteps" | "readingLr">): { name: PhaseName; steps: number; lr: number; warmup: number }[] {
+  return [
+    { name: "pretrain", steps: o.steps, lr: o.lr, warmup: Math.min(200, Math.floor(o.steps / 10)) },
+    { name: "instruct", steps: o.instructSteps, lr: o.instructLr, warmup: Math.floor(o.instructSteps / 20) },
+    { name: "reading", steps: o.readingSteps, lr: o.readingLr, warmup: Math.floor(o.readingSteps / 20) },
+  ];
+}
+
 interface Phase {
-  name: string;
+  name: PhaseName;
   /** its place in the full recipe (work/phase<n+1>), whichever phases are switched off */
   n: number;
   steps: number;
@@ -306,32 +322,13 @@ export function pretrain(opts: PretrainOptions): PretrainResult {
   model.initRandom(o.seed, 0.02);
   for (const p of model.params.values()) setTrainable(p, true);
   const deadline = o.minutes ? Date.now() + o.minutes * 60_000 : undefined;
-  const phases: Phase[] = ([
-    {
-      name: "pretrain",
-      steps: o.steps,
-      lr: o.lr,
-      warmup: Math.min(200, Math.floor(o.steps / 10)),
-      stream: () => corpus(),
-    },
-    {
-      // IF conversations, reading and comprehension questions only, at a lower learning rate
-      name: "instruct",
-      steps: o.instructSteps,
-      lr: o.instructLr,
-      warmup: Math.floor(o.instructSteps / 20),
-      stream: () => instructPhaseStream(o, renderer),
-    },
-    {
-      // everyday concepts on stories, and reading questions asked both ways (half negated), so that the answer
-      // depends on the question: the general reading a base model brings to a monitoring question
-      name: "reading",
-      steps: o.readingSteps,
-      lr: o.readingLr,
-      warmup: Math.floor(o.readingSteps / 20),
-      stream: () => readingPhaseStream(o, renderer),
-    },
-  ] satisfies Omit<Phase, "n">[])
+  const streams: Record<PhaseName, () => { ids: Int32Array; weights: Float32Array }> = {
+    pretrain: () => corpus(),
+    instruct: () => instructPhaseStream(o, renderer),
+    reading: () => readingPhaseStream(o, renderer),
+  };
+  const phases: Phase[] = phaseSchedule(o)
+    .map((p) => ({ ...p, stream: streams[p.name] }))
     // a phase keeps its number (work/phaseN, its batch seed) when an earlier one is switched off
     .map((p, n) => ({ ...p, n }))
     .filter((p) => p.steps > 0);
