@@ -92,7 +92,8 @@ export const SHIPPED_RECIPE: Required<Omit<PretrainOptions, "out" | "minutes" | 
   storySize: 24000,
   readingThinkingShare: 0.1,
   readingAnswerWeight: 16,
-  // the shipped model was built without them (models/crossmon-base/README.md, "Reference documents")
+  // the shipped model was built without them; tried with them on a GPU (models/crossmon-base/README.md, "The whole
+  // recipe at a larger budget, and with reference documents")
   knowledgeSize: 0,
 };
 
