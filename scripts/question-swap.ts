@@ -4,8 +4,9 @@
  * domain (`src/data/world/reading.ts`: comprehension questions, as asked and negated, and the generic reading
  * questions). Prints, per task, the AUROC of the task's own question; Spearman's ρ over the texts between its scores
  * and the mean score of all those other questions (each asked both ways, so the mean is the text's own pull towards
- * Yes, whatever is asked), with that mean's AUROC; and the single curriculum question whose scores are closest. ρ near
- * 1 with the mean: the model's answer is a property of the text, not of the question.
+ * Yes, whatever is asked), with that mean's AUROC; and the single curriculum question whose scores are closest, beside
+ * the same for a control question (another domain's monitor question). ρ near 1 with the mean: the model's answer is
+ * a property of the text, not of the question.
  *   npx tsx scripts/question-swap.ts MODEL_DIR [n]
  */
 import { loadModel } from "../src/engine/io/checkpoint.js";
@@ -56,9 +57,15 @@ for (const sp of splitTasks(buildWorld({ seed: 0, size: DEFAULT_WORLD_SIZE }), 0
     const rho = spearman(base, s);
     if (Math.abs(rho) > Math.abs(best.rho)) best = { q, rho };
   }
+  // a control: another domain's monitor question, as foreign to these texts as the curriculum's are familiar; its
+  // closest curriculum question shows how much of "closest" any unseen question gets from the choice of a maximum
+  const control = sp.task.domain === "support_tickets" ? "Did the agent run the full test suite?" : "Is the customer upset?";
+  const controlScores = scores(sp.task, texts, control);
+  let controlBest = 0;
+  for (const q of others) controlBest = Math.max(controlBest, Math.abs(spearman(controlScores, scores(sp.task, texts, q))));
   const labels = texts.map((e) => e.label);
   const sign = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(2)}`;
   // the mean over questions that have nothing to do with the task (each asked both ways) is the text's own pull
   // towards Yes: where the task's question follows it, the answer is the text's, not the question's
-  console.log(`${sp.task.id.padEnd(18)} own AUROC ${auroc(labels, base).toFixed(2)}  ρ with the mean of ${others.length} other questions ${sign(spearman(base, mean))} (its AUROC ${auroc(labels, mean).toFixed(2)})  closest one ${sign(best.rho)}: ${best.q}`);
+  console.log(`${sp.task.id.padEnd(18)} own AUROC ${auroc(labels, base).toFixed(2)}  ρ with the mean of ${others.length} other questions ${sign(spearman(base, mean))} (its AUROC ${auroc(labels, mean).toFixed(2)})  closest one ${sign(best.rho)}: ${best.q}   (control "${control}": closest |ρ| ${controlBest.toFixed(2)})`);
 }
