@@ -1,8 +1,8 @@
 """The base model's whole recipe (three phases, from random weights) at a larger budget, on a GPU machine.
 
 Data from `npx tsx scripts/export-pretrain-study.ts MODEL_DIR DIR SCALE` (the three phases' streams exactly as
-`crossmon pretrain` builds them, with every data size multiplied by SCALE; the recipe; every built-in task's test
-prompts for world seeds 0 and 1). The recipe as in python/reading_phase_study.py (crossmon's AdamW with weight decay on
+`crossmon pretrain` builds them, with conversations, questions and stories SCALE times as many; the recipe; every
+built-in task's test prompts for world seeds 0 and 1). The recipe as in python/reading_phase_study.py (crossmon's AdamW with weight decay on
 matrices only, linear warm-up then cosine to 10%, clipping at 1, loss = sum(weight * nll) / sum(weight) over a step's
 rows), with two changes a GPU wants: ROWS rows per step instead of 16, and bfloat16 autocast in the forward pass
 (weights, optimizer and loss in float32). Each phase runs STEPS_MULT times its steps, every phase's learning rate and

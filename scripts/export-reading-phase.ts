@@ -13,7 +13,7 @@ import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { HfTokenizer } from "../src/engine/io/tokenizer.js";
 import { Renderer } from "../src/formats/render.js";
-import { SHIPPED_RECIPE, packedBatches, readingPhaseStream } from "../src/train/pretrain.js";
+import { SHIPPED_RECIPE, packedBatches, phaseSchedule, readingPhaseStream } from "../src/train/pretrain.js";
 import { writeEvalPrompts } from "../src/train/recipe-study.js";
 
 const [model, out, nArg] = process.argv.slice(2);
@@ -31,7 +31,8 @@ const r = SHIPPED_RECIPE;
 const batchAt = packedBatches(s.ids, s.weights, r, r.seed + 99 + 100 * 2);
 const rowsOf = (step: number) => batchAt(step).flat().map((q) => (q.ids as Int32Array).byteOffset / 4 / r.seqLen);
 const order = Array.from({ length: r.readingSteps }, (_, step) => rowsOf(step));
-writeFileSync(join(out, "recipe.json"), JSON.stringify({ order, steps: r.readingSteps, lr: r.readingLr, warmup: Math.floor(r.readingSteps / 20), seqLen: r.seqLen, rowsPerStep: r.rowsPerStep, minRatio: 0.1, weightDecay: 0.1, maxGradNorm: 1, tokens: s.ids.length }, null, 2));
+const phase = phaseSchedule(r).find((p) => p.name === "reading")!;
+writeFileSync(join(out, "recipe.json"), JSON.stringify({ order, steps: phase.steps, lr: phase.lr, warmup: phase.warmup, seqLen: r.seqLen, rowsPerStep: r.rowsPerStep, minRatio: 0.1, weightDecay: 0.1, maxGradNorm: 1, tokens: s.ids.length }, null, 2));
 console.log(`reading phase: ${s.ids.length} tokens`);
 
 writeEvalPrompts(renderer, out, n);
