@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { toyBase } from "./toy-base.js";
 import { exportPretrainStudy } from "../../src/train/recipe-study.js";
-import { SHIPPED_RECIPE, TOY_RECIPE, phaseSchedule, pretrainCorpusStream, readingPhaseStream } from "../../src/train/pretrain.js";
+import { SHIPPED_RECIPE, TOY_RECIPE, instructPhaseStream, phaseSchedule, pretrainCorpusStream, readingPhaseStream } from "../../src/train/pretrain.js";
 import { HfTokenizer } from "../../src/engine/io/tokenizer.js";
 import { Renderer } from "../../src/formats/render.js";
 import { workerAvailable } from "../../src/backends/worker.js";
@@ -42,14 +42,15 @@ test("recipe study export: the streams are crossmon pretrain's at the data scale
   assert.equal(r.data.worldPerDomain, o.worldPerDomain, "world texts stay at the recipe's count");
   const tok = HfTokenizer.load(toyBase());
   const renderer = new Renderer(tok, 1024);
-  for (const [name, s] of [["pretrain", pretrainCorpusStream(scaled, tok, renderer)], ["reading", readingPhaseStream(scaled, renderer)]] as const) {
+  const corpus = pretrainCorpusStream(scaled, tok, renderer);
+  for (const [name, s] of [["pretrain", corpus], ["instruct", instructPhaseStream(scaled, renderer)], ["reading", readingPhaseStream(scaled, renderer)]] as const) {
     const got = readStream(dir, name, r.streams[name].weight_table);
     assert.equal(r.streams[name].tokens, s.ids.length, name);
     assert.deepEqual(got.ids, Array.from(s.ids), name);
     assert.deepEqual(got.weights, Array.from(s.weights), name);
   }
   // the documents at scale 2: 40 of them in the corpus
-  assert.ok(pretrainCorpusStream(scaled, tok, renderer).counts.knowledge_documents === 40);
+  assert.equal(corpus.counts.knowledge_documents, 40);
   const evals = JSON.parse(readFileSync(join(dir, "eval-w1.json"), "utf8")) as { task: string; prompts: number[][]; labels: number[] }[];
   assert.equal(evals.length, 16);
   for (const t of evals) assert.ok(t.prompts.length === 8 && t.labels.length === 8, t.task);
