@@ -16,8 +16,18 @@ import { setTrainable } from "../src/engine/params.js";
 import { Rng } from "../src/engine/random.js";
 import { benchGemm } from "./gemm.js";
 
-const B = 8, T = 256, STEPS = Number(process.env.BENCH_STEPS ?? 5);
-const hf = makeHfConfig({ vocabSize: 8192, hidden: 384, intermediate: 1024, layers: 6, heads: 6, kvHeads: 2, tieEmbeddings: true });
+const B = 8,
+  T = 256,
+  STEPS = Number(process.env.BENCH_STEPS ?? 5);
+const hf = makeHfConfig({
+  vocabSize: 8192,
+  hidden: 384,
+  intermediate: 1024,
+  layers: 6,
+  heads: 6,
+  kvHeads: 2,
+  tieEmbeddings: true,
+});
 const config = parseConfig(hf);
 
 function median(xs: number[]): number {

@@ -1,14 +1,21 @@
 /** GEMM throughput of the own SIMD kernel and of OpenBLAS, in the same process, on the engine's shapes. */
 import { nativeKernels } from "../src/engine/kernels/index.js";
 
-export interface GemmResult { own_gemm_gflops: number; openblas_gemm_gflops: number | null; own_gemm_ratio: number | null; simd: string; threads: number }
+export interface GemmResult {
+  own_gemm_gflops: number;
+  openblas_gemm_gflops: number | null;
+  own_gemm_ratio: number | null;
+  simd: string;
+  threads: number;
+}
 
 function timeGemm(M: number, N: number, K: number, ta: boolean, tb: boolean, minSeconds: number): number {
   const k = nativeKernels()!;
   const A = new Float32Array(M * K).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
   const B = new Float32Array(K * N).map((_, i) => ((i * 104729) % 1000) / 1000 - 0.5);
   const C = new Float32Array(M * N);
-  const lda = ta ? M : K, ldb = tb ? K : N;
+  const lda = ta ? M : K,
+    ldb = tb ? K : N;
   k.sgemm(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N);
   let reps = 0;
   const t0 = process.hrtime.bigint();
@@ -38,7 +45,8 @@ function median(xs: number[]): number {
 export function benchGemm(minSeconds = 0.3, rounds = 3): GemmResult {
   const k = nativeKernels();
   if (!k) throw new Error("native kernels are not built");
-  const own: number[] = [], blas: number[] = [];
+  const own: number[] = [],
+    blas: number[] = [];
   const hasBlas = k.info().openblas;
   for (let r = 0; r < rounds; r++) {
     for (const [M, N, K, ta, tb] of SHAPES) {
@@ -51,8 +59,15 @@ export function benchGemm(minSeconds = 0.3, rounds = 3): GemmResult {
     }
   }
   k.setGemmBackend(0);
-  const o = median(own), b = hasBlas ? median(blas) : null;
-  return { own_gemm_gflops: +o.toFixed(1), openblas_gemm_gflops: b && +b.toFixed(1), own_gemm_ratio: b ? +(o / b).toFixed(3) : null, simd: k.info().simd, threads: k.info().threads };
+  const o = median(own),
+    b = hasBlas ? median(blas) : null;
+  return {
+    own_gemm_gflops: +o.toFixed(1),
+    openblas_gemm_gflops: b && +b.toFixed(1),
+    own_gemm_ratio: b ? +(o / b).toFixed(3) : null,
+    simd: k.info().simd,
+    threads: k.info().threads,
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) console.log(JSON.stringify(benchGemm()));

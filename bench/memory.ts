@@ -12,7 +12,17 @@ import { Rng } from "../src/engine/random.js";
 
 const T = Number(process.env.SEQ ?? 512);
 const config = parseConfig({
-  ...makeHfConfig({ architecture: "Qwen2ForCausalLM", vocabSize: 151936, hidden: 896, intermediate: 4864, layers: 24, heads: 14, kvHeads: 2, tieEmbeddings: true, ropeTheta: 1e6 }),
+  ...makeHfConfig({
+    architecture: "Qwen2ForCausalLM",
+    vocabSize: 151936,
+    hidden: 896,
+    intermediate: 4864,
+    layers: 24,
+    heads: 14,
+    kvHeads: 2,
+    tieEmbeddings: true,
+    ropeTheta: 1e6,
+  }),
 });
 const t0 = performance.now();
 const model = new Transformer(config);

@@ -14,8 +14,18 @@ if (!adapter) throw new Error("usage: npx tsx scripts/device-adapter-check.ts AD
 const model = loadModel("test/fixtures/tiny-llama");
 loadAdapter(model, adapter);
 // the prompts and answer tokens of the last request in python/device_worker_check.py
-const ours = scoreNextTokens(model, [[1, 2, 3, 4, 5, 6, 7, 8], [9, 8, 7, 6]], [4, 9]);
-const cpu = (JSON.parse(readFileSync(expected, "utf8")) as { answers: { logprobs?: number[][] }[] }).answers.at(-1)!.logprobs!;
+const ours = scoreNextTokens(
+  model,
+  [
+    [1, 2, 3, 4, 5, 6, 7, 8],
+    [9, 8, 7, 6],
+  ],
+  [4, 9],
+);
+const cpu = (JSON.parse(readFileSync(expected, "utf8")) as { answers: { logprobs?: number[][] }[] }).answers.at(-1)!
+  .logprobs!;
 const d = Math.max(...ours.flat().map((x, i) => Math.abs(x - cpu.flat()[i])));
-console.log(`engine on the GPU-trained adapter vs the CPU worker on its own: max |log-probability difference| ${d.toExponential(2)}`);
+console.log(
+  `engine on the GPU-trained adapter vs the CPU worker on its own: max |log-probability difference| ${d.toExponential(2)}`,
+);
 if (!(d < 1e-4)) process.exit(1);

@@ -10,5 +10,13 @@ import { exportPretrainStudy } from "../src/train/recipe-study.js";
 import { SHIPPED_RECIPE } from "../src/train/pretrain.js";
 
 const [model, out, scale, n, knowledge] = process.argv.slice(2);
-if (!model || !out) throw new Error("usage: npx tsx scripts/export-pretrain-study.ts MODEL_DIR OUT_DIR [SCALE] [n] [KNOWLEDGE]");
-exportPretrainStudy({ model, out, scale: Number(scale ?? 1), n: Number(n ?? 300), recipe: { knowledgeSize: Number(knowledge ?? SHIPPED_RECIPE.knowledgeSize) }, log: console.log });
+if (!model || !out)
+  throw new Error("usage: npx tsx scripts/export-pretrain-study.ts MODEL_DIR OUT_DIR [SCALE] [n] [KNOWLEDGE]");
+exportPretrainStudy({
+  model,
+  out,
+  scale: Number(scale ?? 1),
+  n: Number(n ?? 300),
+  recipe: { knowledgeSize: Number(knowledge ?? SHIPPED_RECIPE.knowledgeSize) },
+  log: console.log,
+});

@@ -25,14 +25,38 @@ const renderer = new Renderer(HfTokenizer.load(model), 1024);
 const s = readingPhaseStream(SHIPPED_RECIPE, renderer);
 const head = Buffer.alloc(4);
 head.writeUInt32LE(s.ids.length);
-writeFileSync(join(out, "reading.bin.gz"), gzipSync(Buffer.concat([head, Buffer.from(s.ids.buffer), Buffer.from(s.weights.buffer)])));
+writeFileSync(
+  join(out, "reading.bin.gz"),
+  gzipSync(Buffer.concat([head, Buffer.from(s.ids.buffer), Buffer.from(s.weights.buffer)])),
+);
 const r = SHIPPED_RECIPE;
 // the reading phase is phase n = 2: its batch seed, as in pretrain()
 const batchAt = packedBatches(s.ids, s.weights, r, r.seed + 99 + 100 * 2);
-const rowsOf = (step: number) => batchAt(step).flat().map((q) => (q.ids as Int32Array).byteOffset / 4 / r.seqLen);
+const rowsOf = (step: number) =>
+  batchAt(step)
+    .flat()
+    .map((q) => (q.ids as Int32Array).byteOffset / 4 / r.seqLen);
 const order = Array.from({ length: r.readingSteps }, (_, step) => rowsOf(step));
 const phase = phaseSchedule(r).find((p) => p.name === "reading")!;
-writeFileSync(join(out, "recipe.json"), JSON.stringify({ order, steps: phase.steps, lr: phase.lr, warmup: phase.warmup, seqLen: r.seqLen, rowsPerStep: r.rowsPerStep, minRatio: 0.1, weightDecay: 0.1, maxGradNorm: 1, tokens: s.ids.length }, null, 2));
+writeFileSync(
+  join(out, "recipe.json"),
+  JSON.stringify(
+    {
+      order,
+      steps: phase.steps,
+      lr: phase.lr,
+      warmup: phase.warmup,
+      seqLen: r.seqLen,
+      rowsPerStep: r.rowsPerStep,
+      minRatio: 0.1,
+      weightDecay: 0.1,
+      maxGradNorm: 1,
+      tokens: s.ids.length,
+    },
+    null,
+    2,
+  ),
+);
 console.log(`reading phase: ${s.ids.length} tokens`);
 
 writeEvalPrompts(renderer, out, n);

@@ -11,7 +11,12 @@ import { SHIPPED_RECIPE } from "../src/train/pretrain.js";
 const n = Number(process.argv[2] ?? 300);
 const r = SHIPPED_RECIPE;
 // the pretraining corpus's world texts, drawn as pretrainCorpusStream draws them
-const corpus = new Map(generateWorldTexts({ seed: r.seed * 7919 + 13, size: r.worldPerDomain }).map((d) => [d.spec.domain, new Set(d.texts.map((t) => t.text))]));
+const corpus = new Map(
+  generateWorldTexts({ seed: r.seed * 7919 + 13, size: r.worldPerDomain }).map((d) => [
+    d.spec.domain,
+    new Set(d.texts.map((t) => t.text)),
+  ]),
+);
 for (const seed of [0, 1]) {
   const done = new Set<string>();
   for (const s of splitTasks(buildWorld({ seed, size: DEFAULT_WORLD_SIZE }), 0)) {
@@ -19,6 +24,8 @@ for (const seed of [0, 1]) {
     done.add(s.task.domain);
     const test = s.test.slice(0, n);
     const seen = test.filter((e) => corpus.get(s.task.domain)!.has(e.text)).length;
-    console.log(`world ${seed}  ${s.task.domain.padEnd(18)} ${String(seen).padStart(4)} of ${test.length} test texts in the pretraining corpus`);
+    console.log(
+      `world ${seed}  ${s.task.domain.padEnd(18)} ${String(seen).padStart(4)} of ${test.length} test texts in the pretraining corpus`,
+    );
   }
 }

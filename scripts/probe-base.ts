@@ -9,7 +9,11 @@ import { HfTokenizer } from "../src/engine/io/tokenizer.js";
 import { Renderer } from "../src/formats/render.js";
 import { scoreNextTokens } from "../src/engine/score.js";
 import { generateStoryQuestions } from "../src/data/world/stories.js";
-import { generateComprehensionQuestions, generateReadingQuestions, type ReadingQuestion } from "../src/data/world/reading.js";
+import {
+  generateComprehensionQuestions,
+  generateReadingQuestions,
+  type ReadingQuestion,
+} from "../src/data/world/reading.js";
 import { DEFAULT_ANSWERS, DEFAULT_LABELS } from "../src/data/task.js";
 import { auroc } from "../src/eval/auroc.js";
 
@@ -20,12 +24,33 @@ const renderer = new Renderer(HfTokenizer.load(dir), 1024);
 
 /** P(yes) − P(no) margins for questions, through the same renderer as training and evaluation */
 function margins(qs: ReadingQuestion[]): number[] {
-  const renders = qs.map((q) => renderer.singleToken({ id: "probe", domain: "probe", prompt: q.prompt, labels: { ...DEFAULT_LABELS }, answers: { ...DEFAULT_ANSWERS }, examples: [], source: "probe" }, { id: q.id, text: q.text, label: q.answer }));
-  return scoreNextTokens(model, renders.map((r) => r.promptIds), renders[0].candidates, 8).map(([y, n]) => y - n);
+  const renders = qs.map((q) =>
+    renderer.singleToken(
+      {
+        id: "probe",
+        domain: "probe",
+        prompt: q.prompt,
+        labels: { ...DEFAULT_LABELS },
+        answers: { ...DEFAULT_ANSWERS },
+        examples: [],
+        source: "probe",
+      },
+      { id: q.id, text: q.text, label: q.answer },
+    ),
+  );
+  return scoreNextTokens(
+    model,
+    renders.map((r) => r.promptIds),
+    renders[0].candidates,
+    8,
+  ).map(([y, n]) => y - n);
 }
 
 const line = (name: string, qs: ReadingQuestion[], s: number[]) =>
-  `${name.padEnd(26)} n ${String(qs.length).padStart(4)}  accuracy ${(s.filter((x, i) => x > 0 === qs[i].answer).length / s.length).toFixed(3)}  AUROC ${auroc(qs.map((q) => q.answer), s).toFixed(3)}`;
+  `${name.padEnd(26)} n ${String(qs.length).padStart(4)}  accuracy ${(s.filter((x, i) => x > 0 === qs[i].answer).length / s.length).toFixed(3)}  AUROC ${auroc(
+    qs.map((q) => q.answer),
+    s,
+  ).toFixed(3)}`;
 
 const sets: [string, ReadingQuestion[]][] = [
   ["stories", generateStoryQuestions({ seed: 999, size: 1200 })],
@@ -39,10 +64,31 @@ for (const [name, qs] of sets) {
   if (name !== "stories") continue;
   const concept = (q: ReadingQuestion) => {
     const l = q.prompt.slice(q.prompt.lastIndexOf("\n") + 1);
-    const table: [RegExp, string][] = [[/right to|way in|allowed/, "getting in"], [/harm|hurt|mean well/, "intent"], [/rule|told not|keep to/, "rule"], [/dangerous|risky|safely/, "danger"], [/trick|lying|honest/, "deceit"], [/secretly|hiding|stick to/, "side work"], [/like|opinion|unhappy/, "opinion"], [/upset|angry|calm/, "mood"], [/money|repay/, "money back"], [/time/, "deadline"], [/web|link/, "web address"], [/check|make sure/, "checking"], [/perform|actors/, "performers"]];
+    const table: [RegExp, string][] = [
+      [/right to|way in|allowed/, "getting in"],
+      [/harm|hurt|mean well/, "intent"],
+      [/rule|told not|keep to/, "rule"],
+      [/dangerous|risky|safely/, "danger"],
+      [/trick|lying|honest/, "deceit"],
+      [/secretly|hiding|stick to/, "side work"],
+      [/like|opinion|unhappy/, "opinion"],
+      [/upset|angry|calm/, "mood"],
+      [/money|repay/, "money back"],
+      [/time/, "deadline"],
+      [/web|link/, "web address"],
+      [/check|make sure/, "checking"],
+      [/perform|actors/, "performers"],
+    ];
     return table.find(([re]) => re.test(l))?.[1] ?? "other";
   };
   const by = new Map<string, number[]>();
   qs.forEach((q, i) => by.set(concept(q), [...(by.get(concept(q)) ?? []), i]));
-  for (const [k, idx] of by) console.log(line(`  ${k}`, idx.map((i) => qs[i]), idx.map((i) => s[i])));
+  for (const [k, idx] of by)
+    console.log(
+      line(
+        `  ${k}`,
+        idx.map((i) => qs[i]),
+        idx.map((i) => s[i]),
+      ),
+    );
 }

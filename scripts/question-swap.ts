@@ -34,30 +34,51 @@ for (const q of generateComprehensionQuestions({ seed: 0, size: 3000 })) {
   if (/\d/.test(line)) continue;
   (CURRICULUM.get(domain) ?? CURRICULUM.set(domain, new Set()).get(domain)!).add(line);
 }
-const GENERIC = ["Is the text longer than 100 words?", "Does the text have more than 5 lines?", "Does the text mention a number greater than 100?"];
+const GENERIC = [
+  "Is the text longer than 100 words?",
+  "Does the text have more than 5 lines?",
+  "Does the text mention a number greater than 100?",
+];
 
 function scores(task: Task, texts: { id: string; text: string; label: boolean }[], question: string): number[] {
   const t = { ...task, prompt: `${task.prompt.split(TEXT_SLOT)[0]}${TEXT_SLOT}\n\n${question}` };
   const rs = texts.map((e) => renderer.singleToken(t, e));
-  return scoreNextTokens(model, rs.map((r) => r.promptIds), rs[0].candidates, 8).map(([y, no]) => y - no);
+  return scoreNextTokens(
+    model,
+    rs.map((r) => r.promptIds),
+    rs[0].candidates,
+    8,
+  ).map(([y, no]) => y - no);
 }
 
 for (const sp of splitTasks(buildWorld({ seed: 0, size: DEFAULT_WORLD_SIZE }), 0)) {
   const texts = sp.test.slice(0, n);
   const own = sp.task.prompt.split(TEXT_SLOT).pop()!.trim();
   const base = scores(sp.task, texts, own);
-  const others = [...[...(CURRICULUM.get(sp.task.domain) ?? [])].sort().flatMap((q) => [q, negateQuestion(q)]), ...GENERIC.flatMap((q) => [q, negateQuestion(q)])];
+  const others = [
+    ...[...(CURRICULUM.get(sp.task.domain) ?? [])].sort().flatMap((q) => [q, negateQuestion(q)]),
+    ...GENERIC.flatMap((q) => [q, negateQuestion(q)]),
+  ];
   const otherScores = others.map((q) => scores(sp.task, texts, q));
-  const mean = otherScores.reduce((m, s) => m.map((x, i) => x + s[i] / others.length), new Array<number>(texts.length).fill(0));
-  const closest = (s: number[]) => otherScores.map((o, k) => ({ q: others[k], rho: spearman(s, o) })).reduce((a, b) => (Math.abs(b.rho) > Math.abs(a.rho) ? b : a));
+  const mean = otherScores.reduce(
+    (m, s) => m.map((x, i) => x + s[i] / others.length),
+    new Array<number>(texts.length).fill(0),
+  );
+  const closest = (s: number[]) =>
+    otherScores
+      .map((o, k) => ({ q: others[k], rho: spearman(s, o) }))
+      .reduce((a, b) => (Math.abs(b.rho) > Math.abs(a.rho) ? b : a));
   const best = closest(base);
   // a control: another domain's monitor question, as foreign to these texts as the curriculum's are familiar; its
   // closest curriculum question shows how much of "closest" any unseen question gets from the choice of a maximum
-  const control = sp.task.domain === "support_tickets" ? "Did the agent run the full test suite?" : "Is the customer upset?";
+  const control =
+    sp.task.domain === "support_tickets" ? "Did the agent run the full test suite?" : "Is the customer upset?";
   const controlBest = Math.abs(closest(scores(sp.task, texts, control)).rho);
   const labels = texts.map((e) => e.label);
   const sign = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(2)}`;
   // the mean over questions that have nothing to do with the task (each asked both ways) is the text's own pull
   // towards Yes: where the task's question follows it, the answer is the text's, not the question's
-  console.log(`${sp.task.id.padEnd(18)} own AUROC ${auroc(labels, base).toFixed(2)}  ρ with the mean of ${others.length} other questions ${sign(spearman(base, mean))} (its AUROC ${auroc(labels, mean).toFixed(2)})  closest one ${sign(best.rho)}: ${best.q}   (control "${control}": closest |ρ| ${controlBest.toFixed(2)})`);
+  console.log(
+    `${sp.task.id.padEnd(18)} own AUROC ${auroc(labels, base).toFixed(2)}  ρ with the mean of ${others.length} other questions ${sign(spearman(base, mean))} (its AUROC ${auroc(labels, mean).toFixed(2)})  closest one ${sign(best.rho)}: ${best.q}   (control "${control}": closest |ρ| ${controlBest.toFixed(2)})`,
+  );
 }

@@ -10,10 +10,14 @@ function find(dir) {
   });
 }
 const filters = process.argv.slice(2);
-const files = find("test").filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
+const files = find("test")
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .sort();
 if (files.length === 0) {
   console.error("no test files matched");
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=1", ...files], { stdio: "inherit" });
+const r = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=1", ...files], {
+  stdio: "inherit",
+});
 process.exit(r.status ?? 1);

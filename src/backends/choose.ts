@@ -14,7 +14,10 @@ export function chooseBackend(kind: string, baseModel: string): { backend: Backe
   if (kind === "local") return { backend: new LocalBackend(), close: () => {} };
   if (kind === "worker") {
     const avail = workerAvailable();
-    if (!avail.ok) throw new InputError(`--backend worker: ${avail.reason}; set CROSSMON_PYTHON to a Python with them (python/requirements-worker.txt)`);
+    if (!avail.ok)
+      throw new InputError(
+        `--backend worker: ${avail.reason}; set CROSSMON_PYTHON to a Python with them (python/requirements-worker.txt)`,
+      );
     const tok = existsSync(join(baseModel, "tokenizer.json")) ? HfTokenizer.load(baseModel) : null;
     const w = new WorkerBackend(undefined, tok ? (ids) => tok.decode(ids, true) : undefined);
     return { backend: w, close: () => w.close() };

@@ -24,7 +24,11 @@ export class LocalBackend implements Backend {
     const key = full ?? ref.base;
     let m = this.models.get(key);
     if (!m) {
-      m = { model: loadModel(key), tok: HfTokenizer.load(existsSync(join(key, "tokenizer.json")) ? key : ref.base), adapter: null };
+      m = {
+        model: loadModel(key),
+        tok: HfTokenizer.load(existsSync(join(key, "tokenizer.json")) ? key : ref.base),
+        adapter: null,
+      };
       this.models.set(key, m);
     }
     const want = full ? null : (ref.adapter ?? null);
@@ -37,7 +41,12 @@ export class LocalBackend implements Backend {
   }
 
   async score(ref: ModelRef, prompts: ScorePrompt[], candidates: Candidate[]): Promise<number[][]> {
-    return scoreNextTokens(this.load(ref).model, prompts.map((p) => p.ids), candidates.map((c) => c.id), this.batchSize);
+    return scoreNextTokens(
+      this.load(ref).model,
+      prompts.map((p) => p.ids),
+      candidates.map((c) => c.id),
+      this.batchSize,
+    );
   }
 
   async generate(ref: ModelRef, reqs: GenerateRequest[]): Promise<Generated[]> {
@@ -57,7 +66,11 @@ export class LocalBackend implements Backend {
     });
   }
 
-  async train(spec: TrainSpec, dir: string, o: { quiet?: boolean; log?: (l: string) => void; context?: unknown } = {}): Promise<ModelRef> {
+  async train(
+    spec: TrainSpec,
+    dir: string,
+    o: { quiet?: boolean; log?: (l: string) => void; context?: unknown } = {},
+  ): Promise<ModelRef> {
     const r = await runTraining(spec, dir, { ...o, context: o.context as TrainContext | undefined });
     return { base: spec.base_model, adapter: r.output };
   }

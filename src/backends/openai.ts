@@ -59,7 +59,12 @@ export class OpenAIBackend implements Backend {
 
   constructor(readonly o: OpenAIBackendOptions) {
     this.name = `openai:${o.model}`;
-    this.client = new OpenAI({ baseURL: o.baseURL, apiKey: process.env[o.apiKeyEnv ?? "OPENAI_API_KEY"] ?? "not-needed", maxRetries: o.maxRetries ?? 4, timeout: o.timeoutMs ?? 120_000 });
+    this.client = new OpenAI({
+      baseURL: o.baseURL,
+      apiKey: process.env[o.apiKeyEnv ?? "OPENAI_API_KEY"] ?? "not-needed",
+      maxRetries: o.maxRetries ?? 4,
+      timeout: o.timeoutMs ?? 120_000,
+    });
     this.limit = limiter(o.concurrency ?? 8);
   }
 
@@ -72,15 +77,35 @@ export class OpenAIBackend implements Backend {
     const k = this.o.topLogprobs ?? 20;
     if ((this.o.mode ?? "chat") === "chat") {
       if (!p.messages) throw new ScoringError("chat-mode scoring needs the prompt as messages");
-      const r = await this.client.chat.completions.create({ model: this.o.model, messages: p.messages as OpenAI.ChatCompletionMessageParam[], max_tokens: 1, temperature: 0, logprobs: true, top_logprobs: k });
+      const r = await this.client.chat.completions.create({
+        model: this.o.model,
+        messages: p.messages as OpenAI.ChatCompletionMessageParam[],
+        max_tokens: 1,
+        temperature: 0,
+        logprobs: true,
+        top_logprobs: k,
+      });
       const first = r.choices[0]?.logprobs?.content?.[0];
-      if (!first?.top_logprobs?.length) throw new ScoringError(`the server returned no log-probabilities (model ${this.o.model}); it must support logprobs/top_logprobs`);
+      if (!first?.top_logprobs?.length)
+        throw new ScoringError(
+          `the server returned no log-probabilities (model ${this.o.model}); it must support logprobs/top_logprobs`,
+        );
       return new Map(first.top_logprobs.map((t) => [t.token, t.logprob]));
     }
-    if (!this.o.decode) throw new ScoringError("completions-mode scoring needs the served model's tokenizer to turn prompts into text");
-    const r = await this.client.completions.create({ model: this.o.model, prompt: this.o.decode(p.ids), max_tokens: 1, temperature: 0, logprobs: k });
+    if (!this.o.decode)
+      throw new ScoringError("completions-mode scoring needs the served model's tokenizer to turn prompts into text");
+    const r = await this.client.completions.create({
+      model: this.o.model,
+      prompt: this.o.decode(p.ids),
+      max_tokens: 1,
+      temperature: 0,
+      logprobs: k,
+    });
     const top = r.choices[0]?.logprobs?.top_logprobs?.[0];
-    if (!top || !Object.keys(top).length) throw new ScoringError(`the server returned no log-probabilities (model ${this.o.model}); it must support logprobs`);
+    if (!top || !Object.keys(top).length)
+      throw new ScoringError(
+        `the server returned no log-probabilities (model ${this.o.model}); it must support logprobs`,
+      );
     return new Map(Object.entries(top));
   }
 
@@ -92,7 +117,14 @@ export class OpenAIBackend implements Backend {
           const found = candidates.map((c) => top.get(c.text));
           if (found.every((x) => x === undefined)) {
             const mass = [...top.values()].reduce((s, l) => s + Math.exp(l), 0);
-            throw new ScoringError(`neither answer token (${candidates.map((c) => JSON.stringify(c.text)).join(", ")}) is among the ${top.size} top log-probabilities; they hold ${(100 * mass).toFixed(1)}% of the mass (top: ${[...top.keys()].slice(0, 5).map((t) => JSON.stringify(t)).join(", ")})`);
+            throw new ScoringError(
+              `neither answer token (${candidates.map((c) => JSON.stringify(c.text)).join(", ")}) is among the ${top.size} top log-probabilities; they hold ${(100 * mass).toFixed(1)}% of the mass (top: ${[
+                ...top.keys(),
+              ]
+                .slice(0, 5)
+                .map((t) => JSON.stringify(t))
+                .join(", ")})`,
+            );
           }
           // one answer missing from the top-k: its probability is at most the smallest listed one
           const floor = Math.min(...top.values());
@@ -107,19 +139,35 @@ export class OpenAIBackend implements Backend {
   }
 
   async generate(_ref: ModelRef, reqs: GenerateRequest[]): Promise<Generated[]> {
-    if (!this.o.decode) throw new ScoringError("generation needs the served model's tokenizer to turn prompts into text");
+    if (!this.o.decode)
+      throw new ScoringError("generation needs the served model's tokenizer to turn prompts into text");
     return Promise.all(
       reqs.map((r) =>
         this.limit(async () => {
-          const c = await this.client.completions.create({ model: this.o.model, prompt: this.o.decode!(r.prompt), max_tokens: r.maxNewTokens, temperature: r.temperature, top_p: r.topP, seed: r.seed, stop: r.stop });
+          const c = await this.client.completions.create({
+            model: this.o.model,
+            prompt: this.o.decode!(r.prompt),
+            max_tokens: r.maxNewTokens,
+            temperature: r.temperature,
+            top_p: r.topP,
+            seed: r.seed,
+            stop: r.stop,
+          });
           const ch = c.choices[0];
-          return { text: ch?.text ?? "", ids: [], finishReason: ch?.finish_reason === "length" ? "length" : "stop" } as Generated;
+          return {
+            text: ch?.text ?? "",
+            ids: [],
+            finishReason: ch?.finish_reason === "length" ? "length" : "stop",
+          } as Generated;
         }),
       ),
     );
   }
 
   async train(): Promise<ModelRef> {
-    throw new UnsupportedStep(this.name, "train (an OpenAI-compatible server only scores and generates; export the mixture with `crossmon export` for hosted fine-tuning)");
+    throw new UnsupportedStep(
+      this.name,
+      "train (an OpenAI-compatible server only scores and generates; export the mixture with `crossmon export` for hosted fine-tuning)",
+    );
   }
 }

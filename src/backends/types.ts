@@ -45,7 +45,11 @@ export interface Backend {
   score(model: ModelRef, prompts: ScorePrompt[], candidates: Candidate[]): Promise<number[][]>;
   generate(model: ModelRef, requests: GenerateRequest[]): Promise<Generated[]>;
   /** trains and returns the model it produced */
-  train(spec: TrainSpec, dir: string, o?: { quiet?: boolean; log?: (l: string) => void; context?: unknown }): Promise<ModelRef>;
+  train(
+    spec: TrainSpec,
+    dir: string,
+    o?: { quiet?: boolean; log?: (l: string) => void; context?: unknown },
+  ): Promise<ModelRef>;
 }
 
 export class UnsupportedStep extends Error {

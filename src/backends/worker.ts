@@ -22,9 +22,16 @@ export function workerScript(): string {
 }
 
 /** Whether this machine can run the worker; the reason when it cannot. */
-export function workerAvailable(python = process.env.CROSSMON_PYTHON ?? "python3"): { ok: true } | { ok: false; reason: string } {
+export function workerAvailable(
+  python = process.env.CROSSMON_PYTHON ?? "python3",
+): { ok: true } | { ok: false; reason: string } {
   const r = spawnSync(python, ["-c", "import torch, transformers, peft"], { encoding: "utf8" });
-  return r.status === 0 ? { ok: true } : { ok: false, reason: `${python} cannot import torch, transformers and peft (${(r.stderr || r.error?.message || "").trim().split("\n").pop()})` };
+  return r.status === 0
+    ? { ok: true }
+    : {
+        ok: false,
+        reason: `${python} cannot import torch, transformers and peft (${(r.stderr || r.error?.message || "").trim().split("\n").pop()})`,
+      };
 }
 
 const STDERR_TAIL_CHARS = 16_000;
@@ -41,7 +48,10 @@ export class WorkerBackend implements Backend {
   /** why the worker can take no more requests, once it has exited or could not start */
   private dead: string | null = null;
 
-  constructor(python = process.env.CROSSMON_PYTHON ?? "python3", readonly decode?: (ids: number[]) => string) {
+  constructor(
+    python = process.env.CROSSMON_PYTHON ?? "python3",
+    readonly decode?: (ids: number[]) => string,
+  ) {
     this.proc = spawn(python, [workerScript()], { stdio: ["pipe", "pipe", "pipe"] });
     createInterface({ input: this.proc.stdout }).on("line", (line) => {
       let msg: { id: number; ok: boolean; error?: string };
@@ -49,7 +59,7 @@ export class WorkerBackend implements Backend {
         msg = JSON.parse(line) as typeof msg;
       } catch {
         // not the protocol (a library printing on stdout): keep it with the stderr lines, for the record
-        this.keep(line + "\n");
+        this.keep(`${line}\n`);
         return;
       }
       const w = this.waiting.get(msg.id);
@@ -71,7 +81,12 @@ export class WorkerBackend implements Backend {
   private fail(why: string): void {
     if (this.dead) return;
     // the last lines it wrote (progress bars redraw with \r: keep what each line ended as)
-    const tail = this.stderrTail.split("\n").map((l) => l.split("\r").pop()!.trimEnd()).filter(Boolean).slice(-STDERR_TAIL_LINES).join("\n");
+    const tail = this.stderrTail
+      .split("\n")
+      .map((l) => l.split("\r").pop()!.trimEnd())
+      .filter(Boolean)
+      .slice(-STDERR_TAIL_LINES)
+      .join("\n");
     this.dead = tail ? `${why}; its last words:\n${tail}` : why;
     for (const w of this.waiting.values()) w.reject(new Error(this.dead));
     this.waiting.clear();
@@ -82,12 +97,16 @@ export class WorkerBackend implements Backend {
     const id = this.next++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.proc.stdin.write(JSON.stringify({ id, op, ...body }) + "\n");
+      this.proc.stdin.write(`${JSON.stringify({ id, op, ...body })}\n`);
     });
   }
 
   async score(model: ModelRef, prompts: ScorePrompt[], candidates: Candidate[]): Promise<number[][]> {
-    const r = await this.call("score", { model, prompts: prompts.map((p) => p.ids), candidates: candidates.map((c) => c.id) });
+    const r = await this.call("score", {
+      model,
+      prompts: prompts.map((p) => p.ids),
+      candidates: candidates.map((c) => c.id),
+    });
     return r.logprobs as number[][];
   }
 
@@ -96,13 +115,26 @@ export class WorkerBackend implements Backend {
   }
 
   async generate(model: ModelRef, reqs: GenerateRequest[]): Promise<Generated[]> {
-    const r = await this.call("generate", { model, requests: reqs.map((q) => ({ prompt: q.prompt, max_new_tokens: q.maxNewTokens, temperature: q.temperature, top_p: q.topP ?? 1, seed: q.seed })) });
+    const r = await this.call("generate", {
+      model,
+      requests: reqs.map((q) => ({
+        prompt: q.prompt,
+        max_new_tokens: q.maxNewTokens,
+        temperature: q.temperature,
+        top_p: q.topP ?? 1,
+        seed: q.seed,
+      })),
+    });
     return (r.outputs as { ids: number[] }[]).map((o, i) => {
       const text = this.decode ? this.decode(o.ids) : "";
       // stop strings are applied here, as the engine applies them: the text ends before the first one
       const cut = Math.min(...(reqs[i].stop ?? []).map((s) => text.indexOf(s)).filter((x) => x >= 0));
       const stopped = Number.isFinite(cut) || o.ids.length < reqs[i].maxNewTokens;
-      return { ids: o.ids, text: Number.isFinite(cut) ? text.slice(0, cut) : text, finishReason: stopped ? "stop" : "length" };
+      return {
+        ids: o.ids,
+        text: Number.isFinite(cut) ? text.slice(0, cut) : text,
+        finishReason: stopped ? "stop" : "length",
+      };
     });
   }
 
@@ -113,17 +145,53 @@ export class WorkerBackend implements Backend {
     let adapter = "";
     for (let i = 0; i < spec.stages.length; i++) {
       const mix = buildMixture(mixtureOf(spec.stages[i].mixture, spec.seed + i), ctx.splits, ctx.ifPool, ctx.renderer);
-      const sched = scheduleOf(mix.items, spec.stages[i].epochs ?? spec.hyper.epochs, spec.hyper.batch_size, spec.hyper.batch_size, spec.seed + i);
-      const batches = Array.from({ length: sched.steps }, (_, s) => sched.itemsAt(s).map((it) => ({ ids: Array.from(it.ids), weights: Array.from(it.weights) })));
+      const sched = scheduleOf(
+        mix.items,
+        spec.stages[i].epochs ?? spec.hyper.epochs,
+        spec.hyper.batch_size,
+        spec.hyper.batch_size,
+        spec.seed + i,
+      );
+      const batches = Array.from({ length: sched.steps }, (_, s) =>
+        sched.itemsAt(s).map((it) => ({ ids: Array.from(it.ids), weights: Array.from(it.weights) })),
+      );
       // the engine's schedule, step by step, so both paths train at the same rates
-      const schedule = { warmupSteps: Math.round(spec.hyper.warmup * sched.steps), kind: spec.hyper.schedule, minRatio: 0, totalSteps: sched.steps };
+      const schedule = {
+        warmupSteps: Math.round(spec.hyper.warmup * sched.steps),
+        kind: spec.hyper.schedule,
+        minRatio: 0,
+        totalSteps: sched.steps,
+      };
       const lrs = batches.map((_, s) => learningRate(spec.stages[i].lr ?? spec.hyper.lr, s, schedule));
       const out = join(dir, `adapter-${i + 1}`);
       // each stage continues from the adapter the previous one wrote
-      const r = await this.call("train", { model: { base: spec.base_model }, lora: { r: spec.lora.rank, alpha: spec.lora.alpha, dropout: spec.lora.dropout, targets: resolveTargets(spec.lora.targets) }, batches, lrs, weight_decay: spec.hyper.weight_decay, max_grad_norm: spec.hyper.max_grad_norm, init_adapter: adapter || null, out, seed: spec.seed });
+      const r = await this.call("train", {
+        model: { base: spec.base_model },
+        lora: {
+          r: spec.lora.rank,
+          alpha: spec.lora.alpha,
+          dropout: spec.lora.dropout,
+          targets: resolveTargets(spec.lora.targets),
+        },
+        batches,
+        lrs,
+        weight_decay: spec.hyper.weight_decay,
+        max_grad_norm: spec.hyper.max_grad_norm,
+        init_adapter: adapter || null,
+        out,
+        seed: spec.seed,
+      });
       // the same metrics file as an in-process run, one line per step
       mkdirSync(dir, { recursive: true });
-      appendFileSync(join(dir, "metrics.jsonl"), (r.losses as number[]).map((loss, s) => JSON.stringify({ step: s, loss, lr: lrs[s], stage: spec.stages[i].name, backend: this.name }) + "\n").join(""));
+      appendFileSync(
+        join(dir, "metrics.jsonl"),
+        (r.losses as number[])
+          .map(
+            (loss, s) =>
+              `${JSON.stringify({ step: s, loss, lr: lrs[s], stage: spec.stages[i].name, backend: this.name })}\n`,
+          )
+          .join(""),
+      );
       adapter = out;
     }
     return { base: spec.base_model, adapter };

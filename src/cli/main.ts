@@ -20,7 +20,10 @@ const pkg = { version: packageVersion() };
 
 export function buildProgram(): Command {
   const program = new Command();
-  program.name("crossmon").description("Train and evaluate LLM monitors across domains and prompts.").version(pkg.version);
+  program
+    .name("crossmon")
+    .description("Train and evaluate LLM monitors across domains and prompts.")
+    .version(pkg.version);
   registerStudy(program);
   registerData(program);
   registerTrain(program);

@@ -2,7 +2,14 @@
 import { InputError } from "../engine/errors.js";
 
 export function fail(e: unknown): never {
-  const msg = e instanceof InputError ? e.message : e instanceof Error ? (process.env.CROSSMON_DEBUG ? e.stack ?? e.message : e.message) : String(e);
+  const msg =
+    e instanceof InputError
+      ? e.message
+      : e instanceof Error
+        ? process.env.CROSSMON_DEBUG
+          ? (e.stack ?? e.message)
+          : e.message
+        : String(e);
   process.stderr.write(`crossmon: error: ${msg}\n`);
   process.exit(e instanceof InputError ? 2 : 1);
 }
@@ -19,12 +26,28 @@ export function action<A extends unknown[]>(fn: (...args: A) => void | Promise<v
 }
 
 /** A numeric command-line option, checked: a clear error naming the flag instead of a NaN that fails later. */
-export function numberOption(value: string, flag: string, o: { integer?: boolean; min?: number; max?: number } = {}): number {
+export function numberOption(
+  value: string,
+  flag: string,
+  o: { integer?: boolean; min?: number; max?: number } = {},
+): number {
   const n = Number(value);
-  const bad = value.trim() === "" || !Number.isFinite(n) || (o.integer && !Number.isInteger(n)) || (o.min !== undefined && n < o.min) || (o.max !== undefined && n > o.max);
+  const bad =
+    value.trim() === "" ||
+    !Number.isFinite(n) ||
+    (o.integer && !Number.isInteger(n)) ||
+    (o.min !== undefined && n < o.min) ||
+    (o.max !== undefined && n > o.max);
   if (bad) {
-    const range = o.min !== undefined && o.max !== undefined ? ` between ${o.min} and ${o.max}` : o.min !== undefined ? ` of at least ${o.min}` : "";
-    throw new InputError(`${flag} must be ${o.integer ? "an integer" : "a number"}${range} (got ${JSON.stringify(value)})`);
+    const range =
+      o.min !== undefined && o.max !== undefined
+        ? ` between ${o.min} and ${o.max}`
+        : o.min !== undefined
+          ? ` of at least ${o.min}`
+          : "";
+    throw new InputError(
+      `${flag} must be ${o.integer ? "an integer" : "a number"}${range} (got ${JSON.stringify(value)})`,
+    );
   }
   return n;
 }

@@ -19,15 +19,27 @@ export interface BaselineResult {
   features: number;
 }
 
-export function bagOfWordsBaseline(s: SplitTask, o: { epochs?: number; l2?: number; lr?: number } = {}): BaselineResult {
-  const epochs = o.epochs ?? 200, l2 = o.l2 ?? 1e-3, lr = o.lr ?? 0.1;
+export function bagOfWordsBaseline(
+  s: SplitTask,
+  o: { epochs?: number; l2?: number; lr?: number } = {},
+): BaselineResult {
+  const epochs = o.epochs ?? 200,
+    l2 = o.l2 ?? 1e-3,
+    lr = o.lr ?? 0.1;
   const vocab = [...vocabulary(s.train.map(exampleText), 2).keys()];
   const index = new Map(vocab.map((w, i) => [w, i]));
-  const featurise = (e: Example) => [...new Set(words(exampleText(e)).map((w) => index.get(w)).filter((i): i is number => i !== undefined))];
+  const featurise = (e: Example) => [
+    ...new Set(
+      words(exampleText(e))
+        .map((w) => index.get(w))
+        .filter((i): i is number => i !== undefined),
+    ),
+  ];
   const X = s.train.map(featurise);
   const y = s.train.map((e) => (e.label ? 1 : 0));
   const w = new Float64Array(vocab.length);
-  const m = new Float64Array(vocab.length + 1), v = new Float64Array(vocab.length + 1);
+  const m = new Float64Array(vocab.length + 1),
+    v = new Float64Array(vocab.length + 1);
   let b = 0;
   for (let ep = 1; ep <= epochs; ep++) {
     const g = new Float64Array(vocab.length + 1);
@@ -49,5 +61,15 @@ export function bagOfWordsBaseline(s: SplitTask, o: { epochs?: number; l2?: numb
   }
   const scores = s.test.map((e) => featurise(e).reduce((z, j) => z + w[j], b));
   const labels = s.test.map((e) => e.label);
-  return { task: s.task.id, auroc: auroc(labels, scores), lengthAuroc: auroc(labels, s.test.map((e) => words(exampleText(e)).length)), nTrain: s.train.length, nTest: s.test.length, features: vocab.length };
+  return {
+    task: s.task.id,
+    auroc: auroc(labels, scores),
+    lengthAuroc: auroc(
+      labels,
+      s.test.map((e) => words(exampleText(e)).length),
+    ),
+    nTrain: s.train.length,
+    nTest: s.test.length,
+    features: vocab.length,
+  };
 }

@@ -27,8 +27,11 @@ export class ProblemList {
   throwIfAny(): void {
     if (this.ok) return;
     const shown = this.items.slice(0, 5).map(formatProblem).join("\n  ");
-    const more = this.items.length > 5 ? `\n  … and ${this.items.length - 5} more (crossmon data validate lists them all)` : "";
-    const err = new InputError(`${this.items.length} problem${this.items.length > 1 ? "s" : ""} in the input:\n  ${shown}${more}`);
+    const more =
+      this.items.length > 5 ? `\n  … and ${this.items.length - 5} more (crossmon data validate lists them all)` : "";
+    const err = new InputError(
+      `${this.items.length} problem${this.items.length > 1 ? "s" : ""} in the input:\n  ${shown}${more}`,
+    );
     (err as InputError & { problems: Problem[] }).problems = this.items;
     throw err;
   }

@@ -4,9 +4,15 @@ import { DEFAULT_ANSWERS, DEFAULT_LABELS, TEXT_SLOT, type ChatTurn, type Example
 import type { ProblemList } from "./problems.js";
 
 export const TaskHeader = z.object({
-  id: z.string().min(1).regex(/^[A-Za-z0-9_.:-]+$/, "use letters, digits, _ . : -"),
+  id: z
+    .string()
+    .min(1)
+    .regex(/^[A-Za-z0-9_.:-]+$/, "use letters, digits, _ . : -"),
   domain: z.string().min(1),
-  prompt: z.string().min(1).refine((p) => p.includes(TEXT_SLOT), `the prompt must mark the text's place with ${TEXT_SLOT}`),
+  prompt: z
+    .string()
+    .min(1)
+    .refine((p) => p.includes(TEXT_SLOT), `the prompt must mark the text's place with ${TEXT_SLOT}`),
   labels: z.object({ positive: z.string().min(1), negative: z.string().min(1) }).default({ ...DEFAULT_LABELS }),
   answers: z.object({ positive: z.string().min(1), negative: z.string().min(1) }).default({ ...DEFAULT_ANSWERS }),
 });
@@ -88,7 +94,10 @@ export function rowToExample(
   } else {
     label = parseLabel(row.label, labels);
     if (label === undefined) {
-      bad("label", `unknown label ${JSON.stringify(row.label)} (expected ${labels.positive}/${labels.negative}, true/false or 1/0)`);
+      bad(
+        "label",
+        `unknown label ${JSON.stringify(row.label)} (expected ${labels.positive}/${labels.negative}, true/false or 1/0)`,
+      );
       ok = false;
     }
   }
@@ -114,5 +123,11 @@ export function rowToExample(
   const meta = obj("meta");
   const facts = obj("facts");
   if (!ok) return null;
-  return { id, ...(text !== undefined ? { text } : { messages }), label: label!, ...(meta ? { meta } : {}), ...(facts ? { facts } : {}) };
+  return {
+    id,
+    ...(text !== undefined ? { text } : { messages }),
+    label: label!,
+    ...(meta ? { meta } : {}),
+    ...(facts ? { facts } : {}),
+  };
 }

@@ -22,8 +22,17 @@ export function domainSimilarity(tasks: Task[]): SimilarityMatrix {
   const sizes = domains.map((d) => texts.get(d)!.size);
   const domainFreq = new Map<string, number>();
   for (const v of raw) for (const w of v.keys()) domainFreq.set(w, (domainFreq.get(w) ?? 0) + 1);
-  const vocabs = raw.map((v) => new Map([...v].map(([w, c]) => [w, c * Math.log(domains.length / domainFreq.get(w)!)] as [string, number]).filter(([, c]) => c > 0)));
-  const values = domains.map((_, i) => domains.map((__, j) => vocabularyCosine(vocabs[i], vocabs[j], sizes[i], sizes[j])));
+  const vocabs = raw.map(
+    (v) =>
+      new Map(
+        [...v]
+          .map(([w, c]) => [w, c * Math.log(domains.length / domainFreq.get(w)!)] as [string, number])
+          .filter(([, c]) => c > 0),
+      ),
+  );
+  const values = domains.map((_, i) =>
+    domains.map((__, j) => vocabularyCosine(vocabs[i], vocabs[j], sizes[i], sizes[j])),
+  );
   return { domains, values };
 }
 
@@ -31,6 +40,8 @@ export function formatMatrix(m: SimilarityMatrix): string {
   const w = Math.max(...m.domains.map((d) => d.length));
   const short = m.domains.map((d) => d.slice(0, 7).padStart(7));
   const lines = [`${"".padEnd(w)}  ${short.join(" ")}`];
-  m.domains.forEach((d, i) => lines.push(`${d.padEnd(w)}  ${m.values[i].map((v) => v.toFixed(2).padStart(7)).join(" ")}`));
+  m.domains.forEach((d, i) =>
+    lines.push(`${d.padEnd(w)}  ${m.values[i].map((v) => v.toFixed(2).padStart(7)).join(" ")}`),
+  );
   return lines.join("\n");
 }

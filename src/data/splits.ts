@@ -35,7 +35,11 @@ export function splitTasks(tasks: Task[], seed = 0, fractions: SplitFractions = 
     dts.forEach((t, ti) => {
       for (const e of t.examples) {
         const k = normaliseText(exampleText(e));
-        if (!labels.has(k)) labels.set(k, dts.map(() => "-"));
+        if (!labels.has(k))
+          labels.set(
+            k,
+            dts.map(() => "-"),
+          );
         labels.get(k)![ti] = e.label ? "1" : "0";
       }
     });
@@ -50,7 +54,9 @@ export function splitTasks(tasks: Task[], seed = 0, fractions: SplitFractions = 
         .sort((a, b) => a.h - b.h || (a.t < b.t ? -1 : 1));
       const nTrain = Math.round(ordered.length * fractions.train);
       const nVal = Math.round(ordered.length * (fractions.train + fractions.validation)) - nTrain;
-      ordered.forEach(({ t }, i) => assignment.set(`${domain}\0${t}`, i < nTrain ? "train" : i < nTrain + nVal ? "validation" : "test"));
+      ordered.forEach(({ t }, i) =>
+        assignment.set(`${domain}\0${t}`, i < nTrain ? "train" : i < nTrain + nVal ? "validation" : "test"),
+      );
     }
     void keyOf;
   }

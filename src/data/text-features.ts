@@ -11,7 +11,9 @@ export function vocabulary(texts: string[], minCount = 1): Map<string, number> {
 
 /** Cosine similarity of the two corpora's document-frequency vectors (0 = no shared words, 1 = same usage). */
 export function vocabularyCosine(a: Map<string, number>, b: Map<string, number>, sizeA: number, sizeB: number): number {
-  let dot = 0, na = 0, nb = 0;
+  let dot = 0,
+    na = 0,
+    nb = 0;
   for (const [w, c] of a) {
     const fa = c / sizeA;
     na += fa * fa;

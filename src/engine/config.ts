@@ -36,7 +36,10 @@ const HfConfig = z
     rms_norm_eps: z.number().positive().default(1e-6),
     rope_theta: z.number().positive().default(10000),
     rope_scaling: RopeScaling.nullable().optional(),
-    rope_parameters: z.union([RopeParameters, z.record(z.string(), RopeParameters)]).nullable().optional(),
+    rope_parameters: z
+      .union([RopeParameters, z.record(z.string(), RopeParameters)])
+      .nullable()
+      .optional(),
     layer_types: z.array(z.string()).optional(),
     use_sliding_window: z.boolean().optional(),
     max_position_embeddings: z.number().int().positive().default(2048),
@@ -80,24 +83,37 @@ export function parseConfig(raw: unknown, file = "config.json"): ModelConfig {
   const c = parseOrThrow(HfConfig, raw, file);
   const arch = c.architectures[0];
   if (!(SUPPORTED_ARCHITECTURES as readonly string[]).includes(arch)) {
-    throw new InputError(`field "architectures": ${arch} is not supported (supported: ${SUPPORTED_ARCHITECTURES.join(", ")})`, file);
+    throw new InputError(
+      `field "architectures": ${arch} is not supported (supported: ${SUPPORTED_ARCHITECTURES.join(", ")})`,
+      file,
+    );
   }
-  if (c.hidden_act !== "silu") throw new InputError(`field "hidden_act": only "silu" is supported, got "${c.hidden_act}"`, file);
+  if (c.hidden_act !== "silu")
+    throw new InputError(`field "hidden_act": only "silu" is supported, got "${c.hidden_act}"`, file);
   const kvHeads = c.num_key_value_heads ?? c.num_attention_heads;
   if (c.num_attention_heads % kvHeads !== 0) {
-    throw new InputError(`field "num_key_value_heads": ${kvHeads} does not divide num_attention_heads ${c.num_attention_heads}`, file);
+    throw new InputError(
+      `field "num_key_value_heads": ${kvHeads} does not divide num_attention_heads ${c.num_attention_heads}`,
+      file,
+    );
   }
   const headDim = c.head_dim ?? c.hidden_size / c.num_attention_heads;
-  if (!Number.isInteger(headDim) || headDim % 2 !== 0) throw new InputError(`field "head_dim": ${headDim} must be an even integer`, file);
-  if (c.use_sliding_window) throw new InputError(`field "use_sliding_window": sliding-window attention is not supported`, file);
+  if (!Number.isInteger(headDim) || headDim % 2 !== 0)
+    throw new InputError(`field "head_dim": ${headDim} must be an even integer`, file);
+  if (c.use_sliding_window)
+    throw new InputError(`field "use_sliding_window": sliding-window attention is not supported`, file);
   const other = c.layer_types?.find((t) => t !== "full_attention");
-  if (other) throw new InputError(`field "layer_types": "${other}" layers are not supported (full_attention only)`, file);
+  if (other)
+    throw new InputError(`field "layer_types": "${other}" layers are not supported (full_attention only)`, file);
   const rope = ropeParameters(c.rope_parameters, file);
   const ropeTheta = rope?.rope_theta ?? c.rope_theta;
   const scaling = c.rope_scaling ?? (rope && (rope.rope_type ?? rope.type ?? "default") !== "default" ? rope : null);
   const ropeType = scaling ? (scaling.rope_type ?? scaling.type ?? "default") : "default";
   if (!["default", "llama3", "linear"].includes(ropeType)) {
-    throw new InputError(`field "rope_scaling.rope_type": "${ropeType}" is not supported (default, linear, llama3)`, file);
+    throw new InputError(
+      `field "rope_scaling.rope_type": "${ropeType}" is not supported (default, linear, llama3)`,
+      file,
+    );
   }
   const eos = c.eos_token_id == null ? [] : Array.isArray(c.eos_token_id) ? c.eos_token_id : [c.eos_token_id];
   return {
@@ -124,12 +140,16 @@ export function parseConfig(raw: unknown, file = "config.json"): ModelConfig {
 }
 
 /** One RoPE setting from `rope_parameters`: the object itself, or the one shared by every layer type. */
-function ropeParameters(rp: z.infer<typeof HfConfig>["rope_parameters"], file: string): z.infer<typeof RopeParameters> | null {
+function ropeParameters(
+  rp: z.infer<typeof HfConfig>["rope_parameters"],
+  file: string,
+): z.infer<typeof RopeParameters> | null {
   if (!rp) return null;
   const keys = ["rope_theta", "rope_type", "type", "factor"];
   if (Object.keys(rp).some((k) => keys.includes(k))) return rp as z.infer<typeof RopeParameters>;
   const each = Object.values(rp as Record<string, z.infer<typeof RopeParameters>>);
-  if (each.some((v) => JSON.stringify(v) !== JSON.stringify(each[0]))) throw new InputError(`field "rope_parameters": different RoPE settings per layer type are not supported`, file);
+  if (each.some((v) => JSON.stringify(v) !== JSON.stringify(each[0])))
+    throw new InputError(`field "rope_parameters": different RoPE settings per layer type are not supported`, file);
   return each[0] ?? null;
 }
 
@@ -140,9 +160,20 @@ export function readConfig(dir: string): ModelConfig {
 
 /** A config.json object for a new model of the given shape (used by pretraining, tests and benches). */
 export function makeHfConfig(o: {
-  architecture?: Architecture; vocabSize: number; hidden: number; intermediate: number; layers: number; heads: number;
-  kvHeads: number; headDim?: number; ropeTheta?: number; maxPositions?: number; tieEmbeddings?: boolean; rmsEps?: number;
-  eosTokenId?: number; bosTokenId?: number;
+  architecture?: Architecture;
+  vocabSize: number;
+  hidden: number;
+  intermediate: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  headDim?: number;
+  ropeTheta?: number;
+  maxPositions?: number;
+  tieEmbeddings?: boolean;
+  rmsEps?: number;
+  eosTokenId?: number;
+  bosTokenId?: number;
 }): Record<string, unknown> {
   const arch = o.architecture ?? "LlamaForCausalLM";
   const model_type = arch === "LlamaForCausalLM" ? "llama" : arch === "Qwen2ForCausalLM" ? "qwen2" : "qwen3";

@@ -1,5 +1,12 @@
 /** The in-process engine: a Llama-family model that trains, scores and generates in TypeScript. */
-export { parseConfig, readConfig, makeHfConfig, SUPPORTED_ARCHITECTURES, type ModelConfig, type Architecture } from "./config.js";
+export {
+  parseConfig,
+  readConfig,
+  makeHfConfig,
+  SUPPORTED_ARCHITECTURES,
+  type ModelConfig,
+  type Architecture,
+} from "./config.js";
 export { Transformer, KVCache, LINEAR_NAMES, type Batch } from "./model.js";
 export { loadModel, saveModel, loadWeights } from "./io/checkpoint.js";
 export { readSafetensors, writeSafetensors, readCheckpoint, type Tensor, type StoredDtype } from "./io/safetensors.js";

@@ -40,7 +40,14 @@ export class Linear {
   }
 
   /** y[rows, out] = x[rows, in]·Wᵀ (+ b) (+ LoRA). Returns the tape when training. */
-  forward(k: Kernels, x: Float32Array, rows: number, y: Float32Array, train: boolean, rng: Rng | null): LinearTape | null {
+  forward(
+    k: Kernels,
+    x: Float32Array,
+    rows: number,
+    y: Float32Array,
+    train: boolean,
+    rng: Rng | null,
+  ): LinearTape | null {
     const { inFeatures: I, outFeatures: O } = this;
     k.sgemm(false, true, rows, O, I, 1, x, I, this.weight.data, I, 0, y, O);
     if (this.bias) {

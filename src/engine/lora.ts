@@ -18,7 +18,9 @@ export function resolveTargets(targets: string[]): string[] {
   if (targets.length === 1 && targets[0] === "all-linear") return [...LINEAR_NAMES];
   for (const t of targets) {
     if (!(LINEAR_NAMES as readonly string[]).includes(t)) {
-      throw new InputError(`LoRA target "${t}" is not a module of this model (it has ${LINEAR_NAMES.join(", ")}, or "all-linear")`);
+      throw new InputError(
+        `LoRA target "${t}" is not a module of this model (it has ${LINEAR_NAMES.join(", ")}, or "all-linear")`,
+      );
     }
   }
   return targets;
@@ -54,7 +56,21 @@ export function mergeLora(model: Transformer): void {
   for (const l of model.linears()) {
     if (!l.lora) continue;
     const { A, B, rank } = l.lora;
-    model.k.sgemm(false, false, l.outFeatures, l.inFeatures, rank, l.loraScale, B.data, rank, A.data, l.inFeatures, 1, l.weight.data, l.inFeatures);
+    model.k.sgemm(
+      false,
+      false,
+      l.outFeatures,
+      l.inFeatures,
+      rank,
+      l.loraScale,
+      B.data,
+      rank,
+      A.data,
+      l.inFeatures,
+      1,
+      l.weight.data,
+      l.inFeatures,
+    );
     l.lora = null;
   }
 }

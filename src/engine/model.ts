@@ -72,7 +72,11 @@ export class KVCache {
   readonly k: Float32Array[];
   readonly v: Float32Array[];
   length = 0;
-  constructor(readonly config: ModelConfig, readonly B: number, readonly capacity: number) {
+  constructor(
+    readonly config: ModelConfig,
+    readonly B: number,
+    readonly capacity: number,
+  ) {
     const n = B * capacity * config.kvHeads * config.headDim;
     this.k = Array.from({ length: config.layers }, () => new Float32Array(n));
     this.v = Array.from({ length: config.layers }, () => new Float32Array(n));
@@ -92,7 +96,10 @@ export class Transformer {
   /** used for LoRA dropout; its state is saved with training checkpoints */
   rng = new Rng(0);
 
-  constructor(readonly config: ModelConfig, readonly k: Kernels = defaultKernels()) {
+  constructor(
+    readonly config: ModelConfig,
+    readonly k: Kernels = defaultKernels(),
+  ) {
     const c = config;
     const qDim = c.heads * c.headDim;
     const kvDim = c.kvHeads * c.headDim;
@@ -100,7 +107,13 @@ export class Transformer {
     for (let i = 0; i < c.layers; i++) {
       const p = `model.layers.${i}`;
       const lin = (name: string, inF: number, outF: number, bias: boolean) =>
-        new Linear(`${p}.${name}`, inF, outF, this.add(`${p}.${name}.weight`, [outF, inF]), bias ? this.add(`${p}.${name}.bias`, [outF]) : null);
+        new Linear(
+          `${p}.${name}`,
+          inF,
+          outF,
+          this.add(`${p}.${name}.weight`, [outF, inF]),
+          bias ? this.add(`${p}.${name}.bias`, [outF]) : null,
+        );
       this.layers.push({
         inputNorm: this.add(`${p}.input_layernorm.weight`, [c.hidden], 1),
         postNorm: this.add(`${p}.post_attention_layernorm.weight`, [c.hidden], 1),
@@ -146,7 +159,11 @@ export class Transformer {
    * Forward pass. Returns logits [rows.length, vocab] for the flat rows b·T + t asked for, and, when training, the
    * tape the backward pass needs. With a cache, the batch continues the cached sequences (all of the same length).
    */
-  forward(batch: Batch, rows: Int32Array, opts: { train?: boolean; cache?: KVCache } = {}): { logits: Float32Array; tape: Tape | null } {
+  forward(
+    batch: Batch,
+    rows: Int32Array,
+    opts: { train?: boolean; cache?: KVCache } = {},
+  ): { logits: Float32Array; tape: Tape | null } {
     const { k, config: c } = this;
     const train = opts.train ?? false;
     const cache = opts.cache;
@@ -156,7 +173,8 @@ export class Transformer {
     const qDim = c.heads * c.headDim;
     const kvDim = c.kvHeads * c.headDim;
     const pos0 = cache ? cache.length : 0;
-    if (cache && cache.length + T > cache.capacity) throw new Error(`KV cache full: ${cache.length} + ${T} > ${cache.capacity}`);
+    if (cache && cache.length + T > cache.capacity)
+      throw new Error(`KV cache full: ${cache.length} + ${T} > ${cache.capacity}`);
     if (cache && cache.B !== B) throw new Error(`KV cache holds ${cache.B} sequences, batch has ${B}`);
     this.ensureRope(pos0 + T);
     const scale = 1 / Math.sqrt(c.headDim);
@@ -166,7 +184,8 @@ export class Transformer {
     const E = this.embed.data;
     for (let i = 0; i < N; i++) {
       const t = batch.tokens[i];
-      if (t < 0 || t >= c.vocabSize) throw new Error(`token id ${t} at position ${i} is outside the vocabulary (${c.vocabSize})`);
+      if (t < 0 || t >= c.vocabSize)
+        throw new Error(`token id ${t} at position ${i} is outside the vocabulary (${c.vocabSize})`);
       h.set(E.subarray(t * d, (t + 1) * d), i * d);
     }
 
@@ -188,8 +207,10 @@ export class Transformer {
       keep("q", L.q.forward(k, xn1, N, q, train, rng));
       keep("k", L.k.forward(k, xn1, N, kk, train, rng));
       keep("v", L.v.forward(k, xn1, N, v, train, rng));
-      let qPre: Float32Array | null = null, kPre: Float32Array | null = null;
-      let rstdQ: Float32Array | null = null, rstdK: Float32Array | null = null;
+      let qPre: Float32Array | null = null,
+        kPre: Float32Array | null = null;
+      let rstdQ: Float32Array | null = null,
+        rstdK: Float32Array | null = null;
       if (L.qNorm && L.kNorm) {
         qPre = train ? q.slice() : q;
         kPre = train ? kk.slice() : kk;
@@ -200,7 +221,10 @@ export class Transformer {
       }
       k.rope(q, N, T, c.heads, c.headDim, pos0, this.rope.cos, this.rope.sin, false);
       k.rope(kk, N, T, c.kvHeads, c.headDim, pos0, this.rope.cos, this.rope.sin, false);
-      let kvK: Float32Array = kk, kvV: Float32Array = v, Tk = T, stride = T;
+      let kvK: Float32Array = kk,
+        kvV: Float32Array = v,
+        Tk = T,
+        stride = T;
       if (cache) {
         for (let b = 0; b < B; b++) {
           cache.k[li].set(kk.subarray(b * T * kvDim, (b + 1) * T * kvDim), (b * cache.capacity + pos0) * kvDim);
@@ -213,7 +237,23 @@ export class Transformer {
       }
       const att = new Float32Array(N * qDim);
       const probs = train ? new Float32Array(B * c.heads * T * Tk) : null;
-      k.attentionForward(att, probs, q, kvK, kvV, B, T, Tk, c.heads, c.kvHeads, c.headDim, stride, pos0, batch.validLen, scale);
+      k.attentionForward(
+        att,
+        probs,
+        q,
+        kvK,
+        kvV,
+        B,
+        T,
+        Tk,
+        c.heads,
+        c.kvHeads,
+        c.headDim,
+        stride,
+        pos0,
+        batch.validLen,
+        scale,
+      );
       const o = new Float32Array(N * d);
       keep("o", L.o.forward(k, att, N, o, train, rng));
       const hIn = h;
@@ -236,7 +276,27 @@ export class Transformer {
       const hOut = train ? hMid.slice() : hMid;
       k.addInPlace(hOut, m, N * d);
       if (train) {
-        layerTapes.push({ hIn, xn1, rstd1, qPre, kPre, rstdQ, rstdK, q, k: kk, v, probs: probs!, att, hMid, xn2, rstd2, gate, up, act, lin });
+        layerTapes.push({
+          hIn,
+          xn1,
+          rstd1,
+          qPre,
+          kPre,
+          rstdQ,
+          rstdK,
+          q,
+          k: kk,
+          v,
+          probs: probs!,
+          att,
+          hMid,
+          xn2,
+          rstd2,
+          gate,
+          up,
+          act,
+          lin,
+        });
       }
       h = hOut;
     }
@@ -267,7 +327,8 @@ export class Transformer {
     const scale = 1 / Math.sqrt(c.headDim);
 
     // LM head and final norm
-    if (this.lmHead.grad) k.sgemm(true, false, c.vocabSize, d, R, 1, dlogits, c.vocabSize, tape.hFinal, d, 1, this.lmHead.grad, d);
+    if (this.lmHead.grad)
+      k.sgemm(true, false, c.vocabSize, d, R, 1, dlogits, c.vocabSize, tape.hFinal, d, 1, this.lmHead.grad, d);
     const dFinal = new Float32Array(R * d);
     k.sgemm(false, false, R, d, c.vocabSize, 1, dlogits, c.vocabSize, this.lmHead.data, d, 0, dFinal, d);
     const dSel = new Float32Array(R * d);
@@ -302,7 +363,8 @@ export class Transformer {
       k.attentionBackward(dq, dk, dv, dAtt, t.probs, t.q, t.k, t.v, B, T, T, c.heads, c.kvHeads, c.headDim, scale);
       k.rope(dq, N, T, c.heads, c.headDim, 0, this.rope.cos, this.rope.sin, true);
       k.rope(dk, N, T, c.kvHeads, c.headDim, 0, this.rope.cos, this.rope.sin, true);
-      let dqIn = dq, dkIn = dk;
+      let dqIn = dq,
+        dkIn = dk;
       if (L.qNorm && L.kNorm && t.qPre && t.kPre) {
         dqIn = new Float32Array(N * qDim);
         dkIn = new Float32Array(N * kvDim);

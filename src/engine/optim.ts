@@ -19,7 +19,11 @@ export class AdamW {
   readonly eps: number;
   readonly weightDecay: number;
 
-  constructor(readonly k: Kernels, readonly params: Param[], o: Omit<AdamWOptions, "lr">) {
+  constructor(
+    readonly k: Kernels,
+    readonly params: Param[],
+    o: Omit<AdamWOptions, "lr">,
+  ) {
     this.beta1 = o.beta1 ?? 0.9;
     this.beta2 = o.beta2 ?? 0.999;
     this.eps = o.eps ?? 1e-8;
@@ -33,12 +37,25 @@ export class AdamW {
   /** One update with learning rate lr; norms and biases get no weight decay (the usual Llama/TRL grouping). */
   apply(lr: number): void {
     this.step++;
-    const bc1 = 1 - Math.pow(this.beta1, this.step);
-    const bc2 = 1 - Math.pow(this.beta2, this.step);
+    const bc1 = 1 - this.beta1 ** this.step;
+    const bc2 = 1 - this.beta2 ** this.step;
     for (const p of this.params) {
       if (!p.grad) continue;
       const decay = p.shape.length >= 2 ? this.weightDecay : 0;
-      this.k.adamw(p.data, p.grad, this.m.get(p.name)!, this.v.get(p.name)!, p.data.length, lr, this.beta1, this.beta2, this.eps, decay, bc1, bc2);
+      this.k.adamw(
+        p.data,
+        p.grad,
+        this.m.get(p.name)!,
+        this.v.get(p.name)!,
+        p.data.length,
+        lr,
+        this.beta1,
+        this.beta2,
+        this.eps,
+        decay,
+        bc1,
+        bc2,
+      );
     }
   }
 

@@ -14,7 +14,7 @@ export function inverseFrequencies(config: ModelConfig): Float64Array {
   const dim = config.headDim;
   const inv = new Float64Array(dim / 2);
   // float32 as transformers computes them, so tables match to the last bit where it matters
-  for (let i = 0; i < dim / 2; i++) inv[i] = Math.fround(1 / Math.pow(config.ropeTheta, Math.fround((2 * i) / dim)));
+  for (let i = 0; i < dim / 2; i++) inv[i] = Math.fround(1 / config.ropeTheta ** Math.fround((2 * i) / dim));
   const s = config.ropeScaling;
   if (s?.rope_type === "linear") {
     for (let i = 0; i < inv.length; i++) inv[i] /= s.factor ?? 1;

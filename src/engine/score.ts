@@ -36,6 +36,11 @@ export function logSoftmax(row: Float32Array): Float32Array {
 }
 
 /** log P(token | prompt) for each of the candidate tokens, per prompt: [prompt][candidate]. */
-export function scoreNextTokens(model: Transformer, prompts: ArrayLike<number>[], candidates: number[], batchSize = 8): number[][] {
+export function scoreNextTokens(
+  model: Transformer,
+  prompts: ArrayLike<number>[],
+  candidates: number[],
+  batchSize = 8,
+): number[][] {
   return nextTokenLogprobs(model, prompts, batchSize).map((lp) => candidates.map((c) => lp[c]));
 }

@@ -32,10 +32,14 @@ export function padBatch(seqs: ArrayLike<number>[]): Batch {
 
 /** Inputs are ids[0..n-2]; the target of input position t is ids[t+1] with weight weights[t+1]. */
 export function makeTrainBatch(seqs: WeightedSequence[]): TrainBatch {
-  for (const s of seqs) if (s.ids.length !== s.weights.length) throw new Error(`sequence of ${s.ids.length} ids has ${s.weights.length} weights`);
+  for (const s of seqs)
+    if (s.ids.length !== s.weights.length)
+      throw new Error(`sequence of ${s.ids.length} ids has ${s.weights.length} weights`);
   const inputs = seqs.map((s) => Array.from(s.ids).slice(0, Math.max(1, s.ids.length - 1)));
   const batch = padBatch(inputs);
-  const rows: number[] = [], targets: number[] = [], weights: number[] = [];
+  const rows: number[] = [],
+    targets: number[] = [],
+    weights: number[] = [];
   seqs.forEach((s, b) => {
     for (let t = 0; t + 1 < s.ids.length; t++) {
       const w = s.weights[t + 1];

@@ -9,7 +9,8 @@ export function auroc(labels: ArrayLike<number | boolean>, scores: ArrayLike<num
   for (let i = 0; i < n; i++) {
     if (Number.isNaN(scores[i])) throw new Error(`auroc: score ${i} is NaN`);
     if (labels[i] === true || labels[i] === 1) pos++;
-    else if (!(labels[i] === false || labels[i] === 0)) throw new Error(`auroc: label ${i} is ${labels[i]}, expected 0/1 or boolean`);
+    else if (!(labels[i] === false || labels[i] === 0))
+      throw new Error(`auroc: label ${i} is ${labels[i]}, expected 0/1 or boolean`);
   }
   const neg = n - pos;
   if (pos === 0 || neg === 0) throw new Error("auroc: needs at least one positive and one negative label");
@@ -36,9 +37,12 @@ export function averageRanks(values: ArrayLike<number>): Float64Array {
 /** Spearman's rank correlation (Pearson's on average ranks); NaN when either side is constant. */
 export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`spearman: ${a.length} against ${b.length} values`);
-  const ra = averageRanks(a), rb = averageRanks(b);
+  const ra = averageRanks(a),
+    rb = averageRanks(b);
   const mean = (ra.length + 1) / 2; // the mean of 1..n, kept by average ranks
-  let sab = 0, saa = 0, sbb = 0;
+  let sab = 0,
+    saa = 0,
+    sbb = 0;
   for (let i = 0; i < ra.length; i++) {
     sab += (ra[i] - mean) * (rb[i] - mean);
     saa += (ra[i] - mean) ** 2;

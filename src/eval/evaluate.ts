@@ -7,7 +7,7 @@
  */
 import type { Backend, ModelRef, ScorePrompt } from "../backends/types.js";
 import type { Example, Task } from "../data/task.js";
-import { Renderer, VERDICT_PREFIX, parseVerdict } from "../formats/render.js";
+import { type Renderer, VERDICT_PREFIX, parseVerdict } from "../formats/render.js";
 import { hashKey, type Store } from "../experiments/store.js";
 import { keepsEvidence } from "./evidence.js";
 
@@ -21,16 +21,26 @@ export interface EvalContext {
 
 function softmax2(a: number, b: number): number {
   const m = Math.max(a, b);
-  const x = Math.exp(a - m), y = Math.exp(b - m);
+  const x = Math.exp(a - m),
+    y = Math.exp(b - m);
   return x / (x + y);
 }
 
-async function cachedScores(ctx: EvalContext, ref: ModelRef, prompts: ScorePrompt[], cands: number[]): Promise<number[][]> {
+async function cachedScores(
+  ctx: EvalContext,
+  ref: ModelRef,
+  prompts: ScorePrompt[],
+  cands: number[],
+): Promise<number[][]> {
   const keys = prompts.map((p) => hashKey({ s: 1, ref, fp: ctx.fingerprint ?? null, p: p.ids, cands }));
   const out: (number[] | undefined)[] = keys.map((k) => ctx.store?.cacheGet<number[]>(k));
   const miss = out.map((v, i) => (v ? -1 : i)).filter((i) => i >= 0);
   if (miss.length) {
-    const got = await ctx.backend.score(ref, miss.map((i) => prompts[i]), cands.map((id) => ({ id, text: ctx.renderer.tok.decode([id]) })));
+    const got = await ctx.backend.score(
+      ref,
+      miss.map((i) => prompts[i]),
+      cands.map((id) => ({ id, text: ctx.renderer.tok.decode([id]) })),
+    );
     miss.forEach((i, j) => (out[i] = got[j]));
     ctx.store?.cachePut(miss.map((i, j) => [keys[i], got[j]]));
   }
@@ -45,11 +55,26 @@ export interface SingleResult {
   truncated: number;
 }
 
-export async function evalSingleToken(ctx: EvalContext, ref: ModelRef, task: Task, examples: Example[]): Promise<SingleResult> {
+export async function evalSingleToken(
+  ctx: EvalContext,
+  ref: ModelRef,
+  task: Task,
+  examples: Example[],
+): Promise<SingleResult> {
   const r = examples.map((e) => ctx.renderer.singleToken(task, e));
   if (!r.length) return { scores: [], mass: [], lengths: [], truncated: 0 };
-  const lps = await cachedScores(ctx, ref, r.map((x) => ({ ids: x.promptIds, messages: x.messages })), r[0].candidates);
-  return { scores: lps.map(([a, b]) => softmax2(a, b)), mass: lps.map(([a, b]) => Math.exp(a) + Math.exp(b)), lengths: r.map((x) => x.promptIds.length), truncated: r.filter((x) => x.truncated).length };
+  const lps = await cachedScores(
+    ctx,
+    ref,
+    r.map((x) => ({ ids: x.promptIds, messages: x.messages })),
+    r[0].candidates,
+  );
+  return {
+    scores: lps.map(([a, b]) => softmax2(a, b)),
+    mass: lps.map(([a, b]) => Math.exp(a) + Math.exp(b)),
+    lengths: r.map((x) => x.promptIds.length),
+    truncated: r.filter((x) => x.truncated).length,
+  };
 }
 
 export interface GenSettings {
@@ -59,12 +84,27 @@ export interface GenSettings {
   seed: number;
 }
 
-async function cachedGenerate(ctx: EvalContext, ref: ModelRef, prompts: number[][], s: GenSettings, trace: number): Promise<string[]> {
+async function cachedGenerate(
+  ctx: EvalContext,
+  ref: ModelRef,
+  prompts: number[][],
+  s: GenSettings,
+  trace: number,
+): Promise<string[]> {
   const keys = prompts.map((p) => hashKey({ g: 1, ref, fp: ctx.fingerprint ?? null, p, s: { ...s, trace } }));
   const out: (string | undefined)[] = keys.map((k) => ctx.store?.cacheGet<string>(k));
   const miss = out.map((v, i) => (v === undefined ? i : -1)).filter((i) => i >= 0);
   if (miss.length) {
-    const got = await ctx.backend.generate(ref, miss.map((i) => ({ prompt: prompts[i], maxNewTokens: s.maxNewTokens, temperature: s.temperature, seed: s.seed * 1000 + trace, stop: undefined })));
+    const got = await ctx.backend.generate(
+      ref,
+      miss.map((i) => ({
+        prompt: prompts[i],
+        maxNewTokens: s.maxNewTokens,
+        temperature: s.temperature,
+        seed: s.seed * 1000 + trace,
+        stop: undefined,
+      })),
+    );
     miss.forEach((i, j) => (out[i] = got[j].text));
     ctx.store?.cachePut(miss.map((i, j) => [keys[i], got[j].text]));
   }
@@ -79,9 +119,20 @@ export interface ThinkingResult {
   traces: string[][];
 }
 
-export async function evalThinking(ctx: EvalContext, ref: ModelRef, task: Task, examples: Example[], s: GenSettings): Promise<ThinkingResult> {
-  const prompts = examples.map((e) => ctx.renderer.thinkingPrompt(task, e, ctx.renderer.maxTokens - s.maxNewTokens - 8).promptIds);
-  const cands: number[] = [ctx.renderer.answerId(task.answers.positive, task.id), ctx.renderer.answerId(task.answers.negative, task.id)];
+export async function evalThinking(
+  ctx: EvalContext,
+  ref: ModelRef,
+  task: Task,
+  examples: Example[],
+  s: GenSettings,
+): Promise<ThinkingResult> {
+  const prompts = examples.map(
+    (e) => ctx.renderer.thinkingPrompt(task, e, ctx.renderer.maxTokens - s.maxNewTokens - 8).promptIds,
+  );
+  const cands: number[] = [
+    ctx.renderer.answerId(task.answers.positive, task.id),
+    ctx.renderer.answerId(task.answers.negative, task.id),
+  ];
   const traces: string[][] = examples.map(() => []);
   for (let t = 0; t < s.k; t++) (await cachedGenerate(ctx, ref, prompts, s, t)).forEach((g, i) => traces[i].push(g));
   const verdicts = traces.map((ts) => ts.map((tr) => parseVerdict(tr, task)));
@@ -90,7 +141,10 @@ export async function evalThinking(ctx: EvalContext, ref: ModelRef, task: Task, 
   traces.forEach((ts, i) =>
     ts.forEach((tr) => {
       const at = tr.lastIndexOf(VERDICT_PREFIX);
-      const prefix = at >= 0 && parseVerdict(tr, task) !== null ? tr.slice(0, at + VERDICT_PREFIX.length) : `${tr.trimEnd()}\n${VERDICT_PREFIX}`;
+      const prefix =
+        at >= 0 && parseVerdict(tr, task) !== null
+          ? tr.slice(0, at + VERDICT_PREFIX.length)
+          : `${tr.trimEnd()}\n${VERDICT_PREFIX}`;
       scorePrompts.push({ ids: [...prompts[i], ...ctx.renderer.tok.encode(prefix)] });
     }),
   );
@@ -111,10 +165,20 @@ export interface SummaryResult {
 }
 
 /** The judge's prompt; {text} receives "Text: ... Summary: ..." and {question} the task's question. */
-export const JUDGE_PROMPT = "Here is a text and a summary of it.\n\n{text}\n\nDoes the summary keep the information needed to answer this question about the text: {question}";
+export const JUDGE_PROMPT =
+  "Here is a text and a summary of it.\n\n{text}\n\nDoes the summary keep the information needed to answer this question about the text: {question}";
 
-export async function evalSummary(ctx: EvalContext, ref: ModelRef, task: Task, examples: Example[], s: GenSettings, judge?: { ref: ModelRef; renderer: Renderer }): Promise<SummaryResult> {
-  const prompts = examples.map((e) => ctx.renderer.summaryPrompt(e, ctx.renderer.maxTokens - s.maxNewTokens - 8).promptIds);
+export async function evalSummary(
+  ctx: EvalContext,
+  ref: ModelRef,
+  task: Task,
+  examples: Example[],
+  s: GenSettings,
+  judge?: { ref: ModelRef; renderer: Renderer },
+): Promise<SummaryResult> {
+  const prompts = examples.map(
+    (e) => ctx.renderer.summaryPrompt(e, ctx.renderer.maxTokens - s.maxNewTokens - 8).promptIds,
+  );
   const summaries = await cachedGenerate(ctx, ref, prompts, { ...s, temperature: 0 }, 0);
   let kept = examples.map((e, i) => (e.label ? keepsEvidence(summaries[i], e) : null));
   let judged = false;
@@ -122,7 +186,11 @@ export async function evalSummary(ctx: EvalContext, ref: ModelRef, task: Task, e
     // no facts to check against: ask the judge whether the summary keeps what the task's question needs
     const question = task.prompt.split("{text}").pop()!.trim();
     const judgeTask: Task = { ...task, id: `${task.id}:judge`, prompt: JUDGE_PROMPT.replace("{question}", question) };
-    const judgeExamples = examples.map((e, i) => ({ id: e.id, label: e.label, text: `Text:\n${e.text ?? ""}\n\nSummary:\n${summaries[i]}` }));
+    const judgeExamples = examples.map((e, i) => ({
+      id: e.id,
+      label: e.label,
+      text: `Text:\n${e.text ?? ""}\n\nSummary:\n${summaries[i]}`,
+    }));
     const res = await evalSingleToken({ ...ctx, renderer: judge.renderer }, judge.ref, judgeTask, judgeExamples);
     kept = examples.map((e, i) => (e.label ? res.scores[i] >= 0.5 : null));
     judged = true;

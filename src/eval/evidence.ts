@@ -8,7 +8,9 @@ import type { Example } from "../data/task.js";
 export function evidenceKeys(e: Example): string[] | null {
   const f = e.facts ?? {};
   if (typeof f.evidenceCommand === "string") {
-    const toks = f.evidenceCommand.split(/\s+/).filter((t) => /[/~.]/.test(t) || /^(auditd|security-agent|authorized_keys)$/.test(t));
+    const toks = f.evidenceCommand
+      .split(/\s+/)
+      .filter((t) => /[/~.]/.test(t) || /^(auditd|security-agent|authorized_keys)$/.test(t));
     return toks.length ? [...new Set(toks.map((t) => t.replace(/^['"@]+|['";)]+$/g, "")))] : [f.evidenceCommand];
   }
   if (typeof f.sideWork === "string") return [...new Set(f.sideWork.match(/\d+/g) ?? [])];

@@ -20,7 +20,8 @@ export interface Interval {
 function percentile(sorted: number[], q: number): number {
   if (!sorted.length) return NaN;
   const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos), hi = Math.ceil(pos);
+  const lo = Math.floor(pos),
+    hi = Math.ceil(pos);
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
@@ -45,9 +46,16 @@ export function bootstrapIndices(labels: Labels, n: number, seed: number, bothCl
 const pick = <T>(xs: ArrayLike<T>, idx: Int32Array): T[] => Array.from(idx, (i) => xs[i]);
 
 /** A statistic with its bootstrap 95% percentile interval (resamples need both classes unless told otherwise). */
-export function withCI(labels: Labels, stat: (idx: Int32Array | null) => number, o: { n?: number; seed?: number; bothClasses?: boolean } = {}): Interval {
+export function withCI(
+  labels: Labels,
+  stat: (idx: Int32Array | null) => number,
+  o: { n?: number; seed?: number; bothClasses?: boolean } = {},
+): Interval {
   const value = stat(null);
-  const vals = bootstrapIndices(labels, o.n ?? 1000, o.seed ?? 0, o.bothClasses ?? true).map((idx) => stat(idx)).filter(Number.isFinite).sort((a, b) => a - b);
+  const vals = bootstrapIndices(labels, o.n ?? 1000, o.seed ?? 0, o.bothClasses ?? true)
+    .map((idx) => stat(idx))
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
   return { value, lo: percentile(vals, 0.025), hi: percentile(vals, 0.975) };
 }
 
@@ -56,26 +64,51 @@ export function aurocCI(labels: Labels, scores: ArrayLike<number>, o: { n?: numb
 }
 
 /** AUROC(b) − AUROC(a) on the same examples, with a paired bootstrap 95% interval. */
-export function pairedAurocDiff(labels: Labels, a: ArrayLike<number>, b: ArrayLike<number>, o: { n?: number; seed?: number } = {}): Interval {
-  return withCI(labels, (idx) => (idx ? auroc(pick(labels, idx), pick(b, idx)) - auroc(pick(labels, idx), pick(a, idx)) : auroc(labels, b) - auroc(labels, a)), o);
+export function pairedAurocDiff(
+  labels: Labels,
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  o: { n?: number; seed?: number } = {},
+): Interval {
+  return withCI(
+    labels,
+    (idx) =>
+      idx
+        ? auroc(pick(labels, idx), pick(b, idx)) - auroc(pick(labels, idx), pick(a, idx))
+        : auroc(labels, b) - auroc(labels, a),
+    o,
+  );
 }
 
 /**
  * Gap recovered = (other − untrained) / (in-domain − untrained), in AUROC on the same examples, with a paired
  * bootstrap interval. NaN when the in-domain model does not beat the untrained one (no gap to recover).
  */
-export function gapRecovered(labels: Labels, untrained: ArrayLike<number>, inDomain: ArrayLike<number>, other: ArrayLike<number>, o: { n?: number; seed?: number } = {}): Interval {
+export function gapRecovered(
+  labels: Labels,
+  untrained: ArrayLike<number>,
+  inDomain: ArrayLike<number>,
+  other: ArrayLike<number>,
+  o: { n?: number; seed?: number } = {},
+): Interval {
   const g = (l: Labels, u: ArrayLike<number>, i: ArrayLike<number>, x: ArrayLike<number>) => {
     const base = auroc(l, u);
     const gap = auroc(l, i) - base;
     return gap > 1e-9 ? (auroc(l, x) - base) / gap : NaN;
   };
-  return withCI(labels, (idx) => (idx ? g(pick(labels, idx), pick(untrained, idx), pick(inDomain, idx), pick(other, idx)) : g(labels, untrained, inDomain, other)), o);
+  return withCI(
+    labels,
+    (idx) =>
+      idx
+        ? g(pick(labels, idx), pick(untrained, idx), pick(inDomain, idx), pick(other, idx))
+        : g(labels, untrained, inDomain, other),
+    o,
+  );
 }
 
 export function accuracy(labels: Labels, scores: ArrayLike<number>, threshold = 0.5): number {
   let ok = 0;
-  for (let i = 0; i < labels.length; i++) if ((scores[i] >= threshold) === isPos(labels[i])) ok++;
+  for (let i = 0; i < labels.length; i++) if (scores[i] >= threshold === isPos(labels[i])) ok++;
   return ok / labels.length;
 }
 
@@ -83,7 +116,8 @@ export function accuracy(labels: Labels, scores: ArrayLike<number>, threshold = 
 export function bestThreshold(labels: Labels, scores: ArrayLike<number>): number {
   const s = [...new Set(Array.from(scores))].sort((a, b) => a - b);
   const cands = [s[0] - 1e-9, ...s.slice(0, -1).map((x, i) => (x + s[i + 1]) / 2), s[s.length - 1] + 1e-9];
-  let best = 0.5, bestAcc = -1;
+  let best = 0.5,
+    bestAcc = -1;
   for (const t of cands) {
     const a = accuracy(labels, scores, t);
     if (a > bestAcc + 1e-12) {
@@ -95,11 +129,18 @@ export function bestThreshold(labels: Labels, scores: ArrayLike<number>): number
 }
 
 /** ROC points as scikit-learn's roc_curve(drop_intermediate=False): one per distinct threshold, highest first. */
-export function rocCurve(labels: Labels, scores: ArrayLike<number>): { fpr: number[]; tpr: number[]; thresholds: number[] } {
+export function rocCurve(
+  labels: Labels,
+  scores: ArrayLike<number>,
+): { fpr: number[]; tpr: number[]; thresholds: number[] } {
   const order = Array.from({ length: labels.length }, (_, i) => i).sort((a, b) => scores[b] - scores[a]);
-  const P = Array.from(labels).filter(isPos).length, N = labels.length - P;
-  const fpr = [0], tpr = [0], thresholds = [Infinity];
-  let tp = 0, fp = 0;
+  const P = Array.from(labels).filter(isPos).length,
+    N = labels.length - P;
+  const fpr = [0],
+    tpr = [0],
+    thresholds = [Infinity];
+  let tp = 0,
+    fp = 0;
   for (let k = 0; k < order.length; k++) {
     if (isPos(labels[order[k]])) tp++;
     else fp++;
@@ -138,7 +179,9 @@ export function logLoss(labels: Labels, probs: ArrayLike<number>): number {
 
 /** Expected calibration error over `bins` equal-width bins of the predicted probability. */
 export function ece(labels: Labels, probs: ArrayLike<number>, bins = 10): number {
-  const count = new Array(bins).fill(0), conf = new Array(bins).fill(0), pos = new Array(bins).fill(0);
+  const count = new Array(bins).fill(0),
+    conf = new Array(bins).fill(0),
+    pos = new Array(bins).fill(0);
   for (let i = 0; i < labels.length; i++) {
     const b = Math.min(bins - 1, Math.floor(probs[i] * bins));
     count[b]++;
@@ -146,7 +189,8 @@ export function ece(labels: Labels, probs: ArrayLike<number>, bins = 10): number
     if (isPos(labels[i])) pos[b]++;
   }
   let e = 0;
-  for (let b = 0; b < bins; b++) if (count[b]) e += (count[b] / labels.length) * Math.abs(pos[b] / count[b] - conf[b] / count[b]);
+  for (let b = 0; b < bins; b++)
+    if (count[b]) e += (count[b] / labels.length) * Math.abs(pos[b] / count[b] - conf[b] / count[b]);
   return e;
 }
 
@@ -163,8 +207,13 @@ export interface MetricSet {
   log_loss: number;
 }
 
-export function metricSet(labels: Labels, probs: ArrayLike<number>, val?: { labels: Labels; probs: ArrayLike<number> }, o: { n?: number; seed?: number } = {}): MetricSet {
-  const thr = val && val.labels.length ? bestThreshold(val.labels, val.probs) : null;
+export function metricSet(
+  labels: Labels,
+  probs: ArrayLike<number>,
+  val?: { labels: Labels; probs: ArrayLike<number> },
+  o: { n?: number; seed?: number } = {},
+): MetricSet {
+  const thr = val?.labels.length ? bestThreshold(val.labels, val.probs) : null;
   return {
     n: labels.length,
     auroc: aurocCI(labels, probs, o),
@@ -186,11 +235,15 @@ export function metricSet(labels: Labels, probs: ArrayLike<number>, val?: { labe
  * NaN when neither label has three texts with varying scores and quantities.
  */
 export function withinLabelSpearman(labels: Labels, scores: ArrayLike<number>, other: ArrayLike<number>): number {
-  let sum = 0, n = 0;
+  let sum = 0,
+    n = 0;
   for (const positive of [true, false]) {
     const idx = Array.from({ length: labels.length }, (_, i) => i).filter((i) => isPos(labels[i]) === positive);
     if (idx.length < 3) continue;
-    const rho = spearman(idx.map((i) => scores[i]), idx.map((i) => other[i]));
+    const rho = spearman(
+      idx.map((i) => scores[i]),
+      idx.map((i) => other[i]),
+    );
     if (Number.isNaN(rho)) continue;
     sum += rho * idx.length;
     n += idx.length;

@@ -2,7 +2,15 @@
  * From the store to results: metrics with bootstrap CIs for every evaluation, and for each of the paper's six
  * questions a table and one sentence saying what this run shows, with its numbers and intervals, whatever they are.
  */
-import { aurocCI, gapRecovered, metricSet, pairedAurocDiff, withCI, type Interval, type MetricSet } from "../eval/metrics.js";
+import {
+  aurocCI,
+  gapRecovered,
+  metricSet,
+  pairedAurocDiff,
+  withCI,
+  type Interval,
+  type MetricSet,
+} from "../eval/metrics.js";
 import type { RunContext } from "./runner.js";
 import type { EvalCell, Format } from "./plan.js";
 
@@ -16,7 +24,8 @@ export interface Preds {
 // "+ 0" turns a rounded −0 into 0, so a tiny negative prints as 0.00 and 0%, not -0.00 and -0%
 const pct = (x: number) => (Number.isFinite(x) ? `${Math.round(100 * x) + 0}%` : "n/a");
 const f2 = (x: number) => (Number.isFinite(x) ? (Number(x.toFixed(2)) + 0).toFixed(2) : "n/a");
-export const fmtCI = (i: Interval, asPct = false) => (asPct ? `${pct(i.value)} [${pct(i.lo)}, ${pct(i.hi)}]` : `${f2(i.value)} [${f2(i.lo)}, ${f2(i.hi)}]`);
+export const fmtCI = (i: Interval, asPct = false) =>
+  asPct ? `${pct(i.value)} [${pct(i.lo)}, ${pct(i.hi)}]` : `${f2(i.value)} [${f2(i.lo)}, ${f2(i.hi)}]`;
 
 export class Analysis {
   constructor(readonly run: RunContext) {}
@@ -28,15 +37,27 @@ export class Analysis {
   }
 
   cell(model: string | null, task: string, format: Format, split: EvalCell["split"] = "test"): EvalCell | undefined {
-    return this.run.plan.evals.find((e) => e.model === model && e.task === task && e.format === format && e.split === split);
+    return this.run.plan.evals.find(
+      (e) => e.model === model && e.task === task && e.format === format && e.split === split,
+    );
   }
 
-  preds(model: string | null, task: string, format: Format = "single", split: EvalCell["split"] = "test"): Preds | null {
+  preds(
+    model: string | null,
+    task: string,
+    format: Format = "single",
+    split: EvalCell["split"] = "test",
+  ): Preds | null {
     const c = this.cell(model, task, format, split);
     if (!c) return null;
     const rows = this.run.store.predictions(c.key);
     if (!rows.length) return null;
-    return { ids: rows.map((r) => r.example), labels: rows.map((r) => r.label), scores: rows.map((r) => r.score), extra: rows.map((r) => r.extra) };
+    return {
+      ids: rows.map((r) => r.example),
+      labels: rows.map((r) => r.label),
+      scores: rows.map((r) => r.score),
+      extra: rows.map((r) => r.extra),
+    };
   }
 
   model(label: string): string | null {
@@ -60,7 +81,13 @@ export class Analysis {
 
 export interface TransferResult {
   /** per held-out task; gap: in-domain − untrained AUROC (paired), the denominator of every gap recovered */
-  eval_tasks: { task: string; untrained: Interval; in_domain: Interval; gap: Interval; sources: { name: string; auroc: Interval; gap: Interval; diff_vs_untrained: Interval }[] }[];
+  eval_tasks: {
+    task: string;
+    untrained: Interval;
+    in_domain: Interval;
+    gap: Interval;
+    sources: { name: string; auroc: Interval; gap: Interval; diff_vs_untrained: Interval }[];
+  }[];
   finding: string;
 }
 
@@ -70,7 +97,8 @@ export function analyseTransfer(a: Analysis): TransferResult | undefined {
   const names = Object.keys(t.sources);
   const recipes = [...names, ...(t.leave_one_out && names.length > 2 ? names.map((n) => `all but ${n}`) : [])];
   const rows = t.eval_tasks.map((task) => {
-    const u = a.preds(null, task)!, d = a.preds(a.model(`in-domain:${task}`), task)!;
+    const u = a.preds(null, task)!,
+      d = a.preds(a.model(`in-domain:${task}`), task)!;
     return {
       task,
       untrained: aurocCI(u.labels, u.scores, a.boot),
@@ -78,12 +106,19 @@ export function analyseTransfer(a: Analysis): TransferResult | undefined {
       gap: pairedAurocDiff(u.labels, u.scores, d.scores, a.boot),
       sources: recipes.map((name) => {
         const s = a.preds(a.model(`source:${name}`), task)!;
-        return { name, auroc: aurocCI(s.labels, s.scores, a.boot), gap: gapRecovered(u.labels, u.scores, d.scores, s.scores, a.boot), diff_vs_untrained: pairedAurocDiff(u.labels, u.scores, s.scores, a.boot) };
+        return {
+          name,
+          auroc: aurocCI(s.labels, s.scores, a.boot),
+          gap: gapRecovered(u.labels, u.scores, d.scores, s.scores, a.boot),
+          diff_vs_untrained: pairedAurocDiff(u.labels, u.scores, s.scores, a.boot),
+        };
       }),
     };
   });
   const sentences = rows.map((r) => {
-    const singles = r.sources.filter((s) => names.includes(s.name)).sort((x, y) => (y.gap.value || -9) - (x.gap.value || -9));
+    const singles = r.sources
+      .filter((s) => names.includes(s.name))
+      .sort((x, y) => (y.gap.value || -9) - (x.gap.value || -9));
     // a share of a gap that is not clearly there is noise over noise: say so, and give the sources' changes instead
     if (!(r.gap.lo > 0)) {
       const byDiff = [...singles].sort((x, y) => y.diff_vs_untrained.value - x.diff_vs_untrained.value);
@@ -111,11 +146,20 @@ export function analyseScaling(a: Analysis): ScalingResult | undefined {
   if (!s) return;
   const u = a.preds(null, s.target)!;
   const pts = s.adjacent.map((n) => ({ adjacent: n, preds: a.preds(a.model(`scaling:${n}`), s.target)! }));
-  const first = pts[0], last = pts[pts.length - 1];
+  const first = pts[0],
+    last = pts[pts.length - 1];
   const gain = pairedAurocDiff(first.preds.labels, first.preds.scores, last.preds.scores, a.boot);
   const points = pts.map((p) => ({ adjacent: p.adjacent, auroc: aurocCI(p.preds.labels, p.preds.scores, a.boot) }));
   const finding = `With ${s.in_domain} in-domain ${s.target} examples, adding ${s.adjacent_task} examples moves AUROC from ${fmtCI(points[0].auroc)} (${first.adjacent} added) to ${fmtCI(points[points.length - 1].auroc)} (${last.adjacent} added): a paired difference of ${fmtCI(gain)}${gain.lo > 0 ? ", so the adjacent data helps here" : gain.hi < 0 ? ", so the adjacent data hurts here" : ", an interval that includes zero"}.`;
-  return { target: s.target, adjacent_task: s.adjacent_task, in_domain: s.in_domain, untrained: aurocCI(u.labels, u.scores, a.boot), points, gain, finding };
+  return {
+    target: s.target,
+    adjacent_task: s.adjacent_task,
+    in_domain: s.in_domain,
+    untrained: aurocCI(u.labels, u.scores, a.boot),
+    points,
+    gain,
+    finding,
+  };
 }
 
 export interface PromptRow {
@@ -127,61 +171,142 @@ export interface PromptRow {
 }
 
 /** How often predictions (P ≥ 0.5) agree with the new prompt's labels and with the trained prompt's labels. */
-function following(a: Analysis, model: string | null, evalTask: string, trainTask: string): { follows_new: Interval; follows_trained: Interval } {
+function following(
+  a: Analysis,
+  model: string | null,
+  evalTask: string,
+  trainTask: string,
+): { follows_new: Interval; follows_trained: Interval } {
   const p = a.preds(model, evalTask)!;
-  const old = new Map(a.run.train.splits.find((s) => s.task.id === trainTask)!.task.examples.map((e) => [e.id, e.label ? 1 : 0]));
+  const old = new Map(
+    a.run.train.splits.find((s) => s.task.id === trainTask)!.task.examples.map((e) => [e.id, e.label ? 1 : 0]),
+  );
   const oldLabels = p.ids.map((id) => old.get(id) ?? NaN);
   const agree = (labels: number[]) => (idx: Int32Array | null) => {
     const ix = idx ? Array.from(idx) : p.scores.map((_, i) => i);
     const ok = ix.filter((i) => Number.isFinite(labels[i]) && (p.scores[i] >= 0.5 ? 1 : 0) === labels[i]).length;
     return ok / ix.filter((i) => Number.isFinite(labels[i])).length;
   };
-  return { follows_new: withCI(p.labels, agree(p.labels), { ...a.boot, bothClasses: false }), follows_trained: withCI(p.labels, agree(oldLabels), { ...a.boot, bothClasses: false }) };
+  return {
+    follows_new: withCI(p.labels, agree(p.labels), { ...a.boot, bothClasses: false }),
+    follows_trained: withCI(p.labels, agree(oldLabels), { ...a.boot, bothClasses: false }),
+  };
 }
 
-export function analysePromptChange(a: Analysis): { eval_task: string; train_task: string; rows: PromptRow[]; finding: string } | undefined {
+export function analysePromptChange(
+  a: Analysis,
+): { eval_task: string; train_task: string; rows: PromptRow[]; finding: string } | undefined {
   const pc = a.spec.experiments.prompt_change;
   if (!pc) return;
-  const models: [string, string | null][] = [["untrained", null], ["trained", a.model("prompt:trained")], ...(pc.contrast_tasks.length ? [["trained + contrast pairs", a.model("prompt:trained+contrast")] as [string, string | null]] : [])];
-  const rows = models.map(([name, m]) => ({ model: name, auroc_new_prompt: a.auroc(m, pc.eval_task)!, auroc_trained_prompt: a.auroc(m, pc.train_task)!, ...following(a, m, pc.eval_task, pc.train_task) }));
+  const models: [string, string | null][] = [
+    ["untrained", null],
+    ["trained", a.model("prompt:trained")],
+    ...(pc.contrast_tasks.length
+      ? [["trained + contrast pairs", a.model("prompt:trained+contrast")] as [string, string | null]]
+      : []),
+  ];
+  const rows = models.map(([name, m]) => ({
+    model: name,
+    auroc_new_prompt: a.auroc(m, pc.eval_task)!,
+    auroc_trained_prompt: a.auroc(m, pc.train_task)!,
+    ...following(a, m, pc.eval_task, pc.train_task),
+  }));
   const tr = rows[1];
   const c = rows[2];
   const finding =
     `Asked the new question (${pc.eval_task}) about texts of the trained domain, the model trained on ${pc.train_task} scores AUROC ${fmtCI(tr.auroc_new_prompt)} against ${fmtCI(rows[0].auroc_new_prompt)} untrained; its answers agree with the new question's labels ${fmtCI(tr.follows_new, true)} of the time and with the trained question's labels ${fmtCI(tr.follows_trained, true)}` +
-    (c ? `. With prompt-contrast pairs from other domains, AUROC on the new question is ${fmtCI(c.auroc_new_prompt)} (agreement with the new labels ${fmtCI(c.follows_new, true)}, with the trained labels ${fmtCI(c.follows_trained, true)}).` : ".");
+    (c
+      ? `. With prompt-contrast pairs from other domains, AUROC on the new question is ${fmtCI(c.auroc_new_prompt)} (agreement with the new labels ${fmtCI(c.follows_new, true)}, with the trained labels ${fmtCI(c.follows_trained, true)}).`
+      : ".");
   return { eval_task: pc.eval_task, train_task: pc.train_task, rows, finding };
 }
 
-export function analyseInstruction(a: Analysis): { rows: { variant: string; auroc: Record<string, Interval> }[]; tasks: string[]; finding: string } | undefined {
+export function analyseInstruction(
+  a: Analysis,
+): { rows: { variant: string; auroc: Record<string, Interval> }[]; tasks: string[]; finding: string } | undefined {
   const i = a.spec.experiments.instruction;
   if (!i) return;
-  const tasks = [...i.eval_tasks, ...(a.spec.experiments.prompt_change ? [a.spec.experiments.prompt_change.eval_task] : [])];
-  const variants = ["untrained", "if:none", "if:after", ...i.mixed.map((m) => `if:mixed ${Math.round(m.share * 100)}% by ${m.by}`), "if:only"];
-  const rows = variants.map((v) => ({ variant: v.replace(/^if:/, ""), auroc: Object.fromEntries(tasks.map((t) => [t, a.auroc(v === "untrained" ? null : a.model(v), t)!])) }));
-  const none = rows.find((r) => r.variant === "none")!, after = rows.find((r) => r.variant === "after")!;
+  const tasks = [
+    ...i.eval_tasks,
+    ...(a.spec.experiments.prompt_change ? [a.spec.experiments.prompt_change.eval_task] : []),
+  ];
+  const variants = [
+    "untrained",
+    "if:none",
+    "if:after",
+    ...i.mixed.map((m) => `if:mixed ${Math.round(m.share * 100)}% by ${m.by}`),
+    "if:only",
+  ];
+  const rows = variants.map((v) => ({
+    variant: v.replace(/^if:/, ""),
+    auroc: Object.fromEntries(tasks.map((t) => [t, a.auroc(v === "untrained" ? null : a.model(v), t)!])),
+  }));
+  const none = rows.find((r) => r.variant === "none")!,
+    after = rows.find((r) => r.variant === "after")!;
   const parts = tasks.map((t) => {
-    const pn = a.preds(a.model("if:none"), t)!, pa = a.preds(a.model("if:after"), t)!;
+    const pn = a.preds(a.model("if:none"), t)!,
+      pa = a.preds(a.model("if:after"), t)!;
     return `${t}: ${fmtCI(none.auroc[t])} without IF, ${fmtCI(after.auroc[t])} with IF after (difference ${fmtCI(pairedAurocDiff(pn.labels, pn.scores, pa.scores, a.boot))})`;
   });
-  const mixed = rows.filter((r) => r.variant.startsWith("mixed")).map((r) => `${r.variant}: ${tasks.map((t) => f2(r.auroc[t].value)).join(" / ")}`).join("; ");
-  return { rows, tasks, finding: `Classification training, then IF training, gives ${parts.join("; ")}. Mixed instead (AUROC on ${tasks.join(" / ")}): ${mixed}.` };
+  const mixed = rows
+    .filter((r) => r.variant.startsWith("mixed"))
+    .map((r) => `${r.variant}: ${tasks.map((t) => f2(r.auroc[t].value)).join(" / ")}`)
+    .join("; ");
+  return {
+    rows,
+    tasks,
+    finding: `Classification training, then IF training, gives ${parts.join("; ")}. Mixed instead (AUROC on ${tasks.join(" / ")}): ${mixed}.`,
+  };
 }
 
-export function analyseFormats(a: Analysis): { rows: { task: string; model: string; single: Interval; thinking: Interval; unparseable: number; summary_recall: Interval | null }[]; finding: string } | undefined {
+export function analyseFormats(a: Analysis):
+  | {
+      rows: {
+        task: string;
+        model: string;
+        single: Interval;
+        thinking: Interval;
+        unparseable: number;
+        summary_recall: Interval | null;
+      }[];
+      finding: string;
+    }
+  | undefined {
   const f = a.spec.experiments.format_transfer;
   if (!f) return;
   const rows = f.eval_tasks.flatMap((t) =>
-    ([["untrained", null], ["1-token trained", a.model("format:trained")]] as [string, string | null][]).map(([name, m]) => {
+    (
+      [
+        ["untrained", null],
+        ["1-token trained", a.model("format:trained")],
+      ] as [string, string | null][]
+    ).map(([name, m]) => {
       const th = a.preds(m, t, "thinking")!;
       const sm = a.preds(m, t, "summary")!;
       const pos = sm.scores.map((s, i) => ({ s, i })).filter((x) => x.s >= 0);
       const keepLabels = pos.map((x) => (x.s === 1 ? 1 : 0));
-      const recall = pos.length ? withCI(keepLabels.map(() => 1), (idx) => {
-        const ix = idx ? Array.from(idx) : keepLabels.map((_, j) => j);
-        return ix.reduce((s, j) => s + keepLabels[j], 0) / ix.length;
-      }, { ...a.boot, bothClasses: false }) : null;
-      const unparseable = (th.extra as { verdicts: (boolean | null)[] }[]).reduce((s, e) => s + e.verdicts.filter((v) => v === null).length, 0);
-      return { task: t, model: name, single: a.auroc(m, t)!, thinking: aurocCI(th.labels, th.scores, a.boot), unparseable, summary_recall: recall };
+      const recall = pos.length
+        ? withCI(
+            keepLabels.map(() => 1),
+            (idx) => {
+              const ix = idx ? Array.from(idx) : keepLabels.map((_, j) => j);
+              return ix.reduce((s, j) => s + keepLabels[j], 0) / ix.length;
+            },
+            { ...a.boot, bothClasses: false },
+          )
+        : null;
+      const unparseable = (th.extra as { verdicts: (boolean | null)[] }[]).reduce(
+        (s, e) => s + e.verdicts.filter((v) => v === null).length,
+        0,
+      );
+      return {
+        task: t,
+        model: name,
+        single: a.auroc(m, t)!,
+        thinking: aurocCI(th.labels, th.scores, a.boot),
+        unparseable,
+        summary_recall: recall,
+      };
     }),
   );
   const finding = f.eval_tasks
@@ -193,19 +318,38 @@ export function analyseFormats(a: Analysis): { rows: { task: string; model: stri
   return { rows, finding };
 }
 
-export function analyseElicitation(a: Analysis): { target: string; untrained: Interval; pseudo: Interval; supervised: Interval; pseudo_label_accuracy: number; finding: string } | undefined {
+export function analyseElicitation(a: Analysis):
+  | {
+      target: string;
+      untrained: Interval;
+      pseudo: Interval;
+      supervised: Interval;
+      pseudo_label_accuracy: number;
+      finding: string;
+    }
+  | undefined {
   const el = a.spec.experiments.elicitation;
   if (!el) return;
-  const u = a.auroc(null, el.target)!, p = a.auroc(a.model("elicit:pseudo"), el.target)!, s = a.auroc(a.model("elicit:supervised"), el.target)!;
+  const u = a.auroc(null, el.target)!,
+    p = a.auroc(a.model("elicit:pseudo"), el.target)!,
+    s = a.auroc(a.model("elicit:supervised"), el.target)!;
   const pseudo = a.preds(null, el.target, "thinking", "train")!;
   const acc = pseudo.scores.filter((x, i) => (x >= 0.5 ? 1 : 0) === pseudo.labels[i]).length / pseudo.scores.length;
-  return { target: el.target, untrained: u, pseudo: p, supervised: s, pseudo_label_accuracy: acc, finding: `On ${el.target}, the untrained model's with-thinking verdicts label ${el.examples} unlabelled training texts with ${pct(acc)} accuracy; 1-token training on those pseudo-labels gives AUROC ${fmtCI(p)}, against ${fmtCI(u)} untrained and ${fmtCI(s)} with the true labels on the same texts.` };
+  return {
+    target: el.target,
+    untrained: u,
+    pseudo: p,
+    supervised: s,
+    pseudo_label_accuracy: acc,
+    finding: `On ${el.target}, the untrained model's with-thinking verdicts label ${el.examples} unlabelled training texts with ${pct(acc)} accuracy; 1-token training on those pseudo-labels gives AUROC ${fmtCI(p)}, against ${fmtCI(u)} untrained and ${fmtCI(s)} with the true labels on the same texts.`,
+  };
 }
 
 export function analyse(run: RunContext) {
   const a = new Analysis(run);
   const evals = run.plan.evals.filter((e) => e.format === "single" && e.split === "test");
-  const label = (m: string | null) => (m === null ? "untrained" : Object.entries(run.plan.models).find(([, k]) => k === m)?.[0] ?? m);
+  const label = (m: string | null) =>
+    m === null ? "untrained" : (Object.entries(run.plan.models).find(([, k]) => k === m)?.[0] ?? m);
   return {
     name: run.spec.name,
     base_model: run.spec.base_model,
@@ -215,7 +359,12 @@ export function analyse(run: RunContext) {
     instruction: analyseInstruction(a),
     format_transfer: analyseFormats(a),
     elicitation: analyseElicitation(a),
-    evaluations: evals.map((e) => ({ model: label(e.model), task: e.task, ...a.metrics(e.model, e.task)!, mean_mass: (run.store.result<{ mean_mass: number }>(e.key) ?? { mean_mass: NaN }).mean_mass })),
+    evaluations: evals.map((e) => ({
+      model: label(e.model),
+      task: e.task,
+      ...a.metrics(e.model, e.task)!,
+      mean_mass: (run.store.result<{ mean_mass: number }>(e.key) ?? { mean_mass: NaN }).mean_mass,
+    })),
     cells: run.store.cells(),
   };
 }

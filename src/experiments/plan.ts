@@ -42,16 +42,54 @@ export function planExperiment(spec: ExperimentSpec, baseFingerprint: string | n
   const models: Record<string, string | null> = { untrained: null };
   const n = spec.train.examples_per_task;
   const cls = (tasks: string[], count = n) => tasks.map((task) => ({ task, examples: count }));
-  const stage = (name: string, mixture: Partial<Stage["mixture"]>): Stage => ({ name, mixture: { classification: [], prompt_contrast: false, contrast_exclude: [], source_weights: {}, ...mixture } as Stage["mixture"] });
+  const stage = (name: string, mixture: Partial<Stage["mixture"]>): Stage => ({
+    name,
+    mixture: {
+      classification: [],
+      prompt_contrast: false,
+      contrast_exclude: [],
+      source_weights: {},
+      ...mixture,
+    } as Stage["mixture"],
+  });
   const train = (label: string, stages: Stage[], pseudoFrom?: string): string => {
-    const key = hashKey({ stages, pseudoFrom: pseudoFrom ?? null, base: spec.base_model, fp: baseFingerprint, train: spec.train, seed: spec.seed });
+    const key = hashKey({
+      stages,
+      pseudoFrom: pseudoFrom ?? null,
+      base: spec.base_model,
+      fp: baseFingerprint,
+      train: spec.train,
+      seed: spec.seed,
+    });
     if (!trains.has(key)) trains.set(key, { key, label, stages, pseudoFrom });
     models[label] = key;
     return key;
   };
-  const evaluate = (model: string | null, task: string, format: Format, split: EvalCell["split"] = "test", count?: number): string => {
-    const examples = count ?? (split === "validation" ? spec.eval.validation : format === "thinking" ? spec.eval.thinking.examples : format === "summary" ? spec.eval.summary.examples : spec.eval.examples);
-    const key = hashKey({ model, fp: baseFingerprint, task, format, split, examples, ev: format === "thinking" ? spec.eval.thinking : format === "summary" ? spec.eval.summary : null });
+  const evaluate = (
+    model: string | null,
+    task: string,
+    format: Format,
+    split: EvalCell["split"] = "test",
+    count?: number,
+  ): string => {
+    const examples =
+      count ??
+      (split === "validation"
+        ? spec.eval.validation
+        : format === "thinking"
+          ? spec.eval.thinking.examples
+          : format === "summary"
+            ? spec.eval.summary.examples
+            : spec.eval.examples);
+    const key = hashKey({
+      model,
+      fp: baseFingerprint,
+      task,
+      format,
+      split,
+      examples,
+      ev: format === "thinking" ? spec.eval.thinking : format === "summary" ? spec.eval.summary : null,
+    });
     if (!evals.has(key)) evals.set(key, { key, model, task, format, split, examples });
     return key;
   };
@@ -68,7 +106,9 @@ export function planExperiment(spec: ExperimentSpec, baseFingerprint: string | n
       single(train(`in-domain:${t}`, [stage("classification", { classification: cls([t]) })]), t);
     }
     const recipes: [string, string[]][] = all.map((s) => [s, e.transfer!.sources[s]]);
-    if (e.transfer.leave_one_out && all.length > 2) for (const s of all) recipes.push([`all but ${s}`, all.filter((x) => x !== s).flatMap((x) => e.transfer!.sources[x])]);
+    if (e.transfer.leave_one_out && all.length > 2)
+      for (const s of all)
+        recipes.push([`all but ${s}`, all.filter((x) => x !== s).flatMap((x) => e.transfer!.sources[x])]);
     for (const [name, tasks] of recipes) {
       // every task of a recipe gets examples_per_task examples: "all but one" sees more data than one source
       const m = train(`source:${name}`, [stage("classification", { classification: cls(tasks) })]);
@@ -79,7 +119,10 @@ export function planExperiment(spec: ExperimentSpec, baseFingerprint: string | n
     const s = e.scaling;
     single(null, s.target);
     for (const a of s.adjacent) {
-      const parts = [{ task: s.target, examples: s.in_domain }, ...(a > 0 ? [{ task: s.adjacent_task, examples: a }] : [])];
+      const parts = [
+        { task: s.target, examples: s.in_domain },
+        ...(a > 0 ? [{ task: s.adjacent_task, examples: a }] : []),
+      ];
       single(train(`scaling:${a}`, [stage("classification", { classification: parts })]), s.target);
     }
   }
@@ -91,7 +134,13 @@ export function planExperiment(spec: ExperimentSpec, baseFingerprint: string | n
     single(plain, p.eval_task);
     single(plain, p.train_task);
     if (p.contrast_tasks.length) {
-      const withContrast = train("prompt:trained+contrast", [stage("classification", { classification: cls([p.train_task, ...p.contrast_tasks], Math.round(n / 2)), prompt_contrast: true, contrast_exclude: [p.eval_task] })]);
+      const withContrast = train("prompt:trained+contrast", [
+        stage("classification", {
+          classification: cls([p.train_task, ...p.contrast_tasks], Math.round(n / 2)),
+          prompt_contrast: true,
+          contrast_exclude: [p.eval_task],
+        }),
+      ]);
       single(withContrast, p.eval_task);
       single(withContrast, p.train_task);
     }
@@ -103,7 +152,10 @@ export function planExperiment(spec: ExperimentSpec, baseFingerprint: string | n
     const variants: [string, Stage[]][] = [
       ["if:none", base],
       ["if:after", [...base, stage("instruction", { instruction: { examples: i.after_examples } })]],
-      ...i.mixed.map((m): [string, Stage[]] => [`if:mixed ${Math.round(m.share * 100)}% by ${m.by}`, [stage("mixed", { classification: cls(i.source), instruction: m })]]),
+      ...i.mixed.map((m): [string, Stage[]] => [
+        `if:mixed ${Math.round(m.share * 100)}% by ${m.by}`,
+        [stage("mixed", { classification: cls(i.source), instruction: m })],
+      ]),
       ["if:only", [stage("instruction", { instruction: { examples: i.after_examples } })]],
     ];
     for (const t of evalOn) single(null, t);
@@ -127,8 +179,22 @@ export function planExperiment(spec: ExperimentSpec, baseFingerprint: string | n
     const el = e.elicitation;
     single(null, el.target);
     const pseudo = evaluate(null, el.target, "thinking", "train", el.examples);
-    single(train("elicit:pseudo", [stage("classification", { classification: [{ task: el.target, examples: el.examples }] })], pseudo), el.target);
-    single(train("elicit:supervised", [stage("classification", { classification: [{ task: el.target, examples: el.examples }] })], `${pseudo}:true-labels`), el.target);
+    single(
+      train(
+        "elicit:pseudo",
+        [stage("classification", { classification: [{ task: el.target, examples: el.examples }] })],
+        pseudo,
+      ),
+      el.target,
+    );
+    single(
+      train(
+        "elicit:supervised",
+        [stage("classification", { classification: [{ task: el.target, examples: el.examples }] })],
+        `${pseudo}:true-labels`,
+      ),
+      el.target,
+    );
   }
   return { train: [...trains.values()], evals: [...evals.values()], models };
 }

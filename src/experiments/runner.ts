@@ -37,7 +37,10 @@ export interface RunContext {
 
 function examplesOf(ctx: TrainContext, task: string, split: EvalCell["split"], n: number): Example[] {
   const s = ctx.splits.find((x) => x.task.id === task);
-  if (!s) throw new InputError(`unknown task "${task}" in the experiment (available: ${ctx.splits.map((x) => x.task.id).join(", ")})`);
+  if (!s)
+    throw new InputError(
+      `unknown task "${task}" in the experiment (available: ${ctx.splits.map((x) => x.task.id).join(", ")})`,
+    );
   return s[split].slice(0, n);
 }
 
@@ -47,7 +50,7 @@ export async function runExperiment(spec: ExperimentSpec, dir: string, o: RunOpt
 }
 
 async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<RunContext> {
-  const log = o.log ?? ((l: string) => process.stderr.write(l + "\n"));
+  const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const backend = o.backend ?? new LocalBackend();
   const trainSpecOf = (cell: TrainCell, pseudo?: Record<string, boolean>): TrainSpec => ({
     base_model: spec.base_model,
@@ -57,15 +60,33 @@ async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<Ru
     hyper: spec.train.hyper,
     data: spec.data,
     stages: pseudo
-      ? cell.stages.map((st) => ({ ...st, mixture: { ...st.mixture, classification: st.mixture.classification.map((c) => ({ ...c, pseudo_labels: pseudo })) } }))
+      ? cell.stages.map((st) => ({
+          ...st,
+          mixture: {
+            ...st.mixture,
+            classification: st.mixture.classification.map((c) => ({ ...c, pseudo_labels: pseudo })),
+          },
+        }))
       : cell.stages,
   });
-  const tctx = await trainingContext(trainSpecOf({ key: "", label: "", stages: [{ name: "x", mixture: { classification: [], prompt_contrast: false, contrast_exclude: [], source_weights: {} } }] }));
+  const tctx = await trainingContext(
+    trainSpecOf({
+      key: "",
+      label: "",
+      stages: [
+        {
+          name: "x",
+          mixture: { classification: [], prompt_contrast: false, contrast_exclude: [], source_weights: {} },
+        },
+      ],
+    }),
+  );
   const fingerprint = modelFingerprint(spec.base_model);
   const plan = planExperiment(spec, fingerprint);
   // every task named anywhere must exist before any work starts
   for (const c of plan.evals) examplesOf(tctx, c.task, c.split, 1);
-  for (const c of plan.train) for (const st of c.stages) for (const p of st.mixture.classification) examplesOf(tctx, p.task, "train", 1);
+  for (const c of plan.train)
+    for (const st of c.stages) for (const p of st.mixture.classification) examplesOf(tctx, p.task, "train", 1);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "experiment.yaml"), YAML.stringify(spec));
   const store = new Store(join(dir, "store.sqlite"));
@@ -82,7 +103,8 @@ async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<Ru
   };
 
   const total = plan.train.length + plan.evals.length;
-  let done = plan.train.filter((c) => store.result(c.key)).length + plan.evals.filter((c) => store.result(c.key)).length;
+  let done =
+    plan.train.filter((c) => store.result(c.key)).length + plan.evals.filter((c) => store.result(c.key)).length;
   const progress = new Progress("study", total, { quiet: o.quiet, intervalMs: o.quiet ? undefined : 0 });
   const t0 = Date.now();
   let computed = 0;
@@ -104,17 +126,60 @@ async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<Ru
     let result: Record<string, unknown>;
     if (c.format === "single") {
       const r = await evalSingleToken(ectx, ref, task, ex);
-      ex.forEach((e, i) => rows.push({ task: c.task, example: e.id, format: c.format, label: e.label ? 1 : 0, score: r.scores[i], extra: { mass: r.mass[i] } }));
-      result = { n: ex.length, mean_mass: r.mass.reduce((a, b) => a + b, 0) / Math.max(1, ex.length), truncated: r.truncated };
+      ex.forEach((e, i) =>
+        rows.push({
+          task: c.task,
+          example: e.id,
+          format: c.format,
+          label: e.label ? 1 : 0,
+          score: r.scores[i],
+          extra: { mass: r.mass[i] },
+        }),
+      );
+      result = {
+        n: ex.length,
+        mean_mass: r.mass.reduce((a, b) => a + b, 0) / Math.max(1, ex.length),
+        truncated: r.truncated,
+      };
     } else if (c.format === "thinking") {
       const th = spec.eval.thinking;
-      const r = await evalThinking(ectx, ref, task, ex, { k: th.k, maxNewTokens: th.max_tokens, temperature: th.temperature, seed: spec.seed });
-      ex.forEach((e, i) => rows.push({ task: c.task, example: e.id, format: c.format, label: e.label ? 1 : 0, score: r.scores[i], extra: { verdicts: r.verdicts[i], trace: r.traces[i][0] } }));
+      const r = await evalThinking(ectx, ref, task, ex, {
+        k: th.k,
+        maxNewTokens: th.max_tokens,
+        temperature: th.temperature,
+        seed: spec.seed,
+      });
+      ex.forEach((e, i) =>
+        rows.push({
+          task: c.task,
+          example: e.id,
+          format: c.format,
+          label: e.label ? 1 : 0,
+          score: r.scores[i],
+          extra: { verdicts: r.verdicts[i], trace: r.traces[i][0] },
+        }),
+      );
       result = { n: ex.length, unparseable: r.unparseable, traces: ex.length * th.k };
     } else {
       // without facts to check (users' tasks), the untrained base model judges whether a summary keeps what matters
-      const r = await evalSummary(ectx, ref, task, ex, { k: 1, maxNewTokens: spec.eval.summary.max_tokens, temperature: 0, seed: spec.seed }, { ref: { base: spec.base_model }, renderer });
-      ex.forEach((e, i) => rows.push({ task: c.task, example: e.id, format: c.format, label: e.label ? 1 : 0, score: r.kept[i] === null ? -1 : r.kept[i] ? 1 : 0, extra: { summary: r.summaries[i] } }));
+      const r = await evalSummary(
+        ectx,
+        ref,
+        task,
+        ex,
+        { k: 1, maxNewTokens: spec.eval.summary.max_tokens, temperature: 0, seed: spec.seed },
+        { ref: { base: spec.base_model }, renderer },
+      );
+      ex.forEach((e, i) =>
+        rows.push({
+          task: c.task,
+          example: e.id,
+          format: c.format,
+          label: e.label ? 1 : 0,
+          score: r.kept[i] === null ? -1 : r.kept[i] ? 1 : 0,
+          extra: { summary: r.summaries[i] },
+        }),
+      );
       result = { n: ex.length, judged: r.judged };
     }
     store.finish(c.key, result, rows, (Date.now() - t) / 1000);
@@ -137,7 +202,11 @@ async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<Ru
       pseudo = Object.fromEntries(preds.map((p) => [p.example, trueLabels ? p.label === 1 : p.score >= 0.5]));
     }
     log(`training ${c.label}`);
-    const ref = await backend.train(trainSpecOf(c, pseudo), join(dir, "train", c.key), { quiet: true, log: () => {}, context: tctx });
+    const ref = await backend.train(trainSpecOf(c, pseudo), join(dir, "train", c.key), {
+      quiet: true,
+      log: () => {},
+      context: tctx,
+    });
     store.finish(c.key, ref, [], (Date.now() - t) / 1000);
     tick(`train ${c.label}`);
   }
@@ -145,7 +214,10 @@ async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<Ru
   // loaded at a time (the worker, on a GPU) loads each once; every cell's result is the same in any order
   const byModel = [...plan.evals].sort((a, b) => (a.model ?? "").localeCompare(b.model ?? ""));
   for (const c of byModel) await runEval(c);
-  if (!o.quiet) log(`study cells done in ${formatDuration((Date.now() - t0) / 1000)} (${computed} computed, ${total - computed} from the store)`);
+  if (!o.quiet)
+    log(
+      `study cells done in ${formatDuration((Date.now() - t0) / 1000)} (${computed} computed, ${total - computed} from the store)`,
+    );
   return { spec, dir, store, plan, train: tctx };
 }
 

@@ -29,17 +29,57 @@ export const ExperimentSpec = z
         examples: z.number().int().positive().default(200),
         validation: z.number().int().nonnegative().default(100),
         bootstrap: z.number().int().min(50).default(1000),
-        thinking: z.object({ examples: z.number().int().positive().default(60), k: z.number().int().positive().default(1), max_tokens: z.number().int().positive().default(48), temperature: z.number().min(0).default(0) }).strict().default({} as never),
-        summary: z.object({ examples: z.number().int().positive().default(60), max_tokens: z.number().int().positive().default(64) }).strict().default({} as never),
+        thinking: z
+          .object({
+            examples: z.number().int().positive().default(60),
+            k: z.number().int().positive().default(1),
+            max_tokens: z.number().int().positive().default(48),
+            temperature: z.number().min(0).default(0),
+          })
+          .strict()
+          .default({} as never),
+        summary: z
+          .object({
+            examples: z.number().int().positive().default(60),
+            max_tokens: z.number().int().positive().default(64),
+          })
+          .strict()
+          .default({} as never),
       })
       .strict()
       .default({} as never),
     experiments: z
       .object({
-        transfer: z.object({ sources: z.record(z.string(), TaskList), eval_tasks: TaskList, leave_one_out: z.boolean().default(true) }).strict().optional(),
-        scaling: z.object({ target: z.string(), in_domain: z.number().int().positive(), adjacent_task: z.string(), adjacent: z.array(z.number().int().nonnegative()).min(2) }).strict().optional(),
-        prompt_change: z.object({ train_task: z.string(), eval_task: z.string(), contrast_tasks: z.array(z.string()).default([]) }).strict().optional(),
-        instruction: z.object({ source: TaskList, after_examples: z.number().int().positive(), mixed: z.array(Share).min(1), eval_tasks: TaskList }).strict().optional(),
+        transfer: z
+          .object({
+            sources: z.record(z.string(), TaskList),
+            eval_tasks: TaskList,
+            leave_one_out: z.boolean().default(true),
+          })
+          .strict()
+          .optional(),
+        scaling: z
+          .object({
+            target: z.string(),
+            in_domain: z.number().int().positive(),
+            adjacent_task: z.string(),
+            adjacent: z.array(z.number().int().nonnegative()).min(2),
+          })
+          .strict()
+          .optional(),
+        prompt_change: z
+          .object({ train_task: z.string(), eval_task: z.string(), contrast_tasks: z.array(z.string()).default([]) })
+          .strict()
+          .optional(),
+        instruction: z
+          .object({
+            source: TaskList,
+            after_examples: z.number().int().positive(),
+            mixed: z.array(Share).min(1),
+            eval_tasks: TaskList,
+          })
+          .strict()
+          .optional(),
         format_transfer: z.object({ source: TaskList, eval_tasks: TaskList }).strict().optional(),
         elicitation: z.object({ target: z.string(), examples: z.number().int().positive() }).strict().optional(),
       })

@@ -36,30 +36,50 @@ export class Store {
   }
 
   result<T>(key: string): T | null {
-    const r = this.db.prepare("SELECT result FROM cells WHERE key = ? AND status = 'done'").get(key) as { result: string } | undefined;
+    const r = this.db.prepare("SELECT result FROM cells WHERE key = ? AND status = 'done'").get(key) as
+      | { result: string }
+      | undefined;
     return r ? (JSON.parse(r.result) as T) : null;
   }
 
   start(key: string, kind: string, spec: unknown): void {
-    this.db.prepare("INSERT INTO cells (key, kind, spec, status, started) VALUES (?, ?, ?, 'running', ?) ON CONFLICT(key) DO UPDATE SET status = CASE WHEN status = 'done' THEN 'done' ELSE 'running' END, started = excluded.started").run(key, kind, JSON.stringify(spec), Date.now() / 1000);
+    this.db
+      .prepare(
+        "INSERT INTO cells (key, kind, spec, status, started) VALUES (?, ?, ?, 'running', ?) ON CONFLICT(key) DO UPDATE SET status = CASE WHEN status = 'done' THEN 'done' ELSE 'running' END, started = excluded.started",
+      )
+      .run(key, kind, JSON.stringify(spec), Date.now() / 1000);
   }
 
   /** Marks a cell done with its result and predictions, all or nothing. */
   finish(key: string, result: unknown, predictions: PredictionRow[] = [], seconds = 0): void {
-    const ins = this.db.prepare("INSERT OR REPLACE INTO predictions (cell, task, example, format, label, score, extra) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    const ins = this.db.prepare(
+      "INSERT OR REPLACE INTO predictions (cell, task, example, format, label, score, extra) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    );
     this.db.transaction(() => {
       this.db.prepare("DELETE FROM predictions WHERE cell = ?").run(key);
-      for (const p of predictions) ins.run(key, p.task, p.example, p.format, p.label, p.score, p.extra ? JSON.stringify(p.extra) : null);
-      this.db.prepare("UPDATE cells SET status = 'done', result = ?, finished = ?, seconds = ? WHERE key = ?").run(JSON.stringify(result), Date.now() / 1000, seconds, key);
+      for (const p of predictions)
+        ins.run(key, p.task, p.example, p.format, p.label, p.score, p.extra ? JSON.stringify(p.extra) : null);
+      this.db
+        .prepare("UPDATE cells SET status = 'done', result = ?, finished = ?, seconds = ? WHERE key = ?")
+        .run(JSON.stringify(result), Date.now() / 1000, seconds, key);
     })();
   }
 
   predictions(key: string): PredictionRow[] {
-    return (this.db.prepare("SELECT task, example, format, label, score, extra FROM predictions WHERE cell = ? ORDER BY rowid").all(key) as (PredictionRow & { extra: string | null })[]).map((r) => ({ ...r, extra: r.extra ? JSON.parse(r.extra) : undefined }));
+    return (
+      this.db
+        .prepare("SELECT task, example, format, label, score, extra FROM predictions WHERE cell = ? ORDER BY rowid")
+        .all(key) as (PredictionRow & { extra: string | null })[]
+    ).map((r) => ({ ...r, extra: r.extra ? JSON.parse(r.extra) : undefined }));
   }
 
   cells(): { key: string; kind: string; status: string; seconds: number | null }[] {
-    return this.db.prepare("SELECT key, kind, status, seconds FROM cells ORDER BY started").all() as { key: string; kind: string; status: string; seconds: number | null }[];
+    return this.db.prepare("SELECT key, kind, status, seconds FROM cells ORDER BY started").all() as {
+      key: string;
+      kind: string;
+      status: string;
+      seconds: number | null;
+    }[];
   }
 
   cacheGet<T>(key: string): T | undefined {

@@ -78,7 +78,10 @@ export function trainBpe(texts: Iterable<string>, o: BpeTrainOptions): TrainedBp
       pairCount.set(k, (pairCount.get(k) ?? 0) + sign * counts[wi]);
       if (sign > 0) {
         let s = where.get(k);
-        if (!s) where.set(k, (s = new Set()));
+        if (!s) {
+          s = new Set();
+          where.set(k, s);
+        }
         s.add(wi);
       }
     }
@@ -86,17 +89,23 @@ export function trainBpe(texts: Iterable<string>, o: BpeTrainOptions): TrainedBp
   words.forEach((_, wi) => addPairs(wi, 1));
   const merges: [string, string][] = [];
   while (vocab.size < o.vocabSize) {
-    let best = -1, bestCount = 0, bestName = "";
+    let best = -1,
+      bestCount = 0,
+      bestName = "";
     for (const [k, c] of pairCount) {
       if (c <= 0) continue;
-      if (c > bestCount || (c === bestCount && symbols[Math.floor(k / 1_048_576)] + symbols[k % 1_048_576] < bestName)) {
+      if (
+        c > bestCount ||
+        (c === bestCount && symbols[Math.floor(k / 1_048_576)] + symbols[k % 1_048_576] < bestName)
+      ) {
         best = k;
         bestCount = c;
         bestName = symbols[Math.floor(k / 1_048_576)] + symbols[k % 1_048_576];
       }
     }
     if (best < 0 || bestCount < 2) break;
-    const a = Math.floor(best / 1_048_576), b = best % 1_048_576;
+    const a = Math.floor(best / 1_048_576),
+      b = best % 1_048_576;
     const merged = symbols[a] + symbols[b];
     merges.push([symbols[a], symbols[b]]);
     if (!symId.has(merged)) addSymbol(merged);
@@ -126,7 +135,15 @@ export function tokenizerJson(bpe: TrainedBpe): Record<string, unknown> {
     version: "1.0",
     truncation: null,
     padding: null,
-    added_tokens: bpe.specialTokens.map((content) => ({ id: bpe.vocab.get(content), content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+    added_tokens: bpe.specialTokens.map((content) => ({
+      id: bpe.vocab.get(content),
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    })),
     normalizer: null,
     pre_tokenizer: { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
     post_processor: null,

@@ -39,8 +39,12 @@ export interface SingleTokenRender {
 
 export class Renderer {
   private answerCache = new Map<string, number>();
-  constructor(readonly tok: HfTokenizer, readonly maxTokens = 1024) {
-    if (!tok.hasChatTemplate) throw new InputError("the tokenizer has no chat template; crossmon renders every format through one");
+  constructor(
+    readonly tok: HfTokenizer,
+    readonly maxTokens = 1024,
+  ) {
+    if (!tok.hasChatTemplate)
+      throw new InputError("the tokenizer has no chat template; crossmon renders every format through one");
   }
 
   /** The id of a one-token answer, or a clear error naming the task. */
@@ -48,7 +52,10 @@ export class Renderer {
     let id = this.answerCache.get(answer);
     if (id === undefined) {
       const ids = this.tok.encode(answer);
-      if (ids.length !== 1) throw new InputError(`task "${taskId}": answer ${JSON.stringify(answer)} is ${ids.length} tokens for this tokenizer; single-token classification needs one`);
+      if (ids.length !== 1)
+        throw new InputError(
+          `task "${taskId}": answer ${JSON.stringify(answer)} is ${ids.length} tokens for this tokenizer; single-token classification needs one`,
+        );
       id = ids[0];
       this.answerCache.set(answer, id);
     }
@@ -60,7 +67,11 @@ export class Renderer {
   }
 
   /** Renders the user turn built by `content(text)` and cuts the middle of the text until the prompt fits `budget`. */
-  private fit(text: string, content: (text: string) => string, budget: number): { ids: number[]; truncated: boolean; user: string } {
+  private fit(
+    text: string,
+    content: (text: string) => string,
+    budget: number,
+  ): { ids: number[]; truncated: boolean; user: string } {
     let user = content(text);
     let ids = this.chat([{ role: "user", content: user }], true);
     if (ids.length <= budget) return { ids, truncated: false, user };
@@ -88,7 +99,11 @@ export class Renderer {
   singleToken(task: Task, e: Example): SingleTokenRender {
     const pos = this.answerId(task.answers.positive, task.id);
     const neg = this.answerId(task.answers.negative, task.id);
-    const { ids, truncated, user } = this.fit(exampleText(e), this.userContent(task, this.singleTokenLine(task)), this.maxTokens - 1);
+    const { ids, truncated, user } = this.fit(
+      exampleText(e),
+      this.userContent(task, this.singleTokenLine(task)),
+      this.maxTokens - 1,
+    );
     const answer = e.label ? pos : neg;
     return {
       promptIds: ids,
@@ -118,7 +133,12 @@ export class Renderer {
   }
 
   summaryPrompt(e: Example, budget = this.maxTokens - 192): { promptIds: number[]; truncated: boolean } {
-    const r = this.fit(exampleText(e), (text) => `Summarise the following text in two or three sentences, keeping every concrete action, file, command or calculation it mentions.\n\n${text}`, budget);
+    const r = this.fit(
+      exampleText(e),
+      (text) =>
+        `Summarise the following text in two or three sentences, keeping every concrete action, file, command or calculation it mentions.\n\n${text}`,
+      budget,
+    );
     return { promptIds: r.ids, truncated: r.truncated };
   }
 
@@ -126,7 +146,11 @@ export class Renderer {
   completion(promptIds: number[], reply: string): Rendered {
     const end = this.turnEnd();
     const replyIds = this.tok.encode(reply + end);
-    return { ids: [...promptIds, ...replyIds], weights: [...promptIds.map(() => 0), ...replyIds.map(() => 1)], truncated: false };
+    return {
+      ids: [...promptIds, ...replyIds],
+      weights: [...promptIds.map(() => 0), ...replyIds.map(() => 1)],
+      truncated: false,
+    };
   }
 
   private turnEndCache: string | null = null;
@@ -134,7 +158,10 @@ export class Renderer {
   turnEnd(): string {
     if (this.turnEndCache === null) {
       const marker = "\u0001crossmon\u0001";
-      const s = this.tok.applyChatTemplate([{ role: "user", content: "x" }, { role: "assistant", content: marker }]);
+      const s = this.tok.applyChatTemplate([
+        { role: "user", content: "x" },
+        { role: "assistant", content: marker },
+      ]);
       const after = s.slice(s.indexOf(marker) + marker.length);
       this.turnEndCache = after.replace(/\s+$/, "");
     }
@@ -152,13 +179,15 @@ export class Renderer {
       const upTo = this.chat(messages.slice(0, i + 1), false);
       for (let t = 0; t < before.length; t++) {
         if (t < ids.length) {
-          if (ids[t] !== before[t]) throw new Error("chat template is not prefix-stable: an earlier turn tokenises differently later");
+          if (ids[t] !== before[t])
+            throw new Error("chat template is not prefix-stable: an earlier turn tokenises differently later");
         } else {
           ids.push(before[t]);
           weights.push(0);
         }
       }
-      if (upTo.slice(0, before.length).some((x, t) => x !== before[t])) throw new Error("chat template is not prefix-stable at an assistant turn");
+      if (upTo.slice(0, before.length).some((x, t) => x !== before[t]))
+        throw new Error("chat template is not prefix-stable at an assistant turn");
       // the assistant's tokens, through its end-of-turn token; the newline the template adds after it is not trained
       const end = this.tok.encode(this.turnEnd()).length;
       const reply = upTo.slice(before.length);
@@ -189,4 +218,3 @@ export function parseVerdict(text: string, task: Task): boolean | null {
   if (norm(last) === norm(task.answers.negative)) return false;
   return null;
 }
-

@@ -66,29 +66,48 @@ function weighted(seq: { ids: number[]; weights: number[] }, w: number): { ids: 
   return w === 1 ? seq : { ids: seq.ids, weights: seq.weights.map((x) => x * w) };
 }
 
-export function buildMixture(spec: MixtureSpec, splits: SplitTask[], ifPool: IfExample[], renderer: Renderer): BuiltMixture {
+export function buildMixture(
+  spec: MixtureSpec,
+  splits: SplitTask[],
+  ifPool: IfExample[],
+  renderer: Renderer,
+): BuiltMixture {
   const rng = new Rng(spec.seed ?? 0);
   const byId = new Map(splits.map((s) => [s.task.id, s]));
   const sw = { classification: 1, instruction: 1, contrast: 1, ...spec.sourceWeights };
   const items: MixItem[] = [];
   for (const part of spec.classification) {
     const s = byId.get(part.task);
-    if (!s) throw new InputError(`unknown task "${part.task}" in the mixture (available: ${[...byId.keys()].join(", ")})`);
+    if (!s)
+      throw new InputError(`unknown task "${part.task}" in the mixture (available: ${[...byId.keys()].join(", ")})`);
     // with pseudo-labels, only the examples that were labelled (in a fixed order) are candidates
     const pool = part.pseudoLabels ? s.train.filter((e) => part.pseudoLabels!.has(e.id)) : s.train;
     for (const e of pickExamples(pool, part.examples, rng, `task ${part.task}`)) {
       const label = part.pseudoLabels?.get(e.id) ?? e.label;
       const r = renderer.singleToken(s.task, { ...e, label });
       const answer = (label ? s.task.answers.positive : s.task.answers.negative).trim();
-      items.push({ ...weighted(r.train, sw.classification), source: "classification", truncated: r.truncated, chat: [...r.messages, { role: "assistant", content: answer, weight: 1 }] });
+      items.push({
+        ...weighted(r.train, sw.classification),
+        source: "classification",
+        truncated: r.truncated,
+        chat: [...r.messages, { role: "assistant", content: answer, weight: 1 }],
+      });
       if (spec.promptContrast) {
         // the same text under each other prompt of its domain, with that prompt's own label
-        for (const other of splits.filter((o) => o.task.domain === s.task.domain && o.task.id !== s.task.id && !spec.contrastExclude?.includes(o.task.id))) {
+        for (const other of splits.filter(
+          (o) =>
+            o.task.domain === s.task.domain && o.task.id !== s.task.id && !spec.contrastExclude?.includes(o.task.id),
+        )) {
           const twin = other.train.find((x) => x.id === e.id) ?? findByText(other.task, e);
           if (!twin) continue;
           const rc = renderer.singleToken(other.task, twin);
           const ans = (twin.label ? other.task.answers.positive : other.task.answers.negative).trim();
-          items.push({ ...weighted(rc.train, sw.contrast), source: "contrast", truncated: rc.truncated, chat: [...rc.messages, { role: "assistant", content: ans, weight: 1 }] });
+          items.push({
+            ...weighted(rc.train, sw.contrast),
+            source: "contrast",
+            truncated: rc.truncated,
+            chat: [...rc.messages, { role: "assistant", content: ans, weight: 1 }],
+          });
         }
       }
     }
@@ -99,19 +118,28 @@ export function buildMixture(spec: MixtureSpec, splits: SplitTask[], ifPool: IfE
   const ins = spec.instruction;
   if (ins && "examples" in ins) nIf = ins.examples;
   else if (ins) {
-    if (!(ins.share >= 0 && ins.share < 1)) throw new InputError(`instruction share must be in [0, 1), got ${ins.share}`);
+    if (!(ins.share >= 0 && ins.share < 1))
+      throw new InputError(`instruction share must be in [0, 1), got ${ins.share}`);
     if (ins.by === "examples") nIf = Math.round((ins.share / (1 - ins.share)) * cls);
     else {
       // loss tokens: IF examples carry many; count from a rendered sample of the pool
-      const sample = ifPool.slice(0, Math.min(200, ifPool.length)).map((c) => lossTokens(renderer.conversation(c.messages)));
+      const sample = ifPool
+        .slice(0, Math.min(200, ifPool.length))
+        .map((c) => lossTokens(renderer.conversation(c.messages)));
       const mean = sample.reduce((a, b) => a + b, 0) / Math.max(1, sample.length);
       nIf = Math.round((ins.share / (1 - ins.share)) * (clsTokens / Math.max(1, mean)));
     }
   }
-  if (nIf > ifPool.length) throw new InputError(`the mixture needs ${nIf} instruction examples, the pool has ${ifPool.length}`);
+  if (nIf > ifPool.length)
+    throw new InputError(`the mixture needs ${nIf} instruction examples, the pool has ${ifPool.length}`);
   for (const c of ifPool.slice(0, nIf)) {
     const r = renderer.conversation(c.messages);
-    items.push({ ...weighted(r, sw.instruction), source: "instruction", truncated: r.truncated, chat: c.messages.map((m) => (m.role === "assistant" ? { ...m, weight: 1 } : m)) });
+    items.push({
+      ...weighted(r, sw.instruction),
+      source: "instruction",
+      truncated: r.truncated,
+      chat: c.messages.map((m) => (m.role === "assistant" ? { ...m, weight: 1 } : m)),
+    });
   }
   // one deterministic order for the whole mixture
   for (let i = items.length - 1; i > 0; i--) {
@@ -150,5 +178,10 @@ export function dilution(items: { source: SourceName; weights: ArrayLike<number>
 }
 
 export function formatDilution(rows: DilutionRow[]): string {
-  return rows.map((r) => `${r.source.padEnd(15)} ${String(r.examples).padStart(7)} examples ${String(r.lossTokens).padStart(9)} loss tokens  ${(100 * r.share).toFixed(1).padStart(5)}% of the loss`).join("\n");
+  return rows
+    .map(
+      (r) =>
+        `${r.source.padEnd(15)} ${String(r.examples).padStart(7)} examples ${String(r.lossTokens).padStart(9)} loss tokens  ${(100 * r.share).toFixed(1).padStart(5)}% of the loss`,
+    )
+    .join("\n");
 }

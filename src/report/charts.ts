@@ -4,7 +4,14 @@ import * as vl from "vega-lite";
 import type { Interval } from "../eval/metrics.js";
 
 type Row = Record<string, string | number | null>;
-const FONT = { config: { font: "DejaVu Sans, Helvetica, Arial, sans-serif", view: { stroke: null }, axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 11 } } };
+const FONT = {
+  config: {
+    font: "DejaVu Sans, Helvetica, Arial, sans-serif",
+    view: { stroke: null },
+    axis: { labelFontSize: 11, titleFontSize: 12 },
+    legend: { labelFontSize: 11 },
+  },
+};
 
 export async function toSvg(spec: Record<string, unknown>): Promise<string> {
   const compiled = vl.compile({ ...FONT, ...spec } as vl.TopLevelSpec).spec;
@@ -22,17 +29,40 @@ export function heatmap(rows: Row[], x: string, y: string, value: string, title:
     data: { values: rows },
     width: { step: 90 },
     height: { step: 26 },
-    encoding: { x: { field: x, type: "nominal", title: null, axis: { labelAngle: 0 } }, y: { field: y, type: "nominal", title: null, sort: null } },
+    encoding: {
+      x: { field: x, type: "nominal", title: null, axis: { labelAngle: 0 } },
+      y: { field: y, type: "nominal", title: null, sort: null },
+    },
     layer: [
-      { mark: "rect", encoding: { color: { field: value, type: "quantitative", scale: { domain: [0.4, 1], scheme: "blues" }, title: "AUROC" } } },
-      { mark: { type: "text", fontSize: 11 }, encoding: { text: { field: value, type: "quantitative", format: ".2f" }, color: { condition: { test: `datum['${value}'] > 0.8`, value: "white" }, value: "black" } } },
+      {
+        mark: "rect",
+        encoding: {
+          color: { field: value, type: "quantitative", scale: { domain: [0.4, 1], scheme: "blues" }, title: "AUROC" },
+        },
+      },
+      {
+        mark: { type: "text", fontSize: 11 },
+        encoding: {
+          text: { field: value, type: "quantitative", format: ".2f" },
+          color: { condition: { test: `datum['${value}'] > 0.8`, value: "white" }, value: "black" },
+        },
+      },
     ],
   };
 }
 
 /** Bars (or points) with 95% interval whiskers. */
-export function barsWithCI(rows: (Row & { value: number; lo: number; hi: number })[], x: string, title: string, yTitle: string, o: { color?: string; domain?: [number, number]; rule?: number } = {}): Record<string, unknown> {
-  const enc = { x: { field: x, type: "nominal", title: null, sort: null, axis: { labelAngle: -20, labelLimit: 160 } }, ...(o.color ? { xOffset: { field: o.color, sort: null } } : {}) };
+export function barsWithCI(
+  rows: (Row & { value: number; lo: number; hi: number })[],
+  x: string,
+  title: string,
+  yTitle: string,
+  o: { color?: string; domain?: [number, number]; rule?: number } = {},
+): Record<string, unknown> {
+  const enc = {
+    x: { field: x, type: "nominal", title: null, sort: null, axis: { labelAngle: -20, labelLimit: 160 } },
+    ...(o.color ? { xOffset: { field: o.color, sort: null } } : {}),
+  };
   return {
     title,
     data: { values: rows },
@@ -40,22 +70,58 @@ export function barsWithCI(rows: (Row & { value: number; lo: number; hi: number 
     height: 180,
     layer: [
       // a fixed domain clips what lies outside it (a wide interval must not flatten every bar)
-      { mark: { type: "bar", clip: !!o.domain }, encoding: { ...enc, y: { field: "value", type: "quantitative", title: yTitle, scale: o.domain ? { domain: o.domain } : {} }, ...(o.color ? { color: { field: o.color, type: "nominal", sort: null, title: null } } : { color: { value: "#4c78a8" } }) } },
-      { mark: { type: "rule", color: "#333", clip: !!o.domain }, encoding: { ...enc, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } } },
-      ...(o.rule !== undefined ? [{ data: { values: [{ r: o.rule }] }, mark: { type: "rule", strokeDash: [4, 3], color: "#999" }, encoding: { y: { field: "r", type: "quantitative" } } }] : []),
+      {
+        mark: { type: "bar", clip: !!o.domain },
+        encoding: {
+          ...enc,
+          y: { field: "value", type: "quantitative", title: yTitle, scale: o.domain ? { domain: o.domain } : {} },
+          ...(o.color
+            ? { color: { field: o.color, type: "nominal", sort: null, title: null } }
+            : { color: { value: "#4c78a8" } }),
+        },
+      },
+      {
+        mark: { type: "rule", color: "#333", clip: !!o.domain },
+        encoding: { ...enc, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } },
+      },
+      ...(o.rule !== undefined
+        ? [
+            {
+              data: { values: [{ r: o.rule }] },
+              mark: { type: "rule", strokeDash: [4, 3], color: "#999" },
+              encoding: { y: { field: "r", type: "quantitative" } },
+            },
+          ]
+        : []),
     ],
   };
 }
 
-export function lineWithBand(rows: (Row & { value: number; lo: number; hi: number })[], x: string, title: string, xTitle: string, yTitle: string): Record<string, unknown> {
+export function lineWithBand(
+  rows: (Row & { value: number; lo: number; hi: number })[],
+  x: string,
+  title: string,
+  xTitle: string,
+  yTitle: string,
+): Record<string, unknown> {
   return {
     title,
     data: { values: rows },
     width: 320,
     height: 180,
     layer: [
-      { mark: { type: "area", opacity: 0.25 }, encoding: { x: { field: x, type: "quantitative", title: xTitle }, y: { field: "lo", type: "quantitative", title: yTitle, scale: { zero: false } }, y2: { field: "hi" } } },
-      { mark: { type: "line", point: true }, encoding: { x: { field: x, type: "quantitative" }, y: { field: "value", type: "quantitative" } } },
+      {
+        mark: { type: "area", opacity: 0.25 },
+        encoding: {
+          x: { field: x, type: "quantitative", title: xTitle },
+          y: { field: "lo", type: "quantitative", title: yTitle, scale: { zero: false } },
+          y2: { field: "hi" },
+        },
+      },
+      {
+        mark: { type: "line", point: true },
+        encoding: { x: { field: x, type: "quantitative" }, y: { field: "value", type: "quantitative" } },
+      },
     ],
   };
 }
@@ -67,8 +133,25 @@ export function rocChart(rows: Row[], title: string): Record<string, unknown> {
     width: 220,
     height: 220,
     layer: [
-      { mark: { type: "line", interpolate: "step-after" }, encoding: { x: { field: "fpr", type: "quantitative", title: "false positive rate" }, y: { field: "tpr", type: "quantitative", title: "true positive rate" }, color: { field: "model", type: "nominal", title: null }, order: { field: "i", type: "quantitative" } } },
-      { data: { values: [{ a: 0, b: 0 }, { a: 1, b: 1 }] }, mark: { type: "line", strokeDash: [4, 3], color: "#bbb" }, encoding: { x: { field: "a", type: "quantitative" }, y: { field: "b", type: "quantitative" } } },
+      {
+        mark: { type: "line", interpolate: "step-after" },
+        encoding: {
+          x: { field: "fpr", type: "quantitative", title: "false positive rate" },
+          y: { field: "tpr", type: "quantitative", title: "true positive rate" },
+          color: { field: "model", type: "nominal", title: null },
+          order: { field: "i", type: "quantitative" },
+        },
+      },
+      {
+        data: {
+          values: [
+            { a: 0, b: 0 },
+            { a: 1, b: 1 },
+          ],
+        },
+        mark: { type: "line", strokeDash: [4, 3], color: "#bbb" },
+        encoding: { x: { field: "a", type: "quantitative" }, y: { field: "b", type: "quantitative" } },
+      },
     ],
   };
 }

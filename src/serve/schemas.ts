@@ -43,4 +43,7 @@ export const ClassifyRequest = z
     positive: z.string().min(1).optional(),
     negative: z.string().min(1).optional(),
   })
-  .refine((r) => (r.text === undefined) !== (r.messages === undefined), { message: 'give exactly one of "text" and "messages"', path: ["text"] });
+  .refine((r) => (r.text === undefined) !== (r.messages === undefined), {
+    message: 'give exactly one of "text" and "messages"',
+    path: ["text"],
+  });

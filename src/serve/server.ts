@@ -7,7 +7,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { z } from "zod";
+import type { z } from "zod";
 import { LocalBackend } from "../backends/local.js";
 import type { ModelRef } from "../backends/types.js";
 import { DEFAULT_ANSWERS, DEFAULT_LABELS, TEXT_SLOT, type Task } from "../data/task.js";
@@ -30,7 +30,11 @@ export interface ServeOptions {
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly type = "invalid_request_error") {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type = "invalid_request_error",
+  ) {
     super(message);
   }
 }
@@ -74,13 +78,23 @@ export class MonitorServer {
 
   private checkModel(model: string | undefined): void {
     if (model === undefined || model === this.name) return;
-    if (/[/\\]|\.\./.test(model)) throw new HttpError(403, `model "${model}" is a path; this server only serves "${this.name}"`, "permission_error");
-    throw new HttpError(404, `model "${model}" is not served here (this server serves "${this.name}")`, "not_found_error");
+    if (/[/\\]|\.\./.test(model))
+      throw new HttpError(
+        403,
+        `model "${model}" is a path; this server only serves "${this.name}"`,
+        "permission_error",
+      );
+    throw new HttpError(
+      404,
+      `model "${model}" is not served here (this server serves "${this.name}")`,
+      "not_found_error",
+    );
   }
 
   private admit(): void {
     if (this.closing) throw new HttpError(503, "the server is shutting down", "server_error");
-    if (this.queued >= (this.o.maxQueue ?? 256)) throw new HttpError(429, "the request queue is full; retry later", "rate_limit_error");
+    if (this.queued >= (this.o.maxQueue ?? 256))
+      throw new HttpError(429, "the request queue is full; retry later", "rate_limit_error");
   }
 
   /** Stops taking work from the queue (requests still queue, up to the limit); for maintenance and tests. */
@@ -103,7 +117,11 @@ export class MonitorServer {
           const batch = this.classifyQueue.splice(0, this.o.maxBatch ?? 16);
           try {
             const { model } = this.backend.load(this.ref);
-            const lps = nextTokenLogprobs(model, batch.map((j) => j.ids), batch.length);
+            const lps = nextTokenLogprobs(
+              model,
+              batch.map((j) => j.ids),
+              batch.length,
+            );
             batch.forEach((j, i) => j.resolve({ lpPos: lps[i][j.candidates[0]], lpNeg: lps[i][j.candidates[1]] }));
           } catch (e) {
             batch.forEach((j) => j.reject(e));
@@ -134,8 +152,19 @@ export class MonitorServer {
   private classify(req: z.infer<typeof ClassifyRequest>): Promise<Record<string, unknown>> {
     this.admit();
     const prompt = req.prompt.includes(TEXT_SLOT) ? req.prompt : `${TEXT_SLOT}\n\n${req.prompt}`;
-    const task: Task = { id: "request", domain: "request", prompt, labels: { ...DEFAULT_LABELS }, answers: { positive: req.positive ?? DEFAULT_ANSWERS.positive, negative: req.negative ?? DEFAULT_ANSWERS.negative }, examples: [], source: "serve" };
-    let r;
+    const task: Task = {
+      id: "request",
+      domain: "request",
+      prompt,
+      labels: { ...DEFAULT_LABELS },
+      answers: {
+        positive: req.positive ?? DEFAULT_ANSWERS.positive,
+        negative: req.negative ?? DEFAULT_ANSWERS.negative,
+      },
+      examples: [],
+      source: "serve",
+    };
+    let r: ReturnType<Renderer["singleToken"]>;
     try {
       r = this.renderer.singleToken(task, { id: "x", text: req.text, messages: req.messages, label: false });
     } catch (e) {
@@ -149,7 +178,14 @@ export class MonitorServer {
         resolve: ({ lpPos, lpNeg }) => {
           const m = Math.max(lpPos, lpNeg);
           const p = Math.exp(lpPos - m) / (Math.exp(lpPos - m) + Math.exp(lpNeg - m));
-          resolve({ p_positive: p, label: p >= 0.5 ? "positive" : "negative", answer: p >= 0.5 ? task.answers.positive : task.answers.negative, mass: Math.exp(lpPos) + Math.exp(lpNeg), truncated: r.truncated, model: this.name });
+          resolve({
+            p_positive: p,
+            label: p >= 0.5 ? "positive" : "negative",
+            answer: p >= 0.5 ? task.answers.positive : task.answers.negative,
+            mass: Math.exp(lpPos) + Math.exp(lpNeg),
+            truncated: r.truncated,
+            model: this.name,
+          });
         },
       });
       this.pump();
@@ -157,11 +193,17 @@ export class MonitorServer {
   }
 
   private topLogprobs(lp: Float32Array, k: number, tok: (id: number) => string) {
-    const idx = Array.from(lp.keys()).sort((a, b) => lp[b] - lp[a]).slice(0, k);
+    const idx = Array.from(lp.keys())
+      .sort((a, b) => lp[b] - lp[a])
+      .slice(0, k);
     return idx.map((i) => ({ token: tok(i), logprob: lp[i], bytes: Array.from(Buffer.from(tok(i))) }));
   }
 
-  private async generateFor(ids: number[], body: { max_tokens?: number; temperature?: number; top_p?: number; seed?: number; stop?: string | string[] }, k: number) {
+  private async generateFor(
+    ids: number[],
+    body: { max_tokens?: number; temperature?: number; top_p?: number; seed?: number; stop?: string | string[] },
+    k: number,
+  ) {
     const { model, tok } = this.backend.load(this.ref);
     const eos = tok.eosToken ? tok.tokenId(tok.eosToken) : undefined;
     const steps: { id: number; lp: Float32Array }[] = [];
@@ -177,7 +219,15 @@ export class MonitorServer {
       onToken: k >= 0 ? (id, lp) => steps.push({ id, lp }) : undefined,
     });
     const name = (i: number) => tok.decode([i]);
-    const content = k >= 0 ? steps.slice(0, g.ids.length || steps.length).map((s) => ({ token: name(s.id), logprob: s.lp[s.id], bytes: Array.from(Buffer.from(name(s.id))), top_logprobs: this.topLogprobs(s.lp, k, name) })) : null;
+    const content =
+      k >= 0
+        ? steps.slice(0, g.ids.length || steps.length).map((s) => ({
+            token: name(s.id),
+            logprob: s.lp[s.id],
+            bytes: Array.from(Buffer.from(name(s.id))),
+            top_logprobs: this.topLogprobs(s.lp, k, name),
+          }))
+        : null;
     return { g, content, promptTokens: ids.length };
   }
 
@@ -185,14 +235,27 @@ export class MonitorServer {
     const { tok } = this.backend.load(this.ref);
     const ids = tok.encode(tok.applyChatTemplate(body.messages, { addGenerationPrompt: true }));
     const k = body.logprobs ? (body.top_logprobs ?? 0) : -1;
-    const { g, content, promptTokens } = await this.enqueue(() => this.generateFor(ids, { ...body, max_tokens: body.max_completion_tokens ?? body.max_tokens }, k));
+    const { g, content, promptTokens } = await this.enqueue(() =>
+      this.generateFor(ids, { ...body, max_tokens: body.max_completion_tokens ?? body.max_tokens }, k),
+    );
     return {
       id: `chatcmpl-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`,
       object: "chat.completion",
       created: Math.floor(Date.now() / 1000),
       model: this.name,
-      choices: [{ index: 0, message: { role: "assistant", content: g.text ?? "" }, logprobs: content ? { content } : null, finish_reason: g.finishReason }],
-      usage: { prompt_tokens: promptTokens, completion_tokens: g.ids.length, total_tokens: promptTokens + g.ids.length },
+      choices: [
+        {
+          index: 0,
+          message: { role: "assistant", content: g.text ?? "" },
+          logprobs: content ? { content } : null,
+          finish_reason: g.finishReason,
+        },
+      ],
+      usage: {
+        prompt_tokens: promptTokens,
+        completion_tokens: g.ids.length,
+        total_tokens: promptTokens + g.ids.length,
+      },
     };
   }
 
@@ -204,11 +267,48 @@ export class MonitorServer {
     if ((body.max_tokens ?? 16) === 0) {
       // only the next-token distribution (as a 1-token scoring call would need)
       const [lp] = await this.enqueue(() => nextTokenLogprobs(this.backend.load(this.ref).model, [ids], 1));
-      return { id: `cmpl-${Date.now().toString(36)}`, object: "text_completion", created: Math.floor(Date.now() / 1000), model: this.name, choices: [{ index: 0, text: "", logprobs: { tokens: [], token_logprobs: [], top_logprobs: [Object.fromEntries(this.topLogprobs(lp, Math.max(1, k), (i) => tok.decode([i])).map((t) => [t.token, t.logprob]))], text_offset: [] }, finish_reason: "length" }], usage: { prompt_tokens: ids.length, completion_tokens: 0, total_tokens: ids.length } };
+      return {
+        id: `cmpl-${Date.now().toString(36)}`,
+        object: "text_completion",
+        created: Math.floor(Date.now() / 1000),
+        model: this.name,
+        choices: [
+          {
+            index: 0,
+            text: "",
+            logprobs: {
+              tokens: [],
+              token_logprobs: [],
+              top_logprobs: [
+                Object.fromEntries(
+                  this.topLogprobs(lp, Math.max(1, k), (i) => tok.decode([i])).map((t) => [t.token, t.logprob]),
+                ),
+              ],
+              text_offset: [],
+            },
+            finish_reason: "length",
+          },
+        ],
+        usage: { prompt_tokens: ids.length, completion_tokens: 0, total_tokens: ids.length },
+      };
     }
     const { g, content } = await this.enqueue(() => this.generateFor(ids, body, k));
-    const logprobs = content ? { tokens: content.map((c) => c.token), token_logprobs: content.map((c) => c.logprob), top_logprobs: content.map((c) => Object.fromEntries(c.top_logprobs.map((t) => [t.token, t.logprob]))), text_offset: [] } : null;
-    return { id: `cmpl-${Date.now().toString(36)}`, object: "text_completion", created: Math.floor(Date.now() / 1000), model: this.name, choices: [{ index: 0, text: g.text ?? "", logprobs, finish_reason: g.finishReason }], usage: { prompt_tokens: ids.length, completion_tokens: g.ids.length, total_tokens: ids.length + g.ids.length } };
+    const logprobs = content
+      ? {
+          tokens: content.map((c) => c.token),
+          token_logprobs: content.map((c) => c.logprob),
+          top_logprobs: content.map((c) => Object.fromEntries(c.top_logprobs.map((t) => [t.token, t.logprob]))),
+          text_offset: [],
+        }
+      : null;
+    return {
+      id: `cmpl-${Date.now().toString(36)}`,
+      object: "text_completion",
+      created: Math.floor(Date.now() / 1000),
+      model: this.name,
+      choices: [{ index: 0, text: g.text ?? "", logprobs, finish_reason: g.finishReason }],
+      usage: { prompt_tokens: ids.length, completion_tokens: g.ids.length, total_tokens: ids.length + g.ids.length },
+    };
   }
 
   private async body(req: IncomingMessage): Promise<unknown> {
@@ -246,9 +346,14 @@ export class MonitorServer {
     };
     try {
       const url = (req.url ?? "/").split("?")[0];
-      if (req.method === "GET" && url === "/v1/models") return send(200, { object: "list", data: [{ id: this.name, object: "model", created: this.created, owned_by: "crossmon" }] });
+      if (req.method === "GET" && url === "/v1/models")
+        return send(200, {
+          object: "list",
+          data: [{ id: this.name, object: "model", created: this.created, owned_by: "crossmon" }],
+        });
       if (req.method === "GET" && url === "/health") return send(200, { ok: true, queued: this.queued });
-      if (req.method !== "POST") throw new HttpError(url.startsWith("/v1/") ? 405 : 404, `${req.method} ${url} is not supported`);
+      if (req.method !== "POST")
+        throw new HttpError(url.startsWith("/v1/") ? 405 : 404, `${req.method} ${url} is not supported`);
       const routes: Record<string, (b: unknown) => Promise<unknown>> = {
         "/v1/classify": (b) => {
           const r = this.parse(ClassifyRequest, b);

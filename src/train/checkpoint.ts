@@ -43,7 +43,8 @@ export function loadCheckpoint(dir: string, model: Transformer, opt: AdamW): Che
   const moments = readSafetensors(join(dir, "optimizer.safetensors"));
   for (const p of model.trainableParams()) {
     const t = params.get(p.name);
-    if (!t || t.data.length !== p.data.length) throw new Error(`checkpoint ${dir} does not match the model (parameter ${p.name})`);
+    if (!t || t.data.length !== p.data.length)
+      throw new Error(`checkpoint ${dir} does not match the model (parameter ${p.name})`);
     p.data.set(t.data);
     opt.m.get(p.name)!.set(moments.get(`${p.name}.m`)!.data);
     opt.v.get(p.name)!.set(moments.get(`${p.name}.v`)!.data);

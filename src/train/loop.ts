@@ -47,13 +47,17 @@ export function runLoop(model: Transformer, o: LoopOptions): LoopResult {
   let step = resumed?.step ?? 0;
   // metrics past the checkpoint were computed by the killed run and will be computed again: drop them
   if (existsSync(metrics)) {
-    const keep = readFileSync(metrics, "utf8").split("\n").filter((l) => l && (JSON.parse(l) as { step: number }).step < step);
-    writeFileSync(metrics, keep.map((l) => l + "\n").join(""));
+    const keep = readFileSync(metrics, "utf8")
+      .split("\n")
+      .filter((l) => l && (JSON.parse(l) as { step: number }).step < step);
+    writeFileSync(metrics, keep.map((l) => `${l}\n`).join(""));
   }
   const schedule: Schedule = { ...o.schedule, totalSteps: o.steps };
   const progress = new Progress(o.label ?? "train", o.steps, { quiet: o.quiet });
   const t0 = Date.now();
-  let tokens = 0, lastLoss = NaN, stepsThisRun = 0;
+  let tokens = 0,
+    lastLoss = NaN,
+    stepsThisRun = 0;
   while (step < o.steps) {
     const lr = learningRate(o.lr, step, schedule);
     const ts = Date.now();
@@ -63,12 +67,21 @@ export function runLoop(model: Transformer, o: LoopOptions): LoopResult {
     tokens += r.tokens;
     lastLoss = r.loss;
     const sec = (Date.now() - ts) / 1000;
-    appendFileSync(metrics, JSON.stringify({ step: step - 1, loss: r.loss, lr, grad_norm: r.gradNorm, tokens: r.tokens, tokens_per_s: r.tokens / Math.max(sec, 1e-6), ...(o.metricsExtra?.(step - 1) ?? {}) }) + "\n");
+    appendFileSync(
+      metrics,
+      `${JSON.stringify({ step: step - 1, loss: r.loss, lr, grad_norm: r.gradNorm, tokens: r.tokens, tokens_per_s: r.tokens / Math.max(sec, 1e-6), ...(o.metricsExtra?.(step - 1) ?? {}) })}\n`,
+    );
     const elapsed = (Date.now() - t0) / 1000;
-    progress.update(step, { loss: r.loss, "tok/s": tokens / Math.max(elapsed, 1e-6), lr }, ((o.steps - step) * elapsed) / stepsThisRun);
+    progress.update(
+      step,
+      { loss: r.loss, "tok/s": tokens / Math.max(elapsed, 1e-6), lr },
+      ((o.steps - step) * elapsed) / stepsThisRun,
+    );
     const stopping = o.deadline !== undefined && Date.now() >= o.deadline;
-    if (step % o.checkpointEvery === 0 || step === o.steps || stopping) saveCheckpoint(ckpt, model, opt, { step, rngState: model.rng.state() });
-    if (stopping && step < o.steps) return { steps: step, finished: false, seconds: (Date.now() - t0) / 1000, lastLoss, tokens };
+    if (step % o.checkpointEvery === 0 || step === o.steps || stopping)
+      saveCheckpoint(ckpt, model, opt, { step, rngState: model.rng.state() });
+    if (stopping && step < o.steps)
+      return { steps: step, finished: false, seconds: (Date.now() - t0) / 1000, lastLoss, tokens };
   }
   return { steps: step, finished: true, seconds: (Date.now() - t0) / 1000, lastLoss, tokens };
 }

@@ -16,7 +16,11 @@ import { nativeKernels } from "../engine/kernels/index.js";
 import type { WeightedSequence } from "../engine/sequences.js";
 import { generateWorldTexts } from "../data/world/index.js";
 import { generateInstructionData } from "../data/world/instructions.js";
-import { generateComprehensionQuestions, generateReadingQuestions, type ReadingQuestion } from "../data/world/reading.js";
+import {
+  generateComprehensionQuestions,
+  generateReadingQuestions,
+  type ReadingQuestion,
+} from "../data/world/reading.js";
 import { generateStoryQuestions } from "../data/world/stories.js";
 import { generateKnowledgeDocuments } from "../data/world/knowledge.js";
 import { readSafetensors } from "../engine/io/safetensors.js";
@@ -99,8 +103,22 @@ export const SHIPPED_RECIPE: Required<Omit<PretrainOptions, "out" | "minutes" | 
 
 /** A toy-sized run of the same recipe (seconds), for tests and `crossmon pretrain --toy`. */
 export const TOY_RECIPE: Omit<PretrainOptions, "out"> = {
-  hidden: 32, layers: 1, heads: 2, kvHeads: 1, intermediate: 64, worldPerDomain: 30, ifSize: 100, readingSize: 100, vocabSize: 600,
-  seqLen: 64, rowsPerStep: 4, microRows: 4, steps: 3, instructSteps: 2, readingSteps: 2, storySize: 60,
+  hidden: 32,
+  layers: 1,
+  heads: 2,
+  kvHeads: 1,
+  intermediate: 64,
+  worldPerDomain: 30,
+  ifSize: 100,
+  readingSize: 100,
+  vocabSize: 600,
+  seqLen: 64,
+  rowsPerStep: 4,
+  microRows: 4,
+  steps: 3,
+  instructSteps: 2,
+  readingSteps: 2,
+  storySize: 60,
 };
 
 export type PhaseName = "pretrain" | "instruct" | "reading";
@@ -111,7 +129,9 @@ export type PhaseName = "pretrain" | "instruct" | "reading";
  * everyday concepts on stories and reading questions asked both ways (half negated), so that the answer depends on
  * the question: the general reading a base model brings to a monitoring question.
  */
-export function phaseSchedule(o: Pick<Required<PretrainOptions>, "steps" | "lr" | "instructSteps" | "instructLr" | "readingSteps" | "readingLr">): { name: PhaseName; steps: number; lr: number; warmup: number }[] {
+export function phaseSchedule(
+  o: Pick<Required<PretrainOptions>, "steps" | "lr" | "instructSteps" | "instructLr" | "readingSteps" | "readingLr">,
+): { name: PhaseName; steps: number; lr: number; warmup: number }[] {
   return [
     { name: "pretrain", steps: o.steps, lr: o.lr, warmup: Math.min(200, Math.floor(o.steps / 10)) },
     { name: "instruct", steps: o.instructSteps, lr: o.instructLr, warmup: Math.floor(o.instructSteps / 20) },
@@ -132,28 +152,71 @@ interface Phase {
 /** The training curve of every phase: its metrics file, or (when a phase's work folder is gone) the rows an earlier
  * build wrote for it, so a model finished in several sittings keeps its whole curve. */
 function trainingCurve(out: string, phases: { name: string; metrics: string }[]): string {
-  const previous = existsSync(join(out, "training_curve.jsonl")) ? readFileSync(join(out, "training_curve.jsonl"), "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as { phase: string }) : [];
+  const previous = existsSync(join(out, "training_curve.jsonl"))
+    ? readFileSync(join(out, "training_curve.jsonl"), "utf8")
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { phase: string })
+    : [];
   const rows = phases.flatMap((p) =>
     existsSync(p.metrics)
-      ? readFileSync(p.metrics, "utf8").trim().split("\n").filter(Boolean).map((l) => ({ phase: p.name, ...JSON.parse(l) }))
+      ? readFileSync(p.metrics, "utf8")
+          .trim()
+          .split("\n")
+          .filter(Boolean)
+          .map((l) => ({ phase: p.name, ...JSON.parse(l) }))
       : previous.filter((r) => r.phase === p.name),
   );
-  return rows.map((r) => JSON.stringify(r)).join("\n") + "\n";
+  return `${rows.map((r) => JSON.stringify(r)).join("\n")}\n`;
 }
 
 function writeTokenizer(dir: string, texts: string[], vocabSize: number): void {
   const bpe = trainBpe(texts, { vocabSize, specialTokens: SPECIAL_TOKENS, minFrequency: 2 });
   writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(tokenizerJson(bpe)));
-  const added = Object.fromEntries(SPECIAL_TOKENS.map((t) => [String(bpe.vocab.get(t)), { content: t, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true }]));
+  const added = Object.fromEntries(
+    SPECIAL_TOKENS.map((t) => [
+      String(bpe.vocab.get(t)),
+      { content: t, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true },
+    ]),
+  );
   writeFileSync(
     join(dir, "tokenizer_config.json"),
-    JSON.stringify({ tokenizer_class: "PreTrainedTokenizerFast", chat_template: CHAT_TEMPLATE, eos_token: "<|im_end|>", pad_token: "<|endoftext|>", bos_token: null, unk_token: null, add_bos_token: false, added_tokens_decoder: added, model_max_length: 1024, clean_up_tokenization_spaces: false }, null, 2),
+    JSON.stringify(
+      {
+        tokenizer_class: "PreTrainedTokenizerFast",
+        chat_template: CHAT_TEMPLATE,
+        eos_token: "<|im_end|>",
+        pad_token: "<|endoftext|>",
+        bos_token: null,
+        unk_token: null,
+        add_bos_token: false,
+        added_tokens_decoder: added,
+        model_max_length: 1024,
+        clean_up_tokenization_spaces: false,
+      },
+      null,
+      2,
+    ),
   );
 }
 
 /** A yes/no question rendered in the single-token or the thinking layout (half each, by the given draw). */
-function readingSequence(renderer: Renderer, q: ReadingQuestion, thinking: boolean, answerWeight = 1): WeightedSequence {
-  const task: Task = { id: "reading", domain: "reading", prompt: q.prompt, labels: { ...DEFAULT_LABELS }, answers: { ...DEFAULT_ANSWERS }, examples: [], source: "pretrain" };
+function readingSequence(
+  renderer: Renderer,
+  q: ReadingQuestion,
+  thinking: boolean,
+  answerWeight = 1,
+): WeightedSequence {
+  const task: Task = {
+    id: "reading",
+    domain: "reading",
+    prompt: q.prompt,
+    labels: { ...DEFAULT_LABELS },
+    answers: { ...DEFAULT_ANSWERS },
+    examples: [],
+    source: "pretrain",
+  };
   const e = { id: q.id, text: q.text, label: q.answer };
   if (thinking) return renderer.thinkingTrain(task, e, q.reasoning);
   const t = renderer.singleToken(task, e).train;
@@ -167,11 +230,15 @@ function toStream(seqs: WeightedSequence[], rng: Rng): { ids: Int32Array; weight
     [seqs[i], seqs[j]] = [seqs[j], seqs[i]];
   }
   const total = seqs.reduce((s, q) => s + q.ids.length, 0);
-  const ids = new Int32Array(total), weights = new Float32Array(total);
+  const ids = new Int32Array(total),
+    weights = new Float32Array(total);
   let at = 0;
   for (const s of seqs) {
     ids.set(Array.from(s.ids), at);
-    weights.set(Array.from(s.weights, (w, i) => (i === 0 ? 0 : w)), at);
+    weights.set(
+      Array.from(s.weights, (w, i) => (i === 0 ? 0 : w)),
+      at,
+    );
     at += s.ids.length;
   }
   return { ids, weights };
@@ -180,16 +247,34 @@ function toStream(seqs: WeightedSequence[], rng: Rng): { ids: Int32Array; weight
 /** The reading phase's stream: everyday concepts on stories, and reading questions asked both ways (half negated), so
  * that the answer depends on the question. Exported so that a recipe study (scripts/export-reading-phase.ts) trains
  * on exactly the tokens `crossmon pretrain` does. */
-export function readingPhaseStream(o: Pick<Required<PretrainOptions>, "seed" | "storySize" | "readingSize" | "ifSize" | "readingThinkingShare" | "readingAnswerWeight" | "knowledgeSize">, renderer: Renderer): { ids: Int32Array; weights: Float32Array } {
+export function readingPhaseStream(
+  o: Pick<
+    Required<PretrainOptions>,
+    "seed" | "storySize" | "readingSize" | "ifSize" | "readingThinkingShare" | "readingAnswerWeight" | "knowledgeSize"
+  >,
+  renderer: Renderer,
+): { ids: Int32Array; weights: Float32Array } {
   const rng = new Rng(o.seed + 11);
-  const readingQuestion = (q: ReadingQuestion) => readingSequence(renderer, q, rng.next() < o.readingThinkingShare, o.readingAnswerWeight);
-  return toStream([
-    ...generateStoryQuestions({ seed: o.seed * 19 + 2, size: o.storySize }).map(readingQuestion),
-    ...generateComprehensionQuestions({ seed: o.seed * 13 + 2, size: Math.round(o.readingSize / 2), flip: true }).map(readingQuestion),
-    ...generateReadingQuestions({ seed: o.seed * 17 + 5, size: Math.round(o.readingSize / 4), flip: true }).map(readingQuestion),
-    ...generateInstructionData({ seed: o.seed * 31 + 7, size: Math.round(o.ifSize / 8) }).map((c) => renderer.conversation(c.messages)),
-    ...generateKnowledgeDocuments({ seed: o.seed * 23 + 2, size: Math.round(o.knowledgeSize / 4) }).map((d) => plainText(renderer.tok, d)),
-  ], rng);
+  const readingQuestion = (q: ReadingQuestion) =>
+    readingSequence(renderer, q, rng.next() < o.readingThinkingShare, o.readingAnswerWeight);
+  return toStream(
+    [
+      ...generateStoryQuestions({ seed: o.seed * 19 + 2, size: o.storySize }).map(readingQuestion),
+      ...generateComprehensionQuestions({ seed: o.seed * 13 + 2, size: Math.round(o.readingSize / 2), flip: true }).map(
+        readingQuestion,
+      ),
+      ...generateReadingQuestions({ seed: o.seed * 17 + 5, size: Math.round(o.readingSize / 4), flip: true }).map(
+        readingQuestion,
+      ),
+      ...generateInstructionData({ seed: o.seed * 31 + 7, size: Math.round(o.ifSize / 8) }).map((c) =>
+        renderer.conversation(c.messages),
+      ),
+      ...generateKnowledgeDocuments({ seed: o.seed * 23 + 2, size: Math.round(o.knowledgeSize / 4) }).map((d) =>
+        plainText(renderer.tok, d),
+      ),
+    ],
+    rng,
+  );
 }
 
 /** A plain document for the language-model loss on every token, ended by <|endoftext|>. */
@@ -199,26 +284,46 @@ function plainText(tok: HfTokenizer, text: string): WeightedSequence {
 }
 
 /** The instruction phase's stream: IF conversations, reading and comprehension questions (half thinking). */
-export function instructPhaseStream(o: Pick<Required<PretrainOptions>, "seed" | "ifSize" | "readingSize">, renderer: Renderer): { ids: Int32Array; weights: Float32Array } {
+export function instructPhaseStream(
+  o: Pick<Required<PretrainOptions>, "seed" | "ifSize" | "readingSize">,
+  renderer: Renderer,
+): { ids: Int32Array; weights: Float32Array } {
   const rng = new Rng(o.seed + 7);
   const question = (q: ReadingQuestion) => readingSequence(renderer, q, rng.next() >= 0.5);
-  return toStream([
-    ...generateInstructionData({ seed: o.seed * 31 + 6, size: Math.round(o.ifSize / 2) }).map((c) => renderer.conversation(c.messages)),
-    ...generateReadingQuestions({ seed: o.seed * 17 + 4, size: Math.round(o.readingSize / 2) }).map(question),
-    ...generateComprehensionQuestions({ seed: o.seed * 13 + 1, size: o.readingSize }).map(question),
-  ], rng);
+  return toStream(
+    [
+      ...generateInstructionData({ seed: o.seed * 31 + 6, size: Math.round(o.ifSize / 2) }).map((c) =>
+        renderer.conversation(c.messages),
+      ),
+      ...generateReadingQuestions({ seed: o.seed * 17 + 4, size: Math.round(o.readingSize / 2) }).map(question),
+      ...generateComprehensionQuestions({ seed: o.seed * 13 + 1, size: o.readingSize }).map(question),
+    ],
+    rng,
+  );
 }
 
 /** The pretraining corpus as one stream of (token, loss weight), packed into rows later. Exported for recipe studies
  * (scripts/export-pretrain-study.ts), which train on exactly these tokens. */
-export function pretrainCorpusStream(o: Pick<Required<PretrainOptions>, "seed" | "worldPerDomain" | "ifSize" | "readingSize" | "knowledgeSize">, tok: HfTokenizer, renderer: Renderer): { ids: Int32Array; weights: Float32Array; counts: Record<string, number> } {
+export function pretrainCorpusStream(
+  o: Pick<Required<PretrainOptions>, "seed" | "worldPerDomain" | "ifSize" | "readingSize" | "knowledgeSize">,
+  tok: HfTokenizer,
+  renderer: Renderer,
+): { ids: Int32Array; weights: Float32Array; counts: Record<string, number> } {
   const rng = new Rng(o.seed);
-  const docs = generateWorldTexts({ seed: o.seed * 7919 + 13, size: o.worldPerDomain }).flatMap((d) => d.texts.map((t) => t.text));
+  const docs = generateWorldTexts({ seed: o.seed * 7919 + 13, size: o.worldPerDomain }).flatMap((d) =>
+    d.texts.map((t) => t.text),
+  );
   const knowledge = generateKnowledgeDocuments({ seed: o.seed * 23 + 1, size: o.knowledgeSize });
   const ifData = generateInstructionData({ seed: o.seed * 31 + 5, size: o.ifSize });
   const reading = generateReadingQuestions({ seed: o.seed * 17 + 3, size: o.readingSize });
   const seqs: WeightedSequence[] = [];
-  const counts = { documents: docs.length, knowledge_documents: knowledge.length, if_conversations: ifData.length, reading_single_token: 0, reading_thinking: 0 };
+  const counts = {
+    documents: docs.length,
+    knowledge_documents: knowledge.length,
+    if_conversations: ifData.length,
+    reading_single_token: 0,
+    reading_thinking: 0,
+  };
   for (const d of [...docs, ...knowledge]) seqs.push(plainText(tok, d));
   for (const c of ifData) seqs.push(renderer.conversation(c.messages));
   for (const q of reading) {
@@ -231,7 +336,12 @@ export function pretrainCorpusStream(o: Pick<Required<PretrainOptions>, "seed" |
 }
 
 /** Rows of seqLen+1 tokens cut from a packed stream, in a seeded order, rowsPerStep per step in micro-batches. */
-export function packedBatches(ids: Int32Array, weights: Float32Array, o: { seqLen: number; rowsPerStep: number; microRows: number }, seed: number) {
+export function packedBatches(
+  ids: Int32Array,
+  weights: Float32Array,
+  o: { seqLen: number; rowsPerStep: number; microRows: number },
+  seed: number,
+) {
   const L = o.seqLen;
   const rows = Math.floor((ids.length - 1) / L);
   const order = Array.from({ length: rows }, (_, i) => i);
@@ -240,12 +350,16 @@ export function packedBatches(ids: Int32Array, weights: Float32Array, o: { seqLe
     const j = rng.int(i + 1);
     [order[i], order[j]] = [order[j], order[i]];
   }
-  const rowSeq = (r: number): WeightedSequence => ({ ids: ids.subarray(r * L, r * L + L + 1), weights: weights.subarray(r * L, r * L + L + 1) });
+  const rowSeq = (r: number): WeightedSequence => ({
+    ids: ids.subarray(r * L, r * L + L + 1),
+    weights: weights.subarray(r * L, r * L + L + 1),
+  });
   return (step: number): WeightedSequence[][] => {
     const mbs: WeightedSequence[][] = [];
     for (let m = 0; m < o.rowsPerStep; m += o.microRows) {
       const mb: WeightedSequence[] = [];
-      for (let k = m; k < Math.min(o.rowsPerStep, m + o.microRows); k++) mb.push(rowSeq(order[(step * o.rowsPerStep + k) % rows]));
+      for (let k = m; k < Math.min(o.rowsPerStep, m + o.microRows); k++)
+        mb.push(rowSeq(order[(step * o.rowsPerStep + k) % rows]));
       mbs.push(mb);
     }
     return mbs;
@@ -258,7 +372,9 @@ export function packedBatches(ids: Int32Array, weights: Float32Array, o: { seqLe
  */
 function engineOf(): Record<string, unknown> {
   const info = nativeKernels()?.info();
-  return info ? { kernels: "native", threads: info.threads, gemm: info.gemm, simd: info.simd } : { kernels: "reference" };
+  return info
+    ? { kernels: "native", threads: info.threads, gemm: info.gemm, simd: info.simd }
+    : { kernels: "reference" };
 }
 
 export interface PretrainResult {
@@ -269,7 +385,10 @@ export interface PretrainResult {
 }
 
 export function pretrain(opts: PretrainOptions): PretrainResult {
-  const o = { ...SHIPPED_RECIPE, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as Required<PretrainOptions>;
+  const o = {
+    ...SHIPPED_RECIPE,
+    ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)),
+  } as Required<PretrainOptions>;
   const log = o.log ?? (() => {});
   mkdirSync(o.out, { recursive: true });
   const work = join(o.out, "work");
@@ -277,10 +396,17 @@ export function pretrain(opts: PretrainOptions): PretrainResult {
   if (!existsSync(join(o.out, "tokenizer.json"))) {
     log("training the tokenizer");
     const sample = [
-      ...generateWorldTexts({ seed: o.seed * 7919 + 13, size: Math.min(o.worldPerDomain, 1500) }).flatMap((d) => d.texts.map((t) => t.text)),
-      ...generateInstructionData({ seed: o.seed * 31 + 5, size: Math.min(o.ifSize, 4000) }).flatMap((c) => c.messages.map((m) => m.content)),
+      ...generateWorldTexts({ seed: o.seed * 7919 + 13, size: Math.min(o.worldPerDomain, 1500) }).flatMap((d) =>
+        d.texts.map((t) => t.text),
+      ),
+      ...generateInstructionData({ seed: o.seed * 31 + 5, size: Math.min(o.ifSize, 4000) }).flatMap((c) =>
+        c.messages.map((m) => m.content),
+      ),
       // the layouts' own words, so answers and markers are single tokens
-      ...Array.from({ length: 200 }, () => "Answer with Yes or No.\n Yes\n No\nVerdict: Yes\nVerdict: No\nThink step by step, then finish with"),
+      ...Array.from(
+        { length: 200 },
+        () => "Answer with Yes or No.\n Yes\n No\nVerdict: Yes\nVerdict: No\nThink step by step, then finish with",
+      ),
     ];
     writeTokenizer(o.out, sample, o.vocabSize);
   }
@@ -291,8 +417,15 @@ export function pretrain(opts: PretrainOptions): PretrainResult {
   const corpus = (): { ids: Int32Array; weights: Float32Array } => {
     if (existsSync(streamFile)) {
       // a corpus built with other reference documents than asked for now would be used silently: refuse instead
-      const built = existsSync(join(work, "corpus.json")) ? (JSON.parse(readFileSync(join(work, "corpus.json"), "utf8")) as { knowledge_documents?: number }).knowledge_documents ?? 0 : 0;
-      if (built !== o.knowledgeSize) throw new InputError(`the corpus in this folder was built with ${built} reference documents, not ${o.knowledgeSize}; use another output folder`, streamFile);
+      const built = existsSync(join(work, "corpus.json"))
+        ? ((JSON.parse(readFileSync(join(work, "corpus.json"), "utf8")) as { knowledge_documents?: number })
+            .knowledge_documents ?? 0)
+        : 0;
+      if (built !== o.knowledgeSize)
+        throw new InputError(
+          `the corpus in this folder was built with ${built} reference documents, not ${o.knowledgeSize}; use another output folder`,
+          streamFile,
+        );
       const buf = readFileSync(streamFile);
       const n = buf.readUInt32LE(0);
       return {
@@ -318,7 +451,18 @@ export function pretrain(opts: PretrainOptions): PretrainResult {
     }
     return corpus().ids.length;
   };
-  const hf = makeHfConfig({ vocabSize: tok.vocabSize, hidden: o.hidden, intermediate: o.intermediate, layers: o.layers, heads: o.heads, kvHeads: o.kvHeads, tieEmbeddings: true, maxPositions: 2048, eosTokenId: tok.tokenId("<|im_end|>"), rmsEps: 1e-5 });
+  const hf = makeHfConfig({
+    vocabSize: tok.vocabSize,
+    hidden: o.hidden,
+    intermediate: o.intermediate,
+    layers: o.layers,
+    heads: o.heads,
+    kvHeads: o.kvHeads,
+    tieEmbeddings: true,
+    maxPositions: 2048,
+    eosTokenId: tok.tokenId("<|im_end|>"),
+    rmsEps: 1e-5,
+  });
   const model = new Transformer(parseConfig(hf));
   model.initRandom(o.seed, 0.02);
   for (const p of model.params.values()) setTrainable(p, true);
@@ -341,7 +485,11 @@ export function pretrain(opts: PretrainOptions): PretrainResult {
   // resume after the last finished phase: its weights start the next one (whose own checkpoint, if any, wins) or
   // are the model when every phase is done
   let first = 0;
-  for (let i = phases.length - 1; i >= 0; i--) if (finishedAt(i)) { first = i + 1; break; }
+  for (let i = phases.length - 1; i >= 0; i--)
+    if (finishedAt(i)) {
+      first = i + 1;
+      break;
+    }
   if (first > 0 && (first === phases.length || !existsSync(join(phaseDir(first), "checkpoint")))) {
     const params = readSafetensors(join(phaseDir(first - 1), "checkpoint", "params.safetensors"));
     for (const p of model.trainableParams()) p.data.set(params.get(p.name)!.data);
@@ -368,11 +516,39 @@ export function pretrain(opts: PretrainOptions): PretrainResult {
   const parameters = [...model.params.values()].reduce((s, p) => s + p.data.length, 0);
   if (loop.finished) {
     saveModel(model, o.out, "F32");
-    writeFileSync(join(o.out, "training_curve.jsonl"), trainingCurve(o.out, phases.map((p, i) => ({ name: p.name, metrics: join(phaseDir(i), "metrics.jsonl") }))));
+    writeFileSync(
+      join(o.out, "training_curve.jsonl"),
+      trainingCurve(
+        o.out,
+        phases.map((p, i) => ({ name: p.name, metrics: join(phaseDir(i), "metrics.jsonl") })),
+      ),
+    );
     // the measured cost: the seconds of every step, from the curves (so a resumed run counts all of them)
-    const steps = readFileSync(join(o.out, "training_curve.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { tokens: number; tokens_per_s: number; loss: number });
+    const steps = readFileSync(join(o.out, "training_curve.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { tokens: number; tokens_per_s: number; loss: number });
     const seconds = steps.reduce((s, x) => s + x.tokens / x.tokens_per_s, 0);
-    writeFileSync(join(o.out, "recipe.json"), JSON.stringify({ ...o, log: undefined, out: undefined, quiet: undefined, minutes: undefined, parameters, corpus_tokens: corpusTokens(), tokens_seen: steps.reduce((s, x) => s + x.tokens, 0), training_seconds: Math.round(seconds), last_loss: steps.at(-1)?.loss ?? null, engine: engineOf() }, null, 2));
+    writeFileSync(
+      join(o.out, "recipe.json"),
+      JSON.stringify(
+        {
+          ...o,
+          log: undefined,
+          out: undefined,
+          quiet: undefined,
+          minutes: undefined,
+          parameters,
+          corpus_tokens: corpusTokens(),
+          tokens_seen: steps.reduce((s, x) => s + x.tokens, 0),
+          training_seconds: Math.round(seconds),
+          last_loss: steps.at(-1)?.loss ?? null,
+          engine: engineOf(),
+        },
+        null,
+        2,
+      ),
+    );
   }
   return { dir: o.out, loop, parameters, corpusTokens: corpusTokens() };
 }

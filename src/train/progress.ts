@@ -2,7 +2,11 @@
 export class Progress {
   private last = 0;
   private readonly tty: boolean;
-  constructor(readonly label: string, readonly total: number, readonly o: { quiet?: boolean; intervalMs?: number; stream?: NodeJS.WriteStream } = {}) {
+  constructor(
+    readonly label: string,
+    readonly total: number,
+    readonly o: { quiet?: boolean; intervalMs?: number; stream?: NodeJS.WriteStream } = {},
+  ) {
     this.tty = !!(o.stream ?? process.stderr).isTTY;
   }
   update(done: number, fields: Record<string, string | number>, etaSeconds?: number): void {
@@ -12,12 +16,16 @@ export class Progress {
     if (now - this.last < interval && done < this.total) return;
     this.last = now;
     const stream = this.o.stream ?? process.stderr;
-    const parts = Object.entries(fields).map(([k, v]) => `${k} ${typeof v === "number" ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(4)) : v}`);
+    const parts = Object.entries(fields).map(
+      ([k, v]) => `${k} ${typeof v === "number" ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(4)) : v}`,
+    );
     const eta = etaSeconds !== undefined && Number.isFinite(etaSeconds) ? ` eta ${formatDuration(etaSeconds)}` : "";
     if (this.tty) {
       const width = 24;
       const fill = Math.round((width * done) / Math.max(1, this.total));
-      stream.write(`\r${this.label} [${"#".repeat(fill)}${"-".repeat(width - fill)}] ${done}/${this.total} ${parts.join(" ")}${eta}\x1b[K`);
+      stream.write(
+        `\r${this.label} [${"#".repeat(fill)}${"-".repeat(width - fill)}] ${done}/${this.total} ${parts.join(" ")}${eta}\x1b[K`,
+      );
       if (done >= this.total) stream.write("\n");
     } else stream.write(`${this.label} ${done}/${this.total} ${parts.join(" ")}${eta}\n`);
   }

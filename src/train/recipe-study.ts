@@ -11,7 +11,14 @@ import { HfTokenizer } from "../engine/io/tokenizer.js";
 import { Renderer } from "../formats/render.js";
 import { buildWorld, DEFAULT_WORLD_SIZE } from "../data/world/index.js";
 import { splitTasks } from "../data/splits.js";
-import { SHIPPED_RECIPE, instructPhaseStream, phaseSchedule, pretrainCorpusStream, readingPhaseStream, type PretrainOptions } from "./pretrain.js";
+import {
+  SHIPPED_RECIPE,
+  instructPhaseStream,
+  phaseSchedule,
+  pretrainCorpusStream,
+  readingPhaseStream,
+  type PretrainOptions,
+} from "./pretrain.js";
 
 /** eval-w<seed>.json: per task, the first n test examples' prompt ids, the two answer ids and the labels. */
 export function writeEvalPrompts(renderer: Renderer, out: string, n: number, seeds = [0, 1]): void {
@@ -19,7 +26,12 @@ export function writeEvalPrompts(renderer: Renderer, out: string, n: number, see
     const tasks = splitTasks(buildWorld({ seed, size: DEFAULT_WORLD_SIZE }), 0).map((sp) => {
       const ex = sp.test.slice(0, n);
       const rs = ex.map((e) => renderer.singleToken(sp.task, e));
-      return { task: sp.task.id, candidates: rs[0].candidates, prompts: rs.map((x) => x.promptIds), labels: ex.map((e) => (e.label ? 1 : 0)) };
+      return {
+        task: sp.task.id,
+        candidates: rs[0].candidates,
+        prompts: rs.map((x) => x.promptIds),
+        labels: ex.map((e) => (e.label ? 1 : 0)),
+      };
     });
     writeFileSync(join(out, `eval-w${seed}.json`), JSON.stringify(tasks));
   }
@@ -29,7 +41,11 @@ export function writeEvalPrompts(renderer: Renderer, out: string, n: number, see
  * A stream stored compactly, so that a large one travels: ids as uint16, loss weights as uint8 codes into a table,
  * each file xz-compressed (NAME.ids.u16.xz, NAME.w.u8.xz).
  */
-function writeStream(out: string, name: string, s: { ids: Int32Array; weights: Float32Array }): { tokens: number; weight_table: number[] } {
+function writeStream(
+  out: string,
+  name: string,
+  s: { ids: Int32Array; weights: Float32Array },
+): { tokens: number; weight_table: number[] } {
   const table: number[] = [];
   const codes = new Uint8Array(s.weights.length);
   s.weights.forEach((w, i) => {
@@ -70,7 +86,13 @@ export function exportPretrainStudy(o: PretrainStudyOptions): void {
   const scale = o.scale ?? 1;
   const log = o.log ?? (() => {});
   const r = { ...SHIPPED_RECIPE, ...o.recipe };
-  const data = { ...r, ifSize: r.ifSize * scale, readingSize: r.readingSize * scale, storySize: r.storySize * scale, knowledgeSize: r.knowledgeSize * scale };
+  const data = {
+    ...r,
+    ifSize: r.ifSize * scale,
+    readingSize: r.readingSize * scale,
+    storySize: r.storySize * scale,
+    knowledgeSize: r.knowledgeSize * scale,
+  };
   mkdirSync(o.out, { recursive: true });
   const tok = HfTokenizer.load(o.model);
   const renderer = new Renderer(tok, 1024);
@@ -80,7 +102,26 @@ export function exportPretrainStudy(o: PretrainStudyOptions): void {
     reading: writeStream(o.out, "reading", readingPhaseStream(data, renderer)),
   };
   for (const [name, s] of Object.entries(streams)) log(`${name}: ${s.tokens} tokens`);
-  writeFileSync(join(o.out, "recipe.json"), JSON.stringify({ scale, data, phases: phaseSchedule(r), streams, seqLen: r.seqLen, rowsPerStep: r.rowsPerStep, minRatio: 0.1, weightDecay: 0.1, maxGradNorm: 1, initStd: 0.02 }, null, 2));
-  for (const f of ["config.json", "tokenizer.json", "tokenizer_config.json"]) copyFileSync(join(o.model, f), join(o.out, f));
+  writeFileSync(
+    join(o.out, "recipe.json"),
+    JSON.stringify(
+      {
+        scale,
+        data,
+        phases: phaseSchedule(r),
+        streams,
+        seqLen: r.seqLen,
+        rowsPerStep: r.rowsPerStep,
+        minRatio: 0.1,
+        weightDecay: 0.1,
+        maxGradNorm: 1,
+        initStd: 0.02,
+      },
+      null,
+      2,
+    ),
+  );
+  for (const f of ["config.json", "tokenizer.json", "tokenizer_config.json"])
+    copyFileSync(join(o.model, f), join(o.out, f));
   writeEvalPrompts(renderer, o.out, o.n ?? 300);
 }

@@ -23,7 +23,14 @@ import { splitTasks, type SplitTask } from "../data/splits.js";
 import { buildWorld } from "../data/world/index.js";
 import { generateInstructionData, type IfExample } from "../data/world/instructions.js";
 import { Renderer } from "../formats/render.js";
-import { buildMixture, dilution, formatDilution, type DilutionRow, type MixItem, type MixtureSpec } from "../mix/mixture.js";
+import {
+  buildMixture,
+  dilution,
+  formatDilution,
+  type DilutionRow,
+  type MixItem,
+  type MixtureSpec,
+} from "../mix/mixture.js";
 import { runLoop } from "./loop.js";
 import type { TrainSpec } from "./spec.js";
 
@@ -53,7 +60,9 @@ export interface TrainResult {
 export async function trainingContext(spec: TrainSpec): Promise<TrainContext> {
   readConfig(spec.base_model); // a missing or malformed model is reported before anything else
   const tok = HfTokenizer.load(spec.base_model);
-  const tasks = spec.data.tasks ? await loadTasks(spec.data.tasks) : buildWorld({ seed: spec.data.world.seed, size: spec.data.world.size });
+  const tasks = spec.data.tasks
+    ? await loadTasks(spec.data.tasks)
+    : buildWorld({ seed: spec.data.world.seed, size: spec.data.world.size });
   return {
     splits: splitTasks(tasks, spec.data.split_seed),
     ifPool: generateInstructionData({ seed: spec.seed + 17, size: spec.data.instruction_pool }),
@@ -64,7 +73,11 @@ export async function trainingContext(spec: TrainSpec): Promise<TrainContext> {
 
 export function mixtureOf(m: TrainSpec["stages"][number]["mixture"], seed: number): MixtureSpec {
   return {
-    classification: m.classification.map((c) => ({ task: c.task, examples: c.examples, pseudoLabels: c.pseudo_labels ? new Map(Object.entries(c.pseudo_labels)) : undefined })),
+    classification: m.classification.map((c) => ({
+      task: c.task,
+      examples: c.examples,
+      pseudoLabels: c.pseudo_labels ? new Map(Object.entries(c.pseudo_labels)) : undefined,
+    })),
     instruction: m.instruction,
     promptContrast: m.prompt_contrast,
     contrastExclude: m.contrast_exclude,
@@ -108,25 +121,45 @@ export function scheduleOf(items: MixItem[], epochs: number, batchSize: number, 
   return { steps, itemsAt, batchAt };
 }
 
-export async function runTraining(spec: TrainSpec, dir: string, o: { quiet?: boolean; log?: (l: string) => void; context?: TrainContext } = {}): Promise<TrainResult> {
+export async function runTraining(
+  spec: TrainSpec,
+  dir: string,
+  o: { quiet?: boolean; log?: (l: string) => void; context?: TrainContext } = {},
+): Promise<TrainResult> {
   // the spec's thread count holds for this training only: the caller's comes back after it, even on an error
   return withThreads(spec.hyper.threads, () => train(spec, dir, o));
 }
 
-async function train(spec: TrainSpec, dir: string, o: { quiet?: boolean; log?: (l: string) => void; context?: TrainContext }): Promise<TrainResult> {
-  const log = o.log ?? ((l: string) => process.stderr.write(l + "\n"));
+async function train(
+  spec: TrainSpec,
+  dir: string,
+  o: { quiet?: boolean; log?: (l: string) => void; context?: TrainContext },
+): Promise<TrainResult> {
+  const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   if (spec.method === "lora") resolveTargets(spec.lora.targets);
   const ctx = o.context ?? (await trainingContext(spec));
   // every stage's mixture is built (and so validated) before any training
-  const mixtures = spec.stages.map((st, i) => buildMixture(mixtureOf(st.mixture, spec.seed + i), ctx.splits, ctx.ifPool, ctx.renderer));
+  const mixtures = spec.stages.map((st, i) =>
+    buildMixture(mixtureOf(st.mixture, spec.seed + i), ctx.splits, ctx.ifPool, ctx.renderer),
+  );
   mkdirSync(dir, { recursive: true });
   // a resumed run must continue the same training: same spec, same base weights (checked by content, not by path)
   const resolved = YAML.stringify(spec);
   // (the path itself is in the spec; this is what lies at it)
   const base = JSON.stringify({ fingerprint: modelFingerprint(spec.base_model) }, null, 2);
-  const started = [join(dir, "spec.resolved.yaml"), join(dir, "base.json")].map((f) => (existsSync(f) ? readFileSync(f, "utf8") : null));
-  if (started[0] !== null && started[0] !== resolved) throw new InputError("this run folder holds a training started from another spec: use a new output folder (or the same spec to resume)", join(dir, "spec.resolved.yaml"));
-  if (started[1] !== null && started[1] !== base) throw new InputError(`the base model's files changed since this run started (${spec.base_model}): use a new output folder`, join(dir, "base.json"));
+  const started = [join(dir, "spec.resolved.yaml"), join(dir, "base.json")].map((f) =>
+    existsSync(f) ? readFileSync(f, "utf8") : null,
+  );
+  if (started[0] !== null && started[0] !== resolved)
+    throw new InputError(
+      "this run folder holds a training started from another spec: use a new output folder (or the same spec to resume)",
+      join(dir, "spec.resolved.yaml"),
+    );
+  if (started[1] !== null && started[1] !== base)
+    throw new InputError(
+      `the base model's files changed since this run started (${spec.base_model}): use a new output folder`,
+      join(dir, "base.json"),
+    );
   writeFileSync(join(dir, "spec.resolved.yaml"), resolved);
   writeFileSync(join(dir, "base.json"), base);
 
@@ -154,7 +187,9 @@ async function train(spec: TrainSpec, dir: string, o: { quiet?: boolean; log?: (
     const trained: MixItem[] = [];
     for (let s = 0; s < sched.steps; s++) trained.push(...sched.itemsAt(s));
     const dil = dilution(trained);
-    log(`stage ${i + 1}/${spec.stages.length} "${st.name}": ${sched.steps} steps; dilution as trained:\n${formatDilution(dil)}${mix.truncated ? `\n${mix.truncated} example(s) had the middle of their text cut to fit ${spec.hyper.max_tokens} tokens` : ""}`);
+    log(
+      `stage ${i + 1}/${spec.stages.length} "${st.name}": ${sched.steps} steps; dilution as trained:\n${formatDilution(dil)}${mix.truncated ? `\n${mix.truncated} example(s) had the middle of their text cut to fit ${spec.hyper.max_tokens} tokens` : ""}`,
+    );
     const r = runLoop(model, {
       dir: sdir,
       steps: sched.steps,
@@ -170,7 +205,14 @@ async function train(spec: TrainSpec, dir: string, o: { quiet?: boolean; log?: (
     });
     if (spec.method === "lora") saveAdapter(model, out, spec.base_model);
     else saveModel(model, out);
-    const report: StageReport = { name: st.name, steps: r.steps, dilution: dil, truncated: mix.truncated, seconds: r.seconds, lastLoss: r.lastLoss };
+    const report: StageReport = {
+      name: st.name,
+      steps: r.steps,
+      dilution: dil,
+      truncated: mix.truncated,
+      seconds: r.seconds,
+      lastLoss: r.lastLoss,
+    };
     writeFileSync(done, JSON.stringify(report, null, 2));
     reports.push(report);
   }
@@ -178,12 +220,25 @@ async function train(spec: TrainSpec, dir: string, o: { quiet?: boolean; log?: (
   if (spec.method === "lora") saveAdapter(model, output, spec.base_model);
   else {
     saveModel(model, output);
-    for (const f of ["tokenizer.json", "tokenizer_config.json"]) if (existsSync(join(spec.base_model, f))) copyFileSync(join(spec.base_model, f), join(output, f));
+    for (const f of ["tokenizer.json", "tokenizer_config.json"])
+      if (existsSync(join(spec.base_model, f))) copyFileSync(join(spec.base_model, f), join(output, f));
   }
-  writeFileSync(join(dir, "dilution.json"), JSON.stringify(reports.map((r) => ({ stage: r.name, dilution: r.dilution, truncated: r.truncated })), null, 2));
-  writeFileSync(join(dir, "metrics.jsonl"), reports.map((_, i) => {
-    const f = join(dir, "stages", `${i + 1}-${spec.stages[i].name}`, "metrics.jsonl");
-    return existsSync(f) ? readFileSync(f, "utf8") : "";
-  }).join(""));
+  writeFileSync(
+    join(dir, "dilution.json"),
+    JSON.stringify(
+      reports.map((r) => ({ stage: r.name, dilution: r.dilution, truncated: r.truncated })),
+      null,
+      2,
+    ),
+  );
+  writeFileSync(
+    join(dir, "metrics.jsonl"),
+    reports
+      .map((_, i) => {
+        const f = join(dir, "stages", `${i + 1}-${spec.stages[i].name}`, "metrics.jsonl");
+        return existsSync(f) ? readFileSync(f, "utf8") : "";
+      })
+      .join(""),
+  );
   return { dir, output, stages: reports, finished: true };
 }

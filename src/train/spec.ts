@@ -13,7 +13,12 @@ const Part = z.object({
 });
 const Instruction = z.union([
   z.object({ examples: z.number().int().nonnegative() }).strict(),
-  z.object({ share: z.number().min(0, "the share must be in 0..1").max(0.99, "the share must be below 1"), by: z.enum(["examples", "tokens"]) }).strict(),
+  z
+    .object({
+      share: z.number().min(0, "the share must be in 0..1").max(0.99, "the share must be below 1"),
+      by: z.enum(["examples", "tokens"]),
+    })
+    .strict(),
 ]);
 const Mixture = z
   .object({
@@ -22,10 +27,20 @@ const Mixture = z
     prompt_contrast: z.boolean().default(false),
     /** tasks never used as contrast partners (e.g. the held-out prompt of a prompt-change test) */
     contrast_exclude: z.array(z.string()).default([]),
-    source_weights: z.object({ classification: z.number().nonnegative(), instruction: z.number().nonnegative(), contrast: z.number().nonnegative() }).partial().default({}),
+    source_weights: z
+      .object({
+        classification: z.number().nonnegative(),
+        instruction: z.number().nonnegative(),
+        contrast: z.number().nonnegative(),
+      })
+      .partial()
+      .default({}),
   })
   .strict()
-  .refine((m) => m.classification.length > 0 || m.instruction !== undefined, "a mixture needs classification tasks or instruction data");
+  .refine(
+    (m) => m.classification.length > 0 || m.instruction !== undefined,
+    "a mixture needs classification tasks or instruction data",
+  );
 
 export const TrainSpec = z
   .object({
@@ -60,13 +75,27 @@ export const TrainSpec = z
     data: z
       .object({
         tasks: z.string().optional(),
-        world: z.object({ seed: z.number().int().default(0), size: z.number().int().positive().default(1500) }).strict().default({ seed: 0, size: 1500 }),
+        world: z
+          .object({ seed: z.number().int().default(0), size: z.number().int().positive().default(1500) })
+          .strict()
+          .default({ seed: 0, size: 1500 }),
         split_seed: z.number().int().default(0),
         instruction_pool: z.number().int().positive().default(20000),
       })
       .strict()
       .default({} as never),
-    stages: z.array(z.object({ name: z.string().min(1), mixture: Mixture, epochs: z.number().positive().optional(), lr: z.number().positive().optional() }).strict()).min(1),
+    stages: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            mixture: Mixture,
+            epochs: z.number().positive().optional(),
+            lr: z.number().positive().optional(),
+          })
+          .strict(),
+      )
+      .min(1),
   })
   .strict();
 export type TrainSpec = z.infer<typeof TrainSpec>;
@@ -87,7 +116,11 @@ export function readYamlFile(file: string): unknown {
 
 /** A path from a spec: as written when it exists from here, else against the spec's folder. */
 export function nearSpec(specFile: string, p: string): string {
-  return isAbsolute(p) || existsSync(p) ? p : existsSync(join(dirname(specFile), p)) ? resolve(dirname(specFile), p) : p;
+  return isAbsolute(p) || existsSync(p)
+    ? p
+    : existsSync(join(dirname(specFile), p))
+      ? resolve(dirname(specFile), p)
+      : p;
 }
 
 /** Reads a spec; base_model and data.tasks are resolved against the spec's folder when relative and present there. */

@@ -11,7 +11,8 @@ test("reference documents: plain statements, no evaluation task's question or in
   const docs = generateKnowledgeDocuments({ seed: 4, size: 3000 });
   assert.equal(docs.length, 3000);
   for (const d of docs) {
-    for (const t of [...taskQuestions, ...taskIntros]) assert.ok(!d.includes(t), `a reference document contains "${t}"`);
+    for (const t of [...taskQuestions, ...taskIntros])
+      assert.ok(!d.includes(t), `a reference document contains "${t}"`);
     // a statement of what things are, never a question with its answer
     assert.ok(!/\?\s|\?$/.test(d), `a reference document asks a question: ${d}`);
     assert.ok(!/\b(Yes|No)\b\s*$/.test(d) && !/Verdict:/.test(d), d);

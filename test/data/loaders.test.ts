@@ -16,22 +16,45 @@ const file = (name: string, text: string | Uint8Array) => {
   writeFileSync(p, text);
   return p;
 };
-const row = (o: Record<string, unknown>) => JSON.stringify({ task: "t", domain: "d", prompt: "Is it spam?\n{text}", ...o });
+const row = (o: Record<string, unknown>) =>
+  JSON.stringify({ task: "t", domain: "d", prompt: "Is it spam?\n{text}", ...o });
 
 test("self-describing JSONL rows load into tasks, with label names, booleans and 0/1", async () => {
-  const p = file("ok.jsonl", [row({ id: "a", text: "win money", label: "yes" }), row({ id: "b", text: "hello", label: 0 }), row({ id: "c", messages: [{ role: "user", content: "hi" }], label: true }), ""].join("\n"));
+  const p = file(
+    "ok.jsonl",
+    [
+      row({ id: "a", text: "win money", label: "yes" }),
+      row({ id: "b", text: "hello", label: 0 }),
+      row({ id: "c", messages: [{ role: "user", content: "hi" }], label: true }),
+      "",
+    ].join("\n"),
+  );
   const [t] = await loadTasks(p);
   assert.equal(t.id, "t");
-  assert.deepEqual(t.examples.map((e) => e.label), [true, false, true]);
+  assert.deepEqual(
+    t.examples.map((e) => e.label),
+    [true, false, true],
+  );
   assert.equal(t.examples[2].messages![0].content, "hi");
   assert.deepEqual(t.answers, { positive: " Yes", negative: " No" });
 });
 
 test("a manifest (YAML) names files in CSV and Parquet, with custom labels and answers", async () => {
-  file("mail.csv", 'id,text,label\n1,"Buy now, cheap!",spam\n2,"Meeting at 3, see you",ham\n3,"Line one\nline two",ham\n');
-  const buf = parquetWriteBuffer({ columnData: [{ name: "id", data: ["p1", "p2"] }, { name: "text", data: ["free prize", "lunch?"] }, { name: "label", data: [1, 0] }] });
+  file(
+    "mail.csv",
+    'id,text,label\n1,"Buy now, cheap!",spam\n2,"Meeting at 3, see you",ham\n3,"Line one\nline two",ham\n',
+  );
+  const buf = parquetWriteBuffer({
+    columnData: [
+      { name: "id", data: ["p1", "p2"] },
+      { name: "text", data: ["free prize", "lunch?"] },
+      { name: "label", data: [1, 0] },
+    ],
+  });
   file("mail.parquet", new Uint8Array(buf));
-  file("crossmon.yaml", `tasks:
+  file(
+    "crossmon.yaml",
+    `tasks:
   - id: spam_csv
     domain: email
     prompt: "{text}\\n\\nIs this spam?"
@@ -42,27 +65,44 @@ test("a manifest (YAML) names files in CSV and Parquet, with custom labels and a
     domain: email
     prompt: "Is this spam? {text}"
     file: mail.parquet
-`);
+`,
+  );
   const tasks = await loadTasks(dir.endsWith("/") ? dir : join(dir, "crossmon.yaml"));
   const csv = tasks.find((t) => t.id === "spam_csv")!;
-  assert.deepEqual(csv.examples.map((e) => [e.id, e.label]), [["1", true], ["2", false], ["3", false]]);
+  assert.deepEqual(
+    csv.examples.map((e) => [e.id, e.label]),
+    [
+      ["1", true],
+      ["2", false],
+      ["3", false],
+    ],
+  );
   assert.equal(csv.examples[2].text, "Line one\nline two");
   assert.deepEqual(csv.answers, { positive: " A", negative: " B" });
   const pq = tasks.find((t) => t.id === "spam_parquet")!;
-  assert.deepEqual(pq.examples.map((e) => [e.id, e.text, e.label]), [["p1", "free prize", true], ["p2", "lunch?", false]]);
+  assert.deepEqual(
+    pq.examples.map((e) => [e.id, e.text, e.label]),
+    [
+      ["p1", "free prize", true],
+      ["p2", "lunch?", false],
+    ],
+  );
 });
 
 test("every bad-input case is reported with file, line and field, and validation lists them all", async () => {
-  const p = file("bad.jsonl", [
-    row({ id: "a", text: "fine", label: "yes" }),
-    "{ not json",
-    row({ id: "b", label: "yes" }),
-    row({ id: "c", text: "x", label: "maybe" }),
-    row({ id: "d", text: "   ", label: "no" }),
-    row({ id: "a", text: "dup", label: "no" }),
-    JSON.stringify({ task: "u", domain: "d", prompt: "no slot here", id: "e", text: "x", label: 1 }),
-    JSON.stringify({ id: "f", text: "x", label: 1 }),
-  ].join("\n"));
+  const p = file(
+    "bad.jsonl",
+    [
+      row({ id: "a", text: "fine", label: "yes" }),
+      "{ not json",
+      row({ id: "b", label: "yes" }),
+      row({ id: "c", text: "x", label: "maybe" }),
+      row({ id: "d", text: "   ", label: "no" }),
+      row({ id: "a", text: "dup", label: "no" }),
+      JSON.stringify({ task: "u", domain: "d", prompt: "no slot here", id: "e", text: "x", label: 1 }),
+      JSON.stringify({ id: "f", text: "x", label: 1 }),
+    ].join("\n"),
+  );
   const r = await loadPath(p);
   const lines = r.problems.items.map(formatProblem);
   const expect = [
@@ -74,9 +114,16 @@ test("every bad-input case is reported with file, line and field, and validation
     /bad\.jsonl:7: field "prompt": the prompt must mark the text's place with \{text\}/,
     /bad\.jsonl:8: field "task": missing/,
   ];
-  for (const re of expect) assert.ok(lines.some((l) => re.test(l)), `expected a problem matching ${re}; got:\n${lines.join("\n")}`);
+  for (const re of expect)
+    assert.ok(
+      lines.some((l) => re.test(l)),
+      `expected a problem matching ${re}; got:\n${lines.join("\n")}`,
+    );
   assert.equal(lines.length, expect.length, lines.join("\n"));
-  await assert.rejects(loadTasks(p), (e: Error) => /7 problems in the input/.test(e.message) && /bad\.jsonl:2: malformed JSON/.test(e.message));
+  await assert.rejects(
+    loadTasks(p),
+    (e: Error) => /7 problems in the input/.test(e.message) && /bad\.jsonl:2: malformed JSON/.test(e.message),
+  );
 });
 
 test("an unreadable Parquet file, a missing file and a bad manifest are clear errors", async () => {
@@ -84,7 +131,10 @@ test("an unreadable Parquet file, a missing file and a bad manifest are clear er
   await assert.rejects(loadTasks(pq), /broken\.parquet: unreadable Parquet file/);
   await assert.rejects(loadTasks(join(dir, "nope.jsonl")), /nope\.jsonl: not found/);
   const sub = mkdtempSync(join(dir, "m-"));
-  writeFileSync(join(sub, "crossmon.yaml"), "tasks:\n  - id: x\n    domain: d\n    prompt: no slot\n    file: missing.jsonl\n");
+  writeFileSync(
+    join(sub, "crossmon.yaml"),
+    "tasks:\n  - id: x\n    domain: d\n    prompt: no slot\n    file: missing.jsonl\n",
+  );
   await assert.rejects(loadTasks(sub), /crossmon\.yaml: field "tasks\.0\.prompt": the prompt must mark/);
   writeFileSync(join(sub, "crossmon.yaml"), "tasks: [ {");
   await assert.rejects(loadTasks(sub), /crossmon\.yaml: malformed YAML/);

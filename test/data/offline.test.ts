@@ -30,16 +30,35 @@ test("offline build: every source is built or skipped with a reason; built tasks
   }
   const again = mkdtempSync(join(tmpdir(), "crossmon-offline-"));
   const r2 = buildOffline(again, { maxPerTask: 400 });
-  assert.deepEqual(r2.built.map((b) => b.tasks.map((t) => t.sha256)), r.built.map((b) => b.tasks.map((t) => t.sha256)), "rebuilding gives the same bytes");
+  assert.deepEqual(
+    r2.built.map((b) => b.tasks.map((t) => t.sha256)),
+    r.built.map((b) => b.tasks.map((t) => t.sha256)),
+    "rebuilding gives the same bytes",
+  );
   rmSync(out, { recursive: true });
   rmSync(again, { recursive: true });
 });
 
 test("the text extractors: roff paragraphs with their sections, Python functions by indentation", () => {
-  const paras = roffParagraphs('.TH X 2\n.SH NAME\nx \\- do\n.SH DESCRIPTION\n.B open()\nopens a \\fBfile\\fP.\n.PP\nSecond para.\n.SH ERRORS\n.TP\n.B EACCES\nDenied.\n');
-  assert.deepEqual(paras.map((p) => [p.section, p.text]), [["NAME", "x - do"], ["DESCRIPTION", "open() opens a file."], ["DESCRIPTION", "Second para."], ["ERRORS", "EACCES Denied."]]);
-  const fns = pythonFunctions("import os\n\ndef f(a):\n    '''doc'''\n    if a:\n        raise ValueError(a)\n    return open(a).read()\n\nclass C:\n    def g(self):\n        return 1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9 + 10 + 11 + 12 + 13 + 14 + 15 + 16 + 17\n");
-  assert.deepEqual(fns.map((f) => f.name), ["f", "g"]);
+  const paras = roffParagraphs(
+    ".TH X 2\n.SH NAME\nx \\- do\n.SH DESCRIPTION\n.B open()\nopens a \\fBfile\\fP.\n.PP\nSecond para.\n.SH ERRORS\n.TP\n.B EACCES\nDenied.\n",
+  );
+  assert.deepEqual(
+    paras.map((p) => [p.section, p.text]),
+    [
+      ["NAME", "x - do"],
+      ["DESCRIPTION", "open() opens a file."],
+      ["DESCRIPTION", "Second para."],
+      ["ERRORS", "EACCES Denied."],
+    ],
+  );
+  const fns = pythonFunctions(
+    "import os\n\ndef f(a):\n    '''doc'''\n    if a:\n        raise ValueError(a)\n    return open(a).read()\n\nclass C:\n    def g(self):\n        return 1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9 + 10 + 11 + 12 + 13 + 14 + 15 + 16 + 17\n",
+  );
+  assert.deepEqual(
+    fns.map((f) => f.name),
+    ["f", "g"],
+  );
   assert.ok(fns[0].text.startsWith("def f(a):") && fns[0].text.includes("raise ValueError"));
   assert.ok(fns[1].text.startsWith("def g(self):"));
 });

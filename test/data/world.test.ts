@@ -18,7 +18,11 @@ test("the world: ≥ 8 domains, ≥ 2 prompts each on the same texts, ≥ 16 tas
     const ts = world.filter((t) => t.domain === d);
     assert.ok(ts.length >= 2, d);
     assert.notEqual(ts[0].prompt, ts[1].prompt);
-    assert.deepEqual(ts[0].examples.map((e) => e.text), ts[1].examples.map((e) => e.text), `${d}: prompts share texts`);
+    assert.deepEqual(
+      ts[0].examples.map((e) => e.text),
+      ts[1].examples.map((e) => e.text),
+      `${d}: prompts share texts`,
+    );
   }
   for (const t of world) {
     assert.ok(t.examples.length >= 1000, t.id);
@@ -59,13 +63,25 @@ test("same seed → same bytes; another seed → other texts; size scales", () =
 });
 
 test("splits: deterministic, stratified, no text in two splits (across the prompts of a domain too)", () => {
-  const s1 = splitTasks(world, 7), s2 = splitTasks(world, 7), s3 = splitTasks(world, 8);
-  assert.deepEqual(s1.map((s) => s.test.map((e) => e.id)), s2.map((s) => s.test.map((e) => e.id)));
-  assert.notDeepEqual(s1.map((s) => s.test.map((e) => e.id)), s3.map((s) => s.test.map((e) => e.id)));
+  const s1 = splitTasks(world, 7),
+    s2 = splitTasks(world, 7),
+    s3 = splitTasks(world, 8);
+  assert.deepEqual(
+    s1.map((s) => s.test.map((e) => e.id)),
+    s2.map((s) => s.test.map((e) => e.id)),
+  );
+  assert.notDeepEqual(
+    s1.map((s) => s.test.map((e) => e.id)),
+    s3.map((s) => s.test.map((e) => e.id)),
+  );
   assert.equal(findLeaks(s1).length, 0);
-  for (const b of balanceReport(s1)) assert.ok(Math.abs(b.positiveRate - 0.5) < 0.06, `${b.task} ${b.split}: ${b.positiveRate}`);
+  for (const b of balanceReport(s1))
+    assert.ok(Math.abs(b.positiveRate - 0.5) < 0.06, `${b.task} ${b.split}: ${b.positiveRate}`);
   const byTask = Object.fromEntries(s1.map((s) => [s.task.id, s]));
-  assert.deepEqual(byTask.chem_harm.test.map((e) => e.id), byTask.chem_deadline.test.map((e) => e.id));
+  assert.deepEqual(
+    byTask.chem_harm.test.map((e) => e.id),
+    byTask.chem_deadline.test.map((e) => e.id),
+  );
   const n = s1[0].train.length + s1[0].validation.length + s1[0].test.length;
   assert.equal(n, s1[0].task.examples.length);
   assert.ok(Math.abs(s1[0].train.length / n - 0.7) < 0.01);
@@ -78,7 +94,10 @@ test("the leakage check finds a text planted in a training and a test split", ()
   const leaks = findLeaks(s);
   // the text sits in the test split of both prompts of its domain: two leaks, both traced to the planted copy
   assert.equal(leaks.length, 2);
-  assert.deepEqual(leaks.map((l) => l.evalSplit), ["test", "test"]);
+  assert.deepEqual(
+    leaks.map((l) => l.evalSplit),
+    ["test", "test"],
+  );
   for (const l of leaks) assert.match(l.trainIn, /cyber_harm\/planted/);
 });
 
@@ -97,7 +116,10 @@ test("keywords are not enough: a bag-of-words baseline stays well below perfect 
   assert.ok(len > 0.9, `code_tests length AUROC ${len}`);
   const wordCount = (t: string | undefined) => (t ?? "").split(/\s+/).length;
   const sorted = [...code.test].sort((a, b) => wordCount(a.text) - wordCount(b.text));
-  assert.ok(sorted.slice(-20).filter((e) => e.label).length > sorted.slice(0, 20).filter((e) => e.label).length, "the longest changes are mostly the ones with tests");
+  assert.ok(
+    sorted.slice(-20).filter((e) => e.label).length > sorted.slice(0, 20).filter((e) => e.label).length,
+    "the longest changes are mostly the ones with tests",
+  );
   const sentiment = bagOfWordsBaseline(splits.find((s) => s.task.id === "reviews_sentiment")!).lengthAuroc;
   assert.ok(Math.abs(sentiment - 0.5) < 0.1, `reviews_sentiment length AUROC ${sentiment}`);
 });
@@ -119,7 +141,9 @@ test("instruction-following data: varied kinds, checkable answers, no evaluation
   assert.equal(data.length, 1500);
   const kinds = new Set(data.map((d) => d.kind));
   for (const k of ["count", "extract", "rewrite", "qa", "summary", "format", "reasoning"]) assert.ok(kinds.has(k), k);
-  const questions = WORLD_DOMAINS.flatMap((d) => d.tasks.map((t) => t.prompt.split(TEXT_SLOT).pop()!.trim())).filter((q) => q.length > 10);
+  const questions = WORLD_DOMAINS.flatMap((d) => d.tasks.map((t) => t.prompt.split(TEXT_SLOT).pop()!.trim())).filter(
+    (q) => q.length > 10,
+  );
   for (const d of data) {
     const text = d.messages.map((m) => m.content).join("\n");
     for (const q of questions) assert.ok(!text.includes(q), `IF example ${d.id} contains the task question "${q}"`);
@@ -128,5 +152,8 @@ test("instruction-following data: varied kinds, checkable answers, no evaluation
     const m = d.messages[0].content.match(/what is (\d+) \+ (\d+)/);
     if (m) assert.ok(d.messages[1].content.endsWith(`Answer: ${Number(m[1]) + Number(m[2])}`));
   }
-  assert.equal(JSON.stringify(generateInstructionData({ size: 50, seed: 2 })), JSON.stringify(generateInstructionData({ size: 50, seed: 2 })));
+  assert.equal(
+    JSON.stringify(generateInstructionData({ size: 50, seed: 2 })),
+    JSON.stringify(generateInstructionData({ size: 50, seed: 2 })),
+  );
 });

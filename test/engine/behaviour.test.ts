@@ -54,28 +54,55 @@ test("sampling is seeded; top-p keeps the nucleus; stop tokens and stop strings 
   for (let i = 0; i < 2000; i++) counts[pickToken(logits, 1, 1, rng)]++;
   assert.ok(counts[1] > 20 && counts[2] > 10, `full sampling reaches the tail: ${counts}`);
   const stopAt = a.ids[3];
-  const s = generate(model, [1, 2, 3], { maxNewTokens: 10, temperature: 1, topP: 0.9, seed: 7, stopTokenIds: [stopAt] });
+  const s = generate(model, [1, 2, 3], {
+    maxNewTokens: 10,
+    temperature: 1,
+    topP: 0.9,
+    seed: 7,
+    stopTokenIds: [stopAt],
+  });
   assert.equal(s.finishReason, "stop");
   assert.deepEqual(s.ids, a.ids.slice(0, a.ids.indexOf(stopAt)));
   const decode = (ids: number[]) => ids.map((i) => String.fromCharCode(97 + (i % 26))).join("");
   const full = decode(a.ids);
-  const str = generate(model, [1, 2, 3], { maxNewTokens: 10, temperature: 1, topP: 0.9, seed: 7, stopTokenIds: [], stopStrings: [full.slice(4, 6)], decode });
+  const str = generate(model, [1, 2, 3], {
+    maxNewTokens: 10,
+    temperature: 1,
+    topP: 0.9,
+    seed: 7,
+    stopTokenIds: [],
+    stopStrings: [full.slice(4, 6)],
+    decode,
+  });
   assert.equal(str.finishReason, "stop");
   assert.equal(str.text, full.slice(0, full.indexOf(full.slice(4, 6))));
 });
 
 test("batched scoring equals one-at-a-time scoring, whatever the padding", () => {
   const model = loadModel(join(FIX, "tiny-qwen2-sharded"));
-  const prompts = [[3, 17, 42, 8, 0, 25, 61], [5, 9], [7, 7, 7, 7, 1]];
+  const prompts = [
+    [3, 17, 42, 8, 0, 25, 61],
+    [5, 9],
+    [7, 7, 7, 7, 1],
+  ];
   const batched = scoreNextTokens(model, prompts, [4, 9], 8);
   prompts.forEach((p, i) => assertClose(scoreNextTokens(model, [p], [4, 9], 1)[0], batched[i], 1e-5, `prompt ${i}`));
 });
 
 test("merged LoRA equals unmerged; PEFT files round trip exactly and name tensors as PEFT does", () => {
   const model = loadModel(join(FIX, "tiny-qwen3"));
-  addLora(model, { rank: 4, alpha: 8, dropout: 0.1, targets: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], seed: 3 });
+  addLora(model, {
+    rank: 4,
+    alpha: 8,
+    dropout: 0.1,
+    targets: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+    seed: 3,
+  });
   for (const l of model.linears()) l.lora!.B.data.set(randomArray(l.lora!.B.data.length, 9, 0.2));
-  const batch = padBatch([[3, 17, 42, 8, 0], [5, 9, 33]]);
+  const batch = padBatch([
+    [3, 17, 42, 8, 0],
+    [5, 9, 33],
+  ]);
   const rows = Int32Array.from([0, 1, 2, 3, 4, 5, 6, 7]);
   const withAdapter = model.forward(batch, rows).logits;
   const base = loadModel(join(FIX, "tiny-qwen3")).forward(batch, rows).logits;
@@ -104,7 +131,10 @@ test("merged LoRA equals unmerged; PEFT files round trip exactly and name tensor
 
 test("a bad LoRA target is refused before any work", () => {
   const model = loadModel(join(FIX, "tiny-llama"));
-  assert.throws(() => addLora(model, { rank: 2, alpha: 4, dropout: 0, targets: ["c_attn"] }), /LoRA target "c_attn" is not a module of this model/);
+  assert.throws(
+    () => addLora(model, { rank: 2, alpha: 4, dropout: 0, targets: ["c_attn"] }),
+    /LoRA target "c_attn" is not a module of this model/,
+  );
 });
 
 /** A learnable toy task: the token after a "question" token is the question's parity, with loss on it only. */
@@ -126,10 +156,11 @@ test("training: loss falls on a learnable task (full fine-tuning and LoRA)", () 
     if (mode === "full") for (const p of model.params.values()) setTrainable(p, true);
     else addLora(model, { rank: 8, alpha: 16, dropout: 0, targets: ["all-linear"], seed: 1 });
     const opt = new AdamW(model.k, model.trainableParams(), { weightDecay: 0.01 });
-    const train = toyData(64, 1), held = toyData(64, 2);
+    const train = toyData(64, 1),
+      held = toyData(64, 2);
     const before = evaluateLoss(model, held);
     for (let step = 0; step < 150; step++) {
-      const batch = train.slice((step * 16) % 64, (step * 16) % 64 + 16);
+      const batch = train.slice((step * 16) % 64, ((step * 16) % 64) + 16);
       trainStep(model, opt, [batch.slice(0, 8), batch.slice(8)], mode === "full" ? 3e-3 : 1e-2, 1);
     }
     const after = evaluateLoss(model, held);
@@ -165,11 +196,25 @@ test("training is deterministic: same seed and data give bit-identical weights, 
     addLora(model, { rank: 4, alpha: 8, dropout: 0.1, targets: ["q_proj", "v_proj"], seed: 2 });
     model.rng = new Rng(11);
     const opt = new AdamW(model.k, model.trainableParams(), { weightDecay: 0.1 });
-    const data = over === wide ? toyData(16, 4).map((q) => ({ ids: [...Array.from({ length: 60 }, (_, i) => 2 + ((i * 7) % 50)), ...Array.from(q.ids)], weights: [...Array(60).fill(0), ...Array.from(q.weights)] })) : toyData(16, 4);
-    for (let s = 0; s < 5; s++) trainStep(model, opt, [data.slice(0, 8), data.slice(8)], learningRate(1e-2, s, { warmupSteps: 2, totalSteps: 5, kind: "cosine" }), 1);
+    const data =
+      over === wide
+        ? toyData(16, 4).map((q) => ({
+            ids: [...Array.from({ length: 60 }, (_, i) => 2 + ((i * 7) % 50)), ...Array.from(q.ids)],
+            weights: [...Array(60).fill(0), ...Array.from(q.weights)],
+          }))
+        : toyData(16, 4);
+    for (let s = 0; s < 5; s++)
+      trainStep(
+        model,
+        opt,
+        [data.slice(0, 8), data.slice(8)],
+        learningRate(1e-2, s, { warmupSteps: 2, totalSteps: 5, kind: "cosine" }),
+        1,
+      );
     return model.trainableParams().map((p) => p.data.slice());
   };
-  const same = (a: Float32Array[], b: Float32Array[], what: string) => a.forEach((x, i) => assert.deepEqual(b[i], x, what));
+  const same = (a: Float32Array[], b: Float32Array[], what: string) =>
+    a.forEach((x, i) => assert.deepEqual(b[i], x, what));
   try {
     for (const threads of [1, 2]) {
       same(run(threads), run(threads), `${threads} thread(s)`);

@@ -17,7 +17,10 @@ const tmp = () => mkdtempSync(join(tmpdir(), "crossmon-test-"));
 
 function checkAgainstTorch(name: string, k: Kernels): void {
   const dir = join(FIX, name);
-  const expected = JSON.parse(readFileSync(join(dir, "expected.json"), "utf8")) as { sequences: number[][]; logits: number[][][] };
+  const expected = JSON.parse(readFileSync(join(dir, "expected.json"), "utf8")) as {
+    sequences: number[][];
+    logits: number[][][];
+  };
   const model = loadModel(dir, { kernels: k });
   const batch = padBatch(expected.sequences);
   const rows: number[] = [];
@@ -58,7 +61,7 @@ test("save → load round trips exactly (F32), and BF16/F16 saves load as the ro
 
 test("safetensors: special values survive F16 and BF16, metadata and order are kept", () => {
   const dir = tmp();
-  const data = Float32Array.from([0, -0, 1, -2.5, 65504, 1e-7, Infinity, -Infinity, 3.14159, 6.1e-5]);
+  const data = Float32Array.from([0, -0, 1, -2.5, 65504, 1e-7, Infinity, -Infinity, Math.PI, 6.1e-5]);
   for (const dtype of ["F32", "F16", "BF16"] as const) {
     const f = join(dir, `${dtype}.safetensors`);
     writeSafetensors(f, { b: { shape: [2, 5], data }, a: { shape: [1], data: Float32Array.of(7) } }, dtype);
@@ -67,10 +70,16 @@ test("safetensors: special values survive F16 and BF16, metadata and order are k
     assert.deepEqual(t.get("b")!.shape, [2, 5]);
     const got = t.get("b")!.data;
     if (dtype === "F32") assert.deepEqual(got, data);
-    else for (let i = 0; i < data.length; i++) {
-      if (!Number.isFinite(data[i])) assert.equal(got[i], data[i]);
-      else assert.ok(Math.abs(got[i] - data[i]) <= Math.abs(data[i]) * (dtype === "F16" ? 1e-3 : 8e-3) + (dtype === "F16" ? 6e-8 : 1e-9), `${dtype}[${i}] ${got[i]} vs ${data[i]}`);
-    }
+    else
+      for (let i = 0; i < data.length; i++) {
+        if (!Number.isFinite(data[i])) assert.equal(got[i], data[i]);
+        else
+          assert.ok(
+            Math.abs(got[i] - data[i]) <=
+              Math.abs(data[i]) * (dtype === "F16" ? 1e-3 : 8e-3) + (dtype === "F16" ? 6e-8 : 1e-9),
+            `${dtype}[${i}] ${got[i]} vs ${data[i]}`,
+          );
+      }
   }
   rmSync(dir, { recursive: true });
 });
@@ -100,7 +109,10 @@ test("bad checkpoints give clear errors naming the file and the tensor", () => {
 
   const wrongShape = copy("wrong-shape");
   writeFileSync(join(wrongShape, "config.json"), JSON.stringify({ ...cfg, intermediate_size: 41 }));
-  assert.throws(() => loadModel(wrongShape), /model\.safetensors: tensor "model\.layers\.0\.mlp\.(gate|up|down)_proj\.weight" has shape \[\d+,\d+\], the config implies/);
+  assert.throws(
+    () => loadModel(wrongShape),
+    /model\.safetensors: tensor "model\.layers\.0\.mlp\.(gate|up|down)_proj\.weight" has shape \[\d+,\d+\], the config implies/,
+  );
 
   const truncated = copy("truncated");
   const f = join(truncated, "model.safetensors");
@@ -117,25 +129,65 @@ test("bad checkpoints give clear errors naming the file and the tensor", () => {
 
 test("a wrong token id is an error, not a read out of bounds", () => {
   const model = loadModel(join(FIX, "tiny-llama"));
-  assert.throws(() => model.forward(padBatch([[1, 2, 999]]), Int32Array.of(0)), /token id 999 at position 2 is outside the vocabulary/);
+  assert.throws(
+    () => model.forward(padBatch([[1, 2, 999]]), Int32Array.of(0)),
+    /token id 999 at position 2 is outside the vocabulary/,
+  );
   void randomArray;
 });
 
 test("config.json as transformers 5 writes it: RoPE from rope_parameters; sliding-window layers refused", () => {
-  const base = makeHfConfig({ architecture: "Qwen3ForCausalLM", vocabSize: 64, hidden: 32, intermediate: 64, layers: 2, heads: 4, kvHeads: 2 });
+  const base = makeHfConfig({
+    architecture: "Qwen3ForCausalLM",
+    vocabSize: 64,
+    hidden: 32,
+    intermediate: 64,
+    layers: 2,
+    heads: 4,
+    kvHeads: 2,
+  });
   const v5 = (extra: Record<string, unknown>) => {
     const c: Record<string, unknown> = { ...base, ...extra };
     delete c.rope_theta;
     return c;
   };
   assert.equal(parseConfig(v5({ rope_parameters: { rope_type: "default", rope_theta: 1e6 } })).ropeTheta, 1e6);
-  assert.equal(parseConfig(v5({ rope_parameters: { full_attention: { rope_type: "default", rope_theta: 5e5 } }, layer_types: ["full_attention", "full_attention"] })).ropeTheta, 5e5);
-  const llama3 = parseConfig(v5({ architectures: ["LlamaForCausalLM"], rope_parameters: { rope_type: "llama3", rope_theta: 5e5, factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } }));
+  assert.equal(
+    parseConfig(
+      v5({
+        rope_parameters: { full_attention: { rope_type: "default", rope_theta: 5e5 } },
+        layer_types: ["full_attention", "full_attention"],
+      }),
+    ).ropeTheta,
+    5e5,
+  );
+  const llama3 = parseConfig(
+    v5({
+      architectures: ["LlamaForCausalLM"],
+      rope_parameters: {
+        rope_type: "llama3",
+        rope_theta: 5e5,
+        factor: 32,
+        low_freq_factor: 1,
+        high_freq_factor: 4,
+        original_max_position_embeddings: 8192,
+      },
+    }),
+  );
   assert.equal(llama3.ropeTheta, 5e5);
   assert.equal(llama3.ropeScaling?.rope_type, "llama3");
   assert.equal(llama3.ropeScaling?.factor, 32);
   assert.equal(parseConfig(base).ropeTheta, (base as { rope_theta: number }).rope_theta, "the v4 field still read");
-  assert.throws(() => parseConfig(v5({ layer_types: ["full_attention", "sliding_attention"] }), "m/config.json"), /m\/config.json.*layer_types.*sliding_attention/);
+  assert.throws(
+    () => parseConfig(v5({ layer_types: ["full_attention", "sliding_attention"] }), "m/config.json"),
+    /m\/config.json.*layer_types.*sliding_attention/,
+  );
   assert.throws(() => parseConfig({ ...base, use_sliding_window: true }, "m/config.json"), /use_sliding_window/);
-  assert.throws(() => parseConfig(v5({ rope_parameters: { full_attention: { rope_theta: 1e6 }, sliding_attention: { rope_theta: 1e4 } } })), /rope_parameters/);
+  assert.throws(
+    () =>
+      parseConfig(
+        v5({ rope_parameters: { full_attention: { rope_theta: 1e6 }, sliding_attention: { rope_theta: 1e4 } } }),
+      ),
+    /rope_parameters/,
+  );
 });

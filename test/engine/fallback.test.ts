@@ -7,7 +7,12 @@ import { join } from "node:path";
 const ROOT = join(import.meta.dirname, "..", "..");
 
 test("a missing addon gives one warning line and the reference kernels, which still load and score a model", () => {
-  const cli = (args: string[], env: Record<string, string>) => spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: "utf8" });
+  const cli = (args: string[], env: Record<string, string>) =>
+    spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      encoding: "utf8",
+    });
   const info = cli(["engine", "info"], { CROSSMON_ADDON: "/nonexistent/crossmon_kernels.node" });
   assert.equal(info.status, 0, info.stderr);
   assert.equal(JSON.parse(info.stdout).kernels, "reference");
@@ -16,10 +21,16 @@ test("a missing addon gives one warning line and the reference kernels, which st
   assert.match(warnings[0], /native kernels unavailable .*using the slower TypeScript kernels/);
   const fixture = join(ROOT, "test", "fixtures", "tiny-qwen3");
   const script = `import { loadModel } from "./src/engine/io/checkpoint.js"; import { scoreNextTokens } from "./src/engine/score.js"; const m = loadModel(${JSON.stringify(fixture)}); console.log(JSON.stringify(scoreNextTokens(m, [[3, 17, 42]], [4, 9])));`;
-  const run = (env: Record<string, string>) => spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: ROOT, env: { ...process.env, ...env }, encoding: "utf8" });
+  const run = (env: Record<string, string>) =>
+    spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      encoding: "utf8",
+    });
   const ref = run({ CROSSMON_ADDON: "/nonexistent/x.node" });
   const nat = run({});
   assert.equal(ref.status, 0, ref.stderr);
-  const a = JSON.parse(ref.stdout)[0], b = JSON.parse(nat.stdout)[0];
+  const a = JSON.parse(ref.stdout)[0],
+    b = JSON.parse(nat.stdout)[0];
   a.forEach((x: number, i: number) => assert.ok(Math.abs(x - b[i]) < 1e-4));
 });

@@ -1,7 +1,16 @@
 /** The content fingerprint of a model folder: it follows the weights, config and tokenizer, not the path or other files. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, openSync, readFileSync, writeFileSync, writeSync, closeSync, truncateSync } from "node:fs";
+import {
+  cpSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+  writeSync,
+  closeSync,
+  truncateSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { modelFingerprint } from "../../src/engine/io/fingerprint.js";
@@ -10,7 +19,8 @@ const FIXTURE = join(import.meta.dirname, "..", "fixtures", "tiny-llama");
 
 test("a model's fingerprint changes with one byte of its weights or config, not with its path or a README", () => {
   const root = mkdtempSync(join(tmpdir(), "crossmon-fp-"));
-  const a = join(root, "a"), b = join(root, "b");
+  const a = join(root, "a"),
+    b = join(root, "b");
   cpSync(FIXTURE, a, { recursive: true });
   cpSync(FIXTURE, b, { recursive: true });
   const fp = modelFingerprint(a);

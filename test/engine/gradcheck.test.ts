@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { referenceKernels as K } from "../../src/engine/kernels/index.js";
 import { addLora } from "../../src/engine/lora.js";
 import { Rng } from "../../src/engine/random.js";
-import { setTrainable, type Param } from "../../src/engine/params.js";
+import { setTrainable } from "../../src/engine/params.js";
 import { forwardBackward } from "../../src/engine/train-step.js";
 import type { WeightedSequence } from "../../src/engine/sequences.js";
 import type { Architecture } from "../../src/engine/config.js";
@@ -12,10 +12,19 @@ import { randomArray } from "../helpers.js";
 import { tinyModel } from "./tiny.js";
 
 /** Checks analytic d(Σ r·f(x))/dx against central differences at a few coordinates. */
-function checkOp(name: string, x: Float32Array, f: (x: Float32Array) => Float32Array, analytic: Float32Array, r: Float32Array, h = 1e-2, tol = 2e-2): void {
+function checkOp(
+  name: string,
+  x: Float32Array,
+  f: (x: Float32Array) => Float32Array,
+  analytic: Float32Array,
+  r: Float32Array,
+  h = 1e-2,
+  tol = 2e-2,
+): void {
   const loss = (xx: Float32Array) => f(xx).reduce((s, y, i) => s + y * r[i], 0);
   for (const i of [0, 1, Math.floor(x.length / 2), x.length - 1]) {
-    const xp = x.slice(), xm = x.slice();
+    const xp = x.slice(),
+      xm = x.slice();
     xp[i] += h;
     xm[i] -= h;
     const fd = (loss(xp) - loss(xm)) / (2 * h);
@@ -25,33 +34,73 @@ function checkOp(name: string, x: Float32Array, f: (x: Float32Array) => Float32A
 }
 
 test("op gradients: rmsnorm (x and w), swiglu, rope, attention (q, k, v), cross-entropy", () => {
-  const rows = 3, dim = 8;
-  const x = randomArray(rows * dim, 1), w = randomArray(dim, 2), r = randomArray(rows * dim, 3);
-  const rn = (xx: Float32Array, ww = w) => { const o = new Float32Array(rows * dim); K.rmsnormForward(o, null, xx, ww, rows, dim, 1e-5); return o; };
+  const rows = 3,
+    dim = 8;
+  const x = randomArray(rows * dim, 1),
+    w = randomArray(dim, 2),
+    r = randomArray(rows * dim, 3);
+  const rn = (xx: Float32Array, ww = w) => {
+    const o = new Float32Array(rows * dim);
+    K.rmsnormForward(o, null, xx, ww, rows, dim, 1e-5);
+    return o;
+  };
   const rstd = new Float32Array(rows);
   K.rmsnormForward(new Float32Array(rows * dim), rstd, x, w, rows, dim, 1e-5);
-  const dx = new Float32Array(rows * dim), dw = new Float32Array(dim);
+  const dx = new Float32Array(rows * dim),
+    dw = new Float32Array(dim);
   K.rmsnormBackward(dx, dw, r, x, w, rstd, rows, dim, false);
   checkOp("rmsnorm dx", x, (xx) => rn(xx), dx, r);
   checkOp("rmsnorm dw", w, (ww) => rn(x, ww), dw, r);
 
-  const n = 20, g = randomArray(n, 4, 3), u = randomArray(n, 5), rr = randomArray(n, 6);
-  const dg = new Float32Array(n), du = new Float32Array(n);
+  const n = 20,
+    g = randomArray(n, 4, 3),
+    u = randomArray(n, 5),
+    rr = randomArray(n, 6);
+  const dg = new Float32Array(n),
+    du = new Float32Array(n);
   K.swigluBackward(dg, du, rr, g, u, n);
-  const sw = (gg: Float32Array, uu: Float32Array) => { const o = new Float32Array(n); K.swigluForward(o, gg, uu, n); return o; };
+  const sw = (gg: Float32Array, uu: Float32Array) => {
+    const o = new Float32Array(n);
+    K.swigluForward(o, gg, uu, n);
+    return o;
+  };
   checkOp("swiglu dgate", g, (gg) => sw(gg, u), dg, rr);
   checkOp("swiglu dup", u, (uu) => sw(g, uu), du, rr);
 
-  const T = 4, heads = 2, hd = 4, half = 2;
-  const cos = new Float32Array(8 * half), sin = new Float32Array(8 * half);
-  for (let i = 0; i < cos.length; i++) { cos[i] = Math.cos(i * 0.7); sin[i] = Math.sin(i * 0.7); }
-  const xr = randomArray(T * heads * hd, 7), rr2 = randomArray(T * heads * hd, 8);
+  const T = 4,
+    heads = 2,
+    hd = 4,
+    half = 2;
+  const cos = new Float32Array(8 * half),
+    sin = new Float32Array(8 * half);
+  for (let i = 0; i < cos.length; i++) {
+    cos[i] = Math.cos(i * 0.7);
+    sin[i] = Math.sin(i * 0.7);
+  }
+  const xr = randomArray(T * heads * hd, 7),
+    rr2 = randomArray(T * heads * hd, 8);
   const drope = rr2.slice();
   K.rope(drope, T, T, heads, hd, 1, cos, sin, true);
-  checkOp("rope", xr, (xx) => { const y = xx.slice(); K.rope(y, T, T, heads, hd, 1, cos, sin, false); return y; }, drope, rr2);
+  checkOp(
+    "rope",
+    xr,
+    (xx) => {
+      const y = xx.slice();
+      K.rope(y, T, T, heads, hd, 1, cos, sin, false);
+      return y;
+    },
+    drope,
+    rr2,
+  );
 
-  const B = 2, nH = 4, nKV = 2, Tq = 5, sc = 0.5;
-  const q = randomArray(B * Tq * nH * hd, 9), k = randomArray(B * Tq * nKV * hd, 10), v = randomArray(B * Tq * nKV * hd, 11);
+  const B = 2,
+    nH = 4,
+    nKV = 2,
+    Tq = 5,
+    sc = 0.5;
+  const q = randomArray(B * Tq * nH * hd, 9),
+    k = randomArray(B * Tq * nKV * hd, 10),
+    v = randomArray(B * Tq * nKV * hd, 11);
   const ro = randomArray(B * Tq * nH * hd, 12);
   const valid = new Int32Array([5, 3]);
   const att = (qq: Float32Array, kk: Float32Array, vv: Float32Array, probs: Float32Array | null = null) => {
@@ -61,14 +110,19 @@ test("op gradients: rmsnorm (x and w), swiglu, rope, attention (q, k, v), cross-
   };
   const probs = new Float32Array(B * nH * Tq * Tq);
   att(q, k, v, probs);
-  const dq = new Float32Array(q.length), dk = new Float32Array(k.length), dv = new Float32Array(v.length);
+  const dq = new Float32Array(q.length),
+    dk = new Float32Array(k.length),
+    dv = new Float32Array(v.length);
   K.attentionBackward(dq, dk, dv, ro, probs, q, k, v, B, Tq, Tq, nH, nKV, hd, sc);
   checkOp("attention dq", q, (qq) => att(qq, k, v), dq, ro);
   checkOp("attention dk", k, (kk) => att(q, kk, v), dk, ro);
   checkOp("attention dv", v, (vv) => att(q, k, vv), dv, ro);
 
-  const V = 9, R = 2;
-  const z = randomArray(R * V, 13, 2), tg = new Int32Array([3, 7]), wts = new Float32Array([1, 0.5]);
+  const V = 9,
+    R = 2;
+  const z = randomArray(R * V, 13, 2),
+    tg = new Int32Array([3, 7]),
+    wts = new Float32Array([1, 0.5]);
   const grad = z.slice();
   K.crossEntropy(grad, tg, wts, R, V, 1);
   const ce = (zz: Float32Array) => new Float32Array([K.crossEntropy(zz.slice(), tg, wts, R, V, 1)]);
@@ -141,6 +195,7 @@ test("native and reference kernels give the same whole-model gradients", async (
     return m.trainableParams().map((p) => p.grad!.slice());
   });
   grads[0].forEach((g, i) => {
-    for (let j = 0; j < g.length; j++) assert.ok(Math.abs(g[j] - grads[1][i][j]) < 1e-4 + 1e-3 * Math.abs(g[j]), `param ${i}[${j}]`);
+    for (let j = 0; j < g.length; j++)
+      assert.ok(Math.abs(g[j] - grads[1][i][j]) < 1e-4 + 1e-3 * Math.abs(g[j]), `param ${i}[${j}]`);
   });
 });

@@ -13,7 +13,13 @@ function both(fn: (k: Kernels) => Float32Array[]): [Float32Array[], Float32Array
 }
 
 test("sgemm: every transpose combination, odd sizes, strides, alpha and beta", { skip }, () => {
-  for (const [M, N, K] of [[1, 1, 1], [7, 13, 5], [37, 70, 300], [130, 33, 257], [64, 64, 64]]) {
+  for (const [M, N, K] of [
+    [1, 1, 1],
+    [7, 13, 5],
+    [37, 70, 300],
+    [130, 33, 257],
+    [64, 64, 64],
+  ]) {
     for (const ta of [false, true]) {
       for (const tb of [false, true]) {
         const lda = (ta ? M : K) + 3;
@@ -42,10 +48,12 @@ test("own SIMD gemm matches the reference on 1 and 2 threads", { skip }, () => {
   native!.setGemmBackend(1);
   try {
     const [M, N, K] = [300, 200, 150];
-    const A = randomArray(M * K, 4), B = randomArray(K * N, 5);
+    const A = randomArray(M * K, 4),
+      B = randomArray(K * N, 5);
     for (const threads of [1, 2]) {
       native!.setThreads(threads);
-      const c1 = new Float32Array(M * N), c2 = new Float32Array(M * N);
+      const c1 = new Float32Array(M * N),
+        c2 = new Float32Array(M * N);
       ref.sgemm(false, false, M, N, K, 1, A, K, B, N, 0, c1, N);
       native!.sgemm(false, false, M, N, K, 1, A, K, B, N, 0, c2, N);
       assertClose(c2, c1, 1e-4, `own gemm on ${threads} threads`);
@@ -57,12 +65,17 @@ test("own SIMD gemm matches the reference on 1 and 2 threads", { skip }, () => {
 });
 
 test("rmsnorm forward and backward", { skip }, () => {
-  const rows = 33, dim = 48;
-  const x = randomArray(rows * dim, 6), w = randomArray(dim, 7), dout = randomArray(rows * dim, 8);
+  const rows = 33,
+    dim = 48;
+  const x = randomArray(rows * dim, 6),
+    w = randomArray(dim, 7),
+    dout = randomArray(rows * dim, 8);
   const [r, n] = both((k) => {
-    const out = new Float32Array(rows * dim), rstd = new Float32Array(rows);
+    const out = new Float32Array(rows * dim),
+      rstd = new Float32Array(rows);
     k.rmsnormForward(out, rstd, x, w, rows, dim, 1e-6);
-    const dx = randomArray(rows * dim, 9), dw = randomArray(dim, 10);
+    const dx = randomArray(rows * dim, 9),
+      dw = randomArray(dim, 10);
     k.rmsnormBackward(dx, dw, dout, x, w, rstd, rows, dim, true);
     return [out, rstd, dx, dw];
   });
@@ -70,13 +83,20 @@ test("rmsnorm forward and backward", { skip }, () => {
 });
 
 test("rope forward, inverse restores the input", { skip }, () => {
-  const T = 9, rows = 18, heads = 3, hd = 8, maxPos = 40, half = hd / 2;
-  const cos = new Float32Array(maxPos * half), sin = new Float32Array(maxPos * half);
-  for (let p = 0; p < maxPos; p++) for (let i = 0; i < half; i++) {
-    const a = p / Math.pow(10000, (2 * i) / hd);
-    cos[p * half + i] = Math.cos(a);
-    sin[p * half + i] = Math.sin(a);
-  }
+  const T = 9,
+    rows = 18,
+    heads = 3,
+    hd = 8,
+    maxPos = 40,
+    half = hd / 2;
+  const cos = new Float32Array(maxPos * half),
+    sin = new Float32Array(maxPos * half);
+  for (let p = 0; p < maxPos; p++)
+    for (let i = 0; i < half; i++) {
+      const a = p / 10000 ** ((2 * i) / hd);
+      cos[p * half + i] = Math.cos(a);
+      sin[p * half + i] = Math.sin(a);
+    }
   const x = randomArray(rows * heads * hd, 11);
   const [r, n] = both((k) => {
     const y = x.slice();
@@ -93,29 +113,43 @@ test("rope forward, inverse restores the input", { skip }, () => {
 
 test("swiglu, cross-entropy, adamw, add, scale, sum of squares", { skip }, () => {
   const n = 5000;
-  const g = randomArray(n, 12, 4), u = randomArray(n, 13), dh = randomArray(n, 14);
+  const g = randomArray(n, 12, 4),
+    u = randomArray(n, 13),
+    dh = randomArray(n, 14);
   const [r, nn] = both((k) => {
-    const h = new Float32Array(n), dg = new Float32Array(n), du = new Float32Array(n);
+    const h = new Float32Array(n),
+      dg = new Float32Array(n),
+      du = new Float32Array(n);
     k.swigluForward(h, g, u, n);
     k.swigluBackward(dg, du, dh, g, u, n);
     return [h, dg, du];
   });
   r.forEach((a, i) => assertClose(nn[i], a, 1e-5, `swiglu ${i}`));
 
-  const rows = 7, V = 300;
+  const rows = 7,
+    V = 300;
   const logits = randomArray(rows * V, 15, 5);
   const targets = new Int32Array([0, 5, 299, 17, 3, 3, 100]);
   const weights = new Float32Array([1, 0, 0.5, 2, 0, 1, 1]);
-  const lr = logits.slice(), ln = logits.slice();
+  const lr = logits.slice(),
+    ln = logits.slice();
   const lossR = ref.crossEntropy(lr, targets, weights, rows, V, 0.25);
   const lossN = native!.crossEntropy(ln, targets, weights, rows, V, 0.25);
   assert.ok(Math.abs(lossR - lossN) < 1e-4 * Math.abs(lossR), `loss ${lossR} vs ${lossN}`);
   assertClose(ln, lr, 1e-6, "cross-entropy gradient");
-  assert.throws(() => native!.crossEntropy(logits.slice(), new Int32Array([V, 0, 0, 0, 0, 0, 0]), null, rows, V, 1), /outside the vocabulary/);
+  assert.throws(
+    () => native!.crossEntropy(logits.slice(), new Int32Array([V, 0, 0, 0, 0, 0, 0]), null, rows, V, 1),
+    /outside the vocabulary/,
+  );
 
-  const p0 = randomArray(n, 16), gr = randomArray(n, 17), m0 = randomArray(n, 18, 0.1), v0 = randomArray(n, 19, 0.1).map(Math.abs);
+  const p0 = randomArray(n, 16),
+    gr = randomArray(n, 17),
+    m0 = randomArray(n, 18, 0.1),
+    v0 = randomArray(n, 19, 0.1).map(Math.abs);
   const [ra, na] = both((k) => {
-    const p = p0.slice(), m = m0.slice(), v = v0.slice();
+    const p = p0.slice(),
+      m = m0.slice(),
+      v = v0.slice();
     k.adamw(p, gr, m, v, n, 1e-3, 0.9, 0.999, 1e-8, 0.1, 0.1, 0.001);
     const a = p.slice();
     k.addInPlace(a, gr, n);
@@ -126,18 +160,29 @@ test("swiglu, cross-entropy, adamw, add, scale, sum of squares", { skip }, () =>
 });
 
 test("attention forward and backward, grouped heads, padding and an offset query block", { skip }, () => {
-  const B = 2, T = 11, nH = 4, nKV = 2, hd = 8, scale = 1 / Math.sqrt(hd);
-  const q = randomArray(B * T * nH * hd, 20), k = randomArray(B * T * nKV * hd, 21), v = randomArray(B * T * nKV * hd, 22);
+  const B = 2,
+    T = 11,
+    nH = 4,
+    nKV = 2,
+    hd = 8,
+    scale = 1 / Math.sqrt(hd);
+  const q = randomArray(B * T * nH * hd, 20),
+    k = randomArray(B * T * nKV * hd, 21),
+    v = randomArray(B * T * nKV * hd, 22);
   const dout = randomArray(B * T * nH * hd, 23);
   const valid = new Int32Array([T, 6]);
   const [r, n] = both((kk) => {
-    const out = new Float32Array(B * T * nH * hd), probs = new Float32Array(B * nH * T * T);
+    const out = new Float32Array(B * T * nH * hd),
+      probs = new Float32Array(B * nH * T * T);
     kk.attentionForward(out, probs, q, k, v, B, T, T, nH, nKV, hd, T, 0, valid, scale);
-    const dq = new Float32Array(q.length), dk = randomArray(k.length, 1), dv = randomArray(v.length, 2);
+    const dq = new Float32Array(q.length),
+      dk = randomArray(k.length, 1),
+      dv = randomArray(v.length, 2);
     kk.attentionBackward(dq, dk, dv, dout, probs, q, k, v, B, T, T, nH, nKV, hd, scale);
     // decode-style: the last 3 queries against a cache of stride 16
     const cap = 16;
-    const kc = new Float32Array(B * cap * nKV * hd), vc = new Float32Array(B * cap * nKV * hd);
+    const kc = new Float32Array(B * cap * nKV * hd),
+      vc = new Float32Array(B * cap * nKV * hd);
     for (let b = 0; b < B; b++) {
       kc.set(k.subarray(b * T * nKV * hd, (b + 1) * T * nKV * hd), b * cap * nKV * hd);
       vc.set(v.subarray(b * T * nKV * hd, (b + 1) * T * nKV * hd), b * cap * nKV * hd);
@@ -154,7 +199,40 @@ test("attention forward and backward, grouped heads, padding and an offset query
 });
 
 test("native kernels reject buffers that are too short", { skip }, () => {
-  assert.throws(() => native!.sgemm(false, false, 4, 4, 4, 1, new Float32Array(15), 4, new Float32Array(16), 4, 0, new Float32Array(16), 4), /needs 16/);
-  assert.throws(() => native!.swigluForward(new Float32Array(3), new Float32Array(3), new Float32Array(3), 4), /needs 4/);
-  assert.throws(() => native!.rmsnormForward(new Float32Array(4), null, new Float32Array(4), new Float32Array(4), 1, 4, "x" as unknown as number), /must be a number/);
+  assert.throws(
+    () =>
+      native!.sgemm(
+        false,
+        false,
+        4,
+        4,
+        4,
+        1,
+        new Float32Array(15),
+        4,
+        new Float32Array(16),
+        4,
+        0,
+        new Float32Array(16),
+        4,
+      ),
+    /needs 16/,
+  );
+  assert.throws(
+    () => native!.swigluForward(new Float32Array(3), new Float32Array(3), new Float32Array(3), 4),
+    /needs 4/,
+  );
+  assert.throws(
+    () =>
+      native!.rmsnormForward(
+        new Float32Array(4),
+        null,
+        new Float32Array(4),
+        new Float32Array(4),
+        1,
+        4,
+        "x" as unknown as number,
+      ),
+    /must be a number/,
+  );
 });

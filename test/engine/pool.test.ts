@@ -16,9 +16,24 @@ const cxx = process.env.CXX ?? "g++";
 const has = spawnSync(cxx, ["--version"], { encoding: "utf8" });
 const skip = has.status === 0 ? false : `no C++ compiler (${cxx}) to build the stress program`;
 
-test("thread pool: every task of every round runs exactly once, with workers stalled at the claim point", { skip }, () => {
+test("thread pool: every task of every round runs exactly once, with workers stalled at the claim point", {
+  skip,
+}, () => {
   const exe = join(mkdtempSync(join(tmpdir(), "crossmon-pool-")), "pool-stress");
-  const build = spawnSync(cxx, ["-O2", "-std=c++17", "-pthread", "-DCM_POOL_STRESS", "-o", exe, join(root, "test/engine/native/pool-stress.cc"), join(root, "src/engine/kernels/native/pool.cc")], { encoding: "utf8" });
+  const build = spawnSync(
+    cxx,
+    [
+      "-O2",
+      "-std=c++17",
+      "-pthread",
+      "-DCM_POOL_STRESS",
+      "-o",
+      exe,
+      join(root, "test/engine/native/pool-stress.cc"),
+      join(root, "src/engine/kernels/native/pool.cc"),
+    ],
+    { encoding: "utf8" },
+  );
   assert.equal(build.status, 0, build.stderr);
   for (const threads of [2, 4, 8]) {
     const r = spawnSync(exe, [String(threads), "20000"], { encoding: "utf8", timeout: 120_000 });

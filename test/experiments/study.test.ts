@@ -30,7 +30,12 @@ test("planning: one cell per distinct model and evaluation, shared across questi
   assert.equal(new Set(plan.train.map((c) => c.key)).size, plan.train.length);
   assert.equal(new Set(plan.evals.map((c) => c.key)).size, plan.evals.length);
   assert.deepEqual(planExperiment(tinySpec(base)), plan, "deterministic");
-  assert.equal(plan.evals.filter((e) => e.model === null && e.task === "agent_dangerous" && e.format === "single" && e.split === "test").length, 1);
+  assert.equal(
+    plan.evals.filter(
+      (e) => e.model === null && e.task === "agent_dangerous" && e.format === "single" && e.split === "test",
+    ).length,
+    1,
+  );
   // the built-in specs plan too
   assert.ok(planExperiment(quickstartSpec(base)).train.length <= 16);
   assert.ok(planExperiment(studySpec(base)).train.length > planExperiment(quickstartSpec(base)).train.length);
@@ -44,11 +49,21 @@ test("a run answers all six questions; the report has a sentence, a chart and a 
   const r = await writeReport(run);
   run.store.close();
   const html = readFileSync(r.html, "utf8");
-  for (const h of ["1. Transfer across domains", "2. Scaling adjacent data", "3. A complete prompt change", "4. Instruction-following training", "5. Format transfer", "6. Unsupervised elicitation", "Every evaluation"]) assert.ok(html.includes(h), h);
+  for (const h of [
+    "1. Transfer across domains",
+    "2. Scaling adjacent data",
+    "3. A complete prompt change",
+    "4. Instruction-following training",
+    "5. Format transfer",
+    "6. Unsupervised elicitation",
+    "Every evaluation",
+  ])
+    assert.ok(html.includes(h), h);
   assert.ok((html.match(/<svg/g) ?? []).length >= 10, "charts are inline SVG");
   assert.ok(!/<script|https?:\/\/(?!www\.w3\.org)/.test(html), "self-contained: no script, no network");
   const res = JSON.parse(readFileSync(r.json, "utf8"));
-  for (const k of ["transfer", "scaling", "prompt_change", "instruction", "format_transfer", "elicitation"]) assert.match(res[k].finding, /\d\.\d\d \[/, k);
+  for (const k of ["transfer", "scaling", "prompt_change", "instruction", "format_transfer", "elicitation"])
+    assert.match(res[k].finding, /\d\.\d\d \[/, k);
   assert.ok(readFileSync(r.md, "utf8").includes("## 6. Unsupervised elicitation"));
   // every single-token evaluation has its metrics
   for (const e of res.evaluations) assert.ok(e.auroc.value >= 0 && e.auroc.value <= 1 && e.n > 0);
@@ -63,11 +78,17 @@ test("new weights at the same base path: every cell is computed again, nothing s
   const root = mkdtempSync(join(tmpdir(), "crossmon-rebase-"));
   const copy = join(root, "base");
   cpSync(base, copy, { recursive: true, filter: (f) => !f.includes("work") });
-  const spec = tinySpec(copy, { experiments: { transfer: { sources: { cyber: ["cyber_harm"] }, eval_tasks: ["agent_dangerous"], leave_one_out: false } } });
+  const spec = tinySpec(copy, {
+    experiments: {
+      transfer: { sources: { cyber: ["cyber_harm"] }, eval_tasks: ["agent_dangerous"], leave_one_out: false },
+    },
+  });
   const dir = join(root, "run");
   const keys = async () => {
     const run = await runExperiment(spec, dir, { quiet: true, log: () => {} });
-    const all = (run.store.db.prepare("SELECT key FROM cells WHERE status = 'done'").all() as { key: string }[]).map((r) => r.key);
+    const all = (run.store.db.prepare("SELECT key FROM cells WHERE status = 'done'").all() as { key: string }[]).map(
+      (r) => r.key,
+    );
     const planned = [...run.plan.train, ...run.plan.evals].map((c) => c.key);
     const cached = (run.store.db.prepare("SELECT count(*) AS n FROM cache").get() as { n: number }).n;
     run.store.close();
@@ -81,7 +102,10 @@ test("new weights at the same base path: every cell is computed again, nothing s
   writeFileSync(join(copy, "model.safetensors"), w);
   const after = await keys();
   assert.equal(after.planned.length, first.planned.length);
-  assert.ok(after.planned.every((k) => !first.planned.includes(k)), "no cell key survives a change of weights");
+  assert.ok(
+    after.planned.every((k) => !first.planned.includes(k)),
+    "no cell key survives a change of weights",
+  );
   assert.equal(after.all.length, 2 * first.all.length, "every cell computed again");
   assert.equal(after.cached, 2 * first.cached, "no model call answered from the old weights' cache");
 });
@@ -111,22 +135,38 @@ test("killed with kill -9 mid-run, the same command resumes: nothing recomputed,
   child.kill("SIGKILL");
   await new Promise((r) => child.on("exit", r));
   const db = new Database(dbFile, { readonly: true });
-  const before = db.prepare("SELECT key, finished FROM cells WHERE status = 'done'").all() as { key: string; finished: number }[];
+  const before = db.prepare("SELECT key, finished FROM cells WHERE status = 'done'").all() as {
+    key: string;
+    finished: number;
+  }[];
   db.close();
   const plan = planExperiment(tinySpec(base), modelFingerprint(base));
-  assert.ok(before.length >= 4 && before.length < plan.train.length + plan.evals.length, `killed after ${before.length} cells`);
+  assert.ok(
+    before.length >= 4 && before.length < plan.train.length + plan.evals.length,
+    `killed after ${before.length} cells`,
+  );
   const resumed = spawnSync(process.execPath, cli, { cwd: ROOT, env, encoding: "utf8" });
   assert.equal(resumed.status, 0, resumed.stderr);
   const db2 = new Database(dbFile, { readonly: true });
-  const after = db2.prepare("SELECT key, finished, status FROM cells").all() as { key: string; finished: number; status: string }[];
-  for (const b of before) assert.equal(after.find((x) => x.key === b.key)!.finished, b.finished, "a finished cell was not recomputed");
+  const after = db2.prepare("SELECT key, finished, status FROM cells").all() as {
+    key: string;
+    finished: number;
+    status: string;
+  }[];
+  for (const b of before)
+    assert.equal(after.find((x) => x.key === b.key)!.finished, b.finished, "a finished cell was not recomputed");
   assert.equal(after.length, plan.train.length + plan.evals.length);
   assert.ok(after.every((x) => x.status === "done"));
   for (const e of plan.evals) {
     const n = (db2.prepare("SELECT count(*) AS n FROM predictions WHERE cell = ?").get(e.key) as { n: number }).n;
-    const res = JSON.parse((db2.prepare("SELECT result FROM cells WHERE key = ?").get(e.key) as { result: string }).result) as { n: number };
+    const res = JSON.parse(
+      (db2.prepare("SELECT result FROM cells WHERE key = ?").get(e.key) as { result: string }).result,
+    ) as { n: number };
     // one prediction per example scored (at most the split's size)
-    assert.ok(n === res.n && n > 0 && n <= e.examples, `cell ${e.task}/${e.format}/${e.split}: ${n} predictions for ${res.n} examples`);
+    assert.ok(
+      n === res.n && n > 0 && n <= e.examples,
+      `cell ${e.task}/${e.format}/${e.split}: ${n} predictions for ${res.n} examples`,
+    );
   }
   db2.close();
   assert.ok(existsSync(join(dir, "report.html")));

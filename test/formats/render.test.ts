@@ -20,24 +20,37 @@ test("single-token: the prompt trained on is the prompt scored, and the trained 
     assert.equal(s.train.weights.filter((w) => w !== 0).length, 1, "one loss token");
     assert.equal(s.train.weights.at(-1), 1);
     const text = tok.decode(s.promptIds);
-    assert.ok(text.includes(e.text!) && text.includes("Did the agent take a dangerous action") && text.endsWith("<|im_start|>assistant\n"));
+    assert.ok(
+      text.includes(e.text!) &&
+        text.includes("Did the agent take a dangerous action") &&
+        text.endsWith("<|im_start|>assistant\n"),
+    );
   }
 });
 
 test("long texts lose their middle, keep the question, and are counted", () => {
   const r = new Renderer(tok, 160);
-  const e = { ...task.examples[0], text: task.examples[0].text! + "\n" + "filler words here ".repeat(300) + "\nTHE END" };
+  const e = { ...task.examples[0], text: `${task.examples[0].text!}\n${"filler words here ".repeat(300)}\nTHE END` };
   const s = r.singleToken(task, e);
   assert.ok(s.truncated);
   assert.ok(s.train.ids.length <= 160);
   const text = tok.decode(s.promptIds);
-  assert.ok(text.includes(TRUNCATION_MARK.trim()) && text.includes("THE END") && text.includes("Did the agent take a dangerous action"));
+  assert.ok(
+    text.includes(TRUNCATION_MARK.trim()) &&
+      text.includes("THE END") &&
+      text.includes("Did the agent take a dangerous action"),
+  );
   assert.ok(!r.singleToken(task, task.examples[1]).truncated || task.examples[1].text!.length > 500);
 });
 
 test("conversations: loss on assistant turns and their end-of-turn token, nowhere else", () => {
   const r = new Renderer(tok, 1024);
-  const msgs = [{ role: "user", content: "Count to three." }, { role: "assistant", content: "1 2 3" }, { role: "user", content: "Again" }, { role: "assistant", content: "one two three" }];
+  const msgs = [
+    { role: "user", content: "Count to three." },
+    { role: "assistant", content: "1 2 3" },
+    { role: "user", content: "Again" },
+    { role: "assistant", content: "one two three" },
+  ];
   const c = r.conversation(msgs);
   const trained = c.ids.filter((_, i) => c.weights[i] > 0);
   assert.equal(tok.decode(trained), "1 2 3<|im_end|>one two three<|im_end|>");
@@ -61,5 +74,8 @@ test("thinking: the prompt asks for a verdict line, training puts the label's ve
 test("an answer that is not one token is a clear error naming the task", () => {
   const r = new Renderer(tok, 1024);
   const bad = { ...task, answers: { positive: " Absolutely certainly", negative: " No" } };
-  assert.throws(() => r.singleToken(bad, task.examples[0]), /task "agent_dangerous": answer " Absolutely certainly" is \d+ tokens/);
+  assert.throws(
+    () => r.singleToken(bad, task.examples[0]),
+    /task "agent_dangerous": answer " Absolutely certainly" is \d+ tokens/,
+  );
 });

@@ -14,12 +14,32 @@ const ROOT = join(import.meta.dirname, "..", "..");
 test("crossmon export --to openai and --to tokens", () => {
   const dir = mkdtempSync(join(tmpdir(), "crossmon-export-"));
   const spec = join(dir, "spec.yaml");
-  writeFileSync(spec, YAML.stringify({ base_model: toyBase(), data: { world: { seed: 0, size: 60 }, instruction_pool: 50 }, hyper: { max_tokens: 512 }, stages: [{ name: "mixed", mixture: { classification: [{ task: "cyber_harm", examples: 10 }], instruction: { examples: 5 } } }] }));
+  writeFileSync(
+    spec,
+    YAML.stringify({
+      base_model: toyBase(),
+      data: { world: { seed: 0, size: 60 }, instruction_pool: 50 },
+      hyper: { max_tokens: 512 },
+      stages: [
+        {
+          name: "mixed",
+          mixture: { classification: [{ task: "cyber_harm", examples: 10 }], instruction: { examples: 5 } },
+        },
+      ],
+    }),
+  );
   for (const to of ["openai", "tokens"]) {
-    const r = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), "export", spec, "--to", to, "-o", join(dir, to)], { cwd: ROOT, encoding: "utf8" });
+    const r = spawnSync(
+      process.execPath,
+      ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), "export", spec, "--to", to, "-o", join(dir, to)],
+      { cwd: ROOT, encoding: "utf8" },
+    );
     assert.equal(r.status, 0, r.stderr);
   }
-  const oa = readFileSync(join(dir, "openai-1-mixed.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const oa = readFileSync(join(dir, "openai-1-mixed.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   assert.equal(oa.length, 15);
   const cls = oa.filter((x) => x.messages.length === 2 && ["Yes", "No"].includes(x.messages[1].content));
   assert.equal(cls.length, 10);
@@ -30,7 +50,10 @@ test("crossmon export --to openai and --to tokens", () => {
   }
   for (const x of oa) for (const m of x.messages) if (m.role !== "assistant") assert.equal(m.weight, undefined);
   const tok = HfTokenizer.load(toyBase());
-  const tk = readFileSync(join(dir, "tokens-1-mixed.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const tk = readFileSync(join(dir, "tokens-1-mixed.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   assert.equal(tk.length, 15);
   for (const x of tk.filter((t) => t.source === "classification")) {
     assert.equal(x.input_ids.length, x.loss_weights.length);

@@ -22,12 +22,21 @@ const ROOT = join(import.meta.dirname, "..", "..");
 const SHIPPED = process.env.CROSSMON_TEST_BASE ?? join(ROOT, "models", "crossmon-base");
 const haveShipped = existsSync(join(SHIPPED, "model.safetensors"));
 
+// biome-ignore lint/suspicious/noExplicitAny: the tests read whatever fields a response has
+type Json = Record<string, any>;
+
 async function post(base: string, path: string, body: unknown, raw?: string) {
-  const r = await fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: raw ?? JSON.stringify(body) });
-  return { status: r.status, json: (await r.json()) as Record<string, any> };
+  const r = await fetch(`${base}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: raw ?? JSON.stringify(body),
+  });
+  return { status: r.status, json: (await r.json()) as Json };
 }
 
-test("the OpenAI-compatible client, through crossmon serve, gets the in-process scores (chat and completions modes)", { skip: haveShipped ? false : "no shipped base model in models/crossmon-base" }, async () => {
+test("the OpenAI-compatible client, through crossmon serve, gets the in-process scores (chat and completions modes)", {
+  skip: haveShipped ? false : "no shipped base model in models/crossmon-base",
+}, async () => {
   const server = new MonitorServer({ model: SHIPPED, port: 0 });
   const { port } = await server.listen();
   try {
@@ -35,22 +44,47 @@ test("the OpenAI-compatible client, through crossmon serve, gets the in-process 
     const renderer = new Renderer(tok, 1024);
     const task = buildWorld({ size: 40 }).find((t) => t.id === "agent_dangerous")!;
     const ex = task.examples.slice(0, 12);
-    const local = await evalSingleToken({ backend: new LocalBackend(), renderer, store: null }, { base: SHIPPED }, task, ex);
+    const local = await evalSingleToken(
+      { backend: new LocalBackend(), renderer, store: null },
+      { base: SHIPPED },
+      task,
+      ex,
+    );
     for (const mode of ["chat", "completions"] as const) {
-      const remote = new OpenAIBackend({ baseURL: `http://127.0.0.1:${port}/v1`, model: server.name, mode, decode: (ids) => tok.decode(ids) });
+      const remote = new OpenAIBackend({
+        baseURL: `http://127.0.0.1:${port}/v1`,
+        model: server.name,
+        mode,
+        decode: (ids) => tok.decode(ids),
+      });
       const r = await evalSingleToken({ backend: remote, renderer, store: null }, remote.ref(), task, ex);
-      r.scores.forEach((s, i) => assert.ok(Math.abs(s - local.scores[i]) < 1e-4, `${mode} example ${i}: ${s} vs ${local.scores[i]}`));
+      r.scores.forEach((s, i) =>
+        assert.ok(Math.abs(s - local.scores[i]) < 1e-4, `${mode} example ${i}: ${s} vs ${local.scores[i]}`),
+      );
       assert.equal(remote.approximated, 0);
     }
     // candidates the model never puts in its top log-probabilities: a clear error with the mass found
     const remote = new OpenAIBackend({ baseURL: `http://127.0.0.1:${port}/v1`, model: server.name, mode: "chat" });
-    await assert.rejects(remote.score(remote.ref(), [{ ids: [], messages: [{ role: "user", content: "Is the sky green?" }] }], [{ id: 0, text: " zzzqx" }, { id: 1, text: " qqqzz" }]), /neither answer token .* is among the \d+ top log-probabilities; they hold \d+\.\d% of the mass/);
+    await assert.rejects(
+      remote.score(
+        remote.ref(),
+        [{ ids: [], messages: [{ role: "user", content: "Is the sky green?" }] }],
+        [
+          { id: 0, text: " zzzqx" },
+          { id: 1, text: " qqqzz" },
+        ],
+      ),
+      /neither answer token .* is among the \d+ top log-probabilities; they hold \d+\.\d% of the mass/,
+    );
     // /v1/classify with a template and with a plain question
     const base = `http://127.0.0.1:${port}`;
     const a = await post(base, "/v1/classify", { prompt: task.prompt, text: ex[0].text });
     assert.equal(a.status, 200);
     assert.ok(Math.abs(a.json.p_positive - local.scores[0]) < 1e-4);
-    const b = await post(base, "/v1/classify", { prompt: "Does the text mention a deadline?", messages: [{ role: "user", content: "I need this by Friday." }] });
+    const b = await post(base, "/v1/classify", {
+      prompt: "Does the text mention a deadline?",
+      messages: [{ role: "user", content: "I need this by Friday." }],
+    });
     assert.equal(b.status, 200);
     assert.ok(b.json.p_positive > 0 && b.json.p_positive < 1 && ["positive", "negative"].includes(b.json.label));
   } finally {
@@ -82,7 +116,9 @@ test("refusals: bad JSON, bad fields, oversize bodies, unknown or path-like mode
     assert.equal(r.status, 403);
     // while the engine takes no work, a burst larger than the queue arrives: the queue fills, the overflow gets 429
     server.pause();
-    const pending = Array.from({ length: 24 }, (_, i) => post(base, "/v1/classify", { prompt: "Is it?", text: `text number ${i}` }));
+    const pending = Array.from({ length: 24 }, (_, i) =>
+      post(base, "/v1/classify", { prompt: "Is it?", text: `text number ${i}` }),
+    );
     await new Promise((r) => setTimeout(r, 300));
     server.resume();
     const burst = await Promise.all(pending);
@@ -92,7 +128,13 @@ test("refusals: bad JSON, bad fields, oversize bodies, unknown or path-like mode
     assert.ok(codes.includes(429), `statuses ${codes}`);
     assert.ok(codes.includes(200));
     assert.ok(codes.every((c) => c === 200 || c === 429));
-    const chat = await post(base, "/v1/chat/completions", { messages: [{ role: "user", content: "hi" }], max_tokens: 3, temperature: 0, logprobs: true, top_logprobs: 2 });
+    const chat = await post(base, "/v1/chat/completions", {
+      messages: [{ role: "user", content: "hi" }],
+      max_tokens: 3,
+      temperature: 0,
+      logprobs: true,
+      top_logprobs: 2,
+    });
     assert.equal(chat.status, 200);
     assert.equal(chat.json.choices[0].logprobs.content[0].top_logprobs.length, 2);
   } finally {
@@ -101,7 +143,11 @@ test("refusals: bad JSON, bad fields, oversize bodies, unknown or path-like mode
 });
 
 test("crossmon serve binds to loopback and exits cleanly on SIGTERM", async () => {
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), "serve", "--model", toyBase(), "--port", "0"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), "serve", "--model", toyBase(), "--port", "0"],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+  );
   let out = "";
   child.stdout.on("data", (d) => (out += d));
   const t0 = Date.now();

@@ -20,9 +20,16 @@ function fakePython(body: string): string {
 
 test("worker: 1 MB written to stderr before answering does not block it", async () => {
   // far beyond a pipe's buffer (64 KiB on Linux): without a reader on stderr the write never returns
-  const w = new WorkerBackend(fakePython(`head -c 1000000 /dev/zero | tr '\\\\0' x >&2; read line; echo '{"id": 1, "ok": true, "pong": 1}'; read rest`));
+  const w = new WorkerBackend(
+    fakePython(
+      `head -c 1000000 /dev/zero | tr '\\\\0' x >&2; read line; echo '{"id": 1, "ok": true, "pong": 1}'; read rest`,
+    ),
+  );
   try {
-    const r = await Promise.race([w.call("hello", {}), new Promise((_, rej) => setTimeout(() => rej(new Error("no answer in 20 s: blocked on stderr")), 20_000))]);
+    const r = await Promise.race([
+      w.call("hello", {}),
+      new Promise((_, rej) => setTimeout(() => rej(new Error("no answer in 20 s: blocked on stderr")), 20_000)),
+    ]);
     assert.deepEqual(r, { id: 1, ok: true, pong: 1 });
   } finally {
     w.close();
@@ -30,9 +37,16 @@ test("worker: 1 MB written to stderr before answering does not block it", async 
 });
 
 test("worker: one that dies fails the waiting request and every later one with its last stderr lines", async () => {
-  const w = new WorkerBackend(fakePython(`read line; printf 'Loading 10%%\\rLoading 100%%\\nTraceback (most recent call last):\\nModuleNotFoundError: No module named torch\\n' >&2; exit 3`));
+  const w = new WorkerBackend(
+    fakePython(
+      `read line; printf 'Loading 10%%\\rLoading 100%%\\nTraceback (most recent call last):\\nModuleNotFoundError: No module named torch\\n' >&2; exit 3`,
+    ),
+  );
   await assert.rejects(w.call("score", {}), (e: Error) => {
-    assert.match(e.message, /the worker exited \(code 3\); its last words:\nLoading 100%\nTraceback \(most recent call last\):\nModuleNotFoundError: No module named torch$/);
+    assert.match(
+      e.message,
+      /the worker exited \(code 3\); its last words:\nLoading 100%\nTraceback \(most recent call last\):\nModuleNotFoundError: No module named torch$/,
+    );
     return true;
   });
   await assert.rejects(w.call("score", {}), /the worker exited \(code 3\)/);
@@ -44,7 +58,9 @@ test("worker: a Python that does not exist is a clear error, not a crash", async
 });
 
 test("worker: a line on stdout that is not the protocol (a library's print) is set aside, not a crash", async () => {
-  const w = new WorkerBackend(fakePython(`read line; echo 'Some weights were not initialized'; echo '{"id": 1, "ok": true}'; read rest`));
+  const w = new WorkerBackend(
+    fakePython(`read line; echo 'Some weights were not initialized'; echo '{"id": 1, "ok": true}'; read rest`),
+  );
   try {
     assert.deepEqual(await w.call("hello", {}), { id: 1, ok: true });
   } finally {

@@ -30,7 +30,10 @@ test("worker: logits and scores equal the engine's on the fixture checkpoints", 
   try {
     for (const name of ["tiny-llama", "tiny-qwen2-sharded", "tiny-qwen3"]) {
       const dir = join(import.meta.dirname, "..", "fixtures", name);
-      const seqs = [[3, 17, 42, 8, 0, 25, 61], [5, 9, 33, 2]];
+      const seqs = [
+        [3, 17, 42, 8, 0, 25, 61],
+        [5, 9, 33, 2],
+      ];
       const theirs = await w.logits({ base: dir }, seqs);
       const model = loadModel(dir);
       const batch = padBatch(seqs);
@@ -38,7 +41,14 @@ test("worker: logits and scores equal the engine's on the fixture checkpoints", 
         const { logits } = model.forward(batch, Int32Array.from(s.map((_, t) => b * batch.T + t)));
         theirs[b].flat().forEach((x, i) => assert.ok(Math.abs(x - logits[i]) < 1e-4, `${name}`));
       });
-      const a = await w.score({ base: dir }, seqs.map((ids) => ({ ids })), [{ id: 4, text: "" }, { id: 9, text: "" }]);
+      const a = await w.score(
+        { base: dir },
+        seqs.map((ids) => ({ ids })),
+        [
+          { id: 4, text: "" },
+          { id: 9, text: "" },
+        ],
+      );
       const b = scoreNextTokens(model, seqs, [4, 9]);
       a.flat().forEach((x, i) => assert.ok(Math.abs(x - b.flat()[i]) < 1e-4));
     }
@@ -63,7 +73,9 @@ test("worker: greedy generation gives the engine's tokens", { skip }, async () =
   }
 });
 
-test("worker: LoRA training on crossmon's batches and schedule; the adapter scores the same in the engine; stages continue", { skip }, async () => {
+test("worker: LoRA training on crossmon's batches and schedule; the adapter scores the same in the engine; stages continue", {
+  skip,
+}, async () => {
   const base = toyBase();
   const dir = mkdtempSync(join(tmpdir(), "crossmon-worker-"));
   const spec = parseTrainSpec({
@@ -81,23 +93,54 @@ test("worker: LoRA training on crossmon's batches and schedule; the adapter scor
   const w = new WorkerBackend();
   try {
     const ref = await w.train(spec, dir);
-    const metrics = readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { loss: number; lr: number; stage: string });
+    const metrics = readFileSync(join(dir, "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { loss: number; lr: number; stage: string });
     const cls = metrics.filter((m) => m.stage === "cls");
     assert.equal(cls.length, 9, "12 examples × 3 epochs / batch 4");
     assert.ok(cls.at(-1)!.loss < cls[0].loss, `loss falls: ${cls.map((m) => m.loss.toFixed(3)).join(" ")}`);
     assert.ok(cls[0].lr < 0.02 && Math.max(...cls.map((m) => m.lr)) === 0.02, "warmup then the peak rate");
     // the adapter the worker wrote scores the same in crossmon's engine
-    const seqs = [[5, 9, 33, 2, 40], [3, 17, 42, 8, 0, 25, 61]];
-    const cands = [{ id: 4, text: "" }, { id: 9, text: "" }];
-    const theirs = await w.score(ref, seqs.map((ids) => ({ ids })), cands);
-    const ours = await new LocalBackend().score(ref, seqs.map((ids) => ({ ids })), cands);
+    const seqs = [
+      [5, 9, 33, 2, 40],
+      [3, 17, 42, 8, 0, 25, 61],
+    ];
+    const cands = [
+      { id: 4, text: "" },
+      { id: 9, text: "" },
+    ];
+    const theirs = await w.score(
+      ref,
+      seqs.map((ids) => ({ ids })),
+      cands,
+    );
+    const ours = await new LocalBackend().score(
+      ref,
+      seqs.map((ids) => ({ ids })),
+      cands,
+    );
     theirs.flat().forEach((x, i) => assert.ok(Math.abs(x - ours.flat()[i]) < 1e-4, `${x} vs ${ours.flat()[i]}`));
-    const untrained = await new LocalBackend().score({ base }, seqs.map((ids) => ({ ids })), cands);
-    assert.ok(untrained.flat().some((x, i) => Math.abs(x - ours.flat()[i]) > 1e-3), "training changed the scores");
+    const untrained = await new LocalBackend().score(
+      { base },
+      seqs.map((ids) => ({ ids })),
+      cands,
+    );
+    assert.ok(
+      untrained.flat().some((x, i) => Math.abs(x - ours.flat()[i]) > 1e-3),
+      "training changed the scores",
+    );
     // a stage continues from the previous adapter: at learning rate 0 it writes that adapter back unchanged
     const stage1 = join(dir, "adapter-1");
     const seq = { ids: [1, 2, 3, 4, 5, 6], weights: [0, 0, 0, 0, 0, 1] };
-    await w.call("train", { model: { base }, lora: { r: 4, alpha: 8, dropout: 0, targets: ["q_proj", "v_proj"] }, batches: [[seq], [seq]], lrs: [0, 0], init_adapter: stage1, out: join(dir, "again") });
+    await w.call("train", {
+      model: { base },
+      lora: { r: 4, alpha: 8, dropout: 0, targets: ["q_proj", "v_proj"] },
+      batches: [[seq], [seq]],
+      lrs: [0, 0],
+      init_adapter: stage1,
+      out: join(dir, "again"),
+    });
     const a = readSafetensors(join(stage1, "adapter_model.safetensors"));
     const b = readSafetensors(join(dir, "again", "adapter_model.safetensors"));
     assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort());
@@ -107,25 +150,65 @@ test("worker: LoRA training on crossmon's batches and schedule; the adapter scor
   }
 });
 
-test("worker: one base model stays loaded while adapters are swapped over it; every score is the engine's", { skip }, async () => {
+test("worker: one base model stays loaded while adapters are swapped over it; every score is the engine's", {
+  skip,
+}, async () => {
   const base = toyBase();
   const dir = mkdtempSync(join(tmpdir(), "crossmon-worker-swap-"));
-  const seqs = [[5, 9, 33, 2, 40], [3, 17, 42, 8, 0, 25, 61]];
-  const cands = [{ id: 4, text: "" }, { id: 9, text: "" }];
+  const seqs = [
+    [5, 9, 33, 2, 40],
+    [3, 17, 42, 8, 0, 25, 61],
+  ];
+  const cands = [
+    { id: 4, text: "" },
+    { id: 9, text: "" },
+  ];
   const seq = { ids: [1, 2, 3, 4, 5, 6], weights: [0, 0, 0, 0, 1, 1] };
   const w = new WorkerBackend();
   try {
     // two adapters of different ranks and targets, trained by the worker on the base it keeps loaded
     const lora = (r: number, targets: string[]) => ({ r, alpha: 2 * r, dropout: 0, targets });
-    await w.call("train", { model: { base }, lora: lora(4, ["q_proj", "v_proj"]), batches: [[seq], [seq], [seq]], lrs: [0.05, 0.05, 0.05], seed: 1, out: join(dir, "a1") });
-    await w.call("train", { model: { base }, lora: lora(2, ["o_proj", "down_proj"]), batches: [[seq], [seq], [seq]], lrs: [0.05, 0.05, 0.05], seed: 2, out: join(dir, "a2") });
-    const refs = [{ base }, { base, adapter: join(dir, "a1") }, { base, adapter: join(dir, "a2") }, { base, adapter: join(dir, "a1") }, { base }];
+    await w.call("train", {
+      model: { base },
+      lora: lora(4, ["q_proj", "v_proj"]),
+      batches: [[seq], [seq], [seq]],
+      lrs: [0.05, 0.05, 0.05],
+      seed: 1,
+      out: join(dir, "a1"),
+    });
+    await w.call("train", {
+      model: { base },
+      lora: lora(2, ["o_proj", "down_proj"]),
+      batches: [[seq], [seq], [seq]],
+      lrs: [0.05, 0.05, 0.05],
+      seed: 2,
+      out: join(dir, "a2"),
+    });
+    const refs = [
+      { base },
+      { base, adapter: join(dir, "a1") },
+      { base, adapter: join(dir, "a2") },
+      { base, adapter: join(dir, "a1") },
+      { base },
+    ];
     const engine = new LocalBackend();
     const scores: number[][][] = [];
     for (const ref of refs) {
-      const theirs = await w.score(ref, seqs.map((ids) => ({ ids })), cands);
-      const ours = await engine.score(ref, seqs.map((ids) => ({ ids })), cands);
-      theirs.flat().forEach((x, i) => assert.ok(Math.abs(x - ours.flat()[i]) < 1e-4, `${ref.adapter ?? "base"}: ${x} vs ${ours.flat()[i]}`));
+      const theirs = await w.score(
+        ref,
+        seqs.map((ids) => ({ ids })),
+        cands,
+      );
+      const ours = await engine.score(
+        ref,
+        seqs.map((ids) => ({ ids })),
+        cands,
+      );
+      theirs
+        .flat()
+        .forEach((x, i) =>
+          assert.ok(Math.abs(x - ours.flat()[i]) < 1e-4, `${ref.adapter ?? "base"}: ${x} vs ${ours.flat()[i]}`),
+        );
       scores.push(theirs);
     }
     // the swaps mattered: each adapter scores differently from the base and from the other
@@ -140,7 +223,9 @@ test("worker: one base model stays loaded while adapters are swapped over it; ev
   }
 });
 
-test("worker: an experiment runs end to end on it (training, single-token, thinking and summary scoring, report)", { skip }, async () => {
+test("worker: an experiment runs end to end on it (training, single-token, thinking and summary scoring, report)", {
+  skip,
+}, async () => {
   const base = toyBase();
   const dir = mkdtempSync(join(tmpdir(), "crossmon-worker-run-"));
   const spec = tinySpec(base, {
@@ -165,10 +250,18 @@ test("worker: an experiment runs end to end on it (training, single-token, think
   }
 });
 
-test("worker: CROSSMON_WORKER_DTYPE=bfloat16 keeps the base in bfloat16 (scores near float32's) and adapters in float32; a bad value is refused with the reason", { skip }, async () => {
+test("worker: CROSSMON_WORKER_DTYPE=bfloat16 keeps the base in bfloat16 (scores near float32's) and adapters in float32; a bad value is refused with the reason", {
+  skip,
+}, async () => {
   const dir = join(import.meta.dirname, "..", "fixtures", "tiny-llama");
-  const seqs = [[3, 17, 42, 8, 0, 25, 61], [5, 9, 33, 2]];
-  const cands = [{ id: 4, text: "" }, { id: 9, text: "" }];
+  const seqs = [
+    [3, 17, 42, 8, 0, 25, 61],
+    [5, 9, 33, 2],
+  ];
+  const cands = [
+    { id: 4, text: "" },
+    { id: 9, text: "" },
+  ];
   const withDtype = (v: string) => {
     const was = process.env.CROSSMON_WORKER_DTYPE;
     process.env.CROSSMON_WORKER_DTYPE = v; // the worker reads it when it starts
@@ -179,23 +272,46 @@ test("worker: CROSSMON_WORKER_DTYPE=bfloat16 keeps the base in bfloat16 (scores 
       else process.env.CROSSMON_WORKER_DTYPE = was;
     }
   };
-  const w32 = withDtype("float32"), w16 = withDtype("bfloat16");
+  const w32 = withDtype("float32"),
+    w16 = withDtype("bfloat16");
   try {
     assert.equal((await w16.call("hello", {})).dtype, "bfloat16");
-    const a = (await w32.score({ base: dir }, seqs.map((ids) => ({ ids })), cands)).flat();
-    const b = (await w16.score({ base: dir }, seqs.map((ids) => ({ ids })), cands)).flat();
+    const a = (
+      await w32.score(
+        { base: dir },
+        seqs.map((ids) => ({ ids })),
+        cands,
+      )
+    ).flat();
+    const b = (
+      await w16.score(
+        { base: dir },
+        seqs.map((ids) => ({ ids })),
+        cands,
+      )
+    ).flat();
     // bfloat16 keeps 8 bits of mantissa: close to float32, but not equal
     b.forEach((x, i) => assert.ok(Math.abs(x - a[i]) < 0.5 && x !== a[i], `${x} vs ${a[i]}`));
     const out = join(mkdtempSync(join(tmpdir(), "crossmon-bf16-")), "adapter");
     const seq = { ids: [1, 2, 3, 4, 5, 6], weights: [0, 0, 0, 0, 0, 1] };
-    const r = await w16.call("train", { model: { base: dir }, lora: { r: 4, alpha: 8, dropout: 0, targets: ["q_proj", "v_proj"] }, batches: Array(5).fill([seq]), lr: 0.01, out });
+    const r = await w16.call("train", {
+      model: { base: dir },
+      lora: { r: 4, alpha: 8, dropout: 0, targets: ["q_proj", "v_proj"] },
+      batches: Array(5).fill([seq]),
+      lr: 0.01,
+      out,
+    });
     const losses = r.losses as number[];
     assert.ok(losses.at(-1)! < losses[0], losses.join(" "));
-    for (const [name, t] of Object.entries(readHeader(join(out, "adapter_model.safetensors")).tensors)) assert.equal(t.dtype, "F32", name);
+    for (const [name, t] of Object.entries(readHeader(join(out, "adapter_model.safetensors")).tensors))
+      assert.equal(t.dtype, "F32", name);
   } finally {
     w32.close();
     w16.close();
   }
   const bad = withDtype("fp8");
-  await assert.rejects(bad.call("hello", {}), /CROSSMON_WORKER_DTYPE must be one of float32, bfloat16, float16 \(got 'fp8'\)/);
+  await assert.rejects(
+    bad.call("hello", {}),
+    /CROSSMON_WORKER_DTYPE must be one of float32, bfloat16, float16 \(got 'fp8'\)/,
+  );
 });

@@ -24,7 +24,16 @@ const specOf = (over: Record<string, unknown> = {}) => ({
   hyper: { lr: 0.01, batch_size: 4, micro_batch: 2, epochs: 1, checkpoint_every: 2, max_tokens: 256, threads: 1 },
   data: { world: { seed: 0, size: 60 }, instruction_pool: 200 },
   stages: [
-    { name: "cls", mixture: { classification: [{ task: "cyber_harm", examples: 16 }, { task: "chem_harm", examples: 8 }], instruction: { examples: 4 } } },
+    {
+      name: "cls",
+      mixture: {
+        classification: [
+          { task: "cyber_harm", examples: 16 },
+          { task: "chem_harm", examples: 8 },
+        ],
+        instruction: { examples: 4 },
+      },
+    },
     { name: "if", mixture: { instruction: { examples: 8 } } },
   ],
   ...over,
@@ -33,52 +42,103 @@ const specOf = (over: Record<string, unknown> = {}) => ({
 test("bad specs are refused before any work, naming the field", async () => {
   const threads = nativeKernels()?.info().threads;
   const dir = mkdtempSync(join(tmpdir(), "crossmon-run-"));
-  const run = (over: Record<string, unknown>) => runTraining(parseTrainSpec(specOf(over)), join(dir, "r"), { quiet: true, log: () => {} });
+  const run = (over: Record<string, unknown>) =>
+    runTraining(parseTrainSpec(specOf(over)), join(dir, "r"), { quiet: true, log: () => {} });
   await assert.rejects(run({ base_model: join(dir, "nope") }), /nope\/config\.json: not found/);
-  await assert.rejects(run({ stages: [{ name: "x", mixture: { classification: [{ task: "not_a_task", examples: 2 }] } }] }), /unknown task "not_a_task"/);
-  await assert.rejects(run({ lora: { rank: 4, alpha: 8, dropout: 0, targets: ["c_attn"] } }), /LoRA target "c_attn" is not a module/);
-  assert.throws(() => parseTrainSpec(specOf({ stages: [{ name: "x", mixture: { instruction: { share: 1.5, by: "tokens" } } }] })), /field "stages\.0\.mixture\.instruction\.share": the share must be below 1/);
+  await assert.rejects(
+    run({ stages: [{ name: "x", mixture: { classification: [{ task: "not_a_task", examples: 2 }] } }] }),
+    /unknown task "not_a_task"/,
+  );
+  await assert.rejects(
+    run({ lora: { rank: 4, alpha: 8, dropout: 0, targets: ["c_attn"] } }),
+    /LoRA target "c_attn" is not a module/,
+  );
+  assert.throws(
+    () => parseTrainSpec(specOf({ stages: [{ name: "x", mixture: { instruction: { share: 1.5, by: "tokens" } } }] })),
+    /field "stages\.0\.mixture\.instruction\.share": the share must be below 1/,
+  );
   assert.throws(() => parseTrainSpec(specOf({ hyper: { lr: -1 } })), /field "hyper\.lr"/);
   assert.throws(() => parseTrainSpec(specOf({ mystery: 1 })), /field "\(root\)": Unrecognized key/);
   assert.ok(!existsSync(join(dir, "r")), "nothing was written");
-  assert.equal(nativeKernels()?.info().threads, threads, "the spec's thread count (1) held for its training only, refused or not");
+  assert.equal(
+    nativeKernels()?.info().threads,
+    threads,
+    "the spec's thread count (1) held for its training only, refused or not",
+  );
 });
 
 test("a two-stage LoRA run writes a PEFT adapter, the resolved spec, metrics and the dilution as trained", async () => {
   const dir = join(mkdtempSync(join(tmpdir(), "crossmon-run-")), "r");
   const r = await runTraining(parseTrainSpec(specOf()), dir, { quiet: true, log: () => {} });
-  assert.ok(existsSync(join(r.output, "adapter_config.json")) && existsSync(join(r.output, "adapter_model.safetensors")));
+  assert.ok(
+    existsSync(join(r.output, "adapter_config.json")) && existsSync(join(r.output, "adapter_model.safetensors")),
+  );
   assert.ok(existsSync(join(dir, "spec.resolved.yaml")));
-  const metrics = readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-  assert.equal(metrics.length, r.stages.reduce((s, x) => s + x.steps, 0));
+  const metrics = readFileSync(join(dir, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+  assert.equal(
+    metrics.length,
+    r.stages.reduce((s, x) => s + x.steps, 0),
+  );
   assert.deepEqual([...new Set(metrics.map((m) => m.stage))], ["cls", "if"]);
   for (const m of metrics) assert.ok(Number.isFinite(m.loss) && m.lr > 0 && m.tokens_per_s > 0);
   const d = JSON.parse(readFileSync(join(dir, "dilution.json"), "utf8"));
-  assert.deepEqual(d[0].dilution.map((x: { source: string; examples: number }) => [x.source, x.examples]).sort(), [["classification", 24], ["instruction", 4]]);
-  assert.deepEqual(d[1].dilution.map((x: { source: string }) => x.source), ["instruction"]);
+  assert.deepEqual(d[0].dilution.map((x: { source: string; examples: number }) => [x.source, x.examples]).sort(), [
+    ["classification", 24],
+    ["instruction", 4],
+  ]);
+  assert.deepEqual(
+    d[1].dilution.map((x: { source: string }) => x.source),
+    ["instruction"],
+  );
 });
 
 test("a run folder resumes only the same training: another spec or new base weights are refused, naming the file", async () => {
   const root = mkdtempSync(join(tmpdir(), "crossmon-same-"));
   const copy = join(root, "base");
   cpSync(base, copy, { recursive: true, filter: (f) => !f.includes("work") });
-  const small = { base_model: copy, stages: [{ name: "cls", mixture: { classification: [{ task: "cyber_harm", examples: 4 }] } }] };
+  const small = {
+    base_model: copy,
+    stages: [{ name: "cls", mixture: { classification: [{ task: "cyber_harm", examples: 4 }] } }],
+  };
   const dir = join(root, "r");
-  const run = (over: Record<string, unknown> = {}) => runTraining(parseTrainSpec(specOf({ ...small, ...over })), dir, { quiet: true, log: () => {} });
+  const run = (over: Record<string, unknown> = {}) =>
+    runTraining(parseTrainSpec(specOf({ ...small, ...over })), dir, { quiet: true, log: () => {} });
   await run();
   await run(); // the same spec and base: finished stages are loaded, nothing refused
-  await assert.rejects(run({ hyper: { ...specOf().hyper, lr: 0.02 } }), (e: Error) => /another spec/.test(e.message) && e.message.includes(join(dir, "spec.resolved.yaml")));
+  await assert.rejects(
+    run({ hyper: { ...specOf().hyper, lr: 0.02 } }),
+    (e: Error) => /another spec/.test(e.message) && e.message.includes(join(dir, "spec.resolved.yaml")),
+  );
   const w = readFileSync(join(copy, "model.safetensors"));
   w[w.length - 2] ^= 1;
   writeFileSync(join(copy, "model.safetensors"), w);
-  await assert.rejects(run(), (e: Error) => /base model's files changed/.test(e.message) && e.message.includes(join(dir, "base.json")));
+  await assert.rejects(
+    run(),
+    (e: Error) => /base model's files changed/.test(e.message) && e.message.includes(join(dir, "base.json")),
+  );
 });
 
 test("killed part way (kill -9), the same command resumes and reaches the weights of an uninterrupted run", async () => {
   const root = mkdtempSync(join(tmpdir(), "crossmon-kill-"));
   const specFile = join(root, "spec.yaml");
   // 40 items × 5 epochs / batch 4 = 50 steps, a checkpoint every 2: the kill lands well before the end
-  writeFileSync(specFile, YAML.stringify(specOf({ stages: [{ name: "cls", epochs: 5, mixture: { classification: [{ task: "cyber_harm", examples: 32 }], instruction: { examples: 8 } } }] })));
+  writeFileSync(
+    specFile,
+    YAML.stringify(
+      specOf({
+        stages: [
+          {
+            name: "cls",
+            epochs: 5,
+            mixture: { classification: [{ task: "cyber_harm", examples: 32 }], instruction: { examples: 8 } },
+          },
+        ],
+      }),
+    ),
+  );
   const cli = ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), "train", specFile, "-q", "-o"];
   const env = { ...process.env, CROSSMON_THREADS: "1" };
   const whole = spawnSync(process.execPath, [...cli, join(root, "whole")], { cwd: ROOT, env, encoding: "utf8" });
@@ -99,15 +159,24 @@ test("killed part way (kill -9), the same command resumes and reaches the weight
   const b = readSafetensors(join(killed, "adapter", "adapter_model.safetensors"));
   assert.deepEqual([...b.keys()], [...a.keys()]);
   for (const [k, t] of a) assert.deepEqual(b.get(k)!.data, t.data, k);
-  const steps = readFileSync(join(killed, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l).step);
+  const steps = readFileSync(join(killed, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l).step);
   assert.deepEqual(steps, [...Array(50).keys()], "each step logged once");
 });
 
 test("the pretraining recipe at toy size: tokenizer with a chat template, a model that loads, a training curve", () => {
   const m = loadModel(base);
   assert.equal(m.config.architecture, "LlamaForCausalLM");
-  const curve = readFileSync(join(base, "training_curve.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-  assert.deepEqual(curve.map((c) => c.phase), ["pretrain", "pretrain", "pretrain", "instruct", "instruct", "reading", "reading"]);
+  const curve = readFileSync(join(base, "training_curve.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    curve.map((c) => c.phase),
+    ["pretrain", "pretrain", "pretrain", "instruct", "instruct", "reading", "reading"],
+  );
   const recipe = JSON.parse(readFileSync(join(base, "recipe.json"), "utf8"));
   assert.equal(recipe.steps, 3);
   assert.ok(recipe.corpus_tokens > 1000);
@@ -125,14 +194,25 @@ test("the pretraining recipe reproduces its model on the same engine: a second r
   // the recipe says what else the weights depend on
   const engine = JSON.parse(readFileSync(join(again, "recipe.json"), "utf8")).engine;
   const info = nativeKernels()?.info();
-  assert.deepEqual(engine, info ? { kernels: "native", threads: info.threads, gemm: info.gemm, simd: info.simd } : { kernels: "reference" });
+  assert.deepEqual(
+    engine,
+    info ? { kernels: "native", threads: info.threads, gemm: info.gemm, simd: info.simd } : { kernels: "reference" },
+  );
 });
 
 test("a phase switched off leaves the others their own folders: phase 3 stays work/phase3 without phase 2", () => {
   const out = join(mkdtempSync(join(tmpdir(), "crossmon-phases-")), "base");
   pretrain({ out, ...TOY_RECIPE, instructSteps: 0, quiet: true });
-  assert.deepEqual(readdirSync(join(out, "work")).filter((f) => f.startsWith("phase")).sort(), ["phase1", "phase3"]);
-  const curve = readFileSync(join(out, "training_curve.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l).phase);
+  assert.deepEqual(
+    readdirSync(join(out, "work"))
+      .filter((f) => f.startsWith("phase"))
+      .sort(),
+    ["phase1", "phase3"],
+  );
+  const curve = readFileSync(join(out, "training_curve.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l).phase);
   assert.deepEqual(curve, ["pretrain", "pretrain", "pretrain", "reading", "reading"]);
 });
 
@@ -141,11 +221,18 @@ test("reference documents in the recipe: counted in the corpus, and a folder bui
   pretrain({ out, ...TOY_RECIPE, knowledgeSize: 40, quiet: true });
   const corpus = JSON.parse(readFileSync(join(out, "work", "corpus.json"), "utf8"));
   assert.equal(corpus.knowledge_documents, 40);
-  assert.ok(corpus.tokens > JSON.parse(readFileSync(join(base, "work", "corpus.json"), "utf8")).tokens, "the documents add tokens");
+  assert.ok(
+    corpus.tokens > JSON.parse(readFileSync(join(base, "work", "corpus.json"), "utf8")).tokens,
+    "the documents add tokens",
+  );
   assert.equal(JSON.parse(readFileSync(join(out, "recipe.json"), "utf8")).knowledgeSize, 40);
   // a rebuild from phase 1 would reuse the stored corpus: with another count it is refused, naming the file
   for (const p of ["phase1", "phase2", "phase3"]) rmSync(join(out, "work", p), { recursive: true });
-  assert.throws(() => pretrain({ out, ...TOY_RECIPE, knowledgeSize: 0, quiet: true }), (e: Error) => /built with 40 reference documents, not 0/.test(e.message) && e.message.includes(join(out, "work", "corpus.bin")));
+  assert.throws(
+    () => pretrain({ out, ...TOY_RECIPE, knowledgeSize: 0, quiet: true }),
+    (e: Error) =>
+      /built with 40 reference documents, not 0/.test(e.message) && e.message.includes(join(out, "work", "corpus.bin")),
+  );
 });
 
 test("numeric options are checked: a bad value names its flag and exits 2 before any work", () => {
@@ -154,7 +241,11 @@ test("numeric options are checked: a bad value names its flag and exits 2 before
     ["--reading-thinking-share", "1.5", /--reading-thinking-share must be a number between 0 and 1 \(got "1.5"\)/],
     ["--steps", "ten", /--steps must be an integer of at least 1 \(got "ten"\)/],
   ] as const) {
-    const r = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), "pretrain", "-o", out, "-q", flag, value], { cwd: ROOT, encoding: "utf8" });
+    const r = spawnSync(
+      process.execPath,
+      ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), "pretrain", "-o", out, "-q", flag, value],
+      { cwd: ROOT, encoding: "utf8" },
+    );
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, expect);
     assert.ok(!existsSync(out), "nothing written");

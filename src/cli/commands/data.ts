@@ -22,12 +22,18 @@ interface SourceOpts {
 
 async function resolveTasks(o: SourceOpts): Promise<Task[]> {
   if (o.tasks) return loadTasks(o.tasks);
-  return buildWorld({ seed: numberOption(o.seed, "--seed", { integer: true }), size: numberOption(o.size, "--size", { integer: true, min: 10 }) });
+  return buildWorld({
+    seed: numberOption(o.seed, "--seed", { integer: true }),
+    size: numberOption(o.size, "--size", { integer: true, min: 10 }),
+  });
 }
 
 function withSource(c: Command): Command {
   return c
-    .option("--tasks <path>", "your tasks: a .jsonl/.csv/.parquet file, a crossmon.yaml manifest, or a folder (default: the built-in world)")
+    .option(
+      "--tasks <path>",
+      "your tasks: a .jsonl/.csv/.parquet file, a crossmon.yaml manifest, or a folder (default: the built-in world)",
+    )
     .option("--seed <n>", "built-in world seed", "0")
     .option("--size <n>", "built-in world texts per domain", String(DEFAULT_WORLD_SIZE))
     .option("--split-seed <n>", "seed of the train/validation/test split", "0");
@@ -36,7 +42,12 @@ function withSource(c: Command): Command {
 export function registerData(program: Command): void {
   const data = program.command("data").description("tasks: list, show, export, validate; the built-in world");
 
-  withSource(data.command("list").description("every available task with its sizes and balance").option("--json", "one JSON array")).action(
+  withSource(
+    data
+      .command("list")
+      .description("every available task with its sizes and balance")
+      .option("--json", "one JSON array"),
+  ).action(
     action(async (o: SourceOpts & { json?: boolean }) => {
       const splits = splitTasks(await resolveTasks(o), numberOption(o.splitSeed, "--split-seed", { integer: true }));
       const rows = splits.map((s) => ({
@@ -53,18 +64,30 @@ export function registerData(program: Command): void {
       const w = Math.max(...rows.map((r) => r.id.length));
       console.log(`${"task".padEnd(w)}  ${"domain".padEnd(18)} train   val  test  pos%  prompt`);
       for (const r of rows) {
-        const q = r.prompt.replace(/\{text\}/g, "…").replace(/\s+/g, " ").trim();
-        console.log(`${r.id.padEnd(w)}  ${r.domain.padEnd(18)} ${String(r.n_train).padStart(5)} ${String(r.n_validation).padStart(5)} ${String(r.n_test).padStart(5)} ${(100 * r.positive_rate).toFixed(0).padStart(4)}  ${q.slice(0, 90)}`);
+        const q = r.prompt
+          .replace(/\{text\}/g, "…")
+          .replace(/\s+/g, " ")
+          .trim();
+        console.log(
+          `${r.id.padEnd(w)}  ${r.domain.padEnd(18)} ${String(r.n_train).padStart(5)} ${String(r.n_validation).padStart(5)} ${String(r.n_test).padStart(5)} ${(100 * r.positive_rate).toFixed(0).padStart(4)}  ${q.slice(0, 90)}`,
+        );
       }
     }),
   );
 
-  withSource(data.command("show <task>").description("a few examples of a task, rendered with its prompt").option("-n <n>", "how many", "3")).action(
+  withSource(
+    data
+      .command("show <task>")
+      .description("a few examples of a task, rendered with its prompt")
+      .option("-n <n>", "how many", "3"),
+  ).action(
     action(async (id: string, o: SourceOpts & { n: string }) => {
       const task = (await resolveTasks(o)).find((t) => t.id === id);
       if (!task) throw new InputError(`unknown task "${id}" (crossmon data list shows the tasks)`);
       for (const e of task.examples.slice(0, numberOption(o.n, "-n", { integer: true, min: 0 }))) {
-        console.log(`── ${task.id} / ${e.id} — label: ${e.label ? task.labels.positive : task.labels.negative} (answer ${JSON.stringify(e.label ? task.answers.positive : task.answers.negative)})`);
+        console.log(
+          `── ${task.id} / ${e.id} — label: ${e.label ? task.labels.positive : task.labels.negative} (answer ${JSON.stringify(e.label ? task.answers.positive : task.answers.negative)})`,
+        );
         console.log(fillPrompt(task, e));
         if (e.facts) console.log(`facts: ${JSON.stringify(e.facts)}`);
         console.log();
@@ -72,7 +95,13 @@ export function registerData(program: Command): void {
     }),
   );
 
-  withSource(data.command("export <task>").description("write a task as JSONL (one example a line, loads back as it is)").option("--format <f>", "jsonl", "jsonl").option("-o, --out <file>", "output file (default: stdout)")).action(
+  withSource(
+    data
+      .command("export <task>")
+      .description("write a task as JSONL (one example a line, loads back as it is)")
+      .option("--format <f>", "jsonl", "jsonl")
+      .option("-o, --out <file>", "output file (default: stdout)"),
+  ).action(
     action(async (id: string, o: SourceOpts & { format: string; out?: string }) => {
       if (o.format !== "jsonl") throw new InputError(`--format ${o.format}: only jsonl is supported`);
       const tasks = await resolveTasks(o);
@@ -94,40 +123,69 @@ export function registerData(program: Command): void {
         for (const p of r.problems.items) console.log(formatProblem(p));
         const splits = splitTasks(r.tasks, numberOption(o.splitSeed, "--split-seed", { integer: true }));
         const leaks = findLeaks(splits);
-        for (const l of leaks.slice(0, 20)) console.log(`leak: "${l.text}" is in training (${l.trainIn}) and in ${l.evalSplit} (${l.evalIn})`);
-        for (const b of balanceReport(splits)) if (b.n && (b.positiveRate < 0.05 || b.positiveRate > 0.95)) console.log(`balance: ${b.task} ${b.split} has ${(100 * b.positiveRate).toFixed(1)}% positives`);
+        for (const l of leaks.slice(0, 20))
+          console.log(`leak: "${l.text}" is in training (${l.trainIn}) and in ${l.evalSplit} (${l.evalIn})`);
+        for (const b of balanceReport(splits))
+          if (b.n && (b.positiveRate < 0.05 || b.positiveRate > 0.95))
+            console.log(`balance: ${b.task} ${b.split} has ${(100 * b.positiveRate).toFixed(1)}% positives`);
         const n = r.tasks.reduce((s, t) => s + t.examples.length, 0);
-        console.log(`${r.problems.items.length} problem(s), ${leaks.length} leak(s); ${r.tasks.length} task(s), ${n} example(s) loaded`);
+        console.log(
+          `${r.problems.items.length} problem(s), ${leaks.length} leak(s); ${r.tasks.length} task(s), ${n} example(s) loaded`,
+        );
         if (!r.problems.ok || leaks.length) process.exitCode = 2;
       }),
     );
 
-  withSource(data.command("similarity").description("measured domain-to-domain similarity (word usage)").option("--json", "as JSON")).action(
+  withSource(
+    data
+      .command("similarity")
+      .description("measured domain-to-domain similarity (word usage)")
+      .option("--json", "as JSON"),
+  ).action(
     action(async (o: SourceOpts & { json?: boolean }) => {
       const m = domainSimilarity(await resolveTasks(o));
       console.log(o.json ? JSON.stringify(m) : formatMatrix(m));
     }),
   );
 
-  withSource(data.command("baseline").description("bag-of-words logistic regression AUROC per task (how far keywords go), and the AUROC of text length alone").option("--json", "as JSON")).action(
+  withSource(
+    data
+      .command("baseline")
+      .description(
+        "bag-of-words logistic regression AUROC per task (how far keywords go), and the AUROC of text length alone",
+      )
+      .option("--json", "as JSON"),
+  ).action(
     action(async (o: SourceOpts & { json?: boolean }) => {
-      const rows = splitTasks(await resolveTasks(o), numberOption(o.splitSeed, "--split-seed", { integer: true })).map((s) => bagOfWordsBaseline(s));
+      const rows = splitTasks(await resolveTasks(o), numberOption(o.splitSeed, "--split-seed", { integer: true })).map(
+        (s) => bagOfWordsBaseline(s),
+      );
       if (o.json) return void console.log(JSON.stringify(rows, null, 2));
-      for (const r of rows) console.log(`${r.task.padEnd(20)} AUROC ${r.auroc.toFixed(3)}  length alone ${r.lengthAuroc.toFixed(3)}  (train ${r.nTrain}, test ${r.nTest}, ${r.features} words)`);
+      for (const r of rows)
+        console.log(
+          `${r.task.padEnd(20)} AUROC ${r.auroc.toFixed(3)}  length alone ${r.lengthAuroc.toFixed(3)}  (train ${r.nTrain}, test ${r.nTest}, ${r.features} words)`,
+        );
     }),
   );
 
   data
     .command("build <what>")
-    .description('build tasks from real text on this machine: "offline" (SpamAssassin, fortunes, man pages, changelogs, Python code)')
+    .description(
+      'build tasks from real text on this machine: "offline" (SpamAssassin, fortunes, man pages, changelogs, Python code)',
+    )
     .option("-o, --out <dir>", "output folder", "data/offline")
     .option("--max <n>", "examples per task at most (balanced)", "2000")
     .action(
       action((what: string, o: { out: string; max: string }) => {
         if (what !== "offline") throw new InputError(`unknown build target "${what}" (only "offline")`);
-        const r = buildOffline(o.out, { maxPerTask: numberOption(o.max, "--max", { integer: true, min: 1 }), log: (l) => console.log(l) });
+        const r = buildOffline(o.out, {
+          maxPerTask: numberOption(o.max, "--max", { integer: true, min: 1 }),
+          log: (l) => console.log(l),
+        });
         const n = r.built.reduce((s, b) => s + b.tasks.length, 0);
-        console.log(`${n} task(s) from ${r.built.length} source(s) in ${o.out} (checksums in ${o.out}/checksums.json); ${r.skipped.length} skipped`);
+        console.log(
+          `${n} task(s) from ${r.built.length} source(s) in ${o.out} (checksums in ${o.out}/checksums.json); ${r.skipped.length} skipped`,
+        );
       }),
     );
 }

@@ -16,7 +16,9 @@ function load(dir: string, adapter?: string) {
 }
 
 function promptIds(tok: HfTokenizer, text: string, chat: boolean): number[] {
-  const rendered = chat ? tok.applyChatTemplate([{ role: "user", content: text }], { addGenerationPrompt: true }) : text;
+  const rendered = chat
+    ? tok.applyChatTemplate([{ role: "user", content: text }], { addGenerationPrompt: true })
+    : text;
   return tok.encode(rendered);
 }
 
@@ -28,7 +30,12 @@ export function registerEngine(program: Command): void {
     .action(
       action(() => {
         const n = nativeKernels();
-        console.log(JSON.stringify({ kernels: kernels().name, ...(n ? n.info() : { note: "native addon not built: TypeScript reference kernels" }) }));
+        console.log(
+          JSON.stringify({
+            kernels: kernels().name,
+            ...(n ? n.info() : { note: "native addon not built: TypeScript reference kernels" }),
+          }),
+        );
       }),
     );
   engine
@@ -58,7 +65,7 @@ export function registerEngine(program: Command): void {
           stopStrings: o.stop as string[] | undefined,
           decode: (ids) => tok.decode(ids, true),
         });
-        process.stdout.write(g.text + "\n");
+        process.stdout.write(`${g.text}\n`);
       }),
     );
   engine
@@ -75,12 +82,22 @@ export function registerEngine(program: Command): void {
         const cands = o.candidates as string[];
         const ids = cands.map((c) => {
           const e = tok.encode(c);
-          if (e.length !== 1) throw new InputError(`candidate ${JSON.stringify(c)} is ${e.length} tokens for this tokenizer; it must be one`);
+          if (e.length !== 1)
+            throw new InputError(
+              `candidate ${JSON.stringify(c)} is ${e.length} tokens for this tokenizer; it must be one`,
+            );
           return e[0];
         });
         const [lp] = scoreNextTokens(model, [promptIds(tok, o.prompt as string, !!o.chat)], ids);
         const mass = lp.reduce((s, x) => s + Math.exp(x), 0);
-        console.log(JSON.stringify({ candidates: Object.fromEntries(cands.map((c, i) => [c, { logprob: lp[i], p_normalised: Math.exp(lp[i]) / mass }])), mass }));
+        console.log(
+          JSON.stringify({
+            candidates: Object.fromEntries(
+              cands.map((c, i) => [c, { logprob: lp[i], p_normalised: Math.exp(lp[i]) / mass }]),
+            ),
+            mass,
+          }),
+        );
       }),
     );
 }

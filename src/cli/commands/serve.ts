@@ -6,7 +6,9 @@ import { action, numberOption } from "../output.js";
 export function registerServe(program: Command): void {
   program
     .command("serve")
-    .description("serve a model folder (optionally with a LoRA adapter) over an OpenAI-compatible API, with POST /v1/classify")
+    .description(
+      "serve a model folder (optionally with a LoRA adapter) over an OpenAI-compatible API, with POST /v1/classify",
+    )
     .requiredOption("--model <dir>", "Hugging Face model folder")
     .option("--adapter <dir>", "PEFT LoRA adapter folder")
     .option("--name <name>", "the model name clients use (default: the folder's name)")
@@ -16,20 +18,43 @@ export function registerServe(program: Command): void {
     .option("--max-queue <n>", "queued requests before answering 429", "256")
     .option("--max-body <bytes>", "largest request body", String(1 << 20))
     .action(
-      action(async (o: { model: string; adapter?: string; name?: string; host: string; port: string; maxBatch: string; maxQueue: string; maxBody: string }) => {
-        const server = new MonitorServer({ model: o.model, adapter: o.adapter, name: o.name, host: o.host, port: numberOption(o.port, "--port", { integer: true, min: 0, max: 65535 }), maxBatch: numberOption(o.maxBatch, "--max-batch", { integer: true, min: 1 }), maxQueue: numberOption(o.maxQueue, "--max-queue", { integer: true, min: 1 }), maxBodyBytes: numberOption(o.maxBody, "--max-body", { integer: true, min: 1 }), log: (l) => process.stderr.write(`${l}\n`) });
-        const { host, port } = await server.listen();
-        console.log(`crossmon serve: ${server.name} on http://${host}:${port}/v1 (POST /v1/classify, /v1/chat/completions, /v1/completions; GET /v1/models)`);
-        let stopping = false;
-        const stop = async (sig: string) => {
-          if (stopping) return;
-          stopping = true;
-          process.stderr.write(`${sig}: finishing queued requests, then exiting\n`);
-          await server.close();
-          process.exit(0);
-        };
-        process.on("SIGTERM", () => void stop("SIGTERM"));
-        process.on("SIGINT", () => void stop("SIGINT"));
-      }),
+      action(
+        async (o: {
+          model: string;
+          adapter?: string;
+          name?: string;
+          host: string;
+          port: string;
+          maxBatch: string;
+          maxQueue: string;
+          maxBody: string;
+        }) => {
+          const server = new MonitorServer({
+            model: o.model,
+            adapter: o.adapter,
+            name: o.name,
+            host: o.host,
+            port: numberOption(o.port, "--port", { integer: true, min: 0, max: 65535 }),
+            maxBatch: numberOption(o.maxBatch, "--max-batch", { integer: true, min: 1 }),
+            maxQueue: numberOption(o.maxQueue, "--max-queue", { integer: true, min: 1 }),
+            maxBodyBytes: numberOption(o.maxBody, "--max-body", { integer: true, min: 1 }),
+            log: (l) => process.stderr.write(`${l}\n`),
+          });
+          const { host, port } = await server.listen();
+          console.log(
+            `crossmon serve: ${server.name} on http://${host}:${port}/v1 (POST /v1/classify, /v1/chat/completions, /v1/completions; GET /v1/models)`,
+          );
+          let stopping = false;
+          const stop = async (sig: string) => {
+            if (stopping) return;
+            stopping = true;
+            process.stderr.write(`${sig}: finishing queued requests, then exiting\n`);
+            await server.close();
+            process.exit(0);
+          };
+          process.on("SIGTERM", () => void stop("SIGTERM"));
+          process.on("SIGINT", () => void stop("SIGINT"));
+        },
+      ),
     );
 }

@@ -18,14 +18,17 @@ function shippedBase(): string {
   const here = resolve(new URL("../../../..", import.meta.url).pathname, SHIPPED_BASE_MODEL);
   const src = resolve(new URL("../../..", import.meta.url).pathname, SHIPPED_BASE_MODEL);
   const found = [here, src].find((p) => existsSync(join(p, "config.json")));
-  if (!found) throw new InputError(`the shipped base model ${SHIPPED_BASE_MODEL} is missing (run \`crossmon pretrain\` to rebuild it)`);
+  if (!found)
+    throw new InputError(
+      `the shipped base model ${SHIPPED_BASE_MODEL} is missing (run \`crossmon pretrain\` to rebuild it)`,
+    );
   return found;
 }
 
 async function runAndReport(spec: ExperimentSpec, dir: string, o: { quiet: boolean; backend: string }): Promise<void> {
   const t0 = Date.now();
   const { backend, close } = chooseBackend(o.backend, spec.base_model);
-  let run;
+  let run: Awaited<ReturnType<typeof runExperiment>>;
   try {
     run = await runExperiment(spec, dir, { quiet: o.quiet, log: o.quiet ? () => {} : undefined, backend });
   } finally {
@@ -34,15 +37,31 @@ async function runAndReport(spec: ExperimentSpec, dir: string, o: { quiet: boole
   const r = await writeReport(run);
   run.store.close();
   if (!o.quiet) {
-    for (const x of [r.results.transfer, r.results.scaling, r.results.prompt_change, r.results.instruction, r.results.format_transfer, r.results.elicitation]) if (x) console.log(`- ${x.finding}`);
+    for (const x of [
+      r.results.transfer,
+      r.results.scaling,
+      r.results.prompt_change,
+      r.results.instruction,
+      r.results.format_transfer,
+      r.results.elicitation,
+    ])
+      if (x) console.log(`- ${x.finding}`);
   }
   console.log(`report: ${r.html}\n        ${r.md}\n        ${r.json}\n(${formatDuration((Date.now() - t0) / 1000)})`);
 }
 
 export function registerStudy(program: Command): void {
   const builtin: [string, string, (base: string) => ExperimentSpec][] = [
-    ["quickstart", "a small version of all six experiments on the built-in world with the shipped base model, then the report (about 5 minutes on 2 cores)", quickstartSpec],
-    ["study", "the larger version of the six experiments on the built-in world (about 30 minutes on 2 cores); resumable", studySpec],
+    [
+      "quickstart",
+      "a small version of all six experiments on the built-in world with the shipped base model, then the report (about 5 minutes on 2 cores)",
+      quickstartSpec,
+    ],
+    [
+      "study",
+      "the larger version of the six experiments on the built-in world (about 30 minutes on 2 cores); resumable",
+      studySpec,
+    ],
   ];
   for (const [name, description, specOf] of builtin) {
     program
@@ -52,7 +71,11 @@ export function registerStudy(program: Command): void {
       .option("--base <dir>", "base model folder (default: the shipped one)")
       .option("--backend <kind>", `where models run: ${BACKEND_KINDS.join(" or ")} (the PyTorch worker)`, "local")
       .option("-q, --quiet", "no progress output", false)
-      .action(action(async (o: { out: string; base?: string; backend: string; quiet: boolean }) => runAndReport(specOf(o.base ?? shippedBase()), o.out, o)));
+      .action(
+        action(async (o: { out: string; base?: string; backend: string; quiet: boolean }) =>
+          runAndReport(specOf(o.base ?? shippedBase()), o.out, o),
+        ),
+      );
   }
   program
     .command("run <experiment>")
@@ -60,7 +83,11 @@ export function registerStudy(program: Command): void {
     .option("-o, --out <dir>", "run folder (default runs/<spec name>)")
     .option("--backend <kind>", `where models run: ${BACKEND_KINDS.join(" or ")} (the PyTorch worker)`, "local")
     .option("-q, --quiet", "no progress output", false)
-    .action(action(async (file: string, o: { out?: string; backend: string; quiet: boolean }) => runAndReport(readExperimentSpec(file), o.out ?? join("runs", basename(file).replace(/\.ya?ml$/i, "")), o)));
+    .action(
+      action(async (file: string, o: { out?: string; backend: string; quiet: boolean }) =>
+        runAndReport(readExperimentSpec(file), o.out ?? join("runs", basename(file).replace(/\.ya?ml$/i, "")), o),
+      ),
+    );
   program
     .command("report <runDir>")
     .description("write report.html, results.json and summary.md for a finished run")

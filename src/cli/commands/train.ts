@@ -21,7 +21,10 @@ export function registerTrain(program: Command): void {
         const spec = readTrainSpec(file);
         const dir = o.out ?? join("runs", basename(file).replace(/\.ya?ml$/i, ""));
         const r = await runTraining(spec, dir, { quiet: o.quiet, log: o.quiet ? () => {} : undefined });
-        for (const s of r.stages) console.log(`stage ${s.name}: ${s.steps} steps, final loss ${s.lastLoss.toFixed(4)}, ${s.seconds.toFixed(0)} s\n${formatDilution(s.dilution)}`);
+        for (const s of r.stages)
+          console.log(
+            `stage ${s.name}: ${s.steps} steps, final loss ${s.lastLoss.toFixed(4)}, ${s.seconds.toFixed(0)} s\n${formatDilution(s.dilution)}`,
+          );
         console.log(`output: ${r.output}`);
       }),
     );
@@ -31,26 +34,75 @@ export function registerTrain(program: Command): void {
     .option("-o, --out <dir>", "output model folder", "models/crossmon-base")
     .option("--steps <n>", "optimiser steps", String(SHIPPED_RECIPE.steps))
     .option("--minutes <n>", "stop after this long (with a checkpoint; rerun to continue)")
-    .option("--reading-steps <n>", "steps of the optional reading phase (stories with concept questions, reading questions asked both ways)", String(SHIPPED_RECIPE.readingSteps))
+    .option(
+      "--reading-steps <n>",
+      "steps of the optional reading phase (stories with concept questions, reading questions asked both ways)",
+      String(SHIPPED_RECIPE.readingSteps),
+    )
     .option("--reading-lr <x>", "its peak learning rate", String(SHIPPED_RECIPE.readingLr))
-    .option("--reading-answer-weight <x>", "its loss weight on a single-token answer", String(SHIPPED_RECIPE.readingAnswerWeight))
-    .option("--reading-thinking-share <x>", "its share of questions in the thinking layout", String(SHIPPED_RECIPE.readingThinkingShare))
-    .option("--knowledge <n>", "reference documents about the world's vocabulary in the corpus, a quarter as many in the reading phase (0 in the shipped recipe: models/crossmon-base/README.md)", String(SHIPPED_RECIPE.knowledgeSize))
+    .option(
+      "--reading-answer-weight <x>",
+      "its loss weight on a single-token answer",
+      String(SHIPPED_RECIPE.readingAnswerWeight),
+    )
+    .option(
+      "--reading-thinking-share <x>",
+      "its share of questions in the thinking layout",
+      String(SHIPPED_RECIPE.readingThinkingShare),
+    )
+    .option(
+      "--knowledge <n>",
+      "reference documents about the world's vocabulary in the corpus, a quarter as many in the reading phase (0 in the shipped recipe: models/crossmon-base/README.md)",
+      String(SHIPPED_RECIPE.knowledgeSize),
+    )
     .option("--toy", "a toy-sized model and corpus (seconds), to check the recipe", false)
     .option("-q, --quiet", "no progress output", false)
     .action(
-      action((o: { out: string; steps: string; readingSteps: string; readingLr: string; readingAnswerWeight: string; readingThinkingShare: string; knowledge: string; minutes?: string; toy: boolean; quiet: boolean }) => {
-        const reading = { readingSteps: numberOption(o.readingSteps, "--reading-steps", { integer: true, min: 0 }), readingLr: numberOption(o.readingLr, "--reading-lr", { min: 0 }), readingAnswerWeight: numberOption(o.readingAnswerWeight, "--reading-answer-weight", { min: 0 }), readingThinkingShare: numberOption(o.readingThinkingShare, "--reading-thinking-share", { min: 0, max: 1 }), knowledgeSize: numberOption(o.knowledge, "--knowledge", { integer: true, min: 0 }) };
-        const r = pretrain({ out: o.out, steps: numberOption(o.steps, "--steps", { integer: true, min: 1 }), ...reading, ...(o.toy ? TOY_RECIPE : {}), minutes: o.minutes ? numberOption(o.minutes, "--minutes", { min: 0 }) : undefined, quiet: o.quiet, log: o.quiet ? undefined : (l) => console.error(l) });
-        console.log(r.loop.finished ? `base model written to ${r.dir} (${r.parameters} parameters, ${r.loop.steps} steps, ${r.loop.seconds.toFixed(0)} s this run)` : `stopped at step ${r.loop.steps}; run the same command to continue`);
-      }),
+      action(
+        (o: {
+          out: string;
+          steps: string;
+          readingSteps: string;
+          readingLr: string;
+          readingAnswerWeight: string;
+          readingThinkingShare: string;
+          knowledge: string;
+          minutes?: string;
+          toy: boolean;
+          quiet: boolean;
+        }) => {
+          const reading = {
+            readingSteps: numberOption(o.readingSteps, "--reading-steps", { integer: true, min: 0 }),
+            readingLr: numberOption(o.readingLr, "--reading-lr", { min: 0 }),
+            readingAnswerWeight: numberOption(o.readingAnswerWeight, "--reading-answer-weight", { min: 0 }),
+            readingThinkingShare: numberOption(o.readingThinkingShare, "--reading-thinking-share", { min: 0, max: 1 }),
+            knowledgeSize: numberOption(o.knowledge, "--knowledge", { integer: true, min: 0 }),
+          };
+          const r = pretrain({
+            out: o.out,
+            steps: numberOption(o.steps, "--steps", { integer: true, min: 1 }),
+            ...reading,
+            ...(o.toy ? TOY_RECIPE : {}),
+            minutes: o.minutes ? numberOption(o.minutes, "--minutes", { min: 0 }) : undefined,
+            quiet: o.quiet,
+            log: o.quiet ? undefined : (l) => console.error(l),
+          });
+          console.log(
+            r.loop.finished
+              ? `base model written to ${r.dir} (${r.parameters} parameters, ${r.loop.steps} steps, ${r.loop.seconds.toFixed(0)} s this run)`
+              : `stopped at step ${r.loop.steps}; run the same command to continue`,
+          );
+        },
+      ),
     );
 }
 
 export function registerExport(program: Command): void {
   program
     .command("export <spec>")
-    .description("write a training spec's mixtures for hosted fine-tuning: --to openai (chat JSONL, answers weighted) or --to tokens (ids + loss weights)")
+    .description(
+      "write a training spec's mixtures for hosted fine-tuning: --to openai (chat JSONL, answers weighted) or --to tokens (ids + loss weights)",
+    )
     .requiredOption("--to <format>", "openai or tokens")
     .option("-o, --out <prefix>", "output file prefix (one file per stage: PREFIX-<stage>.jsonl)", "export")
     .action(

@@ -13,7 +13,15 @@ import { DEFAULT_ANSWERS, DEFAULT_LABELS, type Example, type Task } from "../tas
 import { formatOf, readRows, type RawRow } from "./rows.js";
 
 export const MANIFEST_NAMES = ["crossmon.yaml", "crossmon.yml", "crossmon.json"];
-const ROW_TASK_FIELDS = ["task", "domain", "prompt", "positive_label", "negative_label", "positive_answer", "negative_answer"];
+const ROW_TASK_FIELDS = [
+  "task",
+  "domain",
+  "prompt",
+  "positive_label",
+  "negative_label",
+  "positive_answer",
+  "negative_answer",
+];
 
 export interface LoadResult {
   tasks: Task[];
@@ -25,8 +33,14 @@ function headerFromRow(d: Record<string, unknown>): Record<string, unknown> {
     id: d.task,
     domain: d.domain,
     prompt: d.prompt,
-    labels: { positive: d.positive_label ?? DEFAULT_LABELS.positive, negative: d.negative_label ?? DEFAULT_LABELS.negative },
-    answers: { positive: d.positive_answer ?? DEFAULT_ANSWERS.positive, negative: d.negative_answer ?? DEFAULT_ANSWERS.negative },
+    labels: {
+      positive: d.positive_label ?? DEFAULT_LABELS.positive,
+      negative: d.negative_label ?? DEFAULT_LABELS.negative,
+    },
+    answers: {
+      positive: d.positive_answer ?? DEFAULT_ANSWERS.positive,
+      negative: d.negative_answer ?? DEFAULT_ANSWERS.negative,
+    },
   };
 }
 
@@ -36,13 +50,25 @@ function rowsToTasks(file: string, rows: RawRow[], header: TaskHeader | null, pr
     let h: TaskHeader | null = header;
     if (!h) {
       if (r.data.task === undefined) {
-        problems.add({ file, line: r.line, unit: r.unit, field: "task", message: "missing (rows need task, domain and prompt, or a manifest that names them)" });
+        problems.add({
+          file,
+          line: r.line,
+          unit: r.unit,
+          field: "task",
+          message: "missing (rows need task, domain and prompt, or a manifest that names them)",
+        });
         continue;
       }
       const parsed = TaskHeader.safeParse(headerFromRow(r.data));
       if (!parsed.success) {
         for (const i of parsed.error.issues) {
-          const field = i.path[0] === "id" ? "task" : i.path.join(".").replace("labels.", "").replace(/^(positive|negative)$/, "$1_label");
+          const field =
+            i.path[0] === "id"
+              ? "task"
+              : i.path
+                  .join(".")
+                  .replace("labels.", "")
+                  .replace(/^(positive|negative)$/, "$1_label");
           problems.add({ file, line: r.line, unit: r.unit, field, message: i.message });
         }
         continue;
@@ -54,15 +80,35 @@ function rowsToTasks(file: string, rows: RawRow[], header: TaskHeader | null, pr
       entry = { task: { ...h, examples: [], source: file }, ids: new Map() };
       tasks.set(h.id, entry);
     } else if (!header && (entry.task.prompt !== h.prompt || entry.task.domain !== h.domain)) {
-      problems.add({ file, line: r.line, unit: r.unit, field: entry.task.prompt !== h.prompt ? "prompt" : "domain", message: `differs from earlier rows of task "${h.id}"` });
+      problems.add({
+        file,
+        line: r.line,
+        unit: r.unit,
+        field: entry.task.prompt !== h.prompt ? "prompt" : "domain",
+        message: `differs from earlier rows of task "${h.id}"`,
+      });
       continue;
     }
-    const data = header ? r.data : Object.fromEntries(Object.entries(r.data).filter(([k]) => !ROW_TASK_FIELDS.includes(k)));
-    const ex: Example | null = rowToExample(data, h.labels, { file, line: r.line, unit: r.unit }, problems, `${r.unit}${r.line}`);
+    const data = header
+      ? r.data
+      : Object.fromEntries(Object.entries(r.data).filter(([k]) => !ROW_TASK_FIELDS.includes(k)));
+    const ex: Example | null = rowToExample(
+      data,
+      h.labels,
+      { file, line: r.line, unit: r.unit },
+      problems,
+      `${r.unit}${r.line}`,
+    );
     if (!ex) continue;
     const prev = entry.ids.get(ex.id);
     if (prev !== undefined) {
-      problems.add({ file, line: r.line, unit: r.unit, field: "id", message: `duplicate id "${ex.id}" (first at ${r.unit} ${prev})` });
+      problems.add({
+        file,
+        line: r.line,
+        unit: r.unit,
+        field: "id",
+        message: `duplicate id "${ex.id}" (first at ${r.unit} ${prev})`,
+      });
       continue;
     }
     entry.ids.set(ex.id, r.line);
@@ -114,15 +160,20 @@ export async function loadPath(path: string, header?: TaskHeader): Promise<LoadR
     if (manifest) tasks.push(...(await loadManifest(manifest, problems)));
     else {
       const { readdirSync } = await import("node:fs");
-      const files = readdirSync(path).filter((f) => formatOf(f)).sort();
-      if (!files.length) problems.add({ file: path, message: `no ${MANIFEST_NAMES[0]} and no .jsonl/.csv/.parquet file` });
-      for (const f of files) tasks.push(...rowsToTasks(join(path, f), await readRows(join(path, f), problems), header ?? null, problems));
+      const files = readdirSync(path)
+        .filter((f) => formatOf(f))
+        .sort();
+      if (!files.length)
+        problems.add({ file: path, message: `no ${MANIFEST_NAMES[0]} and no .jsonl/.csv/.parquet file` });
+      for (const f of files)
+        tasks.push(...rowsToTasks(join(path, f), await readRows(join(path, f), problems), header ?? null, problems));
     }
   } else if (/\.(ya?ml|json)$/i.test(path)) tasks.push(...(await loadManifest(path, problems)));
   else tasks.push(...rowsToTasks(path, await readRows(path, problems), header ?? null, problems));
   const seen = new Map<string, string>();
   for (const t of tasks) {
-    if (seen.has(t.id)) problems.add({ file: t.source, message: `task id "${t.id}" is also defined in ${seen.get(t.id)}` });
+    if (seen.has(t.id))
+      problems.add({ file: t.source, message: `task id "${t.id}" is also defined in ${seen.get(t.id)}` });
     seen.set(t.id, t.source);
   }
   return { tasks, problems };

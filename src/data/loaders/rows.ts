@@ -29,7 +29,8 @@ export function readJsonlRows(file: string, problems: ProblemList): RawRow[] {
     if (!text) return;
     try {
       const data = JSON.parse(text);
-      if (!data || typeof data !== "object" || Array.isArray(data)) problems.add({ file, line: i + 1, message: "each line must be a JSON object" });
+      if (!data || typeof data !== "object" || Array.isArray(data))
+        problems.add({ file, line: i + 1, message: "each line must be a JSON object" });
       else out.push({ line: i + 1, unit: "line", data });
     } catch (e) {
       problems.add({ file, line: i + 1, message: `malformed JSON: ${(e as Error).message}` });
@@ -40,7 +41,13 @@ export function readJsonlRows(file: string, problems: ProblemList): RawRow[] {
 
 export function readCsvRows(file: string, problems: ProblemList): RawRow[] {
   try {
-    const records = parse(readFileSync(file, "utf8"), { columns: true, skip_empty_lines: true, info: true, bom: true, relax_column_count: false }) as {
+    const records = parse(readFileSync(file, "utf8"), {
+      columns: true,
+      skip_empty_lines: true,
+      info: true,
+      bom: true,
+      relax_column_count: false,
+    }) as {
       record: Record<string, string>;
       info: { lines: number };
     }[];

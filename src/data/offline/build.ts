@@ -17,11 +17,19 @@ import { pythonSource } from "./python-code.js";
 export const OFFLINE_SOURCES: OfflineSource[] = [spamSource, fortuneSource, manSource, changelogSource, pythonSource];
 
 export interface BuildReport {
-  built: { source: string; where: string; version?: string; tasks: { id: string; file: string; examples: number; sha256: string; rule: string }[] }[];
+  built: {
+    source: string;
+    where: string;
+    version?: string;
+    tasks: { id: string; file: string; examples: number; sha256: string; rule: string }[];
+  }[];
   skipped: { source: string; reason: string }[];
 }
 
-export function buildOffline(outDir: string, o: { maxPerTask?: number; minPerTask?: number; log?: (line: string) => void } = {}): BuildReport {
+export function buildOffline(
+  outDir: string,
+  o: { maxPerTask?: number; minPerTask?: number; log?: (line: string) => void } = {},
+): BuildReport {
   const max = o.maxPerTask ?? 2000;
   const min = o.minPerTask ?? 100;
   const log = o.log ?? (() => {});
@@ -37,7 +45,10 @@ export function buildOffline(outDir: string, o: { maxPerTask?: number; minPerTas
     }
     const tasks: Task[] = toTasks(src, src.read(loc.where), max, loc.where).filter((t) => {
       if (t.examples.length >= min) return true;
-      report.skipped.push({ source: `${src.name}/${t.id}`, reason: `only ${t.examples.length} balanced examples here (< ${min})` });
+      report.skipped.push({
+        source: `${src.name}/${t.id}`,
+        reason: `only ${t.examples.length} balanced examples here (< ${min})`,
+      });
       log(`skip ${t.id}: only ${t.examples.length} balanced examples here`);
       return false;
     });
@@ -50,11 +61,23 @@ export function buildOffline(outDir: string, o: { maxPerTask?: number; minPerTas
       const sha256 = createHash("sha256").update(text).digest("hex");
       const rule = src.tasks.find((s) => s.id === t.id)!.rule;
       entry.tasks.push({ id: t.id, file, examples: t.examples.length, sha256, rule });
-      manifestTasks.push({ id: t.id, domain: t.domain, prompt: t.prompt, file, sha256, examples: t.examples.length, rule, source: src.name });
+      manifestTasks.push({
+        id: t.id,
+        domain: t.domain,
+        prompt: t.prompt,
+        file,
+        sha256,
+        examples: t.examples.length,
+        rule,
+        source: src.name,
+      });
       log(`built ${t.id}: ${t.examples.length} examples from ${loc.where}`);
     }
     report.built.push(entry);
   }
-  writeFileSync(join(outDir, "checksums.json"), JSON.stringify({ tasks: manifestTasks, skipped: report.skipped }, null, 2) + "\n");
+  writeFileSync(
+    join(outDir, "checksums.json"),
+    `${JSON.stringify({ tasks: manifestTasks, skipped: report.skipped }, null, 2)}\n`,
+  );
   return report;
 }

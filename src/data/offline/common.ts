@@ -39,7 +39,9 @@ export function toTasks(src: OfflineSource, items: OfflineItem[], max: number, w
     return true;
   });
   return src.tasks.map((spec) => {
-    const ranked = unique.map((it) => ({ it, h: fnv1a(`${spec.id}\0${it.id}`) })).sort((a, b) => a.h - b.h || (a.it.id < b.it.id ? -1 : 1));
+    const ranked = unique
+      .map((it) => ({ it, h: fnv1a(`${spec.id}\0${it.id}`) }))
+      .sort((a, b) => a.h - b.h || (a.it.id < b.it.id ? -1 : 1));
     const pos = ranked.filter((r) => r.it.labels[spec.id]);
     const neg = ranked.filter((r) => !r.it.labels[spec.id]);
     const k = Math.min(Math.floor(max / 2), pos.length, neg.length);
@@ -51,7 +53,12 @@ export function toTasks(src: OfflineSource, items: OfflineItem[], max: number, w
       labels: { ...DEFAULT_LABELS },
       answers: { ...DEFAULT_ANSWERS },
       source: `offline:${src.name}(${where})`,
-      examples: chosen.map(({ it }) => ({ id: it.id, text: it.text, label: it.labels[spec.id], ...(it.meta ? { meta: it.meta } : {}) })),
+      examples: chosen.map(({ it }) => ({
+        id: it.id,
+        text: it.text,
+        label: it.labels[spec.id],
+        ...(it.meta ? { meta: it.meta } : {}),
+      })),
     };
   });
 }

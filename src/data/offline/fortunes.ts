@@ -10,10 +10,21 @@ const LOVE = ["love", "men-women"];
 export const fortuneSource: OfflineSource = {
   name: "fortunes",
   domain: "fortunes",
-  locate: () => (existsSync(DIR) && readdirSync(DIR).some((f) => TECH.includes(f)) ? { where: DIR } : { absent: `${DIR} has no category files (apt-get install fortunes)` }),
+  locate: () =>
+    existsSync(DIR) && readdirSync(DIR).some((f) => TECH.includes(f))
+      ? { where: DIR }
+      : { absent: `${DIR} has no category files (apt-get install fortunes)` },
   tasks: [
-    { id: "fortune_tech", prompt: "Here is a fortune cookie.\n\n{text}\n\nIs this fortune about computers, software or science?", rule: `category file is one of ${TECH.join(", ")}` },
-    { id: "fortune_love", prompt: "Here is a fortune cookie.\n\n{text}\n\nIs this fortune about love or relationships?", rule: `category file is one of ${LOVE.join(", ")}` },
+    {
+      id: "fortune_tech",
+      prompt: "Here is a fortune cookie.\n\n{text}\n\nIs this fortune about computers, software or science?",
+      rule: `category file is one of ${TECH.join(", ")}`,
+    },
+    {
+      id: "fortune_love",
+      prompt: "Here is a fortune cookie.\n\n{text}\n\nIs this fortune about love or relationships?",
+      rule: `category file is one of ${LOVE.join(", ")}`,
+    },
   ],
   read(where) {
     const items: OfflineItem[] = [];
@@ -24,7 +35,14 @@ export const fortuneSource: OfflineSource = {
         .split(/\n%\n/)
         .map((s) => s.trim())
         .filter((s) => s.length >= 20 && s.length <= 1200)
-        .forEach((text, i) => items.push({ id: `${f}/${i}`, text, labels: { fortune_tech: TECH.includes(f), fortune_love: LOVE.includes(f) }, meta: { file: f } }));
+        .forEach((text, i) =>
+          items.push({
+            id: `${f}/${i}`,
+            text,
+            labels: { fortune_tech: TECH.includes(f), fortune_love: LOVE.includes(f) },
+            meta: { file: f },
+          }),
+        );
     }
     return items;
   },

@@ -21,28 +21,48 @@ export function roffParagraphs(src: string): { section: string; text: string }[]
       flush();
       section = line.slice(3).replace(/"/g, "").trim().toUpperCase();
     } else if (/^\.(PP|LP|P|TP|IP|SS|HP)\b/.test(line)) flush();
-    else if (line.startsWith(".\\\"") || line.startsWith("'\\\"")) continue;
+    else if (line.startsWith('.\\"') || line.startsWith("'\\\"")) continue;
     else if (line.startsWith(".")) {
       const arg = line.replace(/^\.\w+\s*/, "").replace(/"/g, "");
       if (/^\.(B|I|BR|IR|RB|BI|IB|RI)\b/.test(line)) cur.push(arg);
     } else cur.push(line);
   }
   flush();
-  return out.map((p) => ({ ...p, text: p.text.replace(/\\f[BIRP]|\\f\(..|\\\(..|\\[-&e|^]/g, (m) => (m === "\\-" ? "-" : m === "\\e" ? "\\" : "")).replace(/\\\*\(\w\w|\\s[+-]?\d/g, "") }));
+  return out.map((p) => ({
+    ...p,
+    text: p.text
+      .replace(/\\f[BIRP]|\\f\(..|\\\(..|\\[-&e|^]/g, (m) => (m === "\\-" ? "-" : m === "\\e" ? "\\" : ""))
+      .replace(/\\\*\(\w\w|\\s[+-]?\d/g, ""),
+  }));
 }
 
 export const manSource: OfflineSource = {
   name: "manpages",
   domain: "man_pages",
-  locate: () => (existsSync(join(ROOT, "man2")) && existsSync(join(ROOT, "man3")) ? { where: ROOT } : { absent: `${ROOT}/man2 or man3 is missing (apt-get install manpages-dev)` }),
+  locate: () =>
+    existsSync(join(ROOT, "man2")) && existsSync(join(ROOT, "man3"))
+      ? { where: ROOT }
+      : { absent: `${ROOT}/man2 or man3 is missing (apt-get install manpages-dev)` },
   tasks: [
-    { id: "man_syscall", prompt: "Here is a paragraph from a Unix manual page.\n\n{text}\n\nIs this paragraph from the documentation of a Linux system call (rather than a C library function)?", rule: "page is in section 2 (vs section 3); DESCRIPTION paragraphs only" },
-    { id: "man_errors", prompt: "Here is a paragraph from a Unix manual page.\n\n{text}\n\nDoes this paragraph describe an error condition?", rule: "paragraph sits under .SH ERRORS (vs DESCRIPTION); sections 2 and 3" },
+    {
+      id: "man_syscall",
+      prompt:
+        "Here is a paragraph from a Unix manual page.\n\n{text}\n\nIs this paragraph from the documentation of a Linux system call (rather than a C library function)?",
+      rule: "page is in section 2 (vs section 3); DESCRIPTION paragraphs only",
+    },
+    {
+      id: "man_errors",
+      prompt:
+        "Here is a paragraph from a Unix manual page.\n\n{text}\n\nDoes this paragraph describe an error condition?",
+      rule: "paragraph sits under .SH ERRORS (vs DESCRIPTION); sections 2 and 3",
+    },
   ],
   read(where) {
     const items: OfflineItem[] = [];
     for (const sec of ["man2", "man3"]) {
-      for (const f of readdirSync(join(where, sec)).filter((x) => x.endsWith(".gz")).sort()) {
+      for (const f of readdirSync(join(where, sec))
+        .filter((x) => x.endsWith(".gz"))
+        .sort()) {
         let src: string;
         try {
           src = gunzipSync(readFileSync(join(where, sec, f))).toString("utf8");
@@ -57,7 +77,10 @@ export const manSource: OfflineSource = {
               id: `${sec}/${f.replace(/\.gz$/, "")}#${i}`,
               text: clip(p.text),
               // the section-2 question is asked of DESCRIPTION paragraphs only; others are never positives
-              labels: { man_syscall: sec === "man2" && p.section === "DESCRIPTION", man_errors: p.section === "ERRORS" },
+              labels: {
+                man_syscall: sec === "man2" && p.section === "DESCRIPTION",
+                man_errors: p.section === "ERRORS",
+              },
             }),
           );
       }

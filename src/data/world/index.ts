@@ -14,7 +14,16 @@ import { phishing } from "./domains/phishing.js";
 import { codeChanges } from "./domains/code.js";
 import { supportTickets } from "./domains/support.js";
 
-export const WORLD_DOMAINS: DomainSpec[] = [reviews, chemChats, cyberChats, agentTranscripts, covertReasoning, phishing, codeChanges, supportTickets];
+export const WORLD_DOMAINS: DomainSpec[] = [
+  reviews,
+  chemChats,
+  cyberChats,
+  agentTranscripts,
+  covertReasoning,
+  phishing,
+  codeChanges,
+  supportTickets,
+];
 
 export interface WorldOptions {
   seed?: number;
@@ -50,7 +59,8 @@ export function generateWorldTexts(o: WorldOptions = {}): WorldDomainTexts[] {
       cap[side]--;
       texts.push(t);
     }
-    if (texts.length < size) throw new Error(`world domain ${spec.domain}: only ${texts.length} distinct texts for size ${size}`);
+    if (texts.length < size)
+      throw new Error(`world domain ${spec.domain}: only ${texts.length} distinct texts for size ${size}`);
     return { spec, texts };
   });
 }
@@ -64,7 +74,12 @@ export function buildWorld(o: WorldOptions = {}): Task[] {
       labels: { ...DEFAULT_LABELS },
       answers: { ...DEFAULT_ANSWERS },
       source: `builtin:world(seed=${o.seed ?? 0},size=${o.size ?? DEFAULT_WORLD_SIZE})`,
-      examples: texts.map((x, i) => ({ id: `${spec.domain}-${i}`, text: x.text, label: t.label(x.facts), facts: x.facts })),
+      examples: texts.map((x, i) => ({
+        id: `${spec.domain}-${i}`,
+        text: x.text,
+        label: t.label(x.facts),
+        facts: x.facts,
+      })),
     })),
   );
 }

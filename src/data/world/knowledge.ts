@@ -157,7 +157,8 @@ export const KNOWLEDGE_FACTS: readonly string[] = TOPICS.flatMap((t) => t.facts)
 const FORMS: ((g: Gen, t: Topic, facts: string[]) => string)[] = [
   (_g, t, facts) => `${t.title}\n\n${facts.join(" ")}`,
   (_g, t, facts) => `${t.title}\n${facts.map((f) => `- ${f}`).join("\n")}`,
-  (g, t, facts) => `${g.pick(["Notes", "From the handbook", "Good to know", "Reference"])}: ${t.title.toLowerCase()}.\n${facts.join("\n")}`,
+  (g, t, facts) =>
+    `${g.pick(["Notes", "From the handbook", "Good to know", "Reference"])}: ${t.title.toLowerCase()}.\n${facts.join("\n")}`,
 ];
 
 /** Reference documents: a topic's sentences, a few at a time in a random order and layout. */

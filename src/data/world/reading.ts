@@ -32,12 +32,24 @@ const NEGATIONS: [RegExp, string][] = [
   [/^Does the text have more than (\d+) lines\?$/, "Does the text have at most $1 lines?"],
   [/^Did the agent run a command containing "(.*)"\?$/, 'Did the agent avoid every command containing "$1"?'],
   [/^Does the user's task forbid the agent from doing something\?$/, "Is the user's task free of any prohibition?"],
-  [/^Does the user explicitly allow a sensitive action \(with "You may"\)\?$/, 'Does the user\'s task lack an explicit permission (with "You may")?'],
-  [/^Does the user say the thing they ask about is their own\?$/, "Does the user fail to say the thing they ask about is their own?"],
-  [/^Does the user say the other person asked them for this\?$/, "Is the user acting without saying the other person asked them?"],
+  [
+    /^Does the user explicitly allow a sensitive action \(with "You may"\)\?$/,
+    'Does the user\'s task lack an explicit permission (with "You may")?',
+  ],
+  [
+    /^Does the user say the thing they ask about is their own\?$/,
+    "Does the user fail to say the thing they ask about is their own?",
+  ],
+  [
+    /^Does the user say the other person asked them for this\?$/,
+    "Is the user acting without saying the other person asked them?",
+  ],
   [/^Does the review discuss (.*)\?$/, "Is the review silent about $1?"],
   [/^Does the number (\d+) appear in the question itself\?$/, "Is the number $1 absent from the question itself?"],
-  [/^Is the sender address the organisation's usual no-reply address\?$/, "Is the sender address different from the organisation's usual no-reply address?"],
+  [
+    /^Is the sender address the organisation's usual no-reply address\?$/,
+    "Is the sender address different from the organisation's usual no-reply address?",
+  ],
   [/^Does the change add a line containing "(.*)"\?$/, 'Does the change add no line containing "$1"?'],
   [/^Does the ticket mention a (.*)\?$/, "Is there no mention of a $1 in the ticket?"],
 ];
@@ -50,14 +62,24 @@ export function negateQuestion(question: string): string {
 function maybeFlip(g: Gen, flip: boolean | undefined, q: ReadingQuestion): ReadingQuestion {
   if (!flip || !g.chance(0.5)) return q;
   const neg = negateQuestion(q.prompt.slice(q.prompt.lastIndexOf("\n") + 1));
-  return { ...q, prompt: q.prompt.slice(0, q.prompt.lastIndexOf("\n") + 1) + neg, answer: !q.answer, reasoning: `${q.reasoning} The question asks the opposite, so the answer is ${q.answer ? "no" : "yes"}.` };
+  return {
+    ...q,
+    prompt: q.prompt.slice(0, q.prompt.lastIndexOf("\n") + 1) + neg,
+    answer: !q.answer,
+    reasoning: `${q.reasoning} The question asks the opposite, so the answer is ${q.answer ? "no" : "yes"}.`,
+  };
 }
 
-export function generateReadingQuestions(o: { seed?: number; size?: number; worldSize?: number; flip?: boolean } = {}): ReadingQuestion[] {
+export function generateReadingQuestions(
+  o: { seed?: number; size?: number; worldSize?: number; flip?: boolean } = {},
+): ReadingQuestion[] {
   const seed = o.seed ?? 0;
   const size = o.size ?? 2000;
   const world = generateWorldTexts({ seed: seed + 2_000_003, size: o.worldSize ?? 200 });
-  const intros = [...GENERIC_INTROS, ...WORLD_DOMAINS.flatMap((d) => d.tasks.map((t) => t.prompt.split(TEXT_SLOT)[0].trim()))];
+  const intros = [
+    ...GENERIC_INTROS,
+    ...WORLD_DOMAINS.flatMap((d) => d.tasks.map((t) => t.prompt.split(TEXT_SLOT)[0].trim())),
+  ];
   const g = new Gen(fnv1a(`reading\0${seed}`));
   const out: ReadingQuestion[] = [];
   while (out.length < size) {
@@ -79,13 +101,17 @@ export function generateReadingQuestions(o: { seed?: number; size?: number; worl
         w = g.pick(other);
       }
       question = `Does the text contain the word "${w}"?`;
-      reasoning = answer ? `The word "${w}" appears in the text.` : `I looked for "${w}" and it does not appear in the text.`;
+      reasoning = answer
+        ? `The word "${w}" appears in the text.`
+        : `I looked for "${w}" and it does not appear in the text.`;
     } else if (kind === 1) {
       const nums = (text.match(/\d+/g) ?? []).map(Number).filter((n) => n < 1e6);
       const bound = g.pick([10, 50, 100, 500, 1000]);
       answer = nums.some((n) => n > bound);
       question = `Does the text mention a number greater than ${bound}?`;
-      reasoning = nums.length ? `The numbers in the text are ${[...new Set(nums)].slice(0, 8).join(", ")}; ${answer ? "at least one is" : "none is"} greater than ${bound}.` : "The text contains no number.";
+      reasoning = nums.length
+        ? `The numbers in the text are ${[...new Set(nums)].slice(0, 8).join(", ")}; ${answer ? "at least one is" : "none is"} greater than ${bound}.`
+        : "The text contains no number.";
     } else if (kind === 2) {
       const n = ws.length;
       const bound = Math.max(5, Math.round((n * g.pick([0.6, 0.8, 1.2, 1.5])) / 10) * 10);
@@ -99,7 +125,15 @@ export function generateReadingQuestions(o: { seed?: number; size?: number; worl
       question = `Does the text have more than ${bound} lines?`;
       reasoning = `The text has ${lines} line${lines > 1 ? "s" : ""}.`;
     }
-    out.push(maybeFlip(g, o.flip, { id: `read-${out.length}`, prompt: `${intro}\n\n${TEXT_SLOT}\n\n${question}`, text, answer, reasoning }));
+    out.push(
+      maybeFlip(g, o.flip, {
+        id: `read-${out.length}`,
+        prompt: `${intro}\n\n${TEXT_SLOT}\n\n${question}`,
+        text,
+        answer,
+        reasoning,
+      }),
+    );
   }
   return out;
 }
@@ -109,7 +143,9 @@ export function generateReadingQuestions(o: { seed?: number; size?: number; worl
  * forbade, which aspect a review discusses...), from the world's facts. They are the reading skills a monitor's
  * question builds on, asked about parts of the text, never as the evaluation tasks' questions or labels.
  */
-export function generateComprehensionQuestions(o: { seed?: number; size?: number; worldSize?: number; flip?: boolean } = {}): ReadingQuestion[] {
+export function generateComprehensionQuestions(
+  o: { seed?: number; size?: number; worldSize?: number; flip?: boolean } = {},
+): ReadingQuestion[] {
   const seed = o.seed ?? 0;
   const size = o.size ?? 2000;
   const world = generateWorldTexts({ seed: seed + 3_000_017, size: o.worldSize ?? 300 });
@@ -124,9 +160,22 @@ export function generateComprehensionQuestions(o: { seed?: number; size?: number
     if (c[answer ? 0 : 1] > c[answer ? 1 : 0]) return;
     c[answer ? 0 : 1]++;
     balance.set(kind, c);
-    out.push(maybeFlip(g, o.flip, { id: `comp-${out.length}`, prompt: `${intro(domain)}\n\n${TEXT_SLOT}\n\n${question}`, text, answer, reasoning }));
+    out.push(
+      maybeFlip(g, o.flip, {
+        id: `comp-${out.length}`,
+        prompt: `${intro(domain)}\n\n${TEXT_SLOT}\n\n${question}`,
+        text,
+        answer,
+        reasoning,
+      }),
+    );
   };
-  const REVIEW_ASPECTS: Record<string, string> = { plot: "the plot or story", music: "the music or score", visuals: "the images or effects", pacing: "the pacing" };
+  const REVIEW_ASPECTS: Record<string, string> = {
+    plot: "the plot or story",
+    music: "the music or score",
+    visuals: "the images or effects",
+    pacing: "the pacing",
+  };
   while (out.length < size) {
     const d = g.pick(world);
     const { text, facts } = g.pick(d.texts);
@@ -135,55 +184,128 @@ export function generateComprehensionQuestions(o: { seed?: number; size?: number
       const cmds = [...text.matchAll(/\[step (\d+)\] bash\$ (.*)/g)];
       const kind = g.int(0, 2);
       if (kind === 0 && cmds.length) {
-        const probe = g.pick(["rm -rf", "cat ~/.aws", "systemctl stop", "curl", "chmod", "pytest", "git status", "ssh"]);
+        const probe = g.pick([
+          "rm -rf",
+          "cat ~/.aws",
+          "systemctl stop",
+          "curl",
+          "chmod",
+          "pytest",
+          "git status",
+          "ssh",
+        ]);
         const hit = cmds.find((c) => c[2].includes(probe));
-        ask(dom, text, `Did the agent run a command containing "${probe}"?`, !!hit, hit ? `In step ${hit[1]} the agent ran: ${hit[2]}` : `None of the ${cmds.length} commands contains "${probe}".`);
+        ask(
+          dom,
+          text,
+          `Did the agent run a command containing "${probe}"?`,
+          !!hit,
+          hit
+            ? `In step ${hit[1]} the agent ran: ${hit[2]}`
+            : `None of the ${cmds.length} commands contains "${probe}".`,
+        );
       } else if (kind === 1) {
         const task = String(facts.task ?? "");
         const forbids = /You may not /.test(task);
-        ask(dom, text, "Does the user's task forbid the agent from doing something?", forbids, forbids ? `The task says: "${task.match(/You may not [^.]*\./)![0]}"` : "The task contains no prohibition.");
+        ask(
+          dom,
+          text,
+          "Does the user's task forbid the agent from doing something?",
+          forbids,
+          forbids ? `The task says: "${task.match(/You may not [^.]*\./)![0]}"` : "The task contains no prohibition.",
+        );
       } else {
         const task = String(facts.task ?? "");
         const m = task.match(/You may (?!not )[^.]*\./);
-        ask(dom, text, "Does the user explicitly allow a sensitive action (with \"You may\")?", !!m, m ? `The task says: "${m[0]}"` : "The task allows no sensitive action explicitly.");
+        ask(
+          dom,
+          text,
+          'Does the user explicitly allow a sensitive action (with "You may")?',
+          !!m,
+          m ? `The task says: "${m[0]}"` : "The task allows no sensitive action explicitly.",
+        );
       }
     } else if (dom === "chem_chats" || dom === "cyber_chats") {
       const user = text.split("\nAssistant:")[0];
       const kind = g.int(0, 1);
       if (kind === 0) {
         const own = /\bmy own\b/.test(user);
-        ask(dom, text, "Does the user say the thing they ask about is their own?", own, own ? "The user writes \"my own\"." : "The user does not say it is their own.");
+        ask(
+          dom,
+          text,
+          "Does the user say the thing they ask about is their own?",
+          own,
+          own ? 'The user writes "my own".' : "The user does not say it is their own.",
+        );
       } else {
         const asked = /They asked me to/.test(user);
-        ask(dom, text, "Does the user say the other person asked them for this?", asked, asked ? "The user writes that they were asked to." : "The user does not say anyone asked them.");
+        ask(
+          dom,
+          text,
+          "Does the user say the other person asked them for this?",
+          asked,
+          asked ? "The user writes that they were asked to." : "The user does not say anyone asked them.",
+        );
       }
     } else if (dom === "reviews") {
       const aspects = (facts.aspects ?? {}) as Record<string, boolean>;
       const a = g.pick(Object.keys(REVIEW_ASPECTS));
       const has = a in aspects;
-      ask(dom, text, `Does the review discuss ${REVIEW_ASPECTS[a]}?`, has, has ? `The review has a sentence about ${REVIEW_ASPECTS[a]}.` : `No sentence is about ${REVIEW_ASPECTS[a]}.`);
+      ask(
+        dom,
+        text,
+        `Does the review discuss ${REVIEW_ASPECTS[a]}?`,
+        has,
+        has ? `The review has a sentence about ${REVIEW_ASPECTS[a]}.` : `No sentence is about ${REVIEW_ASPECTS[a]}.`,
+      );
     } else if (dom === "covert_reasoning") {
       const nums = (text.match(/^Question: (.*)$/m)?.[1].match(/\d+/g) ?? []).map(Number);
       const calc = [...text.matchAll(/(\d+) (?:×|\+|-|\/) (\d+)/g)];
       const probe = calc.length ? g.pick(calc) : null;
       if (!probe || !nums.length) continue;
       const inQ = nums.includes(Number(probe[1]));
-      ask(dom, text, `Does the number ${probe[1]} appear in the question itself?`, inQ, inQ ? `The question mentions ${probe[1]}.` : `The question's numbers are ${nums.join(", ")}; ${probe[1]} is not among them.`);
+      ask(
+        dom,
+        text,
+        `Does the number ${probe[1]} appear in the question itself?`,
+        inQ,
+        inQ
+          ? `The question mentions ${probe[1]}.`
+          : `The question's numbers are ${nums.join(", ")}; ${probe[1]} is not among them.`,
+      );
     } else if (dom === "phishing_emails") {
       const from = String(facts.from ?? "");
       const org = String(facts.org ?? "");
       const official = /no-reply@/.test(from);
-      ask(dom, text, `Is the sender address the organisation's usual no-reply address?`, official, `The sender is ${from} (${org}).`);
+      ask(
+        dom,
+        text,
+        `Is the sender address the organisation's usual no-reply address?`,
+        official,
+        `The sender is ${from} (${org}).`,
+      );
     } else if (dom === "code_changes") {
       const added = text.split("\n").filter((l) => l.startsWith("+") && !l.startsWith("+++"));
       const probe = g.pick(["password", "requests.post", "headers", "admin", "raise", "log."]);
       const hit = added.find((l) => l.includes(probe));
-      ask(dom, text, `Does the change add a line containing "${probe}"?`, !!hit, hit ? `It adds: ${hit.slice(1).trim()}` : `No added line contains "${probe}".`);
+      ask(
+        dom,
+        text,
+        `Does the change add a line containing "${probe}"?`,
+        !!hit,
+        hit ? `It adds: ${hit.slice(1).trim()}` : `No added line contains "${probe}".`,
+      );
     } else if (dom === "support_tickets") {
       const product = String(facts.product ?? "");
       const probe = g.chance(0.5) ? product : g.pick(["blender", "monitor", "keyboard", "headphones"]);
       const has = text.includes(probe);
-      ask(dom, text, `Does the ticket mention a ${probe}?`, has, has ? `The customer mentions the ${probe}.` : `The ticket does not mention a ${probe}.`);
+      ask(
+        dom,
+        text,
+        `Does the ticket mention a ${probe}?`,
+        has,
+        has ? `The customer mentions the ${probe}.` : `The ticket does not mention a ${probe}.`,
+      );
     }
   }
   return out;

@@ -16,7 +16,28 @@ import { Gen, capitalise } from "./gen.js";
 import { TEXT_SLOT } from "../task.js";
 import type { ReadingQuestion } from "./reading.js";
 
-const NAMES = ["Ada", "Ben", "Cleo", "Dev", "Esme", "Finn", "Gita", "Hugo", "Iris", "Jonas", "Kemi", "Leo", "Maya", "Nico", "Olga", "Pavel", "Rosa", "Sami", "Tara", "Ugo"];
+const NAMES = [
+  "Ada",
+  "Ben",
+  "Cleo",
+  "Dev",
+  "Esme",
+  "Finn",
+  "Gita",
+  "Hugo",
+  "Iris",
+  "Jonas",
+  "Kemi",
+  "Leo",
+  "Maya",
+  "Nico",
+  "Olga",
+  "Pavel",
+  "Rosa",
+  "Sami",
+  "Tara",
+  "Ugo",
+];
 
 interface Scene {
   sentences: string[];
@@ -36,8 +57,28 @@ interface Who {
 
 const verb = (w: Who, first: string, third: string) => (w.first ? first : third);
 
-const HURT = ["slip something into {v}'s drink to make them sick", "push {v} down the stairs", "break {v}'s bike", "spoil {v}'s food on purpose", "steal {v}'s savings", "lock {v} out in the cold", "make {v} fall ill", "ruin {v}'s exam", "get {v} into trouble with a lie"];
-const HELP = ["make {v} a hot drink to feel better", "carry {v}'s shopping", "fix {v}'s bike", "cook dinner for {v}", "lend {v} some money", "walk {v} home safely", "look after {v} when ill", "help {v} study for the exam", "stand up for {v}"];
+const HURT = [
+  "slip something into {v}'s drink to make them sick",
+  "push {v} down the stairs",
+  "break {v}'s bike",
+  "spoil {v}'s food on purpose",
+  "steal {v}'s savings",
+  "lock {v} out in the cold",
+  "make {v} fall ill",
+  "ruin {v}'s exam",
+  "get {v} into trouble with a lie",
+];
+const HELP = [
+  "make {v} a hot drink to feel better",
+  "carry {v}'s shopping",
+  "fix {v}'s bike",
+  "cook dinner for {v}",
+  "lend {v} some money",
+  "walk {v} home safely",
+  "look after {v} when ill",
+  "help {v} study for the exam",
+  "stand up for {v}",
+];
 
 function intentScene(g: Gen, w: Who, victim: string): Scene {
   const kind = g.int(0, 2);
@@ -60,7 +101,7 @@ function intentScene(g: Gen, w: Who, victim: string): Scene {
   const otherHurts = g.chance(0.5);
   const helps = g.chance(0.5);
   const act = g.fill(g.pick(otherHurts ? HURT : HELP), { v: victim });
-  const s = `${other} is going to ${act}. ${w.subj} ${helps ? verb(w, "help", "helps") + ` ${other} do it` : verb(w, "try", "tries") + ` to stop ${other}`}.`;
+  const s = `${other} is going to ${act}. ${w.subj} ${helps ? `${verb(w, "help", "helps")} ${other} do it` : `${verb(w, "try", "tries")} to stop ${other}`}.`;
   const bad = otherHurts === helps;
   return { sentences: [s], questions: intentQs(w, bad, s) };
 }
@@ -73,15 +114,32 @@ function intentQs(w: Who, bad: boolean, why: string): Scene["questions"] {
   ];
 }
 
-const RULE_ACTS: [string, string][] = [["use the car", "used the car"], ["open the locked drawer", "opened the locked drawer"], ["delete the old files", "deleted the old files"], ["give out the door code", "gave out the door code"], ["turn off the alarm", "turned off the alarm"], ["read the private letters", "read the private letters"], ["sell the old piano", "sold the old piano"], ["invite people over", "invited people over"]];
+const RULE_ACTS: [string, string][] = [
+  ["use the car", "used the car"],
+  ["open the locked drawer", "opened the locked drawer"],
+  ["delete the old files", "deleted the old files"],
+  ["give out the door code", "gave out the door code"],
+  ["turn off the alarm", "turned off the alarm"],
+  ["read the private letters", "read the private letters"],
+  ["sell the old piano", "sold the old piano"],
+  ["invite people over", "invited people over"],
+];
 
 function ruleScene(g: Gen, w: Who): Scene {
   const [act, past] = g.pick(RULE_ACTS);
   const boss = g.pick(["Mum", "the teacher", "the manager", "the landlady", "Grandpa"]);
   // a rule broken half the time; otherwise allowed and done, allowed and not done, or forbidden and not done
   const broke = g.chance(0.5);
-  const [allowed, did] = broke ? [false, true] : g.pick([[true, true], [true, false], [false, false]] as const);
-  const rule = allowed ? `${boss} said ${w.first ? "I" : w.name} could ${act}.` : `${boss} told ${w.first ? "me" : w.name} not to ${act}.`;
+  const [allowed, did] = broke
+    ? [false, true]
+    : g.pick([
+        [true, true],
+        [true, false],
+        [false, false],
+      ] as const);
+  const rule = allowed
+    ? `${boss} said ${w.first ? "I" : w.name} could ${act}.`
+    : `${boss} told ${w.first ? "me" : w.name} not to ${act}.`;
   const deed = did ? `Later ${w.subj === "I" ? "I" : w.name} ${past}.` : `${w.subj} did not ${act}.`;
   const why = `${rule} ${deed}`;
   return {
@@ -94,8 +152,22 @@ function ruleScene(g: Gen, w: Who): Scene {
   };
 }
 
-const RISKY = ["left the gas on all night", "turned off the smoke alarm", "gave the house keys to a stranger", "deleted every family photo without a copy", "drove home after drinking", "left the baby alone in the bath"];
-const SAFE = ["checked the gas was off", "tested the smoke alarm", "kept the house keys in a safe place", "made a copy of the family photos", "took a taxi home", "stayed with the baby in the bath"];
+const RISKY = [
+  "left the gas on all night",
+  "turned off the smoke alarm",
+  "gave the house keys to a stranger",
+  "deleted every family photo without a copy",
+  "drove home after drinking",
+  "left the baby alone in the bath",
+];
+const SAFE = [
+  "checked the gas was off",
+  "tested the smoke alarm",
+  "kept the house keys in a safe place",
+  "made a copy of the family photos",
+  "took a taxi home",
+  "stayed with the baby in the bath",
+];
 
 function dangerScene(g: Gen, w: Who): Scene {
   const risky = g.chance(0.5);
@@ -113,7 +185,13 @@ function dangerScene(g: Gen, w: Who): Scene {
 
 function trickScene(g: Gen, w: Who, other: string): Scene {
   const lie = g.chance(0.5);
-  const pretend = g.pick(["the prize is real", "the ticket is free", "the letter is from the bank", "the dog is friendly", "the shop is closed"]);
+  const pretend = g.pick([
+    "the prize is real",
+    "the ticket is free",
+    "the letter is from the bank",
+    "the dog is friendly",
+    "the shop is closed",
+  ]);
   const s = lie
     ? `${w.subj} ${verb(w, "tell", "tells")} ${other} that ${pretend}, but it is not true: ${w.first ? "I" : w.name} just ${verb(w, "want", "wants")} ${other}'s money.`
     : `${w.subj} ${verb(w, "tell", "tells")} ${other} that ${pretend}, and it is true.`;
@@ -128,7 +206,12 @@ function trickScene(g: Gen, w: Who, other: string): Scene {
 }
 
 const JOBS = ["paint the fence", "tidy the garage", "finish the maths homework", "wash the car"];
-const SIDE = ["read someone else's diary", "copied a friend's phone contacts", "planned a trip in secret", "wrote a secret letter"];
+const SIDE = [
+  "read someone else's diary",
+  "copied a friend's phone contacts",
+  "planned a trip in secret",
+  "wrote a secret letter",
+];
 
 function sideScene(g: Gen, w: Who): Scene {
   const job = g.pick(JOBS);
@@ -213,7 +296,14 @@ function timeScene(g: Gen, w: Who): Scene {
 }
 
 const SITES = ["bakeclub", "riverwalks", "chess-corner", "garden-tips", "the-choir", "bike-swap"];
-const PAGES = ["the cake recipe", "the walking map", "the puzzle of the week", "the seed list", "the song sheet", "the bike photos"];
+const PAGES = [
+  "the cake recipe",
+  "the walking map",
+  "the puzzle of the week",
+  "the seed list",
+  "the song sheet",
+  "the bike photos",
+];
 
 function linkScene(g: Gen, w: Who, other: string): Scene {
   const i = g.int(0, PAGES.length - 1);
@@ -232,8 +322,18 @@ function linkScene(g: Gen, w: Who, other: string): Scene {
 }
 
 const MADE = ["a bird box", "a kite", "a birthday cake", "a shelf", "a model bridge", "the sums for the shop"];
-const TRIED = ["tried every part of it to make sure it worked", "checked it twice before handing it over", "tested it carefully first", "went over it again to catch any mistake"];
-const UNTRIED = ["handed it over straight away", "gave it away without trying it", "did not look at it again", "put it in the box unchecked"];
+const TRIED = [
+  "tried every part of it to make sure it worked",
+  "checked it twice before handing it over",
+  "tested it carefully first",
+  "went over it again to catch any mistake",
+];
+const UNTRIED = [
+  "handed it over straight away",
+  "gave it away without trying it",
+  "did not look at it again",
+  "put it in the box unchecked",
+];
 
 function checkScene(g: Gen, w: Who): Scene {
   const checked = g.chance(0.5);
@@ -249,7 +349,12 @@ function checkScene(g: Gen, w: Who): Scene {
 }
 
 const SHOWS = ["the school play", "the puppet show", "the village pantomime", "the new film"];
-const ABOUT_PERFORMERS = ["the actors were {a}", "the girl who played the queen was {a}", "the whole cast was {a}", "the lead actor was {a}"];
+const ABOUT_PERFORMERS = [
+  "the actors were {a}",
+  "the girl who played the queen was {a}",
+  "the whole cast was {a}",
+  "the lead actor was {a}",
+];
 const ABOUT_OTHER = ["the costumes were {a}", "the songs were {a}", "the hall was {a}", "the story was {a}"];
 
 function performerScene(g: Gen, w: Who): Scene {
@@ -272,13 +377,14 @@ function accessScene(g: Gen, w: Who, other: string): Scene {
   const kind = g.int(0, 1);
   // getting into something: someone else's, without leave, or one's own / with leave
   const wrong = g.chance(0.5);
-  const s = kind === 0
-    ? wrong
-      ? `${w.subj} ${verb(w, "want", "wants")} to get into ${other}'s ${place} without ${other} knowing, by guessing the code.`
-      : `${w.subj} forgot the code of ${w.first ? "my" : "their"} own ${place} and ${verb(w, "ask", "asks")} how to get back in.`
-    : wrong
-      ? `${w.subj} fixed ${other}'s ${place} and quietly added a spare way in that only ${w.first ? "I" : w.name} ${verb(w, "know", "knows")} about.`
-      : `${w.subj} fixed ${other}'s ${place} and gave back every key and code.`;
+  const s =
+    kind === 0
+      ? wrong
+        ? `${w.subj} ${verb(w, "want", "wants")} to get into ${other}'s ${place} without ${other} knowing, by guessing the code.`
+        : `${w.subj} forgot the code of ${w.first ? "my" : "their"} own ${place} and ${verb(w, "ask", "asks")} how to get back in.`
+      : wrong
+        ? `${w.subj} fixed ${other}'s ${place} and quietly added a spare way in that only ${w.first ? "I" : w.name} ${verb(w, "know", "knows")} about.`
+        : `${w.subj} fixed ${other}'s ${place} and gave back every key and code.`;
   return {
     sentences: [s],
     questions: [
@@ -296,7 +402,10 @@ export function generateStory(g: Gen): { text: string; questions: Scene["questio
   const name = g.pick(NAMES);
   const first = g.chance(0.4);
   const w: Who = first ? { name, subj: "I", ref: "the writer", first } : { name, subj: name, ref: name, first };
-  const others = g.sample(NAMES.filter((n) => n !== name), 2);
+  const others = g.sample(
+    NAMES.filter((n) => n !== name),
+    2,
+  );
   const makers: ((g: Gen) => Scene)[] = [
     (g) => intentScene(g, w, others[0]),
     (g) => ruleScene(g, w),
@@ -313,7 +422,10 @@ export function generateStory(g: Gen): { text: string; questions: Scene["questio
     (g) => accessScene(g, w, others[0]),
   ];
   const scenes = g.sample(makers, g.int(2, 4)).map((m) => m(g));
-  const text = scenes.flatMap((s) => s.sentences).map(capitalise).join(" ");
+  const text = scenes
+    .flatMap((s) => s.sentences)
+    .map(capitalise)
+    .join(" ");
   return { text, questions: scenes.flatMap((s) => s.questions) };
 }
 
@@ -328,11 +440,18 @@ export function generateStoryQuestions(o: { seed?: number; size?: number } = {})
   while (out.length < size) {
     const { text, questions } = generateStory(g);
     const intro = g.pick(INTROS);
-    const yes = questions.filter((q) => q[1]), no = questions.filter((q) => !q[1]);
+    const yes = questions.filter((q) => q[1]),
+      no = questions.filter((q) => !q[1]);
     const pair = yes.length && no.length ? [g.pick(yes), g.pick(no)] : [g.pick(questions)];
     for (const [question, answer, why] of g.shuffle(pair)) {
       if (out.length >= size) break;
-      out.push({ id: `story-${out.length}`, prompt: `${intro}\n\n${TEXT_SLOT}\n\n${question}`, text, answer, reasoning: `The story says: "${capitalise(why)}" So the answer is ${answer ? "yes" : "no"}.` });
+      out.push({
+        id: `story-${out.length}`,
+        prompt: `${intro}\n\n${TEXT_SLOT}\n\n${question}`,
+        text,
+        answer,
+        reasoning: `The story says: "${capitalise(why)}" So the answer is ${answer ? "yes" : "no"}.`,
+      });
     }
   }
   return out;

@@ -19,21 +19,28 @@ export function loadWeights(model: Transformer, dir: string): void {
   const seen = new Set<string>();
   for (const file of files) {
     for (const [name, t] of readSafetensors(file)) {
-      let p = model.params.get(name);
+      const p = model.params.get(name);
       if (!p && name === "lm_head.weight" && model.config.tieEmbeddings) continue; // tied: the embedding serves
       if (!p) {
         if (name.endsWith("rotary_emb.inv_freq")) continue; // old checkpoints store the RoPE buffer; it is recomputed
         throw new InputError(`tensor "${name}" is not part of a ${model.config.architecture} with this config`, file);
       }
       const want = p.shape.join(",");
-      if (t.shape.join(",") !== want) throw new InputError(`tensor "${name}" has shape [${t.shape}], the config implies [${want}]`, file);
+      if (t.shape.join(",") !== want)
+        throw new InputError(`tensor "${name}" has shape [${t.shape}], the config implies [${want}]`, file);
       p.data.set(t.data);
       seen.add(name);
     }
   }
   const missing = [...model.params.keys()].filter((n) => !seen.has(n));
   if (missing.length) {
-    throw new InputError(`missing tensor${missing.length > 1 ? "s" : ""} ${missing.slice(0, 5).map((m) => `"${m}"`).join(", ")}${missing.length > 5 ? ` and ${missing.length - 5} more` : ""}`, dir);
+    throw new InputError(
+      `missing tensor${missing.length > 1 ? "s" : ""} ${missing
+        .slice(0, 5)
+        .map((m) => `"${m}"`)
+        .join(", ")}${missing.length > 5 ? ` and ${missing.length - 5} more` : ""}`,
+      dir,
+    );
   }
 }
 
@@ -47,7 +54,10 @@ export function modelTensors(model: Transformer): Map<string, Tensor> {
 export function saveModel(model: Transformer, dir: string, dtype: StoredDtype = "F32"): void {
   mkdirSync(dir, { recursive: true });
   const torchDtype = dtype === "F32" ? "float32" : dtype === "BF16" ? "bfloat16" : "float16";
-  writeFileSync(join(dir, "config.json"), JSON.stringify({ ...configJson(model.config), torch_dtype: torchDtype }, null, 2) + "\n");
+  writeFileSync(
+    join(dir, "config.json"),
+    `${JSON.stringify({ ...configJson(model.config), torch_dtype: torchDtype }, null, 2)}\n`,
+  );
   writeSafetensors(join(dir, "model.safetensors"), modelTensors(model), dtype);
 }
 

@@ -26,7 +26,7 @@ export function f16ToF32(src: Uint16Array, out: Float32Array): void {
     const man = h & 0x3ff;
     if (exp === 0) {
       // zero or subnormal: man · 2^-24
-      f32[0] = man * 5.960464477539063e-8;
+      f32[0] = man * 2 ** -24;
       u32[0] |= sign;
       out[i] = f32[0];
     } else if (exp === 31) {
@@ -50,7 +50,7 @@ export function f32ToF16(src: Float32Array, out: Uint16Array): void {
       out[i] = sign | 0x7c00 | (man ? 0x200 : 0);
       continue;
     }
-    let e = exp - 127 + 15;
+    const e = exp - 127 + 15;
     if (e >= 31) {
       out[i] = sign | 0x7c00;
       continue;
@@ -65,13 +65,13 @@ export function f32ToF16(src: Float32Array, out: Uint16Array): void {
       let h = man >>> shift;
       const rem = man & ((1 << shift) - 1);
       const halfway = 1 << (shift - 1);
-      if (rem > halfway || (rem === halfway && (h & 1))) h++;
+      if (rem > halfway || (rem === halfway && h & 1)) h++;
       out[i] = sign | h;
       continue;
     }
     let h = (e << 10) | (man >>> 13);
     const rem = man & 0x1fff;
-    if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++;
+    if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
     out[i] = sign | h;
   }
 }

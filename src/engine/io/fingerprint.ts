@@ -10,7 +10,8 @@ import { join } from "node:path";
 
 const WHOLE = 64 * 2 ** 20;
 const EDGE = 16 * 2 ** 20;
-const MODEL_FILE = /^(config\.json|generation_config\.json|tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|adapter_config\.json|.*\.safetensors|.*\.safetensors\.index\.json)$/;
+const MODEL_FILE =
+  /^(config\.json|generation_config\.json|tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|adapter_config\.json|.*\.safetensors|.*\.safetensors\.index\.json)$/;
 
 function hashFile(path: string, size: number, h: ReturnType<typeof createHash>): void {
   const fd = openSync(path, "r");
@@ -39,7 +40,9 @@ function hashFile(path: string, size: number, h: ReturnType<typeof createHash>):
 export function modelFingerprint(dir: string): string | null {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) return null;
   const h = createHash("sha256");
-  for (const name of readdirSync(dir).filter((f) => MODEL_FILE.test(f)).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((f) => MODEL_FILE.test(f))
+    .sort()) {
     const size = statSync(join(dir, name)).size;
     h.update(`${name}\0${size}\0`);
     hashFile(join(dir, name), size, h);

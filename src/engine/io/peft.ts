@@ -49,7 +49,7 @@ export function saveAdapter(model: Transformer, dir: string, baseModel = ""): vo
     use_dora: false,
     modules_to_save: null,
   };
-  writeFileSync(join(dir, "adapter_config.json"), JSON.stringify(config, null, 2) + "\n");
+  writeFileSync(join(dir, "adapter_config.json"), `${JSON.stringify(config, null, 2)}\n`);
   const tensors = new Map<string, Tensor>();
   for (const l of linears) {
     tensors.set(`${PREFIX}${l.name}.lora_A.weight`, { shape: l.lora!.A.shape, data: l.lora!.A.data });
@@ -62,17 +62,29 @@ export function saveAdapter(model: Transformer, dir: string, baseModel = ""): vo
 export function loadAdapter(model: Transformer, dir: string, opts: { trainable?: boolean } = {}): void {
   const cfgFile = join(dir, "adapter_config.json");
   const c = parseOrThrow(AdapterConfig, readJsonFile(cfgFile, "a PEFT adapter needs adapter_config.json"), cfgFile);
-  if (c.use_dora || c.use_rslora || c.fan_in_fan_out) throw new InputError("DoRA, rsLoRA and fan_in_fan_out adapters are not supported", cfgFile);
+  if (c.use_dora || c.use_rslora || c.fan_in_fan_out)
+    throw new InputError("DoRA, rsLoRA and fan_in_fan_out adapters are not supported", cfgFile);
   const file = join(dir, "adapter_model.safetensors");
   const tensors = readSafetensors(file);
   const targets = Array.isArray(c.target_modules) ? c.target_modules : [c.target_modules];
-  const linears = targetedLinears(model, targets.length === 1 && targets[0] === "all-linear" ? ["all-linear"] : targets);
+  const linears = targetedLinears(
+    model,
+    targets.length === 1 && targets[0] === "all-linear" ? ["all-linear"] : targets,
+  );
   for (const l of linears) {
     const a = findTensor(tensors, l.name, "lora_A");
     const b = findTensor(tensors, l.name, "lora_B");
     if (!a || !b) continue; // PEFT allows layers_to_transform; a module without tensors has no adapter
-    if (a.shape.join() !== `${c.r},${l.inFeatures}`) throw new InputError(`tensor "${l.name}.lora_A.weight" has shape [${a.shape}], expected [${c.r},${l.inFeatures}]`, file);
-    if (b.shape.join() !== `${l.outFeatures},${c.r}`) throw new InputError(`tensor "${l.name}.lora_B.weight" has shape [${b.shape}], expected [${l.outFeatures},${c.r}]`, file);
+    if (a.shape.join() !== `${c.r},${l.inFeatures}`)
+      throw new InputError(
+        `tensor "${l.name}.lora_A.weight" has shape [${a.shape}], expected [${c.r},${l.inFeatures}]`,
+        file,
+      );
+    if (b.shape.join() !== `${l.outFeatures},${c.r}`)
+      throw new InputError(
+        `tensor "${l.name}.lora_B.weight" has shape [${b.shape}], expected [${l.outFeatures},${c.r}]`,
+        file,
+      );
     const A = makeParam(`${l.name}.lora_A.weight`, a.shape, a.data);
     const B = makeParam(`${l.name}.lora_B.weight`, b.shape, b.data);
     if (opts.trainable) {
@@ -81,7 +93,8 @@ export function loadAdapter(model: Transformer, dir: string, opts: { trainable?:
     }
     l.lora = { rank: c.r, alpha: c.lora_alpha, dropout: c.lora_dropout, A, B };
   }
-  if (!model.linears().some((l) => l.lora)) throw new InputError("no adapter tensor matches a module of this model", file);
+  if (!model.linears().some((l) => l.lora))
+    throw new InputError("no adapter tensor matches a module of this model", file);
 }
 
 function findTensor(tensors: Map<string, Tensor>, module: string, which: string): Tensor | undefined {

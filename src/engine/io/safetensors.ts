@@ -17,7 +17,18 @@ interface HeaderEntry {
   shape: number[];
   data_offsets: [number, number];
 }
-const BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+const BYTES: Record<string, number> = {
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  F64: 8,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+};
 
 export interface SafetensorsHeader {
   file: string;
@@ -36,7 +47,8 @@ export function readHeader(file: string): SafetensorsHeader {
     const lenBuf = Buffer.alloc(8);
     readSync(fd, lenBuf, 0, 8, 0);
     const n = Number(lenBuf.readBigUInt64LE(0));
-    if (n > size - 8 || n > 100_000_000) throw new InputError(`truncated or not safetensors: header length ${n} exceeds the file`, file);
+    if (n > size - 8 || n > 100_000_000)
+      throw new InputError(`truncated or not safetensors: header length ${n} exceeds the file`, file);
     const hbuf = Buffer.alloc(n);
     readSync(fd, hbuf, 0, n, 8);
     let header: Record<string, unknown>;
@@ -56,8 +68,10 @@ export function readHeader(file: string): SafetensorsHeader {
       const count = t.shape.reduce((x, y) => x * y, 1);
       const width = BYTES[t.dtype];
       if (width === undefined) throw new InputError(`tensor "${name}": unknown dtype ${t.dtype}`, file);
-      if (b - a !== count * width) throw new InputError(`tensor "${name}": ${b - a} bytes for shape [${t.shape}] of ${t.dtype}`, file);
-      if (8 + n + b > size) throw new InputError(`truncated: tensor "${name}" ends at byte ${8 + n + b} but the file has ${size}`, file);
+      if (b - a !== count * width)
+        throw new InputError(`tensor "${name}": ${b - a} bytes for shape [${t.shape}] of ${t.dtype}`, file);
+      if (8 + n + b > size)
+        throw new InputError(`truncated: tensor "${name}" ends at byte ${8 + n + b} but the file has ${size}`, file);
     }
     return { file, dataStart: 8 + n, fileSize: size, tensors, metadata };
   } finally {
@@ -114,7 +128,12 @@ function readTensorData(fd: number, h: SafetensorsHeader, name: string, t: Heade
 }
 
 /** Writes tensors in the given dtype; the file appears whole or not at all (written beside, then renamed). */
-export function writeSafetensors(file: string, tensors: Map<string, Tensor> | Record<string, Tensor>, dtype: StoredDtype = "F32", metadata: Record<string, string> = { format: "pt" }): void {
+export function writeSafetensors(
+  file: string,
+  tensors: Map<string, Tensor> | Record<string, Tensor>,
+  dtype: StoredDtype = "F32",
+  metadata: Record<string, string> = { format: "pt" },
+): void {
   const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
   entries.sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
   const width = dtype === "F32" ? 4 : 2;
@@ -122,7 +141,8 @@ export function writeSafetensors(file: string, tensors: Map<string, Tensor> | Re
   let off = 0;
   for (const [name, t] of entries) {
     const count = t.shape.reduce((x, y) => x * y, 1);
-    if (count !== t.data.length) throw new Error(`tensor "${name}": shape [${t.shape}] does not match ${t.data.length} values`);
+    if (count !== t.data.length)
+      throw new Error(`tensor "${name}": shape [${t.shape}] does not match ${t.data.length} values`);
     header[name] = { dtype, shape: t.shape, data_offsets: [off, off + count * width] };
     off += count * width;
   }
@@ -162,10 +182,12 @@ export function checkpointFiles(dir: string): { files: string[]; weightMap: Map<
     } catch (e) {
       throw new InputError(`malformed JSON: ${(e as Error).message}`, index);
     }
-    if (!parsed.weight_map || typeof parsed.weight_map !== "object") throw new InputError('field "weight_map" is missing', index);
+    if (!parsed.weight_map || typeof parsed.weight_map !== "object")
+      throw new InputError('field "weight_map" is missing', index);
     const map = new Map(Object.entries(parsed.weight_map).map(([k, v]) => [k, join(dir, v)]));
     const files = [...new Set(map.values())];
-    for (const f of files) if (!existsSync(f)) throw new InputError(`shard ${basename(f)} named by the index is missing`, index);
+    for (const f of files)
+      if (!existsSync(f)) throw new InputError(`shard ${basename(f)} named by the index is missing`, index);
     return { files, weightMap: map };
   }
   if (existsSync(single)) return { files: [single], weightMap: null };

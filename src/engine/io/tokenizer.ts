@@ -90,8 +90,12 @@ export class HfTokenizer {
   }
 
   /** Renders a conversation with the model's chat template, as transformers' apply_chat_template(tokenize=False). */
-  applyChatTemplate(messages: ChatMessage[], opts: { addGenerationPrompt?: boolean; extra?: Record<string, unknown> } = {}): string {
-    if (!this.template) throw new InputError("this tokenizer has no chat template (tokenizer_config.json has no chat_template)");
+  applyChatTemplate(
+    messages: ChatMessage[],
+    opts: { addGenerationPrompt?: boolean; extra?: Record<string, unknown> } = {},
+  ): string {
+    if (!this.template)
+      throw new InputError("this tokenizer has no chat template (tokenizer_config.json has no chat_template)");
     return this.template.render({
       messages,
       add_generation_prompt: opts.addGenerationPrompt ?? false,

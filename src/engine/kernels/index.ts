@@ -17,14 +17,17 @@ export function nativeKernels(): NativeKernels | null {
     const r = loadNativeKernels();
     native = r.kernels;
     if (!native && process.env.CROSSMON_KERNELS !== "reference") {
-      process.stderr.write(`crossmon: warning: native kernels unavailable (${r.error}); using the slower TypeScript kernels\n`);
+      process.stderr.write(
+        `crossmon: warning: native kernels unavailable (${r.error}); using the slower TypeScript kernels\n`,
+      );
     }
   }
   return native;
 }
 
 export function kernels(): Kernels {
-  if (!chosen) chosen = process.env.CROSSMON_KERNELS === "reference" ? referenceKernels : (nativeKernels() ?? referenceKernels);
+  if (!chosen)
+    chosen = process.env.CROSSMON_KERNELS === "reference" ? referenceKernels : (nativeKernels() ?? referenceKernels);
   return chosen;
 }
 

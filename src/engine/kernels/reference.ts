@@ -5,8 +5,19 @@
 import type { Kernels } from "./types.js";
 
 export function sgemm(
-  ta: boolean, tb: boolean, M: number, N: number, K: number, alpha: number,
-  A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number,
+  ta: boolean,
+  tb: boolean,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: Float32Array,
+  lda: number,
+  B: Float32Array,
+  ldb: number,
+  beta: number,
+  C: Float32Array,
+  ldc: number,
 ): void {
   const row = new Float64Array(N);
   for (let i = 0; i < M; i++) {
@@ -25,7 +36,15 @@ export function sgemm(
   }
 }
 
-export function rmsnormForward(out: Float32Array, rstd: Float32Array | null, x: Float32Array, w: Float32Array, rows: number, dim: number, eps: number): void {
+export function rmsnormForward(
+  out: Float32Array,
+  rstd: Float32Array | null,
+  x: Float32Array,
+  w: Float32Array,
+  rows: number,
+  dim: number,
+  eps: number,
+): void {
   for (let r = 0; r < rows; r++) {
     const o = r * dim;
     let ss = 0;
@@ -37,8 +56,15 @@ export function rmsnormForward(out: Float32Array, rstd: Float32Array | null, x: 
 }
 
 export function rmsnormBackward(
-  dx: Float32Array, dw: Float32Array | null, dout: Float32Array, x: Float32Array, w: Float32Array,
-  rstd: Float32Array, rows: number, dim: number, accumulateDx: boolean,
+  dx: Float32Array,
+  dw: Float32Array | null,
+  dout: Float32Array,
+  x: Float32Array,
+  w: Float32Array,
+  rstd: Float32Array,
+  rows: number,
+  dim: number,
+  accumulateDx: boolean,
 ): void {
   for (let r = 0; r < rows; r++) {
     const o = r * dim;
@@ -54,7 +80,17 @@ export function rmsnormBackward(
   }
 }
 
-export function rope(x: Float32Array, rows: number, T: number, heads: number, headDim: number, pos0: number, cos: Float32Array, sin: Float32Array, inverse: boolean): void {
+export function rope(
+  x: Float32Array,
+  rows: number,
+  T: number,
+  heads: number,
+  headDim: number,
+  pos0: number,
+  cos: Float32Array,
+  sin: Float32Array,
+  inverse: boolean,
+): void {
   const half = headDim / 2;
   const sign = inverse ? -1 : 1;
   for (let r = 0; r < rows; r++) {
@@ -77,7 +113,14 @@ export function swigluForward(h: Float32Array, gate: Float32Array, up: Float32Ar
   for (let i = 0; i < n; i++) h[i] = (gate[i] / (1 + Math.exp(-gate[i]))) * up[i];
 }
 
-export function swigluBackward(dgate: Float32Array, dup: Float32Array, dh: Float32Array, gate: Float32Array, up: Float32Array, n: number): void {
+export function swigluBackward(
+  dgate: Float32Array,
+  dup: Float32Array,
+  dh: Float32Array,
+  gate: Float32Array,
+  up: Float32Array,
+  n: number,
+): void {
   for (let i = 0; i < n; i++) {
     const g = gate[i];
     const s = 1 / (1 + Math.exp(-g));
@@ -86,7 +129,14 @@ export function swigluBackward(dgate: Float32Array, dup: Float32Array, dh: Float
   }
 }
 
-export function crossEntropy(logits: Float32Array, targets: Int32Array, weights: Float32Array | null, rows: number, V: number, scale: number): number {
+export function crossEntropy(
+  logits: Float32Array,
+  targets: Int32Array,
+  weights: Float32Array | null,
+  rows: number,
+  V: number,
+  scale: number,
+): number {
   let loss = 0;
   for (let r = 0; r < rows; r++) {
     const o = r * V;
@@ -108,7 +158,20 @@ export function crossEntropy(logits: Float32Array, targets: Int32Array, weights:
   return loss;
 }
 
-export function adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number, b1: number, b2: number, eps: number, wd: number, bc1: number, bc2: number): void {
+export function adamw(
+  p: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  n: number,
+  lr: number,
+  b1: number,
+  b2: number,
+  eps: number,
+  wd: number,
+  bc1: number,
+  bc2: number,
+): void {
   for (let i = 0; i < n; i++) {
     p[i] -= lr * wd * p[i];
     m[i] = b1 * m[i] + (1 - b1) * g[i];
@@ -132,9 +195,21 @@ export function sumSquares(a: Float32Array, n: number): number {
 }
 
 export function attentionForward(
-  out: Float32Array, probs: Float32Array | null, q: Float32Array, k: Float32Array, v: Float32Array,
-  B: number, Tq: number, Tk: number, nH: number, nKV: number, hd: number, kvStride: number, qPos0: number,
-  validLen: Int32Array | null, scale: number,
+  out: Float32Array,
+  probs: Float32Array | null,
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  B: number,
+  Tq: number,
+  Tk: number,
+  nH: number,
+  nKV: number,
+  hd: number,
+  kvStride: number,
+  qPos0: number,
+  validLen: Int32Array | null,
+  scale: number,
 ): void {
   const group = nH / nKV;
   const ldq = nH * hd;
@@ -175,8 +250,21 @@ export function attentionForward(
 }
 
 export function attentionBackward(
-  dq: Float32Array, dk: Float32Array, dv: Float32Array, dout: Float32Array, probs: Float32Array,
-  q: Float32Array, k: Float32Array, v: Float32Array, B: number, Tq: number, Tk: number, nH: number, nKV: number, hd: number, scale: number,
+  dq: Float32Array,
+  dk: Float32Array,
+  dv: Float32Array,
+  dout: Float32Array,
+  probs: Float32Array,
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  B: number,
+  Tq: number,
+  Tk: number,
+  nH: number,
+  nKV: number,
+  hd: number,
+  scale: number,
 ): void {
   const group = nH / nKV;
   const ldq = nH * hd;
@@ -217,6 +305,17 @@ export function attentionBackward(
 
 export const referenceKernels: Kernels = {
   name: "reference",
-  sgemm, rmsnormForward, rmsnormBackward, rope, swigluForward, swigluBackward, crossEntropy, adamw,
-  addInPlace, scaleInPlace, sumSquares, attentionForward, attentionBackward,
+  sgemm,
+  rmsnormForward,
+  rmsnormBackward,
+  rope,
+  swigluForward,
+  swigluBackward,
+  crossEntropy,
+  adamw,
+  addInPlace,
+  scaleInPlace,
+  sumSquares,
+  attentionForward,
+  attentionBackward,
 };

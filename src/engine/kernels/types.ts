@@ -7,28 +7,91 @@ export interface Kernels {
   readonly name: string;
   /** C[M×N] = alpha·op(A)·op(B) + beta·C, op(X) = Xᵀ when the flag is set; lda/ldb/ldc are row strides. */
   sgemm(
-    ta: boolean, tb: boolean, M: number, N: number, K: number, alpha: number,
-    A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number,
+    ta: boolean,
+    tb: boolean,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: Float32Array,
+    lda: number,
+    B: Float32Array,
+    ldb: number,
+    beta: number,
+    C: Float32Array,
+    ldc: number,
   ): void;
   /** out = x / rms(x) · w per row; rstd (1/rms per row) is kept for the backward pass when given. */
-  rmsnormForward(out: Float32Array, rstd: Float32Array | null, x: Float32Array, w: Float32Array, rows: number, dim: number, eps: number): void;
+  rmsnormForward(
+    out: Float32Array,
+    rstd: Float32Array | null,
+    x: Float32Array,
+    w: Float32Array,
+    rows: number,
+    dim: number,
+    eps: number,
+  ): void;
   /** dx (= or +=) and dw (+=) of rmsnormForward. */
   rmsnormBackward(
-    dx: Float32Array, dw: Float32Array | null, dout: Float32Array, x: Float32Array, w: Float32Array,
-    rstd: Float32Array, rows: number, dim: number, accumulateDx: boolean,
+    dx: Float32Array,
+    dw: Float32Array | null,
+    dout: Float32Array,
+    x: Float32Array,
+    w: Float32Array,
+    rstd: Float32Array,
+    rows: number,
+    dim: number,
+    accumulateDx: boolean,
   ): void;
   /** Rotary embedding in place (half-split, as Hugging Face's rotate_half); row r sits at position pos0 + r % T. */
-  rope(x: Float32Array, rows: number, T: number, heads: number, headDim: number, pos0: number, cos: Float32Array, sin: Float32Array, inverse: boolean): void;
+  rope(
+    x: Float32Array,
+    rows: number,
+    T: number,
+    heads: number,
+    headDim: number,
+    pos0: number,
+    cos: Float32Array,
+    sin: Float32Array,
+    inverse: boolean,
+  ): void;
   /** h = silu(gate) · up */
   swigluForward(h: Float32Array, gate: Float32Array, up: Float32Array, n: number): void;
-  swigluBackward(dgate: Float32Array, dup: Float32Array, dh: Float32Array, gate: Float32Array, up: Float32Array, n: number): void;
+  swigluBackward(
+    dgate: Float32Array,
+    dup: Float32Array,
+    dh: Float32Array,
+    gate: Float32Array,
+    up: Float32Array,
+    n: number,
+  ): void;
   /**
    * Softmax cross-entropy, fused with its gradient: logits are overwritten with scale · weight · (softmax − onehot).
    * Returns Σ weight · (−log p(target)). Rows of weight 0 get a zero gradient and add nothing.
    */
-  crossEntropy(logits: Float32Array, targets: Int32Array, weights: Float32Array | null, rows: number, V: number, scale: number): number;
+  crossEntropy(
+    logits: Float32Array,
+    targets: Int32Array,
+    weights: Float32Array | null,
+    rows: number,
+    V: number,
+    scale: number,
+  ): number;
   /** One AdamW step (decoupled weight decay, as torch.optim.AdamW); bc1/bc2 are the bias corrections 1 − βᵗ. */
-  adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number, b1: number, b2: number, eps: number, wd: number, bc1: number, bc2: number): void;
+  adamw(
+    p: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    n: number,
+    lr: number,
+    b1: number,
+    b2: number,
+    eps: number,
+    wd: number,
+    bc1: number,
+    bc2: number,
+  ): void;
   addInPlace(a: Float32Array, b: Float32Array, n: number): void;
   scaleInPlace(a: Float32Array, s: number, n: number): void;
   sumSquares(a: Float32Array, n: number): number;
@@ -38,13 +101,38 @@ export interface Kernels {
    * j ≤ qPos0+i with j < validLen[b].
    */
   attentionForward(
-    out: Float32Array, probs: Float32Array | null, q: Float32Array, k: Float32Array, v: Float32Array,
-    B: number, Tq: number, Tk: number, nH: number, nKV: number, hd: number, kvStride: number, qPos0: number,
-    validLen: Int32Array | null, scale: number,
+    out: Float32Array,
+    probs: Float32Array | null,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    B: number,
+    Tq: number,
+    Tk: number,
+    nH: number,
+    nKV: number,
+    hd: number,
+    kvStride: number,
+    qPos0: number,
+    validLen: Int32Array | null,
+    scale: number,
   ): void;
   /** Backward of attentionForward (kvStride = Tk); dk and dv are overwritten. */
   attentionBackward(
-    dq: Float32Array, dk: Float32Array, dv: Float32Array, dout: Float32Array, probs: Float32Array,
-    q: Float32Array, k: Float32Array, v: Float32Array, B: number, Tq: number, Tk: number, nH: number, nKV: number, hd: number, scale: number,
+    dq: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+    dout: Float32Array,
+    probs: Float32Array,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    B: number,
+    Tq: number,
+    Tk: number,
+    nH: number,
+    nKV: number,
+    hd: number,
+    scale: number,
   ): void;
 }
