@@ -1,7 +1,7 @@
 /** The backend a command runs on, by name: the in-process engine (default) or the PyTorch worker. */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { InputError } from "../engine/errors.js";
+import { InputError } from "../core/errors.js";
 import { HfTokenizer } from "../engine/io/tokenizer.js";
 import { LocalBackend } from "./local.js";
 import type { Backend } from "./types.js";

@@ -1,5 +1,5 @@
 /** How the CLI reports: errors as one clear line and a non-zero exit; progress only on a terminal. */
-import { InputError } from "../engine/errors.js";
+import { InputError } from "../core/errors.js";
 
 export function fail(e: unknown): never {
   const msg =

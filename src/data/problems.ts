@@ -1,5 +1,5 @@
 /** Collected problems with input files: each names the file, the line or row, and the field. */
-import { InputError } from "../engine/errors.js";
+import { InputError } from "../core/errors.js";
 
 export interface Problem {
   file: string;

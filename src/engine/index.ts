@@ -20,5 +20,5 @@ export { nextTokenLogprobs, scoreNextTokens, logSoftmax } from "./score.js";
 export { generate, pickToken, type GenerateOptions, type Generation } from "./generate.js";
 export { setTrainable, type Param } from "./params.js";
 export { Rng } from "./random.js";
-export { InputError } from "./errors.js";
+export { InputError } from "../core/errors.js";
 export { kernels, nativeKernels, referenceKernels, setThreads, type Kernels } from "./kernels/index.js";

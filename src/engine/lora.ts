@@ -1,5 +1,5 @@
 /** Attaching, merging and detaching LoRA adapters on a model's linear layers. */
-import { InputError } from "./errors.js";
+import { InputError } from "../core/errors.js";
 import type { Linear } from "./linear.js";
 import { LINEAR_NAMES, type Transformer } from "./model.js";
 import { makeParam } from "./params.js";

@@ -1,7 +1,7 @@
 /** Reopening a finished (or partly finished) run from its store, for `crossmon report`, computing nothing. */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { InputError } from "../engine/errors.js";
+import { InputError } from "../core/errors.js";
 import { trainingContext } from "../train/run.js";
 import { planExperiment, type Plan } from "./plan.js";
 import { parseExperimentSpec, type ExperimentSpec } from "./spec.js";

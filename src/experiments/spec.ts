@@ -3,7 +3,7 @@
  * the paper's six questions to run, on which tasks. The built-in quickstart and study are specs like any other.
  */
 import { z } from "zod";
-import { parseOrThrow } from "../engine/errors.js";
+import { parseOrThrow } from "../core/errors.js";
 import { nearSpec, readYamlFile, TrainSpec } from "../train/spec.js";
 
 const TaskList = z.array(z.string().min(1)).min(1);

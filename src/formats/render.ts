@@ -11,7 +11,7 @@
  *  - conversation (instruction following): loss on every assistant turn, including its end-of-turn token.
  * Texts too long for the budget lose their middle (the prompt's question is always kept), and that is counted.
  */
-import { InputError } from "../engine/errors.js";
+import { InputError } from "../core/errors.js";
 import type { HfTokenizer, ChatMessage } from "../engine/io/tokenizer.js";
 import { exampleText, TEXT_SLOT, type Example, type Task } from "../data/task.js";
 

@@ -3,7 +3,7 @@
  * conversations, optional prompt-contrast pairs, mixed at a ratio counted in examples or in loss tokens, with a loss
  * weight per source. Dilution is counted per source: examples, loss tokens, and share of the total loss weight.
  */
-import { InputError } from "../engine/errors.js";
+import { InputError } from "../core/errors.js";
 import { Rng } from "../engine/random.js";
 import type { WeightedSequence } from "../engine/sequences.js";
 import type { SplitTask } from "../data/splits.js";

@@ -10,7 +10,7 @@ import { AdamW, learningRate, type Schedule } from "../engine/optim.js";
 import type { WeightedSequence } from "../engine/sequences.js";
 import { trainStep } from "../engine/train-step.js";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
-import { Progress } from "./progress.js";
+import { Progress } from "../core/progress.js";
 
 export interface LoopOptions {
   dir: string;

@@ -24,7 +24,7 @@ import {
 import { generateStoryQuestions } from "../data/world/stories.js";
 import { generateKnowledgeDocuments } from "../data/world/knowledge.js";
 import { readSafetensors } from "../engine/io/safetensors.js";
-import { InputError } from "../engine/errors.js";
+import { InputError } from "../core/errors.js";
 import { DEFAULT_ANSWERS, DEFAULT_LABELS, type Task } from "../data/task.js";
 import { trainBpe, tokenizerJson } from "../formats/bpe.js";
 import { Renderer } from "../formats/render.js";

@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join } from "node:path";
 import YAML from "yaml";
 import { readConfig } from "../engine/config.js";
-import { InputError } from "../engine/errors.js";
+import { InputError } from "../core/errors.js";
 import { modelFingerprint } from "../engine/io/fingerprint.js";
 import { loadModel, loadWeights, saveModel } from "../engine/io/checkpoint.js";
 import { loadAdapter, saveAdapter } from "../engine/io/peft.js";

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import YAML from "yaml";
 import { z } from "zod";
-import { InputError, parseOrThrow } from "../engine/errors.js";
+import { InputError, parseOrThrow } from "../core/errors.js";
 
 const Part = z.object({
   task: z.string().min(1),

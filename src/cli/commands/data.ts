@@ -1,7 +1,7 @@
 /** `crossmon data ...`: list, show, export, validate tasks; the world's similarity matrix and keyword baseline. */
 import type { Command } from "commander";
 import { writeFileSync } from "node:fs";
-import { InputError } from "../../engine/errors.js";
+import { InputError } from "../../core/errors.js";
 import { loadPath, loadTasks } from "../../data/loaders/load.js";
 import { formatProblem } from "../../data/problems.js";
 import { balanceReport, findLeaks, splitTasks } from "../../data/splits.js";

@@ -6,7 +6,7 @@ import { HfTokenizer } from "../../engine/io/tokenizer.js";
 import { nativeKernels, kernels, setThreads } from "../../engine/kernels/index.js";
 import { generate } from "../../engine/generate.js";
 import { scoreNextTokens } from "../../engine/score.js";
-import { InputError } from "../../engine/errors.js";
+import { InputError } from "../../core/errors.js";
 import { action, numberOption } from "../output.js";
 
 function load(dir: string, adapter?: string) {

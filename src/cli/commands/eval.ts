@@ -12,9 +12,9 @@ import { Renderer } from "../../formats/render.js";
 import { evalSingleToken } from "../../eval/evaluate.js";
 import { metricSet, withinLabelSpearman, type Interval } from "../../eval/metrics.js";
 import { auroc } from "../../eval/auroc.js";
-import { Progress } from "../../train/progress.js";
+import { Progress } from "../../core/progress.js";
 import { action, numberOption } from "../output.js";
-import { InputError } from "../../engine/errors.js";
+import { InputError } from "../../core/errors.js";
 import { BACKEND_KINDS, chooseBackend } from "../../backends/choose.js";
 
 /** |Spearman ρ| between a model's scores and prompt lengths (within a label) above which eval names the task */

@@ -2,14 +2,14 @@
 import type { Command } from "commander";
 import { existsSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { InputError } from "../../engine/errors.js";
+import { InputError } from "../../core/errors.js";
 import { quickstartSpec, studySpec, SHIPPED_BASE_MODEL } from "../../experiments/builtin.js";
 import { openRun } from "../../experiments/open.js";
 import { runExperiment } from "../../experiments/runner.js";
 import { readExperimentSpec, type ExperimentSpec } from "../../experiments/spec.js";
 import { writeReport } from "../../report/report.js";
 import { BACKEND_KINDS, chooseBackend } from "../../backends/choose.js";
-import { formatDuration } from "../../train/progress.js";
+import { formatDuration } from "../../core/progress.js";
 import { action } from "../output.js";
 
 /** The shipped base model, found relative to the package when the working directory is elsewhere. */

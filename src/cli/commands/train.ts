@@ -7,7 +7,7 @@ import { pretrain, SHIPPED_RECIPE, TOY_RECIPE } from "../../train/pretrain.js";
 import { buildMixture, dilution, formatDilution } from "../../mix/mixture.js";
 import { writeExport } from "../../mix/export.js";
 import { mixtureOf, trainingContext } from "../../train/run.js";
-import { InputError } from "../../engine/errors.js";
+import { InputError } from "../../core/errors.js";
 import { action, numberOption } from "../output.js";
 
 export function registerTrain(program: Command): void {

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import YAML from "yaml";
-import { InputError } from "../../engine/errors.js";
+import { InputError } from "../../core/errors.js";
 import { Manifest, TaskHeader, rowToExample } from "../schema.js";
 import { ProblemList } from "../problems.js";
 import { DEFAULT_ANSWERS, DEFAULT_LABELS, type Example, type Task } from "../task.js";

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readConfig, type ModelConfig } from "../config.js";
-import { InputError } from "../errors.js";
+import { InputError } from "../../core/errors.js";
 import type { Kernels } from "../kernels/types.js";
 import { Transformer } from "../model.js";
 import { checkpointFiles, readSafetensors, writeSafetensors, type StoredDtype, type Tensor } from "./safetensors.js";

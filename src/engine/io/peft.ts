@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { InputError, parseOrThrow, readJsonFile } from "../errors.js";
+import { InputError, parseOrThrow, readJsonFile } from "../../core/errors.js";
 import { targetedLinears } from "../lora.js";
 import type { Transformer } from "../model.js";
 import { makeParam } from "../params.js";

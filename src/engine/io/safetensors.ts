@@ -4,7 +4,7 @@
  */
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, writeSync, renameSync } from "node:fs";
 import { join, dirname, basename } from "node:path";
-import { InputError } from "../errors.js";
+import { InputError } from "../../core/errors.js";
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "./dtype.js";
 
 export type StoredDtype = "F32" | "F16" | "BF16";

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { Template } from "@huggingface/jinja";
-import { InputError } from "../errors.js";
+import { InputError } from "../../core/errors.js";
 
 export interface ChatMessage {
   role: "system" | "user" | "assistant" | "tool" | string;
