@@ -2,6 +2,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "../core/errors.js";
+import { resolveModelDir } from "../hub/resolve.js";
 import { HfTokenizer } from "../engine/io/tokenizer.js";
 import { LocalBackend } from "./local.js";
 import type { Backend } from "./types.js";
@@ -18,9 +19,17 @@ export function chooseBackend(kind: string, baseModel: string): { backend: Backe
       throw new InputError(
         `--backend worker: ${avail.reason}; set CROSSMON_PYTHON to a Python with them (python/requirements-worker.txt)`,
       );
-    const tok = existsSync(join(baseModel, "tokenizer.json")) ? HfTokenizer.load(baseModel) : null;
+    const tok = hasTokenizer(baseModel) ? HfTokenizer.load(baseModel) : null;
     const w = new WorkerBackend(undefined, tok ? (ids) => tok.decode(ids, true) : undefined);
     return { backend: w, close: () => w.close() };
   }
   throw new InputError(`--backend: "${kind}" is not a backend (${BACKEND_KINDS.join(", ")})`);
+}
+
+function hasTokenizer(ref: string): boolean {
+  try {
+    return existsSync(join(resolveModelDir(ref), "tokenizer.json"));
+  } catch {
+    return false;
+  }
 }

@@ -12,8 +12,28 @@ import type { Backend, Candidate, GenerateRequest, Generated, ModelRef, ScorePro
 import type { TrainSpec } from "../train/spec.js";
 import { buildMixture } from "../mix/mixture.js";
 import { mixtureOf, scheduleOf, trainingContext, type TrainContext } from "../train/run.js";
+import { resolveModelDir } from "../hub/resolve.js";
 import { resolveTargets } from "../engine/lora.js";
 import { learningRate } from "../engine/optim.js";
+
+/** The worker reads folders: a hub id is sent as its snapshot in the Hugging Face cache. */
+function resolvedBody(body: Record<string, unknown>): Record<string, unknown> {
+  const model = body.model as ModelRef | undefined;
+  const init = body.init_adapter as string | null | undefined;
+  return {
+    ...body,
+    ...(model
+      ? {
+          model: {
+            ...model,
+            base: resolveModelDir(model.base),
+            ...(model.adapter ? { adapter: resolveModelDir(model.adapter, "adapter") } : {}),
+          },
+        }
+      : {}),
+    ...(init ? { init_adapter: resolveModelDir(init, "adapter") } : {}),
+  };
+}
 
 export function workerScript(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -94,10 +114,16 @@ export class WorkerBackend implements Backend {
 
   call(op: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
     if (this.dead) return Promise.reject(new Error(this.dead));
+    let sent: Record<string, unknown>;
+    try {
+      sent = resolvedBody(body);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const id = this.next++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.proc.stdin.write(`${JSON.stringify({ id, op, ...body })}\n`);
+      this.proc.stdin.write(`${JSON.stringify({ id, op, ...sent })}\n`);
     });
   }
 

@@ -9,6 +9,7 @@ import { registerExport, registerTrain } from "./commands/train.js";
 import { registerStudy } from "./commands/study.js";
 import { registerServe } from "./commands/serve.js";
 import { registerEval } from "./commands/eval.js";
+import { registerPull } from "./commands/pull.js";
 
 // the package.json above this file, whether it runs compiled (dist/src/cli) or from source (src/cli)
 function packageVersion(): string {
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerEval(program);
   registerServe(program);
   registerEngine(program);
+  registerPull(program);
   return program;
 }
 

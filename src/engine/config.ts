@@ -4,6 +4,7 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
+import { resolveModelDir } from "../hub/resolve.js";
 import { InputError, parseOrThrow, readJsonFile } from "../core/errors.js";
 
 export const SUPPORTED_ARCHITECTURES = ["LlamaForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM"] as const;
@@ -153,8 +154,9 @@ function ropeParameters(
   return each[0] ?? null;
 }
 
-export function readConfig(dir: string): ModelConfig {
-  const file = join(dir, "config.json");
+/** The config of a model folder or of a hub id in the Hugging Face cache. */
+export function readConfig(ref: string): ModelConfig {
+  const file = join(resolveModelDir(ref), "config.json");
   return parseConfig(readJsonFile(file, "a model directory needs config.json"), file);
 }
 

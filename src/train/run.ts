@@ -8,6 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join } from "node:path";
 import YAML from "yaml";
 import { readConfig } from "../engine/config.js";
+import { resolveModelDir } from "../hub/resolve.js";
 import { InputError } from "../core/errors.js";
 import { modelFingerprint } from "../engine/io/fingerprint.js";
 import { loadModel, loadWeights, saveModel } from "../engine/io/checkpoint.js";
@@ -220,8 +221,9 @@ async function train(
   if (spec.method === "lora") saveAdapter(model, output, spec.base_model);
   else {
     saveModel(model, output);
-    for (const f of ["tokenizer.json", "tokenizer_config.json"])
-      if (existsSync(join(spec.base_model, f))) copyFileSync(join(spec.base_model, f), join(output, f));
+    const baseDir = resolveModelDir(spec.base_model);
+    for (const f of ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja"])
+      if (existsSync(join(baseDir, f))) copyFileSync(join(baseDir, f), join(output, f));
   }
   writeFileSync(
     join(dir, "dilution.json"),

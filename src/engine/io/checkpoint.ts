@@ -3,11 +3,14 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readConfig, type ModelConfig } from "../config.js";
 import { InputError } from "../../core/errors.js";
+import { resolveModelDir } from "../../hub/resolve.js";
 import type { Kernels } from "../kernels/types.js";
 import { Transformer } from "../model.js";
 import { checkpointFiles, readSafetensors, writeSafetensors, type StoredDtype, type Tensor } from "./safetensors.js";
 
-export function loadModel(dir: string, opts: { kernels?: Kernels } = {}): Transformer {
+/** A model from a folder or a hub id in the Hugging Face cache (`org/name`, `org/name@revision`). */
+export function loadModel(ref: string, opts: { kernels?: Kernels } = {}): Transformer {
+  const dir = resolveModelDir(ref);
   const config = readConfig(dir);
   const model = new Transformer(config, opts.kernels);
   loadWeights(model, dir);

@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { resolveModelDir } from "../../hub/resolve.js";
 
 const WHOLE = 64 * 2 ** 20;
 const EDGE = 16 * 2 ** 20;
@@ -36,9 +37,18 @@ function hashFile(path: string, size: number, h: ReturnType<typeof createHash>):
   }
 }
 
-/** The fingerprint of a model (or adapter) folder; null when the path is not a folder (a model name on a server). */
-export function modelFingerprint(dir: string): string | null {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) return null;
+/**
+ * The fingerprint of a model (or adapter) folder, or of a hub id's snapshot in the cache; null when the reference is
+ * neither (a model name on a server).
+ */
+export function modelFingerprint(ref: string): string | null {
+  let dir: string;
+  try {
+    dir = resolveModelDir(ref, existsSync(join(ref, "adapter_config.json")) ? "adapter" : "model");
+  } catch {
+    return null;
+  }
+  if (!statSync(dir).isDirectory()) return null;
   const h = createHash("sha256");
   for (const name of readdirSync(dir)
     .filter((f) => MODEL_FILE.test(f))

@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { InputError, parseOrThrow, readJsonFile } from "../../core/errors.js";
+import { resolveModelDir } from "../../hub/resolve.js";
 import { targetedLinears } from "../lora.js";
 import type { Transformer } from "../model.js";
 import { makeParam } from "../params.js";
@@ -59,7 +60,8 @@ export function saveAdapter(model: Transformer, dir: string, baseModel = ""): vo
 }
 
 /** Attaches the adapter in dir to the model (frozen unless trainable is set). */
-export function loadAdapter(model: Transformer, dir: string, opts: { trainable?: boolean } = {}): void {
+export function loadAdapter(model: Transformer, ref: string, opts: { trainable?: boolean } = {}): void {
+  const dir = resolveModelDir(ref, "adapter");
   const cfgFile = join(dir, "adapter_config.json");
   const c = parseOrThrow(AdapterConfig, readJsonFile(cfgFile, "a PEFT adapter needs adapter_config.json"), cfgFile);
   if (c.use_dora || c.use_rslora || c.fan_in_fan_out)

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { Template } from "@huggingface/jinja";
+import { resolveModelDir } from "../../hub/resolve.js";
 import { InputError } from "../../core/errors.js";
 
 export interface ChatMessage {
@@ -40,7 +41,9 @@ export class HfTokenizer {
     this.template = chatTemplate ? new Template(chatTemplate) : null;
   }
 
-  static load(dir: string): HfTokenizer {
+  /** The tokenizer of a model folder or of a hub id in the Hugging Face cache. */
+  static load(ref: string): HfTokenizer {
+    const dir = resolveModelDir(ref);
     const tjson = join(dir, "tokenizer.json");
     if (!existsSync(tjson)) throw new InputError("not found (crossmon reads tokenizers from tokenizer.json)", tjson);
     const tok = readJson(tjson);
