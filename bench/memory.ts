@@ -1,18 +1,46 @@
 /**
- * `npm run bench -- memory`: peak memory of LoRA training on a 0.5B-parameter model (the shape of Qwen2.5-0.5B:
- * 24 layers, d 896, 14 heads, 2 kv heads, SwiGLU 4864, vocab 151,936, tied), sequence 512, batch 1, loss on every
- * token (the worst case for the LM head). Random weights: memory does not depend on their values.
+ * `npm run bench -- memory`: peak memory (RSS) and time per step of three workloads, each in a process of its own
+ * (so each peak is its own), on random weights (memory does not depend on their values):
+ *
+ * - score-1.7b-bf16: single-token scoring of 512-token prompts (batch 1) with a checkpoint of Qwen3-1.7B's shape
+ *   (28 layers, d 2048, 16 heads, 8 kv heads, head 128, SwiGLU 6144, vocab 151,936, tied) written as BF16 and held
+ *   16-bit in memory;
+ * - lora-0.5b-f32 and lora-0.5b-bf16: LoRA (r 16, all linear) training of Qwen2.5-0.5B's shape (24 layers, d 896,
+ *   14 heads, 2 kv heads, SwiGLU 4864, vocab 151,936, tied), sequence 512, batch 1, loss on every token (the LM
+ *   head's worst case), the base held F32 or BF16.
+ *
+ * `npm run bench -- memory CASE` runs one. Checkpoints go to a temporary folder, removed at the end.
  */
+import { spawnSync } from "node:child_process";
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { makeHfConfig, parseConfig } from "../src/engine/config.js";
-import { Transformer } from "../src/engine/model.js";
+import { f32ToBf16 } from "../src/engine/io/dtype.js";
+import { loadModel } from "../src/engine/io/checkpoint.js";
 import { addLora } from "../src/engine/lora.js";
+import { Transformer } from "../src/engine/model.js";
 import { AdamW } from "../src/engine/optim.js";
-import { trainStep } from "../src/engine/train-step.js";
+import { paramSize } from "../src/engine/params.js";
 import { Rng } from "../src/engine/random.js";
+import { nextTokenLogprobs } from "../src/engine/score.js";
+import { trainStep } from "../src/engine/train-step.js";
 
-const T = Number(process.env.SEQ ?? 512);
-const config = parseConfig({
-  ...makeHfConfig({
+const SHAPES = {
+  "1.7b": makeHfConfig({
+    architecture: "Qwen3ForCausalLM",
+    vocabSize: 151936,
+    hidden: 2048,
+    intermediate: 6144,
+    layers: 28,
+    heads: 16,
+    kvHeads: 8,
+    headDim: 128,
+    tieEmbeddings: true,
+    ropeTheta: 1e6,
+    maxPositions: 40960,
+  }),
+  "0.5b": makeHfConfig({
     architecture: "Qwen2ForCausalLM",
     vocabSize: 151936,
     hidden: 896,
@@ -23,33 +51,119 @@ const config = parseConfig({
     tieEmbeddings: true,
     ropeTheta: 1e6,
   }),
-});
-const t0 = performance.now();
-const model = new Transformer(config);
-model.initRandom(1, 0.02);
-const params = [...model.params.values()].reduce((s, p) => s + p.data.length, 0);
-addLora(model, { rank: 16, alpha: 32, dropout: 0.05, targets: ["all-linear"], seed: 1 });
-const opt = new AdamW(model.k, model.trainableParams(), { weightDecay: 0.0 });
-const rng = new Rng(3);
-const ids = Array.from({ length: T + 1 }, () => rng.int(config.vocabSize));
-const seq = { ids, weights: ids.map((_, i) => (i === 0 ? 0 : 1)) };
-const stepTimes: number[] = [];
-let loss = 0;
-for (let s = 0; s < 2; s++) {
-  const ts = performance.now();
-  loss = trainStep(model, opt, [[seq]], 1e-4, 1).loss;
-  stepTimes.push((performance.now() - ts) / 1000);
+};
+const CASES = ["score-1.7b-bf16", "lora-0.5b-f32", "lora-0.5b-bf16"] as const;
+const T = Number(process.env.SEQ ?? 512);
+
+/** Writes a random BF16 checkpoint tensor by tensor (a whole F32 copy of 1.7B weights would not fit the point). */
+function writeRandomBf16(raw: Record<string, unknown>, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ ...raw, torch_dtype: "bfloat16" }));
+  const shapes = [...new Transformer(parseConfig(raw)).params.values()].map((p) => ({ name: p.name, shape: p.shape }));
+  shapes.sort((a, b) => (a.name < b.name ? -1 : 1));
+  const header: Record<string, unknown> = { __metadata__: { format: "pt" } };
+  let off = 0;
+  for (const s of shapes) {
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    header[s.name] = { dtype: "BF16", shape: s.shape, data_offsets: [off, off + 2 * n] };
+    off += 2 * n;
+  }
+  let h = Buffer.from(JSON.stringify(header));
+  h = Buffer.concat([h, Buffer.alloc((8 - (h.length % 8)) % 8, 0x20)]);
+  const rng = new Rng(1);
+  const block = new Float32Array(1 << 20).map(() => rng.normal() * 0.02);
+  const bits = new Uint16Array(block.length);
+  f32ToBf16(block, bits);
+  const fd = openSync(join(dir, "model.safetensors"), "w");
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(h.length));
+  writeSync(fd, len);
+  writeSync(fd, h);
+  for (const s of shapes) {
+    const ones = s.name.endsWith("norm.weight");
+    let left = s.shape.reduce((a, b) => a * b, 1);
+    while (left > 0) {
+      const n = Math.min(left, bits.length);
+      writeSync(
+        fd,
+        ones ? new Uint8Array(new Uint16Array(n).fill(0x3f80).buffer) : new Uint8Array(bits.buffer, 0, 2 * n),
+      );
+      left -= n;
+    }
+  }
+  closeSync(fd);
 }
-const ru = process.resourceUsage();
-console.log(
-  JSON.stringify({
+
+function peakGiB(): number {
+  return +(process.resourceUsage().maxRSS / 1024 / 1024).toFixed(2);
+}
+
+function runCase(name: (typeof CASES)[number], dir: string): Record<string, unknown> {
+  const t0 = performance.now();
+  const rng = new Rng(3);
+  const bf16 = name.endsWith("bf16");
+  const shape = name.includes("1.7b") ? "1.7b" : "0.5b";
+  let model: Transformer;
+  if (bf16) model = loadModel(join(dir, shape));
+  else {
+    model = new Transformer(parseConfig(SHAPES[shape]));
+    model.initRandom(1, 0.02);
+  }
+  const params = [...model.params.values()].reduce((s, p) => s + paramSize(p), 0);
+  const ids = Array.from({ length: T + 1 }, () => rng.int(model.config.vocabSize));
+  const times: number[] = [];
+  let extra: Record<string, unknown> = {};
+  if (name.startsWith("score")) {
+    for (let s = 0; s < 2; s++) {
+      const ts = performance.now();
+      const [lp] = nextTokenLogprobs(model, [ids.slice(0, T)], 1);
+      times.push((performance.now() - ts) / 1000);
+      extra = { finite: lp.every(Number.isFinite) };
+    }
+  } else {
+    addLora(model, { rank: 16, alpha: 32, dropout: 0.05, targets: ["all-linear"], seed: 1 });
+    const opt = new AdamW(model.k, model.trainableParams(), { weightDecay: 0.0 });
+    const seq = { ids, weights: ids.map((_, i) => (i === 0 ? 0 : 1)) };
+    for (let s = 0; s < 2; s++) {
+      const ts = performance.now();
+      const loss = trainStep(model, opt, [[seq]], 1e-4, 1).loss;
+      times.push((performance.now() - ts) / 1000);
+      extra = { loss: +loss.toFixed(3), lora_params: model.trainableParams().reduce((a, p) => a + p.data.length, 0) };
+    }
+  }
+  return {
+    case: name,
     params,
-    lora_params: model.trainableParams().reduce((s, p) => s + p.data.length, 0),
+    weights_in_memory: bf16 ? "BF16" : "F32",
     seq: T,
     batch: 1,
-    peak_rss_gib: +(ru.maxRSS / 1024 / 1024).toFixed(2),
-    step_seconds: stepTimes.map((x) => +x.toFixed(1)),
-    setup_seconds: +((performance.now() - t0) / 1000 - stepTimes.reduce((a, b) => a + b, 0)).toFixed(1),
-    loss: +loss.toFixed(3),
-  }),
-);
+    peak_rss_gib: peakGiB(),
+    step_seconds: times.map((x) => +x.toFixed(1)),
+    setup_seconds: +((performance.now() - t0) / 1000 - times.reduce((a, b) => a + b, 0)).toFixed(1),
+    ...extra,
+  };
+}
+
+const [one, dirArg] = process.argv.slice(2);
+if (one && (CASES as readonly string[]).includes(one) && dirArg) {
+  console.log(JSON.stringify(runCase(one as (typeof CASES)[number], dirArg)));
+} else {
+  const wanted = one ? CASES.filter((c) => c === one) : [...CASES];
+  if (wanted.length === 0) {
+    console.error(`usage: npm run bench -- memory [${CASES.join("|")}]`);
+    process.exit(1);
+  }
+  const dir = mkdtempSync(join(tmpdir(), "crossmon-memory-"));
+  try {
+    for (const c of wanted) {
+      const shape = c.includes("1.7b") ? "1.7b" : "0.5b";
+      if (c.endsWith("bf16")) writeRandomBf16(SHAPES[shape], join(dir, shape));
+      const r = spawnSync(process.execPath, ["--import", "tsx", "bench/memory.ts", c, dir], {
+        stdio: ["ignore", "inherit", "inherit"],
+      });
+      if (r.status !== 0) process.exit(r.status ?? 1);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

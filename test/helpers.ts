@@ -1,5 +1,6 @@
 /** Small helpers shared by the tests. */
 import assert from "node:assert/strict";
+import { type Param, paramSize, readF32 } from "../src/engine/params.js";
 
 /** Deterministic pseudo-random floats in [-scale, scale) (mulberry32). */
 export function randomArray(n: number, seed: number, scale = 1): Float32Array {
@@ -25,4 +26,9 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 export function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string): void {
   const d = maxAbsDiff(a, b);
   assert.ok(d <= tol, `${what}: max |diff| ${d} > ${tol}`);
+}
+
+/** A parameter's values as F32, whether it is held F32 or 16-bit. */
+export function values(p: Param): Float32Array {
+  return readF32(p, 0, paramSize(p), new Float32Array(paramSize(p)));
 }

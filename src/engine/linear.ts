@@ -6,6 +6,7 @@
 import type { Kernels } from "./kernels/types.js";
 import type { Param } from "./params.js";
 import type { Rng } from "./random.js";
+import { matmulW, matmulWT } from "./weights.js";
 
 export interface LoraAdapter {
   rank: number;
@@ -49,7 +50,7 @@ export class Linear {
     rng: Rng | null,
   ): LinearTape | null {
     const { inFeatures: I, outFeatures: O } = this;
-    k.sgemm(false, true, rows, O, I, 1, x, I, this.weight.data, I, 0, y, O);
+    matmulWT(k, x, rows, this.weight, y);
     if (this.bias) {
       const b = this.bias.data;
       for (let r = 0; r < rows; r++) {
@@ -93,7 +94,7 @@ export class Linear {
       const g = this.bias.grad;
       for (let r = 0; r < rows; r++) for (let j = 0; j < O; j++) g[j] += dy[r * O + j];
     }
-    k.sgemm(false, false, rows, I, O, 1, dy, O, this.weight.data, I, accumulate ? 1 : 0, dx, I);
+    matmulW(k, dy, rows, this.weight, dx, accumulate);
     if (!this.lora || !tape.xa) return;
     const { rank, A, B } = this.lora;
     const s = this.loraScale;

@@ -2,7 +2,7 @@
 import { InputError } from "../core/errors.js";
 import type { Linear } from "./linear.js";
 import { LINEAR_NAMES, type Transformer } from "./model.js";
-import { makeParam } from "./params.js";
+import { makeParam, toF32 } from "./params.js";
 import { Rng } from "./random.js";
 
 export interface LoraOptions {
@@ -56,6 +56,7 @@ export function mergeLora(model: Transformer): void {
   for (const l of model.linears()) {
     if (!l.lora) continue;
     const { A, B, rank } = l.lora;
+    toF32(l.weight);
     model.k.sgemm(
       false,
       false,

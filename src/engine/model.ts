@@ -12,6 +12,7 @@ import { Linear, type LinearTape } from "./linear.js";
 import { makeParam, type Param } from "./params.js";
 import { Rng } from "./random.js";
 import { ropeTables, type RopeTables } from "./rope.js";
+import { copyRow, matmulW, matmulWT } from "./weights.js";
 
 export interface Batch {
   /** [B·T] token ids, right-padded */
@@ -181,12 +182,11 @@ export class Transformer {
 
     // embedding
     let h = new Float32Array(N * d);
-    const E = this.embed.data;
     for (let i = 0; i < N; i++) {
       const t = batch.tokens[i];
       if (t < 0 || t >= c.vocabSize)
         throw new Error(`token id ${t} at position ${i} is outside the vocabulary (${c.vocabSize})`);
-      h.set(E.subarray(t * d, (t + 1) * d), i * d);
+      copyRow(this.embed, t, h, i * d);
     }
 
     const layerTapes: LayerTape[] = [];
@@ -310,7 +310,7 @@ export class Transformer {
     const rstdF = new Float32Array(R);
     k.rmsnormForward(hFinal, rstdF, hSel, this.finalNorm.data, R, d, c.rmsEps);
     const logits = new Float32Array(R * c.vocabSize);
-    k.sgemm(false, true, R, c.vocabSize, d, 1, hFinal, d, this.lmHead.data, d, 0, logits, c.vocabSize);
+    matmulWT(k, hFinal, R, this.lmHead, logits);
     const tape = train ? { batch, rows, layers: layerTapes, hFinal, rstdF, hSel } : null;
     return { logits, tape };
   }
@@ -330,7 +330,7 @@ export class Transformer {
     if (this.lmHead.grad)
       k.sgemm(true, false, c.vocabSize, d, R, 1, dlogits, c.vocabSize, tape.hFinal, d, 1, this.lmHead.grad, d);
     const dFinal = new Float32Array(R * d);
-    k.sgemm(false, false, R, d, c.vocabSize, 1, dlogits, c.vocabSize, this.lmHead.data, d, 0, dFinal, d);
+    matmulW(k, dlogits, R, this.lmHead, dFinal, false);
     const dSel = new Float32Array(R * d);
     k.rmsnormBackward(dSel, this.finalNorm.grad, dFinal, tape.hSel, this.finalNorm.data, tape.rstdF, R, d, false);
     const dh = new Float32Array(N * d);

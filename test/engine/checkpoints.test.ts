@@ -1,7 +1,7 @@
 /** Logits against PyTorch fixtures (python/make_fixtures.py), checkpoint formats, and errors on bad checkpoints. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readFileSync, writeFileSync, truncateSync, statSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, truncateSync, statSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadModel, saveModel } from "../../src/engine/io/checkpoint.js";
@@ -9,7 +9,7 @@ import { readSafetensors, writeSafetensors } from "../../src/engine/io/safetenso
 import { padBatch } from "../../src/engine/sequences.js";
 import { kernels, referenceKernels } from "../../src/engine/kernels/index.js";
 import type { Kernels } from "../../src/engine/kernels/types.js";
-import { assertClose, randomArray } from "../helpers.js";
+import { assertClose, randomArray, values } from "../helpers.js";
 import { makeHfConfig, parseConfig } from "../../src/engine/config.js";
 
 const FIX = join(import.meta.dirname, "..", "fixtures");
@@ -48,14 +48,15 @@ test("save → load round trips exactly (F32), and BF16/F16 saves load as the ro
   const b = loadModel(join(dir, "bf16"));
   const bf = JSON.parse(readFileSync(join(dir, "bf16", "config.json"), "utf8"));
   assert.equal(bf.torch_dtype, "bfloat16");
-  for (const [n, p] of model.params) assertClose(b.params.get(n)!.data, p.data, 2e-2, n);
+  for (const [n, p] of model.params) assertClose(values(b.params.get(n)!), p.data, 2e-2, n);
   // the bf16 fixture was written by torch: re-saving it as BF16 must give back the same bytes' values
   const torchBf16 = loadModel(join(FIX, "tiny-qwen3-bf16"));
   saveModel(torchBf16, join(dir, "bf16b"), "BF16");
   const reread = loadModel(join(dir, "bf16b"));
-  for (const [n, p] of torchBf16.params) assert.deepEqual(reread.params.get(n)!.data, p.data, n);
+  for (const [n, p] of torchBf16.params) assert.deepEqual(values(reread.params.get(n)!), values(p), n);
   saveModel(torchBf16, join(dir, "f16"), "F16");
-  for (const [n, p] of loadModel(join(dir, "f16")).params) assertClose(p.data, torchBf16.params.get(n)!.data, 1e-2, n);
+  for (const [n, p] of loadModel(join(dir, "f16")).params)
+    assertClose(values(p), values(torchBf16.params.get(n)!), 1e-2, n);
   rmSync(dir, { recursive: true });
 });
 
@@ -92,7 +93,9 @@ test("bad checkpoints give clear errors naming the file and the tensor", () => {
     cpSync(src, d, { recursive: true });
     return d;
   };
-  assert.throws(() => loadModel(join(dir, "nothing")), /nothing\/config\.json: not found/);
+  assert.throws(() => loadModel(join(dir, "nothing")), /nothing: no such model folder$/);
+  mkdirSync(join(dir, "empty"));
+  assert.throws(() => loadModel(join(dir, "empty")), /empty\/config\.json: not found/);
 
   const malformed = copy("malformed");
   writeFileSync(join(malformed, "config.json"), "{ not json");

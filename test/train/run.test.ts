@@ -44,7 +44,7 @@ test("bad specs are refused before any work, naming the field", async () => {
   const dir = mkdtempSync(join(tmpdir(), "crossmon-run-"));
   const run = (over: Record<string, unknown>) =>
     runTraining(parseTrainSpec(specOf(over)), join(dir, "r"), { quiet: true, log: () => {} });
-  await assert.rejects(run({ base_model: join(dir, "nope") }), /nope\/config\.json: not found/);
+  await assert.rejects(run({ base_model: join(dir, "nope") }), /nope: no such model folder/);
   await assert.rejects(
     run({ stages: [{ name: "x", mixture: { classification: [{ task: "not_a_task", examples: 2 }] } }] }),
     /unknown task "not_a_task"/,

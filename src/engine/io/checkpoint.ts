@@ -6,22 +6,42 @@ import { InputError } from "../../core/errors.js";
 import { resolveModelDir } from "../../hub/resolve.js";
 import type { Kernels } from "../kernels/types.js";
 import { Transformer } from "../model.js";
-import { checkpointFiles, readSafetensors, writeSafetensors, type StoredDtype, type Tensor } from "./safetensors.js";
+import { paramSize, readF32, setHalf, toF32 } from "../params.js";
+import {
+  checkpointFiles,
+  eachRawTensor,
+  rawToF32,
+  writeSafetensors,
+  type StoredDtype,
+  type Tensor,
+} from "./safetensors.js";
+
+/**
+ * How weights sit in memory: "auto" keeps a BF16 or F16 checkpoint's matrices (linear layers, embeddings, LM head)
+ * 16-bit, converting blocks of rows as products need them; "F32" converts everything on load.
+ */
+export type MemoryDtype = "auto" | "F32";
+
+export interface LoadOptions {
+  kernels?: Kernels;
+  dtype?: MemoryDtype;
+}
 
 /** A model from a folder or a hub id in the Hugging Face cache (`org/name`, `org/name@revision`). */
-export function loadModel(ref: string, opts: { kernels?: Kernels } = {}): Transformer {
+export function loadModel(ref: string, opts: LoadOptions = {}): Transformer {
   const dir = resolveModelDir(ref);
   const config = readConfig(dir);
   const model = new Transformer(config, opts.kernels);
-  loadWeights(model, dir);
+  loadWeights(model, dir, opts.dtype ?? "auto");
   return model;
 }
 
-export function loadWeights(model: Transformer, dir: string): void {
+export function loadWeights(model: Transformer, dir: string, dtype: MemoryDtype = "F32"): void {
   const { files } = checkpointFiles(dir);
   const seen = new Set<string>();
   for (const file of files) {
-    for (const [name, t] of readSafetensors(file)) {
+    for (const t of eachRawTensor(file)) {
+      const name = t.name;
       const p = model.params.get(name);
       if (!p && name === "lm_head.weight" && model.config.tieEmbeddings) continue; // tied: the embedding serves
       if (!p) {
@@ -31,7 +51,12 @@ export function loadWeights(model: Transformer, dir: string): void {
       const want = p.shape.join(",");
       if (t.shape.join(",") !== want)
         throw new InputError(`tensor "${name}" has shape [${t.shape}], the config implies [${want}]`, file);
-      p.data.set(t.data);
+      if (dtype === "auto" && (t.dtype === "BF16" || t.dtype === "F16") && p.shape.length === 2 && !p.grad) {
+        setHalf(p, t.dtype, new Uint16Array(t.bytes));
+      } else {
+        toF32(p);
+        p.data.set(rawToF32(t, file));
+      }
       seen.add(name);
     }
   }
@@ -49,7 +74,12 @@ export function loadWeights(model: Transformer, dir: string): void {
 
 export function modelTensors(model: Transformer): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
-  for (const [name, p] of model.params) out.set(name, { shape: p.shape, data: p.data });
+  for (const [name, p] of model.params) {
+    out.set(name, {
+      shape: p.shape,
+      data: p.half ? readF32(p, 0, paramSize(p), new Float32Array(paramSize(p))) : p.data,
+    });
+  }
   return out;
 }
 

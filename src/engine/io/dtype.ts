@@ -18,9 +18,13 @@ export function f32ToBf16(src: Float32Array, out: Uint16Array): void {
   }
 }
 
-export function f16ToF32(src: Uint16Array, out: Float32Array): void {
-  for (let i = 0; i < src.length; i++) {
-    const h = src[i];
+let f16Table: Float32Array | null = null;
+
+/** Every F16 value as F32, computed once (a lookup is several times faster than decoding each value). */
+function f16Values(): Float32Array {
+  if (f16Table) return f16Table;
+  const t = new Float32Array(65536);
+  for (let h = 0; h < 65536; h++) {
     const sign = (h & 0x8000) << 16;
     const exp = (h >>> 10) & 0x1f;
     const man = h & 0x3ff;
@@ -28,15 +32,17 @@ export function f16ToF32(src: Uint16Array, out: Float32Array): void {
       // zero or subnormal: man · 2^-24
       f32[0] = man * 2 ** -24;
       u32[0] |= sign;
-      out[i] = f32[0];
-    } else if (exp === 31) {
-      u32[0] = sign | 0x7f800000 | (man << 13);
-      out[i] = f32[0];
-    } else {
-      u32[0] = sign | ((exp + 112) << 23) | (man << 13);
-      out[i] = f32[0];
-    }
+    } else if (exp === 31) u32[0] = sign | 0x7f800000 | (man << 13);
+    else u32[0] = sign | ((exp + 112) << 23) | (man << 13);
+    t[h] = f32[0];
   }
+  f16Table = t;
+  return t;
+}
+
+export function f16ToF32(src: Uint16Array, out: Float32Array): void {
+  const t = f16Values();
+  for (let i = 0; i < src.length; i++) out[i] = t[src[i]];
 }
 
 export function f32ToF16(src: Float32Array, out: Uint16Array): void {

@@ -96,7 +96,28 @@ export function readSafetensors(file: string, names?: Iterable<string>): Map<str
   return out;
 }
 
-function readTensorData(fd: number, h: SafetensorsHeader, name: string, t: HeaderEntry): Float32Array {
+/** A tensor as stored: its dtype and raw little-endian bytes. */
+export interface RawTensor {
+  name: string;
+  dtype: string;
+  shape: number[];
+  bytes: ArrayBuffer;
+}
+
+/** The tensors of a file one at a time, as stored, so a loader never holds more than one of them unconverted. */
+export function* eachRawTensor(file: string): Generator<RawTensor> {
+  const h = readHeader(file);
+  const fd = openSync(file, "r");
+  try {
+    for (const [name, t] of Object.entries(h.tensors)) {
+      yield { name, dtype: t.dtype, shape: t.shape, bytes: readTensorBytes(fd, h, name, t) };
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readTensorBytes(fd: number, h: SafetensorsHeader, name: string, t: HeaderEntry): ArrayBuffer {
   const [a, b] = t.data_offsets;
   const bytes = b - a;
   const buf = new ArrayBuffer(bytes);
@@ -106,7 +127,18 @@ function readTensorData(fd: number, h: SafetensorsHeader, name: string, t: Heade
     if (r <= 0) throw new InputError(`truncated while reading tensor "${name}"`, h.file);
     got += r;
   }
-  const count = bytes / BYTES[t.dtype];
+  return buf;
+}
+
+function readTensorData(fd: number, h: SafetensorsHeader, name: string, t: HeaderEntry): Float32Array {
+  return rawToF32({ name, dtype: t.dtype, shape: t.shape, bytes: readTensorBytes(fd, h, name, t) }, h.file);
+}
+
+/** A stored tensor's values as F32. */
+export function rawToF32(t: RawTensor, file: string): Float32Array {
+  const buf = t.bytes;
+  const name = t.name;
+  const count = buf.byteLength / BYTES[t.dtype];
   switch (t.dtype) {
     case "F32":
       return new Float32Array(buf);
@@ -123,7 +155,7 @@ function readTensorData(fd: number, h: SafetensorsHeader, name: string, t: Heade
     case "F64":
       return Float32Array.from(new Float64Array(buf));
     default:
-      throw new InputError(`tensor "${name}": dtype ${t.dtype} cannot be read as floating point`, h.file);
+      throw new InputError(`tensor "${name}": dtype ${t.dtype} cannot be read as floating point`, file);
   }
 }
 

@@ -1,0 +1,71 @@
+/**
+ * Products with a weight matrix W [out, in] as Hugging Face stores it, whether W is F32 or kept 16-bit in memory.
+ * A 16-bit W is converted a block of rows at a time into one reused F32 buffer and multiplied block by block, so
+ * no F32 copy of a whole matrix (an embedding of 150k rows is 1.2 GB in F32) ever exists.
+ */
+import type { Kernels } from "./kernels/types.js";
+import { type Param, readF32 } from "./params.js";
+
+/** Elements converted per block: 4 MiB of F32, large enough that each block's product runs at full GEMM speed. */
+const BLOCK = 1 << 20;
+let scratch = new Float32Array(0);
+
+function block(n: number): Float32Array {
+  if (scratch.length < n) scratch = new Float32Array(n);
+  return scratch.subarray(0, n);
+}
+
+function rowsPerBlock(inF: number, outF: number): number {
+  return Math.max(1, Math.min(outF, Math.floor(BLOCK / inF)));
+}
+
+/** y[rows, out] = alpha·x[rows, in]·Wᵀ + beta·y */
+export function matmulWT(
+  k: Kernels,
+  x: Float32Array,
+  rows: number,
+  W: Param,
+  y: Float32Array,
+  alpha = 1,
+  beta = 0,
+): void {
+  const [O, I] = W.shape;
+  if (!W.half) {
+    k.sgemm(false, true, rows, O, I, alpha, x, I, W.data, I, beta, y, O);
+    return;
+  }
+  const step = rowsPerBlock(I, O);
+  for (let r0 = 0; r0 < O; r0 += step) {
+    const r1 = Math.min(O, r0 + step);
+    const w = readF32(W, r0 * I, r1 * I, block((r1 - r0) * I));
+    k.sgemm(false, true, rows, r1 - r0, I, alpha, x, I, w, I, beta, y.subarray(r0), O);
+  }
+}
+
+/** dx[rows, in] (= or +=) dy[rows, out]·W */
+export function matmulW(
+  k: Kernels,
+  dy: Float32Array,
+  rows: number,
+  W: Param,
+  dx: Float32Array,
+  accumulate: boolean,
+): void {
+  const [O, I] = W.shape;
+  if (!W.half) {
+    k.sgemm(false, false, rows, I, O, 1, dy, O, W.data, I, accumulate ? 1 : 0, dx, I);
+    return;
+  }
+  const step = rowsPerBlock(I, O);
+  for (let r0 = 0; r0 < O; r0 += step) {
+    const r1 = Math.min(O, r0 + step);
+    const w = readF32(W, r0 * I, r1 * I, block((r1 - r0) * I));
+    k.sgemm(false, false, rows, I, r1 - r0, 1, dy.subarray(r0), O, w, I, accumulate || r0 > 0 ? 1 : 0, dx, I);
+  }
+}
+
+/** Row `r` of W into out[at, at + in) (an embedding lookup). */
+export function copyRow(W: Param, r: number, out: Float32Array, at: number): void {
+  const I = W.shape[1];
+  readF32(W, r * I, (r + 1) * I, out.subarray(at, at + I));
+}
