@@ -14,6 +14,8 @@ import { buildMixture } from "../mix/mixture.js";
 import { mixtureOf, scheduleOf, trainingContext, type TrainContext } from "../train/run.js";
 import { resolveModelDir } from "../hub/resolve.js";
 import { resolveTargets } from "../engine/lora.js";
+import { readConfig } from "../engine/config.js";
+import { linearNamesOf } from "../engine/model.js";
 import { learningRate } from "../engine/optim.js";
 
 /** The worker reads folders: a hub id is sent as its snapshot in the Hugging Face cache. */
@@ -197,7 +199,7 @@ export class WorkerBackend implements Backend {
           r: spec.lora.rank,
           alpha: spec.lora.alpha,
           dropout: spec.lora.dropout,
-          targets: resolveTargets(spec.lora.targets),
+          targets: resolveTargets(spec.lora.targets, linearNamesOf(readConfig(spec.base_model))),
         },
         batches,
         lrs,

@@ -14,12 +14,13 @@ export interface LoraOptions {
   seed?: number;
 }
 
-export function resolveTargets(targets: string[]): string[] {
-  if (targets.length === 1 && targets[0] === "all-linear") return [...LINEAR_NAMES];
+/** The module names targets stand for, checked against the model's (its linearNames()). */
+export function resolveTargets(targets: string[], names: readonly string[] = LINEAR_NAMES): string[] {
+  if (targets.length === 1 && targets[0] === "all-linear") return [...names];
   for (const t of targets) {
-    if (!(LINEAR_NAMES as readonly string[]).includes(t)) {
+    if (!names.includes(t)) {
       throw new InputError(
-        `LoRA target "${t}" is not a module of this model (it has ${LINEAR_NAMES.join(", ")}, or "all-linear")`,
+        `LoRA target "${t}" is not a module of this model (it has ${names.join(", ")}, or "all-linear")`,
       );
     }
   }
@@ -27,7 +28,7 @@ export function resolveTargets(targets: string[]): string[] {
 }
 
 export function targetedLinears(model: Transformer, targets: string[]): Linear[] {
-  const names = resolveTargets(targets);
+  const names = resolveTargets(targets, model.linearNames());
   return model.linears().filter((l) => names.includes(l.name.split(".").pop()!));
 }
 

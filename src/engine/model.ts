@@ -1,6 +1,8 @@
 /**
- * The decoder-only transformer of the Llama family (Llama, Qwen2, Qwen3), with a hand-written backward pass.
- * Each block's forward sits above its backward, so one layer reads top to bottom (llm.c style).
+ * The decoder-only transformer of every family crossmon loads (Llama, Qwen2, Qwen3, Mistral, Gemma 2, Gemma 3, Phi-3,
+ * OLMo 2), with a hand-written backward pass. A block is attention then MLP, each with a residual; the families
+ * differ in where the norms sit, the MLP's activation, fused projections, q/k norms, sliding windows and soft caps,
+ * all read from ModelConfig. Each block's forward sits above its backward, so one layer reads top to bottom.
  *
  * Batches are right-padded: sequence b has validLen[b] real tokens at positions 0..validLen[b]-1. Logits are
  * computed only for the rows asked for (the answer token of a classifier, the weighted tokens of a training batch),
@@ -24,23 +26,38 @@ export interface Batch {
 }
 
 interface Layer {
-  inputNorm: Param;
-  postNorm: Param;
+  /** norm before attention (input_layernorm), absent in OLMo 2's post-norm blocks */
+  attnIn: Param | null;
+  /** norm of the attention output before the residual (Gemma, OLMo 2) */
+  attnOut: Param | null;
+  /** norm before the MLP (Llama's post_attention_layernorm, Gemma's pre_feedforward_layernorm) */
+  mlpIn: Param | null;
+  /** norm of the MLP output before the residual (Gemma, OLMo 2) */
+  mlpOut: Param | null;
   qNorm: Param | null;
   kNorm: Param | null;
-  q: Linear;
-  k: Linear;
-  v: Linear;
+  /** q, k, v projections; one fused projection (Phi-3's qkv_proj) in `qkv` instead */
+  q: Linear | null;
+  k: Linear | null;
+  v: Linear | null;
+  qkv: Linear | null;
   o: Linear;
-  gate: Linear;
-  up: Linear;
+  gate: Linear | null;
+  up: Linear | null;
+  gateUp: Linear | null;
   down: Linear;
+  window: number;
+  rope: "full" | "local";
+}
+
+/** An RMSNorm's input and 1/rms, kept for its backward pass. */
+interface NormTape {
+  x: Float32Array;
+  rstd: Float32Array;
 }
 
 interface LayerTape {
-  hIn: Float32Array;
-  xn1: Float32Array;
-  rstd1: Float32Array;
+  attnIn: NormTape | null;
   qPre: Float32Array | null;
   kPre: Float32Array | null;
   rstdQ: Float32Array | null;
@@ -49,13 +66,11 @@ interface LayerTape {
   k: Float32Array;
   v: Float32Array;
   probs: Float32Array;
-  att: Float32Array;
-  hMid: Float32Array;
-  xn2: Float32Array;
-  rstd2: Float32Array;
+  attnOut: NormTape | null;
+  mlpIn: NormTape | null;
   gate: Float32Array;
   up: Float32Array;
-  act: Float32Array;
+  mlpOut: NormTape | null;
   lin: Record<string, LinearTape>;
 }
 
@@ -66,6 +81,8 @@ export interface Tape {
   hFinal: Float32Array;
   rstdF: Float32Array;
   hSel: Float32Array;
+  /** the soft-capped logits (Gemma 2), for the cap's backward */
+  capped: Float32Array | null;
 }
 
 /** Keys and values of past positions, per layer: [B, capacity, kvHeads·headDim]. */
@@ -84,8 +101,15 @@ export class KVCache {
   }
 }
 
+/** The linear modules of the Llama layout, as PEFT's target_modules names them. */
 export const LINEAR_NAMES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] as const;
-export type LinearName = (typeof LINEAR_NAMES)[number];
+/** Phi-3's, with its fused projections. */
+export const FUSED_LINEAR_NAMES = ["qkv_proj", "o_proj", "gate_up_proj", "down_proj"] as const;
+
+/** The module names LoRA can target in a model of this config (PEFT's target_modules). */
+export function linearNamesOf(c: ModelConfig): readonly string[] {
+  return c.fusedProjections ? FUSED_LINEAR_NAMES : LINEAR_NAMES;
+}
 
 export class Transformer {
   readonly params = new Map<string, Param>();
@@ -93,7 +117,7 @@ export class Transformer {
   readonly lmHead: Param;
   readonly finalNorm: Param;
   readonly layers: Layer[] = [];
-  private rope: RopeTables;
+  private ropes: Record<"full" | "local", RopeTables>;
   /** used for LoRA dropout; its state is saved with training checkpoints */
   rng = new Rng(0);
 
@@ -104,6 +128,7 @@ export class Transformer {
     const c = config;
     const qDim = c.heads * c.headDim;
     const kvDim = c.kvHeads * c.headDim;
+    const one = c.normOffset ? 0 : 1; // a norm that leaves its input as it is
     this.embed = this.add("model.embed_tokens.weight", [c.vocabSize, c.hidden]);
     for (let i = 0; i < c.layers; i++) {
       const p = `model.layers.${i}`;
@@ -115,23 +140,40 @@ export class Transformer {
           this.add(`${p}.${name}.weight`, [outF, inF]),
           bias ? this.add(`${p}.${name}.bias`, [outF]) : null,
         );
+      const norm = (name: string, dim = c.hidden) => this.add(`${p}.${name}.weight`, [dim], one);
+      const fused = c.fusedProjections;
+      const I = c.intermediate;
+      const qkNormDims = c.qkNorm === "head" ? [c.headDim, c.headDim] : [qDim, kvDim];
       this.layers.push({
-        inputNorm: this.add(`${p}.input_layernorm.weight`, [c.hidden], 1),
-        postNorm: this.add(`${p}.post_attention_layernorm.weight`, [c.hidden], 1),
-        qNorm: c.qkNorm ? this.add(`${p}.self_attn.q_norm.weight`, [c.headDim], 1) : null,
-        kNorm: c.qkNorm ? this.add(`${p}.self_attn.k_norm.weight`, [c.headDim], 1) : null,
-        q: lin("self_attn.q_proj", c.hidden, qDim, c.qkvBias),
-        k: lin("self_attn.k_proj", c.hidden, kvDim, c.qkvBias),
-        v: lin("self_attn.v_proj", c.hidden, kvDim, c.qkvBias),
+        attnIn: c.normLayout === "post" ? null : norm("input_layernorm"),
+        attnOut: c.normLayout === "pre" ? null : norm("post_attention_layernorm"),
+        mlpIn:
+          c.normLayout === "pre"
+            ? norm("post_attention_layernorm")
+            : c.normLayout === "sandwich"
+              ? norm("pre_feedforward_layernorm")
+              : null,
+        mlpOut: c.normLayout === "pre" ? null : norm("post_feedforward_layernorm"),
+        qNorm: c.qkNorm === "none" ? null : norm("self_attn.q_norm", qkNormDims[0]),
+        kNorm: c.qkNorm === "none" ? null : norm("self_attn.k_norm", qkNormDims[1]),
+        q: fused ? null : lin("self_attn.q_proj", c.hidden, qDim, c.qkvBias),
+        k: fused ? null : lin("self_attn.k_proj", c.hidden, kvDim, c.qkvBias),
+        v: fused ? null : lin("self_attn.v_proj", c.hidden, kvDim, c.qkvBias),
+        qkv: fused ? lin("self_attn.qkv_proj", c.hidden, qDim + 2 * kvDim, c.qkvBias) : null,
         o: lin("self_attn.o_proj", qDim, c.hidden, c.oBias),
-        gate: lin("mlp.gate_proj", c.hidden, c.intermediate, c.mlpBias),
-        up: lin("mlp.up_proj", c.hidden, c.intermediate, c.mlpBias),
-        down: lin("mlp.down_proj", c.intermediate, c.hidden, c.mlpBias),
+        gate: fused ? null : lin("mlp.gate_proj", c.hidden, I, c.mlpBias),
+        up: fused ? null : lin("mlp.up_proj", c.hidden, I, c.mlpBias),
+        gateUp: fused ? lin("mlp.gate_up_proj", c.hidden, 2 * I, c.mlpBias) : null,
+        down: lin("mlp.down_proj", I, c.hidden, c.mlpBias),
+        window: c.windows[i] ?? 0,
+        rope: c.localRope && c.windows[i] ? "local" : "full",
       });
     }
-    this.finalNorm = this.add("model.norm.weight", [c.hidden], 1);
+    this.finalNorm = this.add("model.norm.weight", [c.hidden], one);
     this.lmHead = c.tieEmbeddings ? this.embed : this.add("lm_head.weight", [c.vocabSize, c.hidden]);
-    this.rope = ropeTables(c, Math.min(c.maxPositions, 4096));
+    const maxPos = Math.min(c.maxPositions, 4096);
+    const full = ropeTables({ theta: c.ropeTheta, scaling: c.ropeScaling }, c.headDim, maxPos);
+    this.ropes = { full, local: c.localRope ? ropeTables(c.localRope, c.headDim, maxPos) : full };
   }
 
   private add(name: string, shape: number[], fill?: number): Param {
@@ -142,7 +184,13 @@ export class Transformer {
   }
 
   linears(): Linear[] {
-    return this.layers.flatMap((l) => [l.q, l.k, l.v, l.o, l.gate, l.up, l.down]);
+    return this.layers.flatMap((l) =>
+      [l.q, l.k, l.v, l.qkv, l.o, l.gate, l.up, l.gateUp, l.down].filter((x): x is Linear => x !== null),
+    );
+  }
+
+  linearNames(): readonly string[] {
+    return linearNamesOf(this.config);
   }
 
   /** Parameters that own a gradient buffer (base weights in full fine-tuning, LoRA A/B with LoRA). */
@@ -153,7 +201,38 @@ export class Transformer {
   }
 
   private ensureRope(maxPos: number): void {
-    if (maxPos > this.rope.maxPos) this.rope = ropeTables(this.config, Math.max(maxPos, this.rope.maxPos * 2));
+    const c = this.config;
+    if (maxPos <= this.ropes.full.maxPos) return;
+    const n = Math.max(maxPos, this.ropes.full.maxPos * 2);
+    const full = ropeTables({ theta: c.ropeTheta, scaling: c.ropeScaling }, c.headDim, n);
+    this.ropes = { full, local: c.localRope ? ropeTables(c.localRope, c.headDim, n) : full };
+  }
+
+  /** A norm's scale as the kernels apply it: w, or 1 + w where the family stores the offset (Gemma). */
+  private scaleOf(p: Param): Float32Array {
+    if (!this.config.normOffset) return p.data;
+    const w = new Float32Array(p.data.length);
+    for (let i = 0; i < w.length; i++) w[i] = 1 + p.data[i];
+    return w;
+  }
+
+  private normForward(p: Param, x: Float32Array, rows: number, dim: number): [Float32Array, NormTape] {
+    const out = new Float32Array(rows * dim);
+    const rstd = new Float32Array(rows);
+    this.k.rmsnormForward(out, rstd, x, this.scaleOf(p), rows, dim, this.config.rmsEps);
+    return [out, { x, rstd }];
+  }
+
+  private normBackward(
+    p: Param,
+    t: NormTape,
+    dout: Float32Array,
+    dx: Float32Array,
+    rows: number,
+    dim: number,
+    acc: boolean,
+  ) {
+    this.k.rmsnormBackward(dx, p.grad, dout, t.x, this.scaleOf(p), t.rstd, rows, dim, acc);
   }
 
   /**
@@ -171,6 +250,7 @@ export class Transformer {
     const { B, T } = batch;
     const N = B * T;
     const d = c.hidden;
+    const I = c.intermediate;
     const qDim = c.heads * c.headDim;
     const kvDim = c.kvHeads * c.headDim;
     const pos0 = cache ? cache.length : 0;
@@ -178,9 +258,8 @@ export class Transformer {
       throw new Error(`KV cache full: ${cache.length} + ${T} > ${cache.capacity}`);
     if (cache && cache.B !== B) throw new Error(`KV cache holds ${cache.B} sequences, batch has ${B}`);
     this.ensureRope(pos0 + T);
-    const scale = 1 / Math.sqrt(c.headDim);
 
-    // embedding
+    // embedding (Gemma scales it by √hidden)
     let h = new Float32Array(N * d);
     for (let i = 0; i < N; i++) {
       const t = batch.tokens[i];
@@ -188,6 +267,7 @@ export class Transformer {
         throw new Error(`token id ${t} at position ${i} is outside the vocabulary (${c.vocabSize})`);
       copyRow(this.embed, t, h, i * d);
     }
+    if (c.embedScale !== 1) k.scaleInPlace(h, c.embedScale, N * d);
 
     const layerTapes: LayerTape[] = [];
     const rng = train ? this.rng : null;
@@ -197,34 +277,44 @@ export class Transformer {
       const keep = (name: string, t: LinearTape | null) => {
         if (t) lin[name] = t;
       };
-      // --- attention block: h = h + o(attn(rope(norm(q)), rope(norm(k)), v)) of rmsnorm(h)
-      const xn1 = new Float32Array(N * d);
-      const rstd1 = new Float32Array(N);
-      k.rmsnormForward(xn1, rstd1, h, L.inputNorm.data, N, d, c.rmsEps);
-      const q = new Float32Array(N * qDim);
-      const kk = new Float32Array(N * kvDim);
-      const v = new Float32Array(N * kvDim);
-      keep("q", L.q.forward(k, xn1, N, q, train, rng));
-      keep("k", L.k.forward(k, xn1, N, kk, train, rng));
-      keep("v", L.v.forward(k, xn1, N, v, train, rng));
-      let qPre: Float32Array | null = null,
-        kPre: Float32Array | null = null;
-      let rstdQ: Float32Array | null = null,
-        rstdK: Float32Array | null = null;
-      if (L.qNorm && L.kNorm) {
-        qPre = train ? q.slice() : q;
-        kPre = train ? kk.slice() : kk;
-        rstdQ = new Float32Array(N * c.heads);
-        rstdK = new Float32Array(N * c.kvHeads);
-        k.rmsnormForward(q, rstdQ, qPre, L.qNorm.data, N * c.heads, c.headDim, c.rmsEps);
-        k.rmsnormForward(kk, rstdK, kPre, L.kNorm.data, N * c.kvHeads, c.headDim, c.rmsEps);
+      // --- attention block: h = h + [norm](o(attn(rope(q), rope(k), v))) of x = [norm](h)
+      const [x1, attnIn] = L.attnIn ? this.normForward(L.attnIn, h, N, d) : [h, null];
+      let q: Float32Array = new Float32Array(N * qDim);
+      let kk: Float32Array = new Float32Array(N * kvDim);
+      let v: Float32Array = new Float32Array(N * kvDim);
+      if (L.qkv) {
+        const qkv = new Float32Array(N * (qDim + 2 * kvDim));
+        keep("qkv", L.qkv.forward(k, x1, N, qkv, train, rng));
+        [q, kk, v] = splitColumns(qkv, N, [qDim, kvDim, kvDim]);
+      } else {
+        keep("q", L.q?.forward(k, x1, N, q, train, rng) ?? null);
+        keep("k", L.k?.forward(k, x1, N, kk, train, rng) ?? null);
+        keep("v", L.v?.forward(k, x1, N, v, train, rng) ?? null);
       }
-      k.rope(q, N, T, c.heads, c.headDim, pos0, this.rope.cos, this.rope.sin, false);
-      k.rope(kk, N, T, c.kvHeads, c.headDim, pos0, this.rope.cos, this.rope.sin, false);
-      let kvK: Float32Array = kk,
-        kvV: Float32Array = v,
-        Tk = T,
-        stride = T;
+      let qPre: Float32Array | null = null;
+      let kPre: Float32Array | null = null;
+      let rstdQ: Float32Array | null = null;
+      let rstdK: Float32Array | null = null;
+      if (L.qNorm && L.kNorm) {
+        // per head (Qwen3, Gemma 3) or over all heads (OLMo 2)
+        const [qRows, qd, kRows, kd] =
+          c.qkNorm === "head" ? [N * c.heads, c.headDim, N * c.kvHeads, c.headDim] : [N, qDim, N, kvDim];
+        qPre = q;
+        kPre = kk;
+        q = new Float32Array(N * qDim);
+        kk = new Float32Array(N * kvDim);
+        rstdQ = new Float32Array(qRows);
+        rstdK = new Float32Array(kRows);
+        k.rmsnormForward(q, rstdQ, qPre, this.scaleOf(L.qNorm), qRows, qd, c.rmsEps);
+        k.rmsnormForward(kk, rstdK, kPre, this.scaleOf(L.kNorm), kRows, kd, c.rmsEps);
+      }
+      const rope = this.ropes[L.rope];
+      k.rope(q, N, T, c.heads, c.headDim, pos0, rope.cos, rope.sin, false);
+      k.rope(kk, N, T, c.kvHeads, c.headDim, pos0, rope.cos, rope.sin, false);
+      let kvK: Float32Array = kk;
+      let kvV: Float32Array = v;
+      let Tk = T;
+      let stride = T;
       if (cache) {
         for (let b = 0; b < B; b++) {
           cache.k[li].set(kk.subarray(b * T * kvDim, (b + 1) * T * kvDim), (b * cache.capacity + pos0) * kvDim);
@@ -252,34 +342,39 @@ export class Transformer {
         stride,
         pos0,
         batch.validLen,
-        scale,
+        c.attnScale,
+        L.window,
+        c.attnSoftcap,
       );
       const o = new Float32Array(N * d);
       keep("o", L.o.forward(k, att, N, o, train, rng));
-      const hIn = h;
+      const [a, attnOut] = L.attnOut ? this.normForward(L.attnOut, o, N, d) : [o, null];
       const hMid = train ? h.slice() : h;
-      k.addInPlace(hMid, o, N * d);
+      k.addInPlace(hMid, a, N * d);
 
-      // --- MLP block: h = h + down(silu(gate(x)) · up(x)) of x = rmsnorm(h)
-      const xn2 = new Float32Array(N * d);
-      const rstd2 = new Float32Array(N);
-      k.rmsnormForward(xn2, rstd2, hMid, L.postNorm.data, N, d, c.rmsEps);
-      const I = c.intermediate;
-      const gate = new Float32Array(N * I);
-      const up = new Float32Array(N * I);
-      keep("gate", L.gate.forward(k, xn2, N, gate, train, rng));
-      keep("up", L.up.forward(k, xn2, N, up, train, rng));
+      // --- MLP block: h = h + [norm](down(act(gate(x)) · up(x))) of x = [norm](h)
+      const [x2, mlpIn] = L.mlpIn ? this.normForward(L.mlpIn, hMid, N, d) : [hMid, null];
+      let gate: Float32Array = new Float32Array(N * I);
+      let up: Float32Array = new Float32Array(N * I);
+      if (L.gateUp) {
+        const gu = new Float32Array(N * 2 * I);
+        keep("gateUp", L.gateUp.forward(k, x2, N, gu, train, rng));
+        [gate, up] = splitColumns(gu, N, [I, I]);
+      } else {
+        keep("gate", L.gate?.forward(k, x2, N, gate, train, rng) ?? null);
+        keep("up", L.up?.forward(k, x2, N, up, train, rng) ?? null);
+      }
       const act = new Float32Array(N * I);
-      k.swigluForward(act, gate, up, N * I);
+      if (c.activation === "silu") k.swigluForward(act, gate, up, N * I);
+      else k.gegluForward(act, gate, up, N * I);
       const m = new Float32Array(N * d);
       keep("down", L.down.forward(k, act, N, m, train, rng));
+      const [m2, mlpOut] = L.mlpOut ? this.normForward(L.mlpOut, m, N, d) : [m, null];
       const hOut = train ? hMid.slice() : hMid;
-      k.addInPlace(hOut, m, N * d);
-      if (train) {
+      k.addInPlace(hOut, m2, N * d);
+      if (train && probs) {
         layerTapes.push({
-          hIn,
-          xn1,
-          rstd1,
+          attnIn: attnIn && { ...attnIn, x: h },
           qPre,
           kPre,
           rstdQ,
@@ -287,14 +382,12 @@ export class Transformer {
           q,
           k: kk,
           v,
-          probs: probs!,
-          att,
-          hMid,
-          xn2,
-          rstd2,
+          probs,
+          attnOut,
+          mlpIn: mlpIn && { ...mlpIn, x: hMid },
           gate,
           up,
-          act,
+          mlpOut,
           lin,
         });
       }
@@ -308,10 +401,16 @@ export class Transformer {
     for (let r = 0; r < R; r++) hSel.set(h.subarray(rows[r] * d, (rows[r] + 1) * d), r * d);
     const hFinal = new Float32Array(R * d);
     const rstdF = new Float32Array(R);
-    k.rmsnormForward(hFinal, rstdF, hSel, this.finalNorm.data, R, d, c.rmsEps);
+    k.rmsnormForward(hFinal, rstdF, hSel, this.scaleOf(this.finalNorm), R, d, c.rmsEps);
     const logits = new Float32Array(R * c.vocabSize);
     matmulWT(k, hFinal, R, this.lmHead, logits);
-    const tape = train ? { batch, rows, layers: layerTapes, hFinal, rstdF, hSel } : null;
+    let capped: Float32Array | null = null;
+    if (c.finalSoftcap) {
+      const cap = c.finalSoftcap;
+      for (let i = 0; i < logits.length; i++) logits[i] = cap * Math.tanh(logits[i] / cap);
+      if (train) capped = logits.slice();
+    }
+    const tape = train ? { batch, rows, layers: layerTapes, hFinal, rstdF, hSel, capped } : null;
     return { logits, tape };
   }
 
@@ -321,18 +420,25 @@ export class Transformer {
     const { B, T } = tape.batch;
     const N = B * T;
     const d = c.hidden;
+    const I = c.intermediate;
     const qDim = c.heads * c.headDim;
     const kvDim = c.kvHeads * c.headDim;
     const R = tape.rows.length;
-    const scale = 1 / Math.sqrt(c.headDim);
 
-    // LM head and final norm
+    // soft cap, LM head and final norm
+    if (tape.capped) {
+      const cap = c.finalSoftcap;
+      for (let i = 0; i < dlogits.length; i++) {
+        const t = tape.capped[i] / cap;
+        dlogits[i] *= 1 - t * t;
+      }
+    }
     if (this.lmHead.grad)
       k.sgemm(true, false, c.vocabSize, d, R, 1, dlogits, c.vocabSize, tape.hFinal, d, 1, this.lmHead.grad, d);
     const dFinal = new Float32Array(R * d);
     matmulW(k, dlogits, R, this.lmHead, dFinal, false);
     const dSel = new Float32Array(R * d);
-    k.rmsnormBackward(dSel, this.finalNorm.grad, dFinal, tape.hSel, this.finalNorm.data, tape.rstdF, R, d, false);
+    this.normBackward(this.finalNorm, { x: tape.hSel, rstd: tape.rstdF }, dFinal, dSel, R, d, false);
     const dh = new Float32Array(N * d);
     for (let r = 0; r < R; r++) {
       const o = tape.rows[r] * d;
@@ -342,60 +448,129 @@ export class Transformer {
     for (let li = c.layers - 1; li >= 0; li--) {
       const L = this.layers[li];
       const t = tape.layers[li];
-      const I = c.intermediate;
       // --- MLP block backward; dh is the gradient of this layer's output
+      let dm = dh;
+      if (L.mlpOut && t.mlpOut) {
+        dm = new Float32Array(N * d);
+        this.normBackward(L.mlpOut, t.mlpOut, dh, dm, N, d, false);
+      }
       const dAct = new Float32Array(N * I);
-      L.down.backward(k, t.lin.down, dh, N, dAct, false);
+      L.down.backward(k, t.lin.down, dm, N, dAct, false);
       const dGate = new Float32Array(N * I);
       const dUp = new Float32Array(N * I);
-      k.swigluBackward(dGate, dUp, dAct, t.gate, t.up, N * I);
-      const dxn2 = new Float32Array(N * d);
-      L.gate.backward(k, t.lin.gate, dGate, N, dxn2, false);
-      L.up.backward(k, t.lin.up, dUp, N, dxn2, true);
-      k.rmsnormBackward(dh, L.postNorm.grad, dxn2, t.hMid, L.postNorm.data, t.rstd2, N, d, true);
+      if (c.activation === "silu") k.swigluBackward(dGate, dUp, dAct, t.gate, t.up, N * I);
+      else k.gegluBackward(dGate, dUp, dAct, t.gate, t.up, N * I);
+      const dx2 = new Float32Array(N * d);
+      if (L.gateUp) L.gateUp.backward(k, t.lin.gateUp, joinColumns([dGate, dUp], N, [I, I]), N, dx2, false);
+      else {
+        L.gate?.backward(k, t.lin.gate, dGate, N, dx2, false);
+        L.up?.backward(k, t.lin.up, dUp, N, dx2, true);
+      }
+      if (L.mlpIn && t.mlpIn) this.normBackward(L.mlpIn, t.mlpIn, dx2, dh, N, d, true);
+      else k.addInPlace(dh, dx2, N * d);
 
       // --- attention block backward; dh is now the gradient of hMid
+      let da = dh;
+      if (L.attnOut && t.attnOut) {
+        da = new Float32Array(N * d);
+        this.normBackward(L.attnOut, t.attnOut, dh, da, N, d, false);
+      }
       const dAtt = new Float32Array(N * qDim);
-      L.o.backward(k, t.lin.o, dh, N, dAtt, false);
+      L.o.backward(k, t.lin.o, da, N, dAtt, false);
       const dq = new Float32Array(N * qDim);
       const dk = new Float32Array(N * kvDim);
       const dv = new Float32Array(N * kvDim);
-      k.attentionBackward(dq, dk, dv, dAtt, t.probs, t.q, t.k, t.v, B, T, T, c.heads, c.kvHeads, c.headDim, scale);
-      k.rope(dq, N, T, c.heads, c.headDim, 0, this.rope.cos, this.rope.sin, true);
-      k.rope(dk, N, T, c.kvHeads, c.headDim, 0, this.rope.cos, this.rope.sin, true);
-      let dqIn = dq,
-        dkIn = dk;
-      if (L.qNorm && L.kNorm && t.qPre && t.kPre) {
+      k.attentionBackward(
+        dq,
+        dk,
+        dv,
+        dAtt,
+        t.probs,
+        t.q,
+        t.k,
+        t.v,
+        B,
+        T,
+        T,
+        c.heads,
+        c.kvHeads,
+        c.headDim,
+        c.attnScale,
+        L.window,
+        c.attnSoftcap,
+      );
+      const rope = this.ropes[L.rope];
+      k.rope(dq, N, T, c.heads, c.headDim, 0, rope.cos, rope.sin, true);
+      k.rope(dk, N, T, c.kvHeads, c.headDim, 0, rope.cos, rope.sin, true);
+      let dqIn = dq;
+      let dkIn = dk;
+      if (L.qNorm && L.kNorm && t.qPre && t.kPre && t.rstdQ && t.rstdK) {
+        const [qRows, qd, kRows, kd] =
+          c.qkNorm === "head" ? [N * c.heads, c.headDim, N * c.kvHeads, c.headDim] : [N, qDim, N, kvDim];
         dqIn = new Float32Array(N * qDim);
         dkIn = new Float32Array(N * kvDim);
-        k.rmsnormBackward(dqIn, L.qNorm.grad, dq, t.qPre, L.qNorm.data, t.rstdQ!, N * c.heads, c.headDim, false);
-        k.rmsnormBackward(dkIn, L.kNorm.grad, dk, t.kPre, L.kNorm.data, t.rstdK!, N * c.kvHeads, c.headDim, false);
+        this.normBackward(L.qNorm, { x: t.qPre, rstd: t.rstdQ }, dq, dqIn, qRows, qd, false);
+        this.normBackward(L.kNorm, { x: t.kPre, rstd: t.rstdK }, dk, dkIn, kRows, kd, false);
       }
-      const dxn1 = new Float32Array(N * d);
-      L.q.backward(k, t.lin.q, dqIn, N, dxn1, false);
-      L.k.backward(k, t.lin.k, dkIn, N, dxn1, true);
-      L.v.backward(k, t.lin.v, dv, N, dxn1, true);
-      k.rmsnormBackward(dh, L.inputNorm.grad, dxn1, t.hIn, L.inputNorm.data, t.rstd1, N, d, true);
+      const dx1 = new Float32Array(N * d);
+      if (L.qkv) L.qkv.backward(k, t.lin.qkv, joinColumns([dqIn, dkIn, dv], N, [qDim, kvDim, kvDim]), N, dx1, false);
+      else {
+        L.q?.backward(k, t.lin.q, dqIn, N, dx1, false);
+        L.k?.backward(k, t.lin.k, dkIn, N, dx1, true);
+        L.v?.backward(k, t.lin.v, dv, N, dx1, true);
+      }
+      if (L.attnIn && t.attnIn) this.normBackward(L.attnIn, t.attnIn, dx1, dh, N, d, true);
+      else k.addInPlace(dh, dx1, N * d);
     }
 
     // embedding
     const gE = this.embed.grad;
     if (gE) {
+      const s = c.embedScale;
       for (let i = 0; i < N; i++) {
         const tok = tape.batch.tokens[i];
         const o = tok * d;
-        for (let j = 0; j < d; j++) gE[o + j] += dh[i * d + j];
+        for (let j = 0; j < d; j++) gE[o + j] += dh[i * d + j] * s;
       }
     }
   }
 
-  /** Random initialisation: normal(0, std) for matrices, ones for norms, zeros for biases. */
+  /** Random initialisation: normal(0, std) for matrices, norms at identity, zeros for biases. */
   initRandom(seed: number, std = 0.02): void {
     const rng = new Rng(seed);
     for (const p of this.params.values()) {
-      if (p.name.endsWith("norm.weight") || p.name.endsWith("layernorm.weight")) p.data.fill(1);
+      if (p.name.endsWith("norm.weight") || p.name.endsWith("layernorm.weight"))
+        p.data.fill(this.config.normOffset ? 0 : 1);
       else if (p.name.endsWith(".bias")) p.data.fill(0);
       else for (let i = 0; i < p.data.length; i++) p.data[i] = rng.normal() * std;
     }
   }
+}
+
+/** Splits rows of [N, Σ widths] into one [N, width] array per part (a fused projection's outputs). */
+function splitColumns(x: Float32Array, N: number, widths: number[]): Float32Array[] {
+  const total = widths.reduce((a, b) => a + b, 0);
+  const out = widths.map((w) => new Float32Array(N * w));
+  for (let r = 0; r < N; r++) {
+    let off = 0;
+    widths.forEach((w, i) => {
+      out[i].set(x.subarray(r * total + off, r * total + off + w), r * w);
+      off += w;
+    });
+  }
+  return out;
+}
+
+/** The inverse of splitColumns: parts side by side in each row. */
+function joinColumns(parts: Float32Array[], N: number, widths: number[]): Float32Array {
+  const total = widths.reduce((a, b) => a + b, 0);
+  const out = new Float32Array(N * total);
+  for (let r = 0; r < N; r++) {
+    let off = 0;
+    widths.forEach((w, i) => {
+      out.set(parts[i].subarray(r * w, (r + 1) * w), r * total + off);
+      off += w;
+    });
+  }
+  return out;
 }

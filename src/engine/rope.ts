@@ -2,7 +2,7 @@
  * Rotary position tables (cos, sin per position and frequency), with the scalings Hugging Face applies:
  * none, "linear" (positions / factor) and "llama3" (wavelength-dependent frequency scaling).
  */
-import type { ModelConfig } from "./config.js";
+import type { RopeSetting } from "./config.js";
 
 export interface RopeTables {
   cos: Float32Array;
@@ -10,12 +10,11 @@ export interface RopeTables {
   maxPos: number;
 }
 
-export function inverseFrequencies(config: ModelConfig): Float64Array {
-  const dim = config.headDim;
+export function inverseFrequencies(rope: RopeSetting, dim: number): Float64Array {
   const inv = new Float64Array(dim / 2);
   // float32 as transformers computes them, so tables match to the last bit where it matters
-  for (let i = 0; i < dim / 2; i++) inv[i] = Math.fround(1 / config.ropeTheta ** Math.fround((2 * i) / dim));
-  const s = config.ropeScaling;
+  for (let i = 0; i < dim / 2; i++) inv[i] = Math.fround(1 / rope.theta ** Math.fround((2 * i) / dim));
+  const s = rope.scaling;
   if (s?.rope_type === "linear") {
     for (let i = 0; i < inv.length; i++) inv[i] /= s.factor ?? 1;
   } else if (s?.rope_type === "llama3") {
@@ -37,8 +36,8 @@ export function inverseFrequencies(config: ModelConfig): Float64Array {
   return inv;
 }
 
-export function ropeTables(config: ModelConfig, maxPos: number): RopeTables {
-  const inv = inverseFrequencies(config);
+export function ropeTables(rope: RopeSetting, headDim: number, maxPos: number): RopeTables {
+  const inv = inverseFrequencies(rope, headDim);
   const half = inv.length;
   const cos = new Float32Array(maxPos * half);
   const sin = new Float32Array(maxPos * half);

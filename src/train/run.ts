@@ -8,6 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join } from "node:path";
 import YAML from "yaml";
 import { readConfig } from "../engine/config.js";
+import { linearNamesOf } from "../engine/model.js";
 import { resolveModelDir } from "../hub/resolve.js";
 import { InputError } from "../core/errors.js";
 import { modelFingerprint } from "../engine/io/fingerprint.js";
@@ -137,7 +138,7 @@ async function train(
   o: { quiet?: boolean; log?: (l: string) => void; context?: TrainContext },
 ): Promise<TrainResult> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  if (spec.method === "lora") resolveTargets(spec.lora.targets);
+  if (spec.method === "lora") resolveTargets(spec.lora.targets, linearNamesOf(readConfig(spec.base_model)));
   const ctx = o.context ?? (await trainingContext(spec));
   // every stage's mixture is built (and so validated) before any training
   const mixtures = spec.stages.map((st, i) =>

@@ -21,23 +21,25 @@ import { tinyModel } from "./tiny.js";
 
 const FIX = join(import.meta.dirname, "..", "fixtures");
 
-test("KV-cache generation equals full recomputation at every step", () => {
-  const model = loadModel(join(FIX, "tiny-qwen3"));
-  const prompt = [3, 17, 42, 8];
-  const steps: Float32Array[] = [];
-  const gen = generate(model, prompt, { maxNewTokens: 12, stopTokenIds: [], onToken: (_, lp) => steps.push(lp) });
-  assert.equal(gen.ids.length, 12);
-  assert.equal(gen.finishReason, "length");
-  const seq = [...prompt];
-  for (let i = 0; i < gen.ids.length; i++) {
-    const [full] = nextTokenLogprobs(model, [seq]);
-    assertClose(steps[i], full, 1e-4, `step ${i}`);
-    let best = 0;
-    for (let j = 1; j < full.length; j++) if (full[j] > full[best]) best = j;
-    assert.equal(gen.ids[i], best, `greedy token at step ${i}`);
-    seq.push(gen.ids[i]);
-  }
-});
+// sliding windows (3, 4) shorter than the 16 positions generated here, so the cached path must apply them too
+for (const name of ["tiny-qwen3", "tiny-mistral", "tiny-gemma2", "tiny-gemma3", "tiny-phi3", "tiny-olmo2"])
+  test(`KV-cache generation equals full recomputation at every step: ${name}`, () => {
+    const model = loadModel(join(FIX, name));
+    const prompt = [3, 17, 42, 8];
+    const steps: Float32Array[] = [];
+    const gen = generate(model, prompt, { maxNewTokens: 12, stopTokenIds: [], onToken: (_, lp) => steps.push(lp) });
+    assert.equal(gen.ids.length, 12);
+    assert.equal(gen.finishReason, "length");
+    const seq = [...prompt];
+    for (let i = 0; i < gen.ids.length; i++) {
+      const [full] = nextTokenLogprobs(model, [seq]);
+      assertClose(steps[i], full, 1e-4, `step ${i}`);
+      let best = 0;
+      for (let j = 1; j < full.length; j++) if (full[j] > full[best]) best = j;
+      assert.equal(gen.ids[i], best, `greedy token at step ${i}`);
+      seq.push(gen.ids[i]);
+    }
+  });
 
 test("sampling is seeded; top-p keeps the nucleus; stop tokens and stop strings end generation", () => {
   const model = loadModel(join(FIX, "tiny-llama"));

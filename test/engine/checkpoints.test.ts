@@ -31,7 +31,18 @@ function checkAgainstTorch(name: string, k: Kernels): void {
   assertClose(logits, want, 1e-4, `${name} logits (${k.name} kernels)`);
 }
 
-for (const name of ["tiny-llama", "tiny-qwen2-sharded", "tiny-qwen3", "tiny-qwen3-bf16", "tiny-qwen3-f16"]) {
+for (const name of [
+  "tiny-llama",
+  "tiny-qwen2-sharded",
+  "tiny-qwen3",
+  "tiny-qwen3-bf16",
+  "tiny-qwen3-f16",
+  "tiny-mistral",
+  "tiny-gemma2",
+  "tiny-gemma3",
+  "tiny-phi3",
+  "tiny-olmo2",
+]) {
   test(`logits match PyTorch to 1e-4: ${name} (batched, right-padded)`, () => {
     checkAgainstTorch(name, kernels());
     checkAgainstTorch(name, referenceKernels);
@@ -139,7 +150,7 @@ test("a wrong token id is an error, not a read out of bounds", () => {
   void randomArray;
 });
 
-test("config.json as transformers 5 writes it: RoPE from rope_parameters; sliding-window layers refused", () => {
+test("config.json as transformers 5 writes it: RoPE from rope_parameters, layer types and their windows", () => {
   const base = makeHfConfig({
     architecture: "Qwen3ForCausalLM",
     vocabSize: 64,
@@ -183,7 +194,31 @@ test("config.json as transformers 5 writes it: RoPE from rope_parameters; slidin
   assert.equal(parseConfig(base).ropeTheta, (base as { rope_theta: number }).rope_theta, "the v4 field still read");
   assert.throws(
     () => parseConfig(v5({ layer_types: ["full_attention", "sliding_attention"] }), "m/config.json"),
-    /m\/config.json.*layer_types.*sliding_attention/,
+    /m\/config.json: field "sliding_window": sliding_attention layers need a window size/,
+  );
+  // options of the newer families crossmon does not run are named, field and value, before any work
+  const phi = { ...base, architectures: ["Phi3ForCausalLM"] };
+  assert.throws(
+    () => parseConfig({ ...phi, partial_rotary_factor: 0.75 }, "m/config.json"),
+    /m\/config.json: field "partial_rotary_factor": 0.75 is not supported/,
+  );
+  assert.throws(
+    () => parseConfig({ ...phi, rope_scaling: { rope_type: "longrope", factor: 32 } }, "m/config.json"),
+    /field "rope_scaling.rope_type": "longrope" is not supported/,
+  );
+  assert.throws(
+    () => parseConfig({ ...base, architectures: ["Gemma2ForCausalLM"], hidden_activation: "relu" }, "m/config.json"),
+    /field "hidden_activation": "relu" is not supported/,
+  );
+  assert.throws(
+    () => parseConfig({ ...base, architectures: ["GPT2LMHeadModel"] }, "m/config.json"),
+    /field "architectures": GPT2LMHeadModel is not supported \(supported: LlamaForCausalLM, .*Olmo2ForCausalLM\)/,
+  );
+  const sliding = v5({ layer_types: ["full_attention", "sliding_attention"], sliding_window: 8 });
+  assert.deepEqual(parseConfig(sliding).windows, [0, 8]);
+  assert.throws(
+    () => parseConfig(v5({ layer_types: ["full_attention", "chunked_attention"] }), "m/config.json"),
+    /m\/config.json: field "layer_types": "chunked_attention" layers are not supported/,
   );
   assert.throws(() => parseConfig({ ...base, use_sliding_window: true }, "m/config.json"), /use_sliding_window/);
   assert.throws(

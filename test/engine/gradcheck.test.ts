@@ -7,7 +7,7 @@ import { Rng } from "../../src/engine/random.js";
 import { setTrainable } from "../../src/engine/params.js";
 import { forwardBackward } from "../../src/engine/train-step.js";
 import type { WeightedSequence } from "../../src/engine/sequences.js";
-import type { Architecture } from "../../src/engine/config.js";
+import { type Architecture, SUPPORTED_ARCHITECTURES } from "../../src/engine/config.js";
 import { randomArray } from "../helpers.js";
 import { tinyModel } from "./tiny.js";
 
@@ -33,7 +33,7 @@ function checkOp(
   }
 }
 
-test("op gradients: rmsnorm (x and w), swiglu, rope, attention (q, k, v), cross-entropy", () => {
+test("op gradients: rmsnorm (x and w), swiglu, geglu, rope, attention (q, k, v), cross-entropy", () => {
   const rows = 3,
     dim = 8;
   const x = randomArray(rows * dim, 1),
@@ -66,6 +66,14 @@ test("op gradients: rmsnorm (x and w), swiglu, rope, attention (q, k, v), cross-
   };
   checkOp("swiglu dgate", g, (gg) => sw(gg, u), dg, rr);
   checkOp("swiglu dup", u, (uu) => sw(g, uu), du, rr);
+  K.gegluBackward(dg, du, rr, g, u, n);
+  const ge = (gg: Float32Array, uu: Float32Array) => {
+    const o = new Float32Array(n);
+    K.gegluForward(o, gg, uu, n);
+    return o;
+  };
+  checkOp("geglu dgate", g, (gg) => ge(gg, u), dg, rr);
+  checkOp("geglu dup", u, (uu) => ge(g, uu), du, rr);
 
   const T = 4,
     heads = 2,
@@ -103,20 +111,28 @@ test("op gradients: rmsnorm (x and w), swiglu, rope, attention (q, k, v), cross-
     v = randomArray(B * Tq * nKV * hd, 11);
   const ro = randomArray(B * Tq * nH * hd, 12);
   const valid = new Int32Array([5, 3]);
-  const att = (qq: Float32Array, kk: Float32Array, vv: Float32Array, probs: Float32Array | null = null) => {
-    const o = new Float32Array(B * Tq * nH * hd);
-    K.attentionForward(o, probs, qq, kk, vv, B, Tq, Tq, nH, nKV, hd, Tq, 0, valid, sc);
-    return o;
-  };
-  const probs = new Float32Array(B * nH * Tq * Tq);
-  att(q, k, v, probs);
-  const dq = new Float32Array(q.length),
-    dk = new Float32Array(k.length),
-    dv = new Float32Array(v.length);
-  K.attentionBackward(dq, dk, dv, ro, probs, q, k, v, B, Tq, Tq, nH, nKV, hd, sc);
-  checkOp("attention dq", q, (qq) => att(qq, k, v), dq, ro);
-  checkOp("attention dk", k, (kk) => att(q, kk, v), dk, ro);
-  checkOp("attention dv", v, (vv) => att(q, k, vv), dv, ro);
+  // plain causal; a sliding window (Mistral, Gemma); soft-capped scores (Gemma 2); both
+  for (const [win, cap] of [
+    [0, 0],
+    [2, 0],
+    [0, 0.8],
+    [3, 0.5],
+  ]) {
+    const att = (qq: Float32Array, kk: Float32Array, vv: Float32Array, probs: Float32Array | null = null) => {
+      const o = new Float32Array(B * Tq * nH * hd);
+      K.attentionForward(o, probs, qq, kk, vv, B, Tq, Tq, nH, nKV, hd, Tq, 0, valid, sc, win, cap);
+      return o;
+    };
+    const probs = new Float32Array(B * nH * Tq * Tq);
+    att(q, k, v, probs);
+    const dq = new Float32Array(q.length),
+      dk = new Float32Array(k.length),
+      dv = new Float32Array(v.length);
+    K.attentionBackward(dq, dk, dv, ro, probs, q, k, v, B, Tq, Tq, nH, nKV, hd, sc, win, cap);
+    checkOp(`attention dq (window ${win}, softcap ${cap})`, q, (qq) => att(qq, k, v), dq, ro);
+    checkOp(`attention dk (window ${win}, softcap ${cap})`, k, (kk) => att(q, kk, v), dk, ro);
+    checkOp(`attention dv (window ${win}, softcap ${cap})`, v, (vv) => att(q, k, vv), dv, ro);
+  }
 
   const V = 9,
     R = 2;
@@ -178,10 +194,12 @@ function checkModel(arch: Architecture, lora: boolean, dropout = 0): void {
   assert.ok(checked >= 3 * params.length);
 }
 
-for (const arch of ["LlamaForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM"] as const) {
+for (const arch of SUPPORTED_ARCHITECTURES) {
   test(`whole-model gradients, full fine-tuning: ${arch}`, () => checkModel(arch, false));
 }
 test("whole-model gradients, LoRA (Qwen3)", () => checkModel("Qwen3ForCausalLM", true));
+test("whole-model gradients, LoRA on fused projections (Phi-3)", () => checkModel("Phi3ForCausalLM", true));
+test("whole-model gradients, LoRA with soft caps and windows (Gemma 2)", () => checkModel("Gemma2ForCausalLM", true));
 test("whole-model gradients, LoRA with dropout (Llama)", () => checkModel("LlamaForCausalLM", true, 0.2));
 
 test("native and reference kernels give the same whole-model gradients", async () => {

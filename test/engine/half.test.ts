@@ -80,9 +80,9 @@ for (const dtype of ["BF16", "F16"] as const) {
     // merging folds the adapter into an F32 copy of the weight it changes
     mergeLora(half);
     mergeLora(full);
-    const q = half.layers[0].q.weight;
+    const q = half.linears()[0].weight;
     assert.equal(q.half, null);
-    assertClose(values(q), full.layers[0].q.weight.data, 1e-6, "merged q_proj");
+    assertClose(values(q), full.linears()[0].weight.data, 1e-6, "merged q_proj");
 
     // full fine-tuning upcasts
     const e = half.embed;

@@ -111,7 +111,7 @@ test("rope forward, inverse restores the input", { skip }, () => {
   assert.ok(Math.abs(r[0][0] - x[0]) > 1e-3, "rope changed the input");
 });
 
-test("swiglu, cross-entropy, adamw, add, scale, sum of squares", { skip }, () => {
+test("swiglu, geglu, cross-entropy, adamw, add, scale, sum of squares", { skip }, () => {
   const n = 5000;
   const g = randomArray(n, 12, 4),
     u = randomArray(n, 13),
@@ -125,6 +125,15 @@ test("swiglu, cross-entropy, adamw, add, scale, sum of squares", { skip }, () =>
     return [h, dg, du];
   });
   r.forEach((a, i) => assertClose(nn[i], a, 1e-5, `swiglu ${i}`));
+  const [rg, ng] = both((k) => {
+    const h = new Float32Array(n),
+      dg = new Float32Array(n),
+      du = new Float32Array(n);
+    k.gegluForward(h, g, u, n);
+    k.gegluBackward(dg, du, dh, g, u, n);
+    return [h, dg, du];
+  });
+  rg.forEach((a, i) => assertClose(ng[i], a, 1e-5, `geglu ${i}`));
 
   const rows = 7,
     V = 300;
@@ -171,31 +180,60 @@ test("attention forward and backward, grouped heads, padding and an offset query
     v = randomArray(B * T * nKV * hd, 22);
   const dout = randomArray(B * T * nH * hd, 23);
   const valid = new Int32Array([T, 6]);
-  const [r, n] = both((kk) => {
-    const out = new Float32Array(B * T * nH * hd),
-      probs = new Float32Array(B * nH * T * T);
-    kk.attentionForward(out, probs, q, k, v, B, T, T, nH, nKV, hd, T, 0, valid, scale);
-    const dq = new Float32Array(q.length),
-      dk = randomArray(k.length, 1),
-      dv = randomArray(v.length, 2);
-    kk.attentionBackward(dq, dk, dv, dout, probs, q, k, v, B, T, T, nH, nKV, hd, scale);
-    // decode-style: the last 3 queries against a cache of stride 16
-    const cap = 16;
-    const kc = new Float32Array(B * cap * nKV * hd),
-      vc = new Float32Array(B * cap * nKV * hd);
-    for (let b = 0; b < B; b++) {
-      kc.set(k.subarray(b * T * nKV * hd, (b + 1) * T * nKV * hd), b * cap * nKV * hd);
-      vc.set(v.subarray(b * T * nKV * hd, (b + 1) * T * nKV * hd), b * cap * nKV * hd);
+  for (const [win, softcap] of [
+    [0, 0],
+    [4, 0],
+    [0, 1.5],
+    [5, 0.7],
+  ]) {
+    const [r, n] = both((kk) => {
+      const out = new Float32Array(B * T * nH * hd),
+        probs = new Float32Array(B * nH * T * T);
+      kk.attentionForward(out, probs, q, k, v, B, T, T, nH, nKV, hd, T, 0, valid, scale, win, softcap);
+      const dq = new Float32Array(q.length),
+        dk = randomArray(k.length, 1),
+        dv = randomArray(v.length, 2);
+      kk.attentionBackward(dq, dk, dv, dout, probs, q, k, v, B, T, T, nH, nKV, hd, scale, win, softcap);
+      // decode-style: the last 3 queries against a cache of stride 16
+      const cap = 16;
+      const kc = new Float32Array(B * cap * nKV * hd),
+        vc = new Float32Array(B * cap * nKV * hd);
+      for (let b = 0; b < B; b++) {
+        kc.set(k.subarray(b * T * nKV * hd, (b + 1) * T * nKV * hd), b * cap * nKV * hd);
+        vc.set(v.subarray(b * T * nKV * hd, (b + 1) * T * nKV * hd), b * cap * nKV * hd);
+      }
+      const q3 = new Float32Array(B * 3 * nH * hd);
+      for (let b = 0; b < B; b++) q3.set(q.subarray((b * T + T - 3) * nH * hd, (b + 1) * T * nH * hd), b * 3 * nH * hd);
+      const out3 = new Float32Array(q3.length);
+      kk.attentionForward(
+        out3,
+        null,
+        q3,
+        kc,
+        vc,
+        B,
+        3,
+        T,
+        nH,
+        nKV,
+        hd,
+        cap,
+        T - 3,
+        new Int32Array([T, T]),
+        scale,
+        win,
+        softcap,
+      );
+      return [out, probs, dq, dk, dv, out3];
+    });
+    r.forEach((a, i) => assertClose(n[i], a, 1e-5, `attention output ${i} (window ${win}, softcap ${softcap})`));
+    // The decode block equals the last rows of the full pass (batch 0 has no padding).
+    for (let i = 0; i < 3 * nH * hd; i++) assert.ok(Math.abs(r[5][i] - r[0][(T - 3) * nH * hd + i]) < 1e-5);
+    if (win > 0) {
+      // nothing outside the window carries probability
+      for (let i = 0; i < T; i++) for (let j = 0; j <= i - win; j++) assert.equal(r[1][i * T + j], 0);
     }
-    const q3 = new Float32Array(B * 3 * nH * hd);
-    for (let b = 0; b < B; b++) q3.set(q.subarray((b * T + T - 3) * nH * hd, (b + 1) * T * nH * hd), b * 3 * nH * hd);
-    const out3 = new Float32Array(q3.length);
-    kk.attentionForward(out3, null, q3, kc, vc, B, 3, T, nH, nKV, hd, cap, T - 3, new Int32Array([T, T]), scale);
-    return [out, probs, dq, dk, dv, out3];
-  });
-  r.forEach((a, i) => assertClose(n[i], a, 1e-5, `attention output ${i}`));
-  // The decode block equals the last rows of the full pass (batch 0 has no padding).
-  for (let i = 0; i < 3 * nH * hd; i++) assert.ok(Math.abs(r[5][i] - r[0][(T - 3) * nH * hd + i]) < 1e-5);
+  }
 });
 
 test("native kernels reject buffers that are too short", { skip }, () => {

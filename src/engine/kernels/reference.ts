@@ -129,6 +129,33 @@ export function swigluBackward(
   }
 }
 
+const GELU_C = Math.sqrt(2 / Math.PI);
+const GELU_A = 0.044715;
+
+/** h = gelu_tanh(gate) · up, GELU with PyTorch's tanh approximation (Gemma's gelu_pytorch_tanh) */
+export function gegluForward(h: Float32Array, gate: Float32Array, up: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const g = gate[i];
+    h[i] = 0.5 * g * (1 + Math.tanh(GELU_C * (g + GELU_A * g * g * g))) * up[i];
+  }
+}
+
+export function gegluBackward(
+  dgate: Float32Array,
+  dup: Float32Array,
+  dh: Float32Array,
+  gate: Float32Array,
+  up: Float32Array,
+  n: number,
+): void {
+  for (let i = 0; i < n; i++) {
+    const g = gate[i];
+    const t = Math.tanh(GELU_C * (g + GELU_A * g * g * g));
+    dup[i] = dh[i] * 0.5 * g * (1 + t);
+    dgate[i] = dh[i] * up[i] * (0.5 * (1 + t) + 0.5 * g * (1 - t * t) * GELU_C * (1 + 3 * GELU_A * g * g));
+  }
+}
+
 export function crossEntropy(
   logits: Float32Array,
   targets: Int32Array,
@@ -210,6 +237,8 @@ export function attentionForward(
   qPos0: number,
   validLen: Int32Array | null,
   scale: number,
+  window = 0,
+  softcap = 0,
 ): void {
   const group = nH / nKV;
   const ldq = nH * hd;
@@ -221,24 +250,25 @@ export function attentionForward(
       const kh = Math.floor(h / group);
       for (let i = 0; i < Tq; i++) {
         const last = Math.min(qPos0 + i, valid - 1);
+        const first = window > 0 ? Math.max(0, qPos0 + i - window + 1) : 0;
         const qo = (b * Tq + i) * ldq + h * hd;
         let mx = -Infinity;
-        for (let j = 0; j <= last; j++) {
+        for (let j = first; j <= last; j++) {
           const ko = (b * kvStride + j) * ldk + kh * hd;
           let dot = 0;
           for (let d = 0; d < hd; d++) dot += q[qo + d] * k[ko + d];
-          S[j] = dot * scale;
+          S[j] = softcap > 0 ? softcap * Math.tanh((dot * scale) / softcap) : dot * scale;
           mx = Math.max(mx, S[j]);
         }
         let sum = 0;
-        for (let j = 0; j <= last; j++) {
+        for (let j = first; j <= last; j++) {
           S[j] = Math.exp(S[j] - mx);
           sum += S[j];
         }
         for (let d = 0; d < hd; d++) out[qo + d] = 0;
         const po = ((b * nH + h) * Tq + i) * Tk;
         for (let j = 0; j < Tk; j++) {
-          const p = j <= last ? S[j] / sum : 0;
+          const p = j >= first && j <= last ? S[j] / sum : 0;
           if (probs) probs[po + j] = p;
           if (p === 0) continue;
           const vo = (b * kvStride + j) * ldk + kh * hd;
@@ -265,6 +295,8 @@ export function attentionBackward(
   nKV: number,
   hd: number,
   scale: number,
+  _window = 0, // probabilities outside the window are zero, and so are their gradients
+  softcap = 0,
 ): void {
   const group = nH / nKV;
   const ldq = nH * hd;
@@ -290,8 +322,15 @@ export function attentionBackward(
         for (let j = 0; j < Tk; j++) {
           const p = probs[po + j];
           if (p === 0) continue;
-          const ds = p * (dP[j] - dot) * scale;
           const ko = (b * Tk + j) * ldk + kh * hd;
+          let ds = p * (dP[j] - dot) * scale;
+          if (softcap > 0) {
+            // through the cap: d(c·tanh(u/c))/du = 1 − tanh²(u/c)
+            let u = 0;
+            for (let d = 0; d < hd; d++) u += q[qo + d] * k[ko + d];
+            const t = Math.tanh((u * scale) / softcap);
+            ds *= 1 - t * t;
+          }
           for (let d = 0; d < hd; d++) {
             dq[qo + d] += ds * k[ko + d];
             dk[ko + d] += ds * q[qo + d];
@@ -311,6 +350,8 @@ export const referenceKernels: Kernels = {
   rope,
   swigluForward,
   swigluBackward,
+  gegluForward,
+  gegluBackward,
   crossEntropy,
   adamw,
   addInPlace,

@@ -65,6 +65,16 @@ export interface Kernels {
     up: Float32Array,
     n: number,
   ): void;
+  /** h = gelu_tanh(gate) · up (GELU with PyTorch's tanh approximation, as Gemma's MLP) */
+  gegluForward(h: Float32Array, gate: Float32Array, up: Float32Array, n: number): void;
+  gegluBackward(
+    dgate: Float32Array,
+    dup: Float32Array,
+    dh: Float32Array,
+    gate: Float32Array,
+    up: Float32Array,
+    n: number,
+  ): void;
   /**
    * Softmax cross-entropy, fused with its gradient: logits are overwritten with scale · weight · (softmax − onehot).
    * Returns Σ weight · (−log p(target)). Rows of weight 0 get a zero gradient and add nothing.
@@ -116,6 +126,10 @@ export interface Kernels {
     qPos0: number,
     validLen: Int32Array | null,
     scale: number,
+    /** sliding window: a query at position p sees keys j > p − window (0: no window) */
+    window: number,
+    /** scores become softcap · tanh(score / softcap) before the softmax (0: none; Gemma 2) */
+    softcap: number,
   ): void;
   /** Backward of attentionForward (kvStride = Tk); dk and dv are overwritten. */
   attentionBackward(
@@ -134,5 +148,7 @@ export interface Kernels {
     nKV: number,
     hd: number,
     scale: number,
+    window: number,
+    softcap: number,
   ): void;
 }

@@ -155,6 +155,30 @@ Napi::Value SwigluBwd(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// gegluForward(h, gate, up, n)
+Napi::Value GegluFwd(const Napi::CallbackInfo& info) {
+  Args a{info, "gegluForward"};
+  long n = a.integer(3);
+  float* h = a.f32(0, n);
+  const float* g = a.f32(1, n);
+  const float* u = a.f32(2, n);
+  if (!a.failed) cm::geglu_fwd(h, g, u, n);
+  return info.Env().Undefined();
+}
+
+// gegluBackward(dgate, dup, dh, gate, up, n)
+Napi::Value GegluBwd(const Napi::CallbackInfo& info) {
+  Args a{info, "gegluBackward"};
+  long n = a.integer(5);
+  float* dg = a.f32(0, n);
+  float* du = a.f32(1, n);
+  const float* dh = a.f32(2, n);
+  const float* g = a.f32(3, n);
+  const float* u = a.f32(4, n);
+  if (!a.failed) cm::geglu_bwd(dg, du, dh, g, u, n);
+  return info.Env().Undefined();
+}
+
 // crossEntropy(logits→grad, targets, weights|null, rows, V, scale) → Σ weight · nll
 Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
   Args a{info, "crossEntropy"};
@@ -212,12 +236,15 @@ Napi::Value SumSquares(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), cm::sum_squares(x, n));
 }
 
-// attentionForward(out, probs|null, q, k, v, B, Tq, Tk, nH, nKV, hd, kvStride, qPos0, validLen|null, scale)
+// attentionForward(out, probs|null, q, k, v, B, Tq, Tk, nH, nKV, hd, kvStride, qPos0, validLen|null, scale, window,
+//                  softcap)
 Napi::Value AttnFwd(const Napi::CallbackInfo& info) {
   Args a{info, "attentionForward"};
   long B = a.integer(5), Tq = a.integer(6), Tk = a.integer(7), nH = a.integer(8), nKV = a.integer(9),
        hd = a.integer(10), kvStride = a.integer(11), qPos0 = a.integer(12);
   float scale = (float)a.num(14);
+  long window = a.integer(15);
+  float softcap = (float)a.num(16);
   if (nKV <= 0 || nH % nKV != 0) a.fail("heads must be a multiple of kv heads");
   if (Tk > kvStride) a.fail("Tk exceeds kvStride");
   float* out = a.f32(0, B * Tq * nH * hd);
@@ -226,16 +253,19 @@ Napi::Value AttnFwd(const Napi::CallbackInfo& info) {
   const float* k = a.f32(3, B * kvStride * nKV * hd);
   const float* v = a.f32(4, B * kvStride * nKV * hd);
   const int* valid = a.i32(13, B, true);
-  if (!a.failed) cm::attention_fwd(out, probs, q, k, v, B, Tq, Tk, nH, nKV, hd, kvStride, qPos0, valid, scale);
+  if (!a.failed)
+    cm::attention_fwd(out, probs, q, k, v, B, Tq, Tk, nH, nKV, hd, kvStride, qPos0, valid, scale, window, softcap);
   return info.Env().Undefined();
 }
 
-// attentionBackward(dq, dk, dv, dout, probs, q, k, v, B, Tq, Tk, nH, nKV, hd, scale)
+// attentionBackward(dq, dk, dv, dout, probs, q, k, v, B, Tq, Tk, nH, nKV, hd, scale, window, softcap)
 Napi::Value AttnBwd(const Napi::CallbackInfo& info) {
   Args a{info, "attentionBackward"};
   long B = a.integer(8), Tq = a.integer(9), Tk = a.integer(10), nH = a.integer(11), nKV = a.integer(12),
        hd = a.integer(13);
   float scale = (float)a.num(14);
+  long window = a.integer(15);
+  float softcap = (float)a.num(16);
   if (nKV <= 0 || nH % nKV != 0) a.fail("heads must be a multiple of kv heads");
   float* dq = a.f32(0, B * Tq * nH * hd);
   float* dk = a.f32(1, B * Tk * nKV * hd);
@@ -245,7 +275,7 @@ Napi::Value AttnBwd(const Napi::CallbackInfo& info) {
   const float* q = a.f32(5, B * Tq * nH * hd);
   const float* k = a.f32(6, B * Tk * nKV * hd);
   const float* v = a.f32(7, B * Tk * nKV * hd);
-  if (!a.failed) cm::attention_bwd(dq, dk, dv, dout, probs, q, k, v, B, Tq, Tk, nH, nKV, hd, scale);
+  if (!a.failed) cm::attention_bwd(dq, dk, dv, dout, probs, q, k, v, B, Tq, Tk, nH, nKV, hd, scale, window, softcap);
   return info.Env().Undefined();
 }
 
@@ -281,6 +311,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("rope", Napi::Function::New(env, Rope));
   exports.Set("swigluForward", Napi::Function::New(env, SwigluFwd));
   exports.Set("swigluBackward", Napi::Function::New(env, SwigluBwd));
+  exports.Set("gegluForward", Napi::Function::New(env, GegluFwd));
+  exports.Set("gegluBackward", Napi::Function::New(env, GegluBwd));
   exports.Set("crossEntropy", Napi::Function::New(env, CrossEntropy));
   exports.Set("adamw", Napi::Function::New(env, Adamw));
   exports.Set("addInPlace", Napi::Function::New(env, AddInplace));

@@ -19,18 +19,27 @@ inline int visible_keys(int lastPos, int valid, int Tk) {
 
 #define CM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
-// row[0..n) = softmax(row[0..n)), row[n..Tk) = 0
-CM_CLONES void softmax_prefix(float* row, int n, int Tk) {
-  float mx = row[0];
-  for (int j = 1; j < n; j++) mx = row[j] > mx ? row[j] : mx;
+// row[lo..n) = softmax(row[lo..n)) (soft-capped first when softcap > 0), the rest of row[0..Tk) = 0
+CM_CLONES void softmax_range(float* row, int lo, int n, int Tk, float softcap) {
+  if (softcap > 0.f)
+    for (int j = lo; j < n; j++) row[j] = softcap * std::tanh(row[j] / softcap);
+  float mx = row[lo];
+  for (int j = lo + 1; j < n; j++) mx = row[j] > mx ? row[j] : mx;
   float sum = 0.f;
-  for (int j = 0; j < n; j++) {
+  for (int j = lo; j < n; j++) {
     row[j] = fast_exp(row[j] - mx);
     sum += row[j];
   }
   float inv = 1.f / sum;
-  for (int j = 0; j < n; j++) row[j] *= inv;
+  for (int j = 0; j < lo; j++) row[j] = 0.f;
+  for (int j = lo; j < n; j++) row[j] *= inv;
   for (int j = n; j < Tk; j++) row[j] = 0.f;
+}
+
+// the first key a query at position pos sees through a sliding window (0 without one)
+inline int first_key(int pos, int window) {
+  int lo = window > 0 ? pos - window + 1 : 0;
+  return lo < 0 ? 0 : lo;
 }
 
 // d = p ⊙ (d − Σ d ⊙ p) · scale over the first n entries
@@ -42,7 +51,8 @@ CM_CLONES void softmax_backward_row(float* d, const float* p, int n, float scale
 }  // namespace
 
 void attention_fwd(float* out, float* probs, const float* q, const float* k, const float* v, int B, int Tq, int Tk,
-                   int nH, int nKV, int hd, int kvStride, int qPos0, const int* validLen, float scale) {
+                   int nH, int nKV, int hd, int kvStride, int qPos0, const int* validLen, float scale, int window,
+                   float softcap) {
   int group = nH / nKV;
   int ldq = nH * hd, ldk = nKV * hd;
   parallel_for(B * nH, [&](int task) {
@@ -75,7 +85,7 @@ void attention_fwd(float* out, float* probs, const float* q, const float* k, con
         std::memset(row, 0, sizeof(float) * Tk);
         continue;
       }
-      softmax_prefix(row, last + 1, Tk);
+      softmax_range(row, first_key(qPos0 + i, window), last + 1, Tk, softcap);
     }
     for (int i0 = 0; i0 < Tq; i0 += QBLOCK) {
       int rows = Tq - i0 < QBLOCK ? Tq - i0 : QBLOCK;
@@ -87,13 +97,16 @@ void attention_fwd(float* out, float* probs, const float* q, const float* k, con
 }
 
 void attention_bwd(float* dq, float* dk, float* dv, const float* dout, const float* probs, const float* q,
-                   const float* k, const float* v, int B, int Tq, int Tk, int nH, int nKV, int hd, float scale) {
+                   const float* k, const float* v, int B, int Tq, int Tk, int nH, int nKV, int hd, float scale,
+                   int window, float softcap) {
+  (void)window;  // probabilities outside the window are zero, and so are their gradients
   int group = nH / nKV;
   int ldq = nH * hd, ldk = nKV * hd;
   parallel_for(B * nKV, [&](int task) {
     int b = task / nKV, kh = task % nKV;
-    thread_local std::vector<float> dS;
+    thread_local std::vector<float> dS, raw;
     dS.resize((size_t)Tq * Tk);
+    if (softcap > 0.f) raw.resize((size_t)QBLOCK * Tk);
     const float* Kh = k + (long)b * Tk * ldk + kh * hd;
     const float* Vh = v + (long)b * Tk * ldk + kh * hd;
     float* dKh = dk + (long)b * Tk * ldk + kh * hd;
@@ -115,6 +128,15 @@ void attention_bwd(float* dq, float* dk, float* dv, const float* dout, const flo
         float* dSb = dS.data() + (long)i0 * Tk;
         sgemm_own_st(false, true, rows, keys, hd, 1.f, dOh + (long)i0 * ldq, ldq, Vh, ldk, 0.f, dSb, Tk);
         for (int i = 0; i < rows; i++) softmax_backward_row(dSb + (long)i * Tk, P + (long)(i0 + i) * Tk, keys, scale);
+        if (softcap > 0.f) {
+          // through the cap: d(c·tanh(u/c))/du = 1 − tanh²(u/c), with u = scale·q·k recomputed here
+          sgemm_own_st(false, true, rows, keys, hd, scale, Qh + (long)i0 * ldq, ldq, Kh, ldk, 0.f, raw.data(), Tk);
+          for (int i = 0; i < rows; i++)
+            for (int j = 0; j < keys; j++) {
+              float t = std::tanh(raw[(long)i * Tk + j] / softcap);
+              dSb[(long)i * Tk + j] *= 1.f - t * t;
+            }
+        }
         // dQ = dS · K
         sgemm_own_st(false, false, rows, hd, keys, 1.f, dSb, Tk, Kh, ldk, 0.f, dQh + (long)i0 * ldq, ldq);
       }

@@ -143,6 +143,36 @@ void swiglu_bwd(float* dgate, float* dup, const float* dh, const float* gate, co
   for_rows(n, 4096, [&](long b, long e, int) { swiglu_bwd_range(dgate, dup, dh, gate, up, b, e); });
 }
 
+// GELU with the tanh approximation (PyTorch's gelu(approximate="tanh"), Gemma's gelu_pytorch_tanh)
+constexpr float GELU_C = 0.7978845608028654f;  // sqrt(2/pi)
+constexpr float GELU_A = 0.044715f;
+
+CM_CLONES static void geglu_fwd_range(float* h, const float* gate, const float* up, long b, long e) {
+  for (long i = b; i < e; i++) {
+    float g = gate[i];
+    h[i] = 0.5f * g * (1.f + std::tanh(GELU_C * (g + GELU_A * g * g * g))) * up[i];
+  }
+}
+
+void geglu_fwd(float* h, const float* gate, const float* up, long n) {
+  for_rows(n, 4096, [&](long b, long e, int) { geglu_fwd_range(h, gate, up, b, e); });
+}
+
+CM_CLONES static void geglu_bwd_range(float* dgate, float* dup, const float* dh, const float* gate, const float* up,
+                                       long b, long e) {
+  for (long i = b; i < e; i++) {
+    float g = gate[i], t = std::tanh(GELU_C * (g + GELU_A * g * g * g));
+    float gelu = 0.5f * g * (1.f + t);
+    float dgelu = 0.5f * (1.f + t) + 0.5f * g * (1.f - t * t) * GELU_C * (1.f + 3.f * GELU_A * g * g);
+    dup[i] = dh[i] * gelu;
+    dgate[i] = dh[i] * up[i] * dgelu;
+  }
+}
+
+void geglu_bwd(float* dgate, float* dup, const float* dh, const float* gate, const float* up, long n) {
+  for_rows(n, 4096, [&](long b, long e, int) { geglu_bwd_range(dgate, dup, dh, gate, up, b, e); });
+}
+
 double cross_entropy(float* z, const int* targets, const float* weights, long rows, int V, float scale) {
   int tasks = chunk_count(rows, 4, MAX_TASKS);
   std::vector<double> loss(tasks, 0.0);

@@ -8,6 +8,8 @@ void rope_apply(float* x, long rows, int T, int heads, int hd, int pos0, const f
                 bool inverse);
 void swiglu_fwd(float* h, const float* gate, const float* up, long n);
 void swiglu_bwd(float* dgate, float* dup, const float* dh, const float* gate, const float* up, long n);
+void geglu_fwd(float* h, const float* gate, const float* up, long n);
+void geglu_bwd(float* dgate, float* dup, const float* dh, const float* gate, const float* up, long n);
 double cross_entropy(float* logits_to_grad, const int* targets, const float* weights, long rows, int V, float scale);
 void adamw(float* p, const float* g, float* m, float* v, long n, float lr, float b1, float b2, float eps, float wd,
            float bc1, float bc2);
