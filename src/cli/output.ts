@@ -14,6 +14,11 @@ export function fail(e: unknown): never {
   process.exit(e instanceof InputError ? 2 : 1);
 }
 
+/** What --model and --adapter accept, said the same way by every command. */
+export const MODEL_HELP =
+  "model: a folder, or a hub id (org/name[@revision]) in the Hugging Face cache (crossmon pull)";
+export const ADAPTER_HELP = "PEFT LoRA adapter: a folder, or a hub id in the Hugging Face cache";
+
 /** Wraps a command action so that any error ends as one line on stderr and a non-zero exit. */
 export function action<A extends unknown[]>(fn: (...args: A) => void | Promise<void>): (...args: A) => Promise<void> {
   return async (...args: A) => {

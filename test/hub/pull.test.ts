@@ -20,6 +20,10 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { loadModel } from "../../src/engine/io/checkpoint.js";
+import { saveAdapter } from "../../src/engine/io/peft.js";
+import { addLora } from "../../src/engine/lora.js";
+import { randomArray } from "../helpers.js";
 import { FakeHub } from "./fake-hub.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -47,6 +51,7 @@ let hub: FakeHub;
 let endpoint: string;
 const repoDir = mkdtempSync(join(tmpdir(), "crossmon-hubrepo-"));
 const gatedDir = mkdtempSync(join(tmpdir(), "crossmon-hubgated-"));
+const adapterDir = join(mkdtempSync(join(tmpdir(), "crossmon-hublora-")), "adapter");
 
 before(async () => {
   for (const f of ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"]) {
@@ -54,8 +59,13 @@ before(async () => {
   }
   writeFileSync(join(repoDir, "pytorch_model.bin"), "not wanted by crossmon");
   for (const f of ["config.json", "tokenizer.json"]) copyFileSync(join(BASE, f), join(gatedDir, f));
+  const model = loadModel(BASE);
+  addLora(model, { rank: 2, alpha: 4, dropout: 0, targets: ["q_proj", "v_proj"], seed: 1 });
+  model.linears().forEach((l, i) => l.lora?.B.data.set(randomArray(l.lora.B.data.length, i, 0.5)));
+  saveAdapter(model, adapterDir, ID);
   hub = new FakeHub([
     { type: "model", id: ID, dir: repoDir, refs: ["v1"] },
+    { type: "model", id: "acme/tiny-lora", dir: adapterDir },
     { type: "model", id: "acme/gated", dir: gatedDir, token: "hf_secret_token_123" },
   ]);
   endpoint = await hub.start();
@@ -98,6 +108,19 @@ test("pull writes huggingface_hub's cache layout, and the model then loads by id
   const byTag = await score(`${ID}@${commit}`, { HF_HOME: home, HF_ENDPOINT: endpoint });
   assert.equal(byTag.out, fromFolder.out);
   assert.equal(hub.log.length, 0, "a model in the cache never touches the network");
+
+  // an adapter by id, over the model by id; and a whole command (eval) on both
+  assert.equal((await cli(["pull", "acme/tiny-lora", "--quiet"], env)).status, 0);
+  const lora = (adapter: string, e: Record<string, string>) =>
+    cli(["engine", "score", "--model", ID, "--adapter", adapter, "--prompt", "Is this a test?", "--chat"], e);
+  const loraById = await lora("acme/tiny-lora", { HF_HOME: home, HF_HUB_OFFLINE: "1" });
+  assert.equal(loraById.status, 0, loraById.err);
+  assert.equal(loraById.out, (await lora(adapterDir, { HF_HOME: home })).out);
+  assert.notEqual(loraById.out, fromFolder.out, "the adapter changes the scores");
+  const evalArgs = (model: string) => ["eval", "--model", model, "--only", "email_link", "-n", "20", "-q"];
+  const evalById = await cli(evalArgs(ID), { HF_HOME: home, HF_HUB_OFFLINE: "1" });
+  assert.equal(evalById.status, 0, evalById.err);
+  assert.equal(evalById.out, (await cli(evalArgs(BASE), {})).out);
 
   // a second pull downloads nothing; HF_HUB_CACHE is honoured over HF_HOME
   const again = await cli(["pull", ID, "--quiet"], env);

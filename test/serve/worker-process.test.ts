@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WorkerBackend } from "../../src/backends/worker.js";
@@ -64,6 +64,30 @@ test("worker: a line on stdout that is not the protocol (a library's print) is s
   try {
     assert.deepEqual(await w.call("hello", {}), { id: 1, ok: true });
   } finally {
+    w.close();
+  }
+});
+
+test("worker: a model named by hub id is sent as its snapshot folder in the Hugging Face cache", async () => {
+  const cache = mkdtempSync(join(tmpdir(), "crossmon-hfcache-"));
+  const sha = "c".repeat(40);
+  const snap = join(cache, "models--acme--tiny", "snapshots", sha);
+  mkdirSync(snap, { recursive: true });
+  mkdirSync(join(cache, "models--acme--tiny", "refs"));
+  writeFileSync(join(cache, "models--acme--tiny", "refs", "main"), sha);
+  writeFileSync(join(snap, "config.json"), "{}");
+  writeFileSync(join(snap, "model.safetensors"), "");
+  // the stand-in answers with the request it got
+  const w = new WorkerBackend(fakePython(`read line; printf '{"id": 1, "ok": true, "got": %s}\\n' "$line"; read rest`));
+  const before = process.env.HF_HUB_CACHE;
+  process.env.HF_HUB_CACHE = cache;
+  try {
+    const r = (await w.call("score", { model: { base: "acme/tiny" } })) as { got: { model: { base: string } } };
+    assert.equal(r.got.model.base, snap);
+    await assert.rejects(w.call("score", { model: { base: "acme/absent" } }), /acme\/absent: .*crossmon pull/);
+  } finally {
+    if (before === undefined) delete process.env.HF_HUB_CACHE;
+    else process.env.HF_HUB_CACHE = before;
     w.close();
   }
 });

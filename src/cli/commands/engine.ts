@@ -7,7 +7,7 @@ import { nativeKernels, kernels, setThreads } from "../../engine/kernels/index.j
 import { generate } from "../../engine/generate.js";
 import { scoreNextTokens } from "../../engine/score.js";
 import { InputError } from "../../core/errors.js";
-import { action, numberOption } from "../output.js";
+import { ADAPTER_HELP, action, MODEL_HELP, numberOption } from "../output.js";
 
 function load(dir: string, adapter?: string) {
   const model = loadModel(dir);
@@ -41,9 +41,9 @@ export function registerEngine(program: Command): void {
   engine
     .command("generate")
     .description("generate a continuation of a prompt")
-    .requiredOption("--model <dir>", "Hugging Face model directory")
+    .requiredOption("--model <ref>", MODEL_HELP)
     .requiredOption("--prompt <text>", "the prompt (a user message with --chat)")
-    .option("--adapter <dir>", "PEFT LoRA adapter directory")
+    .option("--adapter <ref>", ADAPTER_HELP)
     .option("--chat", "wrap the prompt in the model's chat template", false)
     .option("--max-tokens <n>", "new tokens at most", "64")
     .option("--temperature <t>", "0 = greedy", "0")
@@ -71,9 +71,9 @@ export function registerEngine(program: Command): void {
   engine
     .command("score")
     .description("log-probabilities of candidate next tokens after a prompt (e.g. ' Yes' and ' No')")
-    .requiredOption("--model <dir>", "Hugging Face model directory")
+    .requiredOption("--model <ref>", MODEL_HELP)
     .requiredOption("--prompt <text>", "the prompt (a user message with --chat)")
-    .option("--adapter <dir>", "PEFT LoRA adapter directory")
+    .option("--adapter <ref>", ADAPTER_HELP)
     .option("--chat", "wrap the prompt in the model's chat template", false)
     .option("--candidates <tokens...>", "candidate continuations, each one token", [" Yes", " No"])
     .action(

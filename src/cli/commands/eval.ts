@@ -13,7 +13,7 @@ import { evalSingleToken } from "../../eval/evaluate.js";
 import { metricSet, withinLabelSpearman, type Interval } from "../../eval/metrics.js";
 import { auroc } from "../../eval/auroc.js";
 import { Progress } from "../../core/progress.js";
-import { action, numberOption } from "../output.js";
+import { ADAPTER_HELP, action, MODEL_HELP, numberOption } from "../output.js";
 import { InputError } from "../../core/errors.js";
 import { BACKEND_KINDS, chooseBackend } from "../../backends/choose.js";
 
@@ -26,8 +26,8 @@ export function registerEval(program: Command): void {
     .description(
       "score a model on every task (or some) in the single-token format: AUROC [95% CI], accuracy, calibration, answer mass",
     )
-    .requiredOption("--model <dir>", "model folder (its tokenizer renders the prompts)")
-    .option("--adapter <dir>", "PEFT LoRA adapter")
+    .requiredOption("--model <ref>", `${MODEL_HELP} (its tokenizer renders the prompts)`)
+    .option("--adapter <ref>", ADAPTER_HELP)
     .option(
       "--server <url>",
       "score through an OpenAI-compatible server instead (e.g. http://127.0.0.1:8000/v1); --model still gives the tokenizer",

@@ -1,7 +1,7 @@
 /** `crossmon serve`: a model (and adapter) as an OpenAI-compatible server with a monitor endpoint. */
 import type { Command } from "commander";
 import { MonitorServer } from "../../serve/server.js";
-import { action, numberOption } from "../output.js";
+import { ADAPTER_HELP, action, MODEL_HELP, numberOption } from "../output.js";
 
 export function registerServe(program: Command): void {
   program
@@ -9,8 +9,8 @@ export function registerServe(program: Command): void {
     .description(
       "serve a model folder (optionally with a LoRA adapter) over an OpenAI-compatible API, with POST /v1/classify",
     )
-    .requiredOption("--model <dir>", "Hugging Face model folder")
-    .option("--adapter <dir>", "PEFT LoRA adapter folder")
+    .requiredOption("--model <ref>", MODEL_HELP)
+    .option("--adapter <ref>", ADAPTER_HELP)
     .option("--name <name>", "the model name clients use (default: the folder's name)")
     .option("--host <host>", "address to bind (default loopback only)", "127.0.0.1")
     .option("--port <n>", "port (0 = any free port)", "8000")
