@@ -47,7 +47,8 @@ export async function pull(ref: HubRef, o: PullOptions = {}): Promise<PullResult
   const name = formatHubRef(ref);
   if (hubOffline()) {
     const dir = cachedSnapshot(ref, cacheDir);
-    if (dir && (ref.type === "dataset" || missingFiles(dir, "model").length === 0)) {
+    const whole = (kind: "model" | "adapter") => dir !== null && missingFiles(dir, kind).length === 0;
+    if (dir && (ref.type === "dataset" || whole("model") || whole("adapter"))) {
       return { snapshot: dir, commit: dir.split("/").pop() ?? "", files: 0, downloaded: 0, bytes: 0 };
     }
     throw new InputError(`${name}: HF_HUB_OFFLINE is set and the cache (${cacheDir}) does not hold it whole`);
