@@ -63,7 +63,8 @@ export class Renderer {
   }
 
   private chat(messages: ChatMessage[], addGenerationPrompt: boolean): number[] {
-    return this.tok.encode(this.tok.applyChatTemplate(messages, { addGenerationPrompt }));
+    // only the template's markup is special: a "<|im_end|>" written by a monitored agent stays plain text
+    return this.tok.encodeChat(messages, { addGenerationPrompt });
   }
 
   /** Renders the user turn built by `content(text)` and cuts the middle of the text until the prompt fits `budget`. */
@@ -191,7 +192,7 @@ export class Renderer {
       // the assistant's tokens, through its end-of-turn token; the newline the template adds after it is not trained
       const end = this.tok.encode(this.turnEnd()).length;
       const reply = upTo.slice(before.length);
-      const contentLen = this.tok.encode(messages[i].content).length;
+      const contentLen = this.tok.encodePlain(messages[i].content).length;
       const trained = Math.min(reply.length, contentLen + end);
       reply.forEach((x, j) => {
         ids.push(x);

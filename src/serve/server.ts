@@ -170,6 +170,13 @@ export class MonitorServer {
     } catch (e) {
       throw new HttpError(400, (e as Error).message);
     }
+    if (r.candidates[0] === r.candidates[1]) {
+      throw new HttpError(
+        400,
+        `fields "positive" and "negative": both are token ${r.candidates[0]} (${JSON.stringify(task.answers.positive)}); ` +
+          "they must be two different tokens",
+      );
+    }
     return new Promise((resolve, reject) => {
       this.classifyQueue.push({
         ids: r.promptIds,
@@ -185,6 +192,7 @@ export class MonitorServer {
             mass: Math.exp(lpPos) + Math.exp(lpNeg),
             truncated: r.truncated,
             model: this.name,
+            usage: { prompt_tokens: r.promptIds.length },
           });
         },
       });
@@ -233,7 +241,7 @@ export class MonitorServer {
 
   private async chat(body: z.infer<typeof ChatRequest>) {
     const { tok } = this.backend.load(this.ref);
-    const ids = tok.encode(tok.applyChatTemplate(body.messages, { addGenerationPrompt: true }));
+    const ids = tok.encodeChat(body.messages, { addGenerationPrompt: true });
     const k = body.logprobs ? (body.top_logprobs ?? 0) : -1;
     const { g, content, promptTokens } = await this.enqueue(() =>
       this.generateFor(ids, { ...body, max_tokens: body.max_completion_tokens ?? body.max_tokens }, k),

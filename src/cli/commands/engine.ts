@@ -16,10 +16,7 @@ function load(dir: string, adapter?: string) {
 }
 
 function promptIds(tok: HfTokenizer, text: string, chat: boolean): number[] {
-  const rendered = chat
-    ? tok.applyChatTemplate([{ role: "user", content: text }], { addGenerationPrompt: true })
-    : text;
-  return tok.encode(rendered);
+  return chat ? tok.encodeChat([{ role: "user", content: text }], { addGenerationPrompt: true }) : tok.encode(text);
 }
 
 export function registerEngine(program: Command): void {

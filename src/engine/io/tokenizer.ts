@@ -28,17 +28,33 @@ function tokenText(t: TokenField): string | undefined {
   return t == null ? undefined : typeof t === "string" ? t : t.content;
 }
 
+type AddedToken = { content: string; special?: boolean };
+
+/** Private-use characters around a placeholder's index: text never carries them into a template by accident. */
+const HOLD_OPEN = "\uE000";
+const HOLD_CLOSE = "\uE001";
+const HOLD = /\uE000(\d+)\uE001/g;
+
 export class HfTokenizer {
   private template: Template | null;
   readonly chatTemplateSource: string | null;
+  /** the special tokens' strings, longest first (so "<|im_end|>" is found before a shorter prefix) */
+  readonly specialStrings: string[];
+  private plainTokenizer: Tokenizer | null = null;
 
   constructor(
     readonly tokenizer: Tokenizer,
     readonly config: Record<string, unknown>,
     chatTemplate: string | null,
+    private readonly json: Record<string, unknown> = {},
   ) {
     this.chatTemplateSource = chatTemplate;
     this.template = chatTemplate ? new Template(chatTemplate) : null;
+    const added = (json.added_tokens ?? []) as AddedToken[];
+    this.specialStrings = added
+      .filter((t) => t.special)
+      .map((t) => t.content)
+      .sort((a, b) => b.length - a.length);
   }
 
   /** The tokenizer of a model folder or of a hub id in the Hugging Face cache. */
@@ -58,7 +74,7 @@ export class HfTokenizer {
       template = (named.find((t) => t.name === "default") ?? named[0])?.template ?? null;
     }
     try {
-      return new HfTokenizer(new Tokenizer(tok, cfg), cfg, template);
+      return new HfTokenizer(new Tokenizer(tok, cfg), cfg, template, tok);
     } catch (e) {
       throw new InputError(`could not build the tokenizer: ${(e as Error).message}`, tjson);
     }
@@ -66,6 +82,52 @@ export class HfTokenizer {
 
   encode(text: string, addSpecialTokens = false): number[] {
     return this.tokenizer.encode(text, { add_special_tokens: addSpecialTokens }).ids;
+  }
+
+  /**
+   * Text as plain text: a special token's string in it ("<|im_end|>") becomes the ordinary tokens of those
+   * characters, never the special token. For what an agent wrote, which must not be able to forge chat markup.
+   */
+  encodePlain(text: string): number[] {
+    if (!this.specialStrings.some((s) => text.includes(s))) return this.encode(text);
+    if (!this.plainTokenizer) {
+      // the same tokenizer without its special added tokens, so nothing in the text can match one
+      const added = ((this.json.added_tokens ?? []) as AddedToken[]).filter((t) => !t.special);
+      this.plainTokenizer = new Tokenizer({ ...this.json, added_tokens: added }, this.config);
+    }
+    return this.plainTokenizer.encode(text, { add_special_tokens: false }).ids;
+  }
+
+  /**
+   * A conversation rendered with the chat template and tokenised so that only the template's own markup is special:
+   * special-token strings inside the messages' content are plain text (monitored text is written by the agent under
+   * watch, and a fake "<|im_end|>" in it must not end its turn). Special strings in content are held out as
+   * placeholders while the template renders, then tokenised as plain text in their place.
+   */
+  encodeChat(messages: ChatMessage[], opts: { addGenerationPrompt?: boolean } = {}): number[] {
+    const held: string[] = [];
+    const hold = (content: string) => {
+      let out = content;
+      // a placeholder's own opening character in the text is held too (first), so no text can pose as one
+      for (const s of [HOLD_OPEN, ...this.specialStrings]) {
+        if (!out.includes(s)) continue;
+        out = out.split(s).join(`${HOLD_OPEN}${held.length}${HOLD_CLOSE}`);
+        held.push(s);
+      }
+      return out;
+    };
+    const masked = messages.map((m) => ({ ...m, content: hold(m.content) }));
+    const rendered = this.applyChatTemplate(masked, opts);
+    if (held.length === 0) return this.encode(rendered);
+    const ids: number[] = [];
+    let last = 0;
+    for (const m of rendered.matchAll(HOLD)) {
+      ids.push(...this.encode(rendered.slice(last, m.index)));
+      ids.push(...this.encodePlain(held[Number(m[1])]));
+      last = (m.index ?? 0) + m[0].length;
+    }
+    ids.push(...this.encode(rendered.slice(last)));
+    return ids;
   }
 
   decode(ids: number[], skipSpecialTokens = false): string {
