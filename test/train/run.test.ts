@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import YAML from "yaml";
@@ -93,6 +93,38 @@ test("a two-stage LoRA run writes a PEFT adapter, the resolved spec, metrics and
     d[1].dilution.map((x: { source: string }) => x.source),
     ["instruction"],
   );
+});
+
+test("a spec may name its base model by hub id: the same training as from the folder, the id in the adapter", async () => {
+  // a Hugging Face cache holding the toy base as acme/toy (files copied, as a cache on a file system without links)
+  const cache = mkdtempSync(join(tmpdir(), "crossmon-hfcache-"));
+  const sha = "a".repeat(40);
+  cpSync(base, join(cache, "models--acme--toy", "snapshots", sha), { recursive: true });
+  mkdirSync(join(cache, "models--acme--toy", "refs"));
+  writeFileSync(join(cache, "models--acme--toy", "refs", "main"), sha);
+  const before = process.env.HF_HUB_CACHE;
+  process.env.HF_HUB_CACHE = cache;
+  try {
+    const one = (over: Record<string, unknown>) =>
+      runTraining(
+        parseTrainSpec(specOf({ ...over, stages: specOf().stages.slice(0, 1) })),
+        join(cache, `r${Math.random()}`),
+        {
+          quiet: true,
+          log: () => {},
+        },
+      );
+    const byId = await one({ base_model: "acme/toy" });
+    const byFolder = await one({});
+    const cfg = JSON.parse(readFileSync(join(byId.output, "adapter_config.json"), "utf8"));
+    assert.equal(cfg.base_model_name_or_path, "acme/toy");
+    const a = readSafetensors(join(byId.output, "adapter_model.safetensors"));
+    const b = readSafetensors(join(byFolder.output, "adapter_model.safetensors"));
+    for (const [n, t] of a) assert.deepEqual(t.data, b.get(n)?.data, n);
+  } finally {
+    if (before === undefined) delete process.env.HF_HUB_CACHE;
+    else process.env.HF_HUB_CACHE = before;
+  }
 });
 
 test("a run folder resumes only the same training: another spec or new base weights are refused, naming the file", async () => {
