@@ -1,21 +1,26 @@
 /**
- * `crossmon serve`: a model folder (optionally with a LoRA adapter) behind an OpenAI-compatible HTTP API —
+ * `crossmon serve`: a model (optionally with a LoRA adapter) behind an OpenAI-compatible HTTP API —
  * /v1/models, /v1/chat/completions, /v1/completions — and a monitor endpoint, POST /v1/classify, that returns
- * P(positive) and the label. Concurrent classify requests are batched into one forward pass; a bounded queue answers
- * 429 when full; bad JSON or fields are 400s with the reason; oversize bodies 413; unknown models 404; SIGTERM drains
- * and exits; it binds to 127.0.0.1 unless told otherwise.
+ * P(positive) and the label.
+ *
+ * What keeps it standing: the model lives in a thread of its own (model-thread.ts), so this event loop only reads,
+ * admits and answers; admission comes first (body size, how far a prompt template expands its text, queue room) and
+ * the prompt's token count is checked before the model runs; header, body and keep-alive timeouts are set; on
+ * shutdown every request already accepted gets its answer or a 503, never a reset. Concurrent classify requests are
+ * batched into one forward pass; a bounded queue answers 429 when full; bad JSON or fields are 400s with the reason;
+ * oversize bodies 413; unknown models 404; it binds to 127.0.0.1 unless told otherwise.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Worker } from "node:worker_threads";
 import type { z } from "zod";
-import { LocalBackend } from "../backends/local.js";
-import type { ModelRef } from "../backends/types.js";
-import { DEFAULT_ANSWERS, DEFAULT_LABELS, TEXT_SLOT, type Task } from "../data/task.js";
-import { nextTokenLogprobs } from "../engine/score.js";
-import { Renderer } from "../formats/render.js";
+import { InputError } from "../core/errors.js";
+import { TEXT_SLOT } from "../data/task.js";
+import type { ClassifyItem, GenerateParams, ThreadAnswer, ThreadJob, ThreadOptions } from "./model-thread.js";
 import { ChatRequest, ClassifyRequest, CompletionRequest } from "./schemas.js";
 
 export interface ServeOptions {
+  /** model folder or hub id */
   model: string;
   adapter?: string;
   /** the name clients use in "model" (default: the folder's name) */
@@ -25,9 +30,19 @@ export interface ServeOptions {
   maxBatch?: number;
   maxQueue?: number;
   maxBodyBytes?: number;
+  /** the classify prompt's budget: longer texts lose their middle */
   maxTokens?: number;
+  /** the longest chat or completion prompt, in tokens (default: the model's context) */
+  maxPromptTokens?: number;
+  /** how long a client may take to send its headers, and its whole request (ms) */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  /** how long an idle keep-alive connection stays open (ms) */
+  keepAliveTimeoutMs?: number;
   log?: (line: string) => void;
 }
+
+export const SERVE_DEFAULTS = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 };
 
 class HttpError extends Error {
   constructor(
@@ -39,41 +54,74 @@ class HttpError extends Error {
   }
 }
 
-interface Job {
-  run: () => Promise<unknown> | unknown;
+interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
 
-interface ClassifyJob {
-  ids: number[];
-  candidates: [number, number];
-  resolve: (v: { lpPos: number; lpNeg: number }) => void;
-  reject: (e: unknown) => void;
-}
+type Job = { request: ThreadJob } & Pending;
+type ClassifyJob = { item: ClassifyItem } & Pending;
 
 export class MonitorServer {
-  readonly backend = new LocalBackend();
-  readonly ref: ModelRef;
   readonly name: string;
-  readonly renderer: Renderer;
   private server: Server | null = null;
+  private thread: Worker | null = null;
+  private ready: Promise<void> | null = null;
+  private answers = new Map<number, Pending>();
+  private nextId = 1;
   private classifyQueue: ClassifyJob[] = [];
   private jobs: Job[] = [];
   private busy = false;
   private closing = false;
   private paused = false;
+  /** requests read and not yet answered (a shutdown waits for them) */
+  private open = 0;
   private created = Math.floor(Date.now() / 1000);
 
   constructor(readonly o: ServeOptions) {
-    this.ref = { base: o.model, adapter: o.adapter };
     this.name = o.name ?? (o.model.replace(/\/+$/, "").split("/").pop() || "model");
-    const { tok } = this.backend.load(this.ref);
-    this.renderer = new Renderer(tok, o.maxTokens ?? 2048);
   }
 
   private get queued(): number {
     return this.classifyQueue.length + this.jobs.length;
+  }
+
+  /** Starts the model's thread; resolves once the model is loaded, or rejects with why it could not be. */
+  private startThread(): Promise<void> {
+    const data: ThreadOptions = {
+      model: this.o.model,
+      adapter: this.o.adapter,
+      maxTokens: this.o.maxTokens ?? 2048,
+      maxPromptTokens: this.o.maxPromptTokens ?? 0,
+    };
+    const thread = new Worker(threadEntry(), { workerData: data });
+    this.thread = thread;
+    return new Promise((resolve, reject) => {
+      thread.on("message", (m: ThreadAnswer | { ready: true } | { failed: string }) => {
+        if ("ready" in m) return resolve();
+        if ("failed" in m) return reject(new InputError(m.failed));
+        const p = this.answers.get(m.id);
+        this.answers.delete(m.id);
+        if (!p) return;
+        if (m.ok) p.resolve(m.result);
+        else p.reject(new HttpError(m.status, m.message, m.status >= 500 ? "server_error" : "invalid_request_error"));
+      });
+      thread.on("error", (e) => {
+        reject(e);
+        for (const p of this.answers.values()) p.reject(new HttpError(500, `the model thread failed: ${e.message}`));
+        this.answers.clear();
+      });
+    });
+  }
+
+  private ask(request: ThreadJob): Promise<unknown> {
+    const thread = this.thread;
+    if (!thread) return Promise.reject(new HttpError(503, "the model is not loaded", "server_error"));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.answers.set(id, { resolve, reject });
+      thread.postMessage({ ...request, id });
+    });
   }
 
   private checkModel(model: string | undefined): void {
@@ -107,145 +155,75 @@ export class MonitorServer {
     this.pump();
   }
 
-  /** One job at a time on the engine, classify batches first; the event loop breathes between them. */
+  /** One request at a time on the model's thread, classify batches first. */
   private pump(): void {
     if (this.busy || this.paused) return;
-    this.busy = true;
-    setImmediate(async () => {
-      try {
-        if (this.classifyQueue.length) {
-          const batch = this.classifyQueue.splice(0, this.o.maxBatch ?? 16);
-          try {
-            const { model } = this.backend.load(this.ref);
-            const lps = nextTokenLogprobs(
-              model,
-              batch.map((j) => j.ids),
-              batch.length,
-            );
-            batch.forEach((j, i) => j.resolve({ lpPos: lps[i][j.candidates[0]], lpNeg: lps[i][j.candidates[1]] }));
-          } catch (e) {
-            batch.forEach((j) => j.reject(e));
-          }
-        } else if (this.jobs.length) {
-          const j = this.jobs.shift()!;
-          try {
-            j.resolve(await j.run());
-          } catch (e) {
-            j.reject(e);
-          }
-        }
-      } finally {
-        this.busy = false;
-        if (this.queued) this.pump();
-      }
-    });
+    if (this.classifyQueue.length) {
+      const batch = this.classifyQueue.splice(0, this.o.maxBatch ?? 16);
+      this.busy = true;
+      this.ask({ op: "classify", items: batch.map((j) => j.item) })
+        .then((results) =>
+          (results as ({ error: string; status: number } | Record<string, unknown>)[]).forEach((r, i) => {
+            if ("error" in r) batch[i].reject(new HttpError(r.status as number, r.error as string));
+            else batch[i].resolve({ ...r, model: this.name });
+          }),
+        )
+        .catch((e) => {
+          for (const j of batch) j.reject(e);
+        })
+        .finally(() => this.done());
+    } else if (this.jobs.length) {
+      const j = this.jobs.shift() as Job;
+      this.busy = true;
+      this.ask(j.request)
+        .then(j.resolve, j.reject)
+        .finally(() => this.done());
+    }
   }
 
-  private enqueue<T>(run: () => Promise<T> | T): Promise<T> {
+  private done(): void {
+    this.busy = false;
+    this.pump();
+  }
+
+  private enqueue(request: ThreadJob): Promise<unknown> {
     this.admit();
-    return new Promise<T>((resolve, reject) => {
-      this.jobs.push({ run, resolve: resolve as (v: unknown) => void, reject });
+    return new Promise((resolve, reject) => {
+      this.jobs.push({ request, resolve, reject });
       this.pump();
     });
   }
 
-  private classify(req: z.infer<typeof ClassifyRequest>): Promise<Record<string, unknown>> {
+  private classify(req: z.infer<typeof ClassifyRequest>): Promise<unknown> {
     this.admit();
-    const prompt = req.prompt.includes(TEXT_SLOT) ? req.prompt : `${TEXT_SLOT}\n\n${req.prompt}`;
-    const task: Task = {
-      id: "request",
-      domain: "request",
-      prompt,
-      labels: { ...DEFAULT_LABELS },
-      answers: {
-        positive: req.positive ?? DEFAULT_ANSWERS.positive,
-        negative: req.negative ?? DEFAULT_ANSWERS.negative,
-      },
-      examples: [],
-      source: "serve",
-    };
-    let r: ReturnType<Renderer["singleToken"]>;
-    try {
-      r = this.renderer.singleToken(task, { id: "x", text: req.text, messages: req.messages, label: false });
-    } catch (e) {
-      throw new HttpError(400, (e as Error).message);
-    }
-    if (r.candidates[0] === r.candidates[1]) {
+    // a template that repeats {text} multiplies it: refuse what would expand past the body limit, before any work
+    const slots = Math.max(1, req.prompt.split(TEXT_SLOT).length - 1);
+    const textLength = req.text?.length ?? (req.messages ?? []).reduce((s, m) => s + m.content.length, 0);
+    const expanded = req.prompt.length + slots * textLength;
+    const limit = this.o.maxBodyBytes ?? 1 << 20;
+    if (expanded > limit)
       throw new HttpError(
         400,
-        `fields "positive" and "negative": both are token ${r.candidates[0]} (${JSON.stringify(task.answers.positive)}); ` +
-          "they must be two different tokens",
+        `field "prompt": {text} appears ${slots} times, expanding the request to ${expanded} characters ` +
+          `(at most ${limit})`,
       );
-    }
+    const item: ClassifyItem = {
+      prompt: req.prompt,
+      text: req.text,
+      messages: req.messages,
+      positive: req.positive,
+      negative: req.negative,
+    };
     return new Promise((resolve, reject) => {
-      this.classifyQueue.push({
-        ids: r.promptIds,
-        candidates: r.candidates,
-        reject,
-        resolve: ({ lpPos, lpNeg }) => {
-          const m = Math.max(lpPos, lpNeg);
-          const p = Math.exp(lpPos - m) / (Math.exp(lpPos - m) + Math.exp(lpNeg - m));
-          resolve({
-            p_positive: p,
-            label: p >= 0.5 ? "positive" : "negative",
-            answer: p >= 0.5 ? task.answers.positive : task.answers.negative,
-            mass: Math.exp(lpPos) + Math.exp(lpNeg),
-            truncated: r.truncated,
-            model: this.name,
-            usage: { prompt_tokens: r.promptIds.length },
-          });
-        },
-      });
+      this.classifyQueue.push({ item, resolve, reject });
       this.pump();
     });
-  }
-
-  private topLogprobs(lp: Float32Array, k: number, tok: (id: number) => string) {
-    const idx = Array.from(lp.keys())
-      .sort((a, b) => lp[b] - lp[a])
-      .slice(0, k);
-    return idx.map((i) => ({ token: tok(i), logprob: lp[i], bytes: Array.from(Buffer.from(tok(i))) }));
-  }
-
-  private async generateFor(
-    ids: number[],
-    body: { max_tokens?: number; temperature?: number; top_p?: number; seed?: number; stop?: string | string[] },
-    k: number,
-  ) {
-    const { model, tok } = this.backend.load(this.ref);
-    const eos = tok.eosToken ? tok.tokenId(tok.eosToken) : undefined;
-    const steps: { id: number; lp: Float32Array }[] = [];
-    const { generate } = await import("../engine/generate.js");
-    const g = generate(model, ids, {
-      maxNewTokens: body.max_tokens ?? 64,
-      temperature: body.temperature ?? 1,
-      topP: body.top_p,
-      seed: body.seed ?? 0,
-      stopTokenIds: [...model.config.eosTokenIds, ...(eos !== undefined ? [eos] : [])],
-      stopStrings: body.stop === undefined ? undefined : Array.isArray(body.stop) ? body.stop : [body.stop],
-      decode: (x) => tok.decode(x, true),
-      onToken: k >= 0 ? (id, lp) => steps.push({ id, lp }) : undefined,
-    });
-    const name = (i: number) => tok.decode([i]);
-    const content =
-      k >= 0
-        ? steps.slice(0, g.ids.length || steps.length).map((s) => ({
-            token: name(s.id),
-            logprob: s.lp[s.id],
-            bytes: Array.from(Buffer.from(name(s.id))),
-            top_logprobs: this.topLogprobs(s.lp, k, name),
-          }))
-        : null;
-    return { g, content, promptTokens: ids.length };
   }
 
   private async chat(body: z.infer<typeof ChatRequest>) {
-    const { tok } = this.backend.load(this.ref);
-    const ids = tok.encodeChat(body.messages, { addGenerationPrompt: true });
+    const params: GenerateParams = { ...body, max_tokens: body.max_completion_tokens ?? body.max_tokens };
     const k = body.logprobs ? (body.top_logprobs ?? 0) : -1;
-    const { g, content, promptTokens } = await this.enqueue(() =>
-      this.generateFor(ids, { ...body, max_tokens: body.max_completion_tokens ?? body.max_tokens }, k),
-    );
+    const r = (await this.enqueue({ op: "chat", messages: body.messages, params, topLogprobs: k })) as Generated;
     return {
       id: `chatcmpl-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`,
       object: "chat.completion",
@@ -254,68 +232,58 @@ export class MonitorServer {
       choices: [
         {
           index: 0,
-          message: { role: "assistant", content: g.text ?? "" },
-          logprobs: content ? { content } : null,
-          finish_reason: g.finishReason,
+          message: { role: "assistant", content: r.text },
+          logprobs: r.content ? { content: r.content } : null,
+          finish_reason: r.finishReason,
         },
       ],
-      usage: {
-        prompt_tokens: promptTokens,
-        completion_tokens: g.ids.length,
-        total_tokens: promptTokens + g.ids.length,
-      },
+      usage: usage(r.promptTokens, r.completionTokens),
     };
   }
 
   private async completion(body: z.infer<typeof CompletionRequest>) {
-    const { tok } = this.backend.load(this.ref);
-    const ids = tok.encode(body.prompt);
-    if (!ids.length) throw new HttpError(400, 'field "prompt": no tokens');
     const k = body.logprobs ?? -1;
-    if ((body.max_tokens ?? 16) === 0) {
-      // only the next-token distribution (as a 1-token scoring call would need)
-      const [lp] = await this.enqueue(() => nextTokenLogprobs(this.backend.load(this.ref).model, [ids], 1));
+    const r = (await this.enqueue({
+      op: "completion",
+      prompt: body.prompt,
+      params: body,
+      topLogprobs: k,
+    })) as Generated;
+    const base = {
+      id: `cmpl-${Date.now().toString(36)}`,
+      object: "text_completion",
+      created: Math.floor(Date.now() / 1000),
+    };
+    if (r.next) {
+      // max_tokens 0: only the next-token distribution (as a 1-token scoring call would need)
+      const top = Object.fromEntries(r.next.map((t) => [t.token, t.logprob]));
       return {
-        id: `cmpl-${Date.now().toString(36)}`,
-        object: "text_completion",
-        created: Math.floor(Date.now() / 1000),
+        ...base,
         model: this.name,
         choices: [
           {
             index: 0,
             text: "",
-            logprobs: {
-              tokens: [],
-              token_logprobs: [],
-              top_logprobs: [
-                Object.fromEntries(
-                  this.topLogprobs(lp, Math.max(1, k), (i) => tok.decode([i])).map((t) => [t.token, t.logprob]),
-                ),
-              ],
-              text_offset: [],
-            },
+            logprobs: { tokens: [], token_logprobs: [], top_logprobs: [top], text_offset: [] },
             finish_reason: "length",
           },
         ],
-        usage: { prompt_tokens: ids.length, completion_tokens: 0, total_tokens: ids.length },
+        usage: usage(r.promptTokens, 0),
       };
     }
-    const { g, content } = await this.enqueue(() => this.generateFor(ids, body, k));
-    const logprobs = content
+    const logprobs = r.content
       ? {
-          tokens: content.map((c) => c.token),
-          token_logprobs: content.map((c) => c.logprob),
-          top_logprobs: content.map((c) => Object.fromEntries(c.top_logprobs.map((t) => [t.token, t.logprob]))),
+          tokens: r.content.map((c) => c.token),
+          token_logprobs: r.content.map((c) => c.logprob),
+          top_logprobs: r.content.map((c) => Object.fromEntries(c.top_logprobs.map((t) => [t.token, t.logprob]))),
           text_offset: [],
         }
       : null;
     return {
-      id: `cmpl-${Date.now().toString(36)}`,
-      object: "text_completion",
-      created: Math.floor(Date.now() / 1000),
+      ...base,
       model: this.name,
-      choices: [{ index: 0, text: g.text ?? "", logprobs, finish_reason: g.finishReason }],
-      usage: { prompt_tokens: ids.length, completion_tokens: g.ids.length, total_tokens: ids.length + g.ids.length },
+      choices: [{ index: 0, text: r.text, logprobs, finish_reason: r.finishReason }],
+      usage: usage(r.promptTokens, r.completionTokens),
     };
   }
 
@@ -352,6 +320,7 @@ export class MonitorServer {
       res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(s) });
       res.end(s);
     };
+    this.open++;
     try {
       const url = (req.url ?? "/").split("?")[0];
       if (req.method === "GET" && url === "/v1/models")
@@ -381,30 +350,103 @@ export class MonitorServer {
       };
       const route = routes[url];
       if (!route) throw new HttpError(404, `no route ${url}`);
+      if (this.closing) throw new HttpError(503, "the server is shutting down", "server_error");
       send(200, await route(await this.body(req)));
     } catch (e) {
       const err = e instanceof HttpError ? e : new HttpError(500, (e as Error).message, "server_error");
       if (err.status >= 500) this.o.log?.(`error: ${err.message}`);
       if (!res.headersSent) send(err.status, { error: { message: err.message, type: err.type, code: err.status } });
+    } finally {
+      this.open--;
     }
   }
 
-  listen(): Promise<{ host: string; port: number }> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.keepAliveTimeout = 5000;
-    return new Promise((resolve) => {
-      this.server!.listen(this.o.port ?? 8000, this.o.host ?? "127.0.0.1", () => {
-        const a = this.server!.address() as AddressInfo;
+  /**
+   * Binds and loads the model (in its thread) at once, and resolves when both are done: a port in use, or an address
+   * that cannot be bound, is an InputError naming the flag before a large model is read for nothing.
+   */
+  async listen(): Promise<{ host: string; port: number }> {
+    this.ready ??= this.startThread();
+    const bound = this.bind();
+    try {
+      const [where] = await Promise.all([bound, this.ready]);
+      return where;
+    } catch (e) {
+      await this.thread?.terminate();
+      this.server?.close();
+      throw e;
+    }
+  }
+
+  private bind(): Promise<{ host: string; port: number }> {
+    const requestTimeout = this.o.requestTimeoutMs ?? SERVE_DEFAULTS.requestTimeoutMs;
+    const server = createServer(
+      {
+        headersTimeout: Math.min(requestTimeout, this.o.headersTimeoutMs ?? SERVE_DEFAULTS.headersTimeoutMs),
+        requestTimeout,
+        keepAliveTimeout: this.o.keepAliveTimeoutMs ?? SERVE_DEFAULTS.keepAliveTimeoutMs,
+        // how often Node looks for requests past their timeouts (its default, 30 s, would let them run that long)
+        connectionsCheckingInterval: Math.min(1000, requestTimeout / 2),
+      },
+      (req, res) => void this.handle(req, res),
+    );
+    this.server = server;
+    const host = this.o.host ?? "127.0.0.1";
+    const port = this.o.port ?? 8000;
+    return new Promise((resolve, reject) => {
+      server.once("error", (e: NodeJS.ErrnoException) => {
+        const why =
+          e.code === "EADDRINUSE"
+            ? `--port ${port}: ${host}:${port} is already in use (another server is listening there)`
+            : e.code === "EACCES"
+              ? `--port ${port}: not allowed to bind ${host}:${port}`
+              : `--host ${host}: cannot listen there (${e.code ?? e.message})`;
+        reject(new InputError(why));
+      });
+      server.listen(port, host, () => {
+        const a = server.address() as AddressInfo;
         resolve({ host: a.address, port: a.port });
       });
     });
   }
 
-  /** Stops accepting, lets queued work finish, then closes. */
+  /**
+   * Stops accepting connections; requests already read are answered (new ones on open connections get a 503), the
+   * queue drains, and only then do connections close and the model's thread end.
+   */
   async close(): Promise<void> {
     this.closing = true;
-    while (this.queued || this.busy) await new Promise((r) => setTimeout(r, 10));
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    this.server?.close();
+    this.server?.closeIdleConnections?.();
+    while (this.queued || this.busy || this.open) await new Promise((r) => setTimeout(r, 10));
     this.server?.closeAllConnections?.();
+    await this.thread?.terminate();
+    this.thread = null;
   }
+}
+
+/**
+ * The thread's module: built, the .js beside this file; from source, the .ts, which a worker cannot load by itself
+ * (it does not inherit the parent's loader), so a one-line entry registers tsx's loader in the thread first.
+ */
+function threadEntry(): URL {
+  if (!import.meta.url.endsWith(".ts")) return new URL("./model-thread.js", import.meta.url);
+  const thread = new URL("./model-thread.ts", import.meta.url).href;
+  const code = `const { register } = await import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))});
+register();
+await import(${JSON.stringify(thread)});`;
+  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
+}
+
+interface Generated {
+  promptTokens: number;
+  completionTokens: number;
+  text: string;
+  finishReason: string;
+  content: { token: string; logprob: number; top_logprobs: { token: string; logprob: number }[] }[] | null;
+  next?: { token: string; logprob: number }[];
+}
+
+function usage(prompt: number, completion: number) {
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }

@@ -17,6 +17,8 @@ export function registerServe(program: Command): void {
     .option("--max-batch <n>", "classify requests per forward pass", "16")
     .option("--max-queue <n>", "queued requests before answering 429", "256")
     .option("--max-body <bytes>", "largest request body", String(1 << 20))
+    .option("--max-prompt-tokens <n>", "longest chat or completion prompt, in tokens (default: the model's context)")
+    .option("--request-timeout <s>", "seconds a client may take to send a whole request", "30")
     .action(
       action(
         async (o: {
@@ -28,6 +30,8 @@ export function registerServe(program: Command): void {
           maxBatch: string;
           maxQueue: string;
           maxBody: string;
+          maxPromptTokens?: string;
+          requestTimeout: string;
         }) => {
           const server = new MonitorServer({
             model: o.model,
@@ -38,11 +42,18 @@ export function registerServe(program: Command): void {
             maxBatch: numberOption(o.maxBatch, "--max-batch", { integer: true, min: 1 }),
             maxQueue: numberOption(o.maxQueue, "--max-queue", { integer: true, min: 1 }),
             maxBodyBytes: numberOption(o.maxBody, "--max-body", { integer: true, min: 1 }),
+            maxPromptTokens:
+              o.maxPromptTokens === undefined
+                ? undefined
+                : numberOption(o.maxPromptTokens, "--max-prompt-tokens", { integer: true, min: 1 }),
+            requestTimeoutMs: 1000 * numberOption(o.requestTimeout, "--request-timeout", { min: 1 }),
             log: (l) => process.stderr.write(`${l}\n`),
           });
           const { host, port } = await server.listen();
+          // the PID is the server's own (npx and npm start it through a wrapper whose PID is not this one)
           console.log(
-            `crossmon serve: ${server.name} on http://${host}:${port}/v1 (POST /v1/classify, /v1/chat/completions, /v1/completions; GET /v1/models)`,
+            `crossmon serve: ${server.name} on http://${host}:${port}/v1, pid ${process.pid} ` +
+              "(POST /v1/classify, /v1/chat/completions, /v1/completions; GET /v1/models)",
           );
           let stopping = false;
           const stop = async (sig: string) => {
