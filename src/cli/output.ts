@@ -1,5 +1,5 @@
 /** How the CLI reports: errors as one clear line and a non-zero exit; progress only on a terminal. */
-import { InputError } from "../core/errors.js";
+import { InputError, printable } from "../core/errors.js";
 
 export function fail(e: unknown): never {
   const msg =
@@ -10,7 +10,7 @@ export function fail(e: unknown): never {
           ? (e.stack ?? e.message)
           : e.message
         : String(e);
-  process.stderr.write(`crossmon: error: ${msg}\n`);
+  process.stderr.write(`crossmon: error: ${printable(msg)}\n`);
   process.exit(e instanceof InputError ? 2 : 1);
 }
 

@@ -35,3 +35,15 @@ export function readJsonFile(file: string, what: string): unknown {
     throw new InputError(`malformed JSON: ${(e as Error).message}`, file);
   }
 }
+
+/**
+ * Text safe to print on a terminal: control characters (ESC sequences, carriage returns, bells...) become visible
+ * escapes such as \x1b; newlines and tabs stay. For messages that echo what a file or a request contained.
+ */
+export function printable(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  return s.replace(
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}

@@ -1,5 +1,5 @@
 /** Collected problems with input files: each names the file, the line or row, and the field. */
-import { InputError } from "../core/errors.js";
+import { InputError, printable } from "../core/errors.js";
 
 export interface Problem {
   file: string;
@@ -12,13 +12,17 @@ export interface Problem {
 
 export function formatProblem(p: Problem): string {
   const where = p.line !== undefined ? `:${p.unit === "row" ? "row " : ""}${p.line}` : "";
-  return `${p.file}${where}: ${p.field ? `field "${p.field}": ` : ""}${p.message}`;
+  // messages echo file content (a parser's snippet of a bad line): no terminal control sequence gets through
+  return printable(`${p.file}${where}: ${p.field ? `field "${p.field}": ` : ""}${p.message}`);
 }
 
 export class ProblemList {
   readonly items: Problem[] = [];
   add(p: Problem): void {
     this.items.push(p);
+  }
+  get count(): number {
+    return this.items.length;
   }
   get ok(): boolean {
     return this.items.length === 0;

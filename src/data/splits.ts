@@ -26,11 +26,15 @@ export function splitTasks(tasks: Task[], seed = 0, fractions: SplitFractions = 
   if (Math.abs(total - 1) > 1e-9) throw new Error(`split fractions must sum to 1, got ${total}`);
   const assignment = new Map<string, SplitName>(); // domain \0 normalised text → split
   const byDomain = new Map<string, Task[]>();
-  for (const t of tasks) byDomain.set(t.domain, [...(byDomain.get(t.domain) ?? []), t]);
+  // arrays grow in place: copying one per row made splitting quadratic (100k rows took minutes)
+  for (const t of tasks) {
+    const list = byDomain.get(t.domain);
+    if (list) list.push(t);
+    else byDomain.set(t.domain, [t]);
+  }
   for (const [domain, dts] of byDomain) {
     // stratum of a text: its labels under each task of the domain ("1", "0" or "-" when a task lacks the text)
     const strata = new Map<string, string[]>();
-    const keyOf = new Map<string, string>();
     const labels = new Map<string, string[]>();
     dts.forEach((t, ti) => {
       for (const e of t.examples) {
@@ -45,8 +49,9 @@ export function splitTasks(tasks: Task[], seed = 0, fractions: SplitFractions = 
     });
     for (const [text, ls] of labels) {
       const s = ls.join("");
-      keyOf.set(text, s);
-      strata.set(s, [...(strata.get(s) ?? []), text]);
+      const list = strata.get(s);
+      if (list) list.push(text);
+      else strata.set(s, [text]);
     }
     for (const [stratum, texts] of [...strata.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const ordered = texts
@@ -58,7 +63,6 @@ export function splitTasks(tasks: Task[], seed = 0, fractions: SplitFractions = 
         assignment.set(`${domain}\0${t}`, i < nTrain ? "train" : i < nTrain + nVal ? "validation" : "test"),
       );
     }
-    void keyOf;
   }
   return tasks.map((task) => {
     const out: SplitTask = { task, train: [], validation: [], test: [] };

@@ -1,11 +1,12 @@
 /** Loading users' tasks: every format, and every kind of bad input named by file, line and field. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { loadPath, loadTasks } from "../../src/data/loaders/load.js";
+import { fileLines } from "../../src/data/loaders/rows.js";
 import { formatProblem } from "../../src/data/problems.js";
 import { taskToJsonl } from "../../src/data/export.js";
 import { buildWorld } from "../../src/data/world/index.js";
@@ -156,3 +157,64 @@ test("a task written by data export loads back as it is, facts and all", async (
 });
 
 test.after(() => rmSync(dir, { recursive: true }));
+
+test("an empty or blank file, a folder named like a data file, and terminal escapes in a bad line are named", async () => {
+  for (const [name, text] of [
+    ["empty.jsonl", ""],
+    ["blank.jsonl", "\n   \n\t\n"],
+    ["empty.csv", ""],
+  ] as const) {
+    const r = await loadPath(file(name, text));
+    assert.deepEqual(r.problems.items.map(formatProblem), [`${join(dir, name)}: no rows: the file is empty or blank`]);
+  }
+  const folder = mkdtempSync(join(tmpdir(), "crossmon-folder-"));
+  mkdirSync(join(folder, "inside.jsonl"));
+  const r = await loadPath(folder);
+  assert.ok(
+    r.problems.items
+      .map(formatProblem)
+      .includes(`${join(folder, "inside.jsonl")}: is a folder, not a data file (named like one)`),
+    JSON.stringify(r.problems.items),
+  );
+  const esc = await loadPath(
+    file("esc.jsonl", `${row({ id: "a", text: "x", label: 1 })}\n\u001b[2J\u001b[31mnot json\u0007\n`),
+  );
+  const shown = esc.problems.items.map(formatProblem).join("\n");
+  assert.match(shown, /esc\.jsonl:2: malformed JSON/);
+  assert.ok(!/[\u0000-\u0008\u000b-\u001f]/.test(shown), JSON.stringify(shown));
+  assert.match(shown, /\\x1b\[2J/);
+});
+
+test("a manifest's files stay in its folder (../, absolute paths, links out) unless --allow-outside", async () => {
+  const root = mkdtempSync(join(tmpdir(), "crossmon-manifest-"));
+  const folder = join(root, "tasks");
+  mkdirSync(folder);
+  writeFileSync(join(root, "outside.csv"), "id,text,label\na,hello,1\nb,bye,0\n");
+  symlinkSync(join(root, "outside.csv"), join(folder, "link.csv"));
+  const manifest = (f: string) =>
+    writeFileSync(
+      join(folder, "crossmon.yaml"),
+      `tasks:\n  - id: t\n    domain: d\n    prompt: "Is it?\\n{text}"\n    labels: { positive: "1", negative: "0" }\n    file: ${f}\n`,
+    );
+  for (const f of ["../outside.csv", join(root, "outside.csv"), "link.csv"]) {
+    manifest(f);
+    const r = await loadPath(folder);
+    assert.equal(r.tasks.length, 0, f);
+    assert.match(
+      r.problems.items.map(formatProblem).join("\n"),
+      new RegExp(
+        `field "tasks\\.t\\.file": .*outside\\.csv|link\\.csv is outside the manifest's folder .*--allow-outside`,
+      ),
+    );
+    const allowed = await loadPath(folder, undefined, { allowOutside: true });
+    assert.equal(allowed.tasks[0]?.examples.length, 2, f);
+  }
+});
+
+test("JSON Lines are read a chunk at a time: lines and characters that straddle two reads stay whole", async () => {
+  // the reader takes 4 MiB at a time; put a multi-byte character and a line break across that boundary
+  const pad = "a".repeat((4 << 20) - 3);
+  const p = file("straddle.txt", `${pad}é€\nsecond ✓ line\nlast`);
+  const lines = [...fileLines(p)];
+  assert.deepEqual(lines, [`${pad}é€`, "second ✓ line", "last"]);
+});

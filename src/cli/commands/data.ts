@@ -1,7 +1,7 @@
 /** `crossmon data ...`: list, show, export, validate tasks; the world's similarity matrix and keyword baseline. */
 import type { Command } from "commander";
 import { writeFileSync } from "node:fs";
-import { InputError } from "../../core/errors.js";
+import { InputError, printable } from "../../core/errors.js";
 import { loadPath, loadTasks } from "../../data/loaders/load.js";
 import { formatProblem } from "../../data/problems.js";
 import { balanceReport, findLeaks, splitTasks } from "../../data/splits.js";
@@ -15,13 +15,14 @@ import { action, numberOption } from "../output.js";
 
 interface SourceOpts {
   tasks?: string;
+  allowOutside?: boolean;
   seed: string;
   size: string;
   splitSeed: string;
 }
 
 async function resolveTasks(o: SourceOpts): Promise<Task[]> {
-  if (o.tasks) return loadTasks(o.tasks);
+  if (o.tasks) return loadTasks(o.tasks, undefined, { allowOutside: o.allowOutside });
   return buildWorld({
     seed: numberOption(o.seed, "--seed", { integer: true }),
     size: numberOption(o.size, "--size", { integer: true, min: 10 }),
@@ -36,7 +37,8 @@ function withSource(c: Command): Command {
     )
     .option("--seed <n>", "built-in world seed", "0")
     .option("--size <n>", "built-in world texts per domain", String(DEFAULT_WORLD_SIZE))
-    .option("--split-seed <n>", "seed of the train/validation/test split", "0");
+    .option("--split-seed <n>", "seed of the train/validation/test split", "0")
+    .option("--allow-outside", "let a manifest name files outside its folder");
 }
 
 export function registerData(program: Command): void {
@@ -117,14 +119,15 @@ export function registerData(program: Command): void {
     .command("validate <path>")
     .description("check a task file, manifest or folder and report every problem (file, line, field)")
     .option("--split-seed <n>", "seed of the split used for the leakage check", "0")
+    .option("--allow-outside", "let a manifest name files outside its folder")
     .action(
-      action(async (path: string, o: { splitSeed: string }) => {
-        const r = await loadPath(path);
+      action(async (path: string, o: { splitSeed: string; allowOutside?: boolean }) => {
+        const r = await loadPath(path, undefined, { allowOutside: o.allowOutside });
         for (const p of r.problems.items) console.log(formatProblem(p));
         const splits = splitTasks(r.tasks, numberOption(o.splitSeed, "--split-seed", { integer: true }));
         const leaks = findLeaks(splits);
         for (const l of leaks.slice(0, 20))
-          console.log(`leak: "${l.text}" is in training (${l.trainIn}) and in ${l.evalSplit} (${l.evalIn})`);
+          console.log(printable(`leak: "${l.text}" is in training (${l.trainIn}) and in ${l.evalSplit} (${l.evalIn})`));
         for (const b of balanceReport(splits))
           if (b.n && (b.positiveRate < 0.05 || b.positiveRate > 0.95))
             console.log(`balance: ${b.task} ${b.split} has ${(100 * b.positiveRate).toFixed(1)}% positives`);

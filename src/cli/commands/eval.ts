@@ -39,6 +39,7 @@ export function registerEval(program: Command): void {
       "local",
     )
     .option("--tasks <path>", "your tasks (default: the built-in world)")
+    .option("--allow-outside", "let a manifest name files outside its folder")
     .option(
       "--world-seed <n>",
       "the built-in world's seed: another seed gives fresh texts (the same tasks), e.g. to choose between models without touching the world you report on",
@@ -57,6 +58,7 @@ export function registerEval(program: Command): void {
           serverModel?: string;
           backend: string;
           tasks?: string;
+          allowOutside?: boolean;
           worldSeed: string;
           only?: string[];
           examples: string;
@@ -81,7 +83,9 @@ export function registerEval(program: Command): void {
           const worldSeed = numberOption(o.worldSeed, "--world-seed", { integer: true, min: 0 });
           if (o.tasks && worldSeed !== 0)
             throw new InputError("--world-seed applies to the built-in world, not to --tasks");
-          const tasks = o.tasks ? await loadTasks(o.tasks) : buildWorld({ seed: worldSeed, size: DEFAULT_WORLD_SIZE });
+          const tasks = o.tasks
+            ? await loadTasks(o.tasks, undefined, { allowOutside: o.allowOutside })
+            : buildWorld({ seed: worldSeed, size: DEFAULT_WORLD_SIZE });
           const splits = splitTasks(tasks, 0).filter((s) => !o.only || o.only.includes(s.task.id));
           const progress = new Progress("eval", splits.length, { quiet: o.quiet });
           const rows = [];

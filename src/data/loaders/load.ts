@@ -3,8 +3,8 @@
  * `crossmon data export` writes), a data file plus a task header, or a folder/manifest (crossmon.yaml) naming files.
  * Every problem is collected (file, line, field); loadTasks throws them together, validatePath returns them.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import YAML from "yaml";
 import { InputError } from "../../core/errors.js";
 import { Manifest, TaskHeader, rowToExample } from "../schema.js";
@@ -44,9 +44,12 @@ function headerFromRow(d: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
-function rowsToTasks(file: string, rows: RawRow[], header: TaskHeader | null, problems: ProblemList): Task[] {
+function rowsToTasks(file: string, rows: Iterable<RawRow>, header: TaskHeader | null, problems: ProblemList): Task[] {
   const tasks = new Map<string, { task: Task; ids: Map<string, number> }>();
+  let read = 0;
+  const before = problems.count;
   for (const r of rows) {
+    read++;
     let h: TaskHeader | null = header;
     if (!h) {
       if (r.data.task === undefined) {
@@ -114,13 +117,20 @@ function rowsToTasks(file: string, rows: RawRow[], header: TaskHeader | null, pr
     entry.ids.set(ex.id, r.line);
     entry.task.examples.push(ex);
   }
+  // an empty or blank file is an error, not "0 examples" (a file that could not be read has its problem already)
+  if (read === 0 && problems.count === before) problems.add({ file, message: "no rows: the file is empty or blank" });
   for (const { task } of tasks.values()) {
     if (task.examples.length === 0) problems.add({ file, message: `task "${task.id}" has no usable example` });
   }
   return [...tasks.values()].map((e) => e.task);
 }
 
-async function loadManifest(file: string, problems: ProblemList): Promise<Task[]> {
+export interface LoadOptions {
+  /** let a manifest name data files outside its own folder (refused by default: a shared task folder could name any file) */
+  allowOutside?: boolean;
+}
+
+async function loadManifest(file: string, problems: ProblemList, o: LoadOptions): Promise<Task[]> {
   let raw: unknown;
   try {
     const text = readFileSync(file, "utf8");
@@ -141,6 +151,17 @@ async function loadManifest(file: string, problems: ProblemList): Promise<Task[]
       problems.add({ file, field: `tasks.${t.id}.file`, message: `${t.file} not found` });
       continue;
     }
+    // through links too: a file inside the folder that links to /etc/passwd is outside it
+    const folder = realpathSync(dirname(file));
+    const rel = relative(folder, realpathSync(data));
+    if (!o.allowOutside && (rel.startsWith("..") || isAbsolute(rel))) {
+      problems.add({
+        file,
+        field: `tasks.${t.id}.file`,
+        message: `${t.file} is outside the manifest's folder (${folder}); pass --allow-outside to read it`,
+      });
+      continue;
+    }
     const { file: _f, ...header } = t;
     out.push(...rowsToTasks(data, await readRows(data, problems), header, problems));
   }
@@ -148,7 +169,7 @@ async function loadManifest(file: string, problems: ProblemList): Promise<Task[]
 }
 
 /** Loads a data file, a manifest, or a folder holding a manifest (or data files whose rows carry their task). */
-export async function loadPath(path: string, header?: TaskHeader): Promise<LoadResult> {
+export async function loadPath(path: string, header?: TaskHeader, o: LoadOptions = {}): Promise<LoadResult> {
   const problems = new ProblemList();
   const tasks: Task[] = [];
   if (!existsSync(path)) {
@@ -157,7 +178,7 @@ export async function loadPath(path: string, header?: TaskHeader): Promise<LoadR
   }
   if (statSync(path).isDirectory()) {
     const manifest = MANIFEST_NAMES.map((n) => join(path, n)).find(existsSync);
-    if (manifest) tasks.push(...(await loadManifest(manifest, problems)));
+    if (manifest) tasks.push(...(await loadManifest(manifest, problems, o)));
     else {
       const { readdirSync } = await import("node:fs");
       const files = readdirSync(path)
@@ -168,7 +189,7 @@ export async function loadPath(path: string, header?: TaskHeader): Promise<LoadR
       for (const f of files)
         tasks.push(...rowsToTasks(join(path, f), await readRows(join(path, f), problems), header ?? null, problems));
     }
-  } else if (/\.(ya?ml|json)$/i.test(path)) tasks.push(...(await loadManifest(path, problems)));
+  } else if (/\.(ya?ml|json)$/i.test(path)) tasks.push(...(await loadManifest(path, problems, o)));
   else tasks.push(...rowsToTasks(path, await readRows(path, problems), header ?? null, problems));
   const seen = new Map<string, string>();
   for (const t of tasks) {
@@ -180,8 +201,8 @@ export async function loadPath(path: string, header?: TaskHeader): Promise<LoadR
 }
 
 /** Loads tasks or throws one InputError that lists the problems. */
-export async function loadTasks(path: string, header?: TaskHeader): Promise<Task[]> {
-  const r = await loadPath(path, header);
+export async function loadTasks(path: string, header?: TaskHeader, o: LoadOptions = {}): Promise<Task[]> {
+  const r = await loadPath(path, header, o);
   r.problems.throwIfAny();
   if (!r.tasks.length) throw new InputError("no task found", path);
   return r.tasks;

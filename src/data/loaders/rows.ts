@@ -1,5 +1,6 @@
 /** Reading raw rows, with their line (or row) numbers, from JSONL, CSV and Parquet files. */
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { StringDecoder } from "node:string_decoder";
 import { parse } from "csv-parse/sync";
 import { parquetReadObjects } from "hyparquet";
 import type { ProblemList } from "../problems.js";
@@ -21,22 +22,43 @@ export function formatOf(file: string): DataFormat | null {
   return null;
 }
 
-export function readJsonlRows(file: string, problems: ProblemList): RawRow[] {
-  const out: RawRow[] = [];
-  const lines = readFileSync(file, "utf8").split("\n");
-  lines.forEach((raw, i) => {
+/** The lines of a file, read 4 MiB at a time: a file of any size, never held whole in memory. */
+export function* fileLines(file: string): Generator<string> {
+  const fd = openSync(file, "r");
+  const buf = Buffer.alloc(4 << 20);
+  const decoder = new StringDecoder("utf8"); // keeps a character split between two reads whole
+  let rest = "";
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      const lines = (rest + decoder.write(buf.subarray(0, n))).split("\n");
+      rest = lines.pop() ?? "";
+      yield* lines;
+    }
+    rest += decoder.end();
+    if (rest) yield rest;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The rows of a JSON Lines file, one at a time as they are read. */
+export function* readJsonlRows(file: string, problems: ProblemList): Generator<RawRow> {
+  let i = 0;
+  for (const raw of fileLines(file)) {
+    i++;
     const text = raw.trim();
-    if (!text) return;
+    if (!text) continue;
     try {
       const data = JSON.parse(text);
       if (!data || typeof data !== "object" || Array.isArray(data))
-        problems.add({ file, line: i + 1, message: "each line must be a JSON object" });
-      else out.push({ line: i + 1, unit: "line", data });
+        problems.add({ file, line: i, message: "each line must be a JSON object" });
+      else yield { line: i, unit: "line", data };
     } catch (e) {
-      problems.add({ file, line: i + 1, message: `malformed JSON: ${(e as Error).message}` });
+      problems.add({ file, line: i, message: `malformed JSON: ${(e as Error).message}` });
     }
-  });
-  return out;
+  }
 }
 
 export function readCsvRows(file: string, problems: ProblemList): RawRow[] {
@@ -78,7 +100,13 @@ function normaliseParquet(row: Record<string, unknown>): Record<string, unknown>
   return out;
 }
 
-export async function readRows(file: string, problems: ProblemList): Promise<RawRow[]> {
+/** A data file's rows (JSON Lines as they are read; CSV and Parquet whole). A folder or an empty file is a problem. */
+export async function readRows(file: string, problems: ProblemList): Promise<Iterable<RawRow>> {
+  const st = statSync(file);
+  if (st.isDirectory()) {
+    problems.add({ file, message: "is a folder, not a data file (named like one)" });
+    return [];
+  }
   switch (formatOf(file)) {
     case "jsonl":
       return readJsonlRows(file, problems);
