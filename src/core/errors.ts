@@ -41,8 +41,8 @@ export function readJsonFile(file: string, what: string): unknown {
  * escapes such as \x1b; newlines and tabs stay. For messages that echo what a file or a request contained.
  */
 export function printable(s: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
   return s.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
     /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
     (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
   );

@@ -181,6 +181,7 @@ test("an empty or blank file, a folder named like a data file, and terminal esca
   );
   const shown = esc.problems.items.map(formatProblem).join("\n");
   assert.match(shown, /esc\.jsonl:2: malformed JSON/);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: no control character may be left
   assert.ok(!/[\u0000-\u0008\u000b-\u001f]/.test(shown), JSON.stringify(shown));
   assert.match(shown, /\\x1b\[2J/);
 });
@@ -202,9 +203,7 @@ test("a manifest's files stay in its folder (../, absolute paths, links out) unl
     assert.equal(r.tasks.length, 0, f);
     assert.match(
       r.problems.items.map(formatProblem).join("\n"),
-      new RegExp(
-        `field "tasks\\.t\\.file": .*outside\\.csv|link\\.csv is outside the manifest's folder .*--allow-outside`,
-      ),
+      /field "tasks\.t\.file": .*outside\.csv|link\.csv is outside the manifest's folder .*--allow-outside/,
     );
     const allowed = await loadPath(folder, undefined, { allowOutside: true });
     assert.equal(allowed.tasks[0]?.examples.length, 2, f);
