@@ -13,21 +13,29 @@ export const TaskHeader = z.object({
     .string()
     .min(1)
     .refine((p) => p.includes(TEXT_SLOT), `the prompt must mark the text's place with ${TEXT_SLOT}`),
-  labels: z.object({ positive: z.string().min(1), negative: z.string().min(1) }).default({ ...DEFAULT_LABELS }),
-  answers: z.object({ positive: z.string().min(1), negative: z.string().min(1) }).default({ ...DEFAULT_ANSWERS }),
+  labels: z
+    .object({ positive: z.string().min(1), negative: z.string().min(1) })
+    .strict()
+    .default({ ...DEFAULT_LABELS }),
+  answers: z
+    .object({ positive: z.string().min(1), negative: z.string().min(1) })
+    .strict()
+    .default({ ...DEFAULT_ANSWERS }),
 });
 export type TaskHeader = z.infer<typeof TaskHeader>;
 
-export const Manifest = z.object({
-  tasks: z
-    .array(
-      TaskHeader.extend({
-        /** data file, relative to the manifest */
-        file: z.string().min(1),
-      }),
-    )
-    .min(1),
-});
+export const Manifest = z
+  .object({
+    tasks: z
+      .array(
+        TaskHeader.extend({
+          /** data file, relative to the manifest */
+          file: z.string().min(1),
+        }).strict(),
+      )
+      .min(1),
+  })
+  .strict();
 
 const Turn = z.object({ role: z.string().min(1), content: z.string() });
 

@@ -4,6 +4,7 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { withFolderLock } from "../core/lock.js";
 import YAML from "yaml";
 import type { Backend, ModelRef } from "../backends/types.js";
 import { LocalBackend } from "../backends/local.js";
@@ -46,7 +47,8 @@ function examplesOf(ctx: TrainContext, task: string, split: EvalCell["split"], n
 
 export async function runExperiment(spec: ExperimentSpec, dir: string, o: RunOptions = {}): Promise<RunContext> {
   // the spec's thread count holds for this experiment only: the caller's comes back after it, even on an error
-  return withThreads(spec.train.hyper.threads, () => run(spec, dir, o));
+  // one process at a time in the run folder: a second `crossmon run` into it refuses, naming the first
+  return withFolderLock(dir, () => withThreads(spec.train.hyper.threads, () => run(spec, dir, o)));
 }
 
 async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<RunContext> {
@@ -85,6 +87,17 @@ async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<Ru
   const plan = planExperiment(spec, fingerprint);
   // every task named anywhere must exist before any work starts
   for (const c of plan.evals) examplesOf(tctx, c.task, c.split, 1);
+  // a count the split cannot give is said once, with the count that will be used
+  const short = new Map<string, string>();
+  for (const c of plan.evals) {
+    const have = examplesOf(tctx, c.task, c.split, c.examples).length;
+    if (have < c.examples)
+      short.set(
+        `${c.task}/${c.split}/${c.examples}`,
+        `eval: ${c.task} has ${have} ${c.split} examples; using ${have} where the spec asks for ${c.examples}`,
+      );
+  }
+  for (const line of short.values()) log(line);
   for (const c of plan.train)
     for (const st of c.stages) for (const p of st.mixture.classification) examplesOf(tctx, p.task, "train", 1);
   mkdirSync(dir, { recursive: true });

@@ -83,7 +83,10 @@ export const ExperimentSpec = z
         format_transfer: z.object({ source: TaskList, eval_tasks: TaskList }).strict().optional(),
         elicitation: z.object({ target: z.string(), examples: z.number().int().positive() }).strict().optional(),
       })
-      .strict(),
+      .strict()
+      .refine((e) => Object.values(e).some((x) => x !== undefined), {
+        message: "names no experiment (transfer, scaling, prompt_change, instruction, format_transfer, elicitation)",
+      }),
   })
   .strict();
 export type ExperimentSpec = z.infer<typeof ExperimentSpec>;

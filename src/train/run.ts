@@ -9,6 +9,7 @@ import { join } from "node:path";
 import YAML from "yaml";
 import { readConfig } from "../engine/config.js";
 import { linearNamesOf } from "../engine/model.js";
+import { withFolderLock } from "../core/lock.js";
 import { resolveModelDir } from "../hub/resolve.js";
 import { InputError } from "../core/errors.js";
 import { modelFingerprint } from "../engine/io/fingerprint.js";
@@ -128,8 +129,9 @@ export async function runTraining(
   dir: string,
   o: { quiet?: boolean; log?: (l: string) => void; context?: TrainContext } = {},
 ): Promise<TrainResult> {
-  // the spec's thread count holds for this training only: the caller's comes back after it, even on an error
-  return withThreads(spec.hyper.threads, () => train(spec, dir, o));
+  // the spec's thread count holds for this training only: the caller's comes back after it, even on an error; one
+  // process at a time in the folder (two would both write every step)
+  return withFolderLock(dir, () => withThreads(spec.hyper.threads, () => train(spec, dir, o)));
 }
 
 async function train(

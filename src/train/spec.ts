@@ -5,12 +5,14 @@ import YAML from "yaml";
 import { z } from "zod";
 import { InputError, parseOrThrow } from "../core/errors.js";
 
-const Part = z.object({
-  task: z.string().min(1),
-  examples: z.number().int().positive(),
-  /** train on these labels instead of the true ones (unsupervised elicitation), by example id; only these examples */
-  pseudo_labels: z.record(z.string(), z.boolean()).optional(),
-});
+const Part = z
+  .object({
+    task: z.string().min(1),
+    examples: z.number().int().positive(),
+    /** train on these labels instead of the true ones (unsupervised elicitation), by example id; only these examples */
+    pseudo_labels: z.record(z.string(), z.boolean()).optional(),
+  })
+  .strict();
 const Instruction = z.union([
   z.object({ examples: z.number().int().nonnegative() }).strict(),
   z

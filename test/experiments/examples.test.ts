@@ -2,7 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readExperimentSpec } from "../../src/experiments/spec.js";
+import { parseExperimentSpec, readExperimentSpec } from "../../src/experiments/spec.js";
+import { tinySpec } from "./tiny-spec.js";
 import { readTrainSpec } from "../../src/train/spec.js";
 import { planExperiment } from "../../src/experiments/plan.js";
 
@@ -21,4 +22,16 @@ test("examples/train.yaml and examples/experiment.yaml parse, resolve the base m
   assert.ok(p.train.length > 10 && p.evals.length > 50);
   for (const q of ["transfer", "scaling", "prompt_change", "instruction", "format_transfer", "elicitation"])
     assert.ok(q in e.experiments);
+});
+
+test("an experiment spec that names no experiment, or an unknown key, is refused naming the field", () => {
+  const base = tinySpec("models/crossmon-base");
+  assert.throws(
+    () => parseExperimentSpec({ ...base, experiments: {} }, "x.yaml"),
+    /x\.yaml: field "experiments": names no experiment \(transfer, scaling/,
+  );
+  assert.throws(
+    () => parseExperimentSpec({ ...base, eval: { ...base.eval, exampels: 5 } }, "x.yaml"),
+    /x\.yaml: field "eval": Unrecognized key: "exampels"/,
+  );
 });

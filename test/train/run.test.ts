@@ -58,6 +58,16 @@ test("bad specs are refused before any work, naming the field", async () => {
     /field "stages\.0\.mixture\.instruction\.share": the share must be below 1/,
   );
   assert.throws(() => parseTrainSpec(specOf({ hyper: { lr: -1 } })), /field "hyper\.lr"/);
+  // strict everywhere: a key crossmon does not know is an error, not silently ignored
+  assert.throws(
+    () =>
+      parseTrainSpec(
+        specOf({
+          stages: [{ name: "x", mixture: { classification: [{ task: "cyber_harm", examples: 2, weight: 2 }] } }],
+        }),
+      ),
+    /field "stages\.0\.mixture\.classification\.0": Unrecognized key: "weight"/,
+  );
   assert.throws(() => parseTrainSpec(specOf({ mystery: 1 })), /field "\(root\)": Unrecognized key/);
   assert.ok(!existsSync(join(dir, "r")), "nothing was written");
   assert.equal(
