@@ -81,6 +81,41 @@ def load(ref):
     return s["peft"]
 
 
+# tokens (padded) per forward pass: a call's prompts are sorted by length and cut into micro-batches of at most this
+# many, so a call of 2,000 long prompts runs in pieces that fit, with little padding (CROSSMON_WORKER_BATCH_TOKENS)
+BATCH_TOKENS = int(os.environ.get("CROSSMON_WORKER_BATCH_TOKENS", "16384"))
+# recompute activations in the backward pass instead of keeping them (long sequences on a big model)
+CHECKPOINTING = os.environ.get("CROSSMON_WORKER_CHECKPOINTING", "0") == "1"
+
+
+def micro_batches(lengths, budget=None):
+    """Indices grouped longest first, each group's padded size (count x its longest) within the token budget."""
+    budget = budget or BATCH_TOKENS
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    groups, cur = [], []
+    for i in order:
+        if cur and (len(cur) + 1) * lengths[cur[0]] > budget:
+            groups.append(cur)
+            cur = []
+        cur.append(i)
+    if cur:
+        groups.append(cur)
+    return groups
+
+
+def hidden_states(m, ids, mask):
+    """The last layer's normalised hidden states, without the LM head (which would make [batch, seq, vocab] logits:
+    7 GB for 8 prompts of 1,500 tokens with a 152k vocabulary); the head then runs on the rows that are needed."""
+    body = m.get_base_model() if isinstance(m, PeftModel) else m
+    cap = getattr(body.config, "final_logit_softcapping", None)
+
+    def head(rows):
+        z = body.lm_head(rows).float()
+        return torch.tanh(z / cap) * cap if cap else z  # Gemma 2 caps its logits after the head
+
+    return body.model(input_ids=ids, attention_mask=mask).last_hidden_state, head
+
+
 def padded(seqs):
     n = max(len(s) for s in seqs)
     ids = torch.zeros((len(seqs), n), dtype=torch.long)
@@ -94,11 +129,16 @@ def padded(seqs):
 @torch.no_grad()
 def op_score(req):
     m = load(req["model"])
-    ids, mask = padded(req["prompts"])
-    logits = m(input_ids=ids, attention_mask=mask).logits.float()
-    last = mask.sum(1) - 1
-    lp = F.log_softmax(logits[torch.arange(ids.shape[0]), last], dim=-1)
-    return {"logprobs": lp[:, req["candidates"]].tolist()}
+    prompts = req["prompts"]
+    out = [None] * len(prompts)
+    for group in micro_batches([len(p) for p in prompts]):
+        ids, mask = padded([prompts[i] for i in group])
+        h, head = hidden_states(m, ids, mask)
+        last = h[torch.arange(ids.shape[0], device=h.device), mask.sum(1) - 1]
+        lp = F.log_softmax(head(last), dim=-1)[:, req["candidates"]].tolist()
+        for j, i in enumerate(group):
+            out[i] = lp[j]
+    return {"logprobs": out}
 
 
 @torch.no_grad()
@@ -146,25 +186,36 @@ def _train(base, req):
     if len(lrs) != len(req["batches"]):
         raise ValueError(f"{len(lrs)} learning rates for {len(req['batches'])} batches")
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lrs[0] if lrs else 0.0, weight_decay=req.get("weight_decay", 0.0))
+    if CHECKPOINTING:
+        model.gradient_checkpointing_enable()
+        model.enable_input_require_grads()
     model.train()
     losses = []
     for step, batch in enumerate(req["batches"]):
         for g in opt.param_groups:
             g["lr"] = lrs[step]
-        # same convention as crossmon: weights[t] is the weight on predicting ids[t]; the loss is the weighted mean
-        ids, mask = padded([b["ids"] for b in batch])
-        w = torch.zeros(ids.shape, dtype=torch.float32, device=DEVICE)
-        for i, b in enumerate(batch):
-            w[i, : len(b["weights"])] = torch.tensor(b["weights"], dtype=torch.float32)
-        logits = model(input_ids=ids, attention_mask=mask).logits.float()
-        nll = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1), reduction="none").view(ids.shape[0], -1)
-        loss = (nll * w[:, 1:]).sum() / w[:, 1:].sum().clamp_min(1e-9)
         opt.zero_grad()
-        loss.backward()
+        # same convention as crossmon: weights[t] is the weight on predicting ids[t]; the loss is the weighted mean over
+        # the whole step, accumulated over micro-batches of at most BATCH_TOKENS padded tokens
+        total = sum(sum(b["weights"][1:]) for b in batch)
+        step_loss = 0.0
+        for group in micro_batches([len(b["ids"]) for b in batch]):
+            ids, mask = padded([batch[i]["ids"] for i in group])
+            w = torch.zeros(ids.shape, dtype=torch.float32, device=DEVICE)
+            for j, i in enumerate(group):
+                w[j, : len(batch[i]["weights"])] = torch.tensor(batch[i]["weights"], dtype=torch.float32)
+            # the LM head only on the positions that predict a weighted token (one per example in 1-token SFT)
+            rows, cols = torch.nonzero(w[:, 1:] > 0, as_tuple=True)
+            h, head = hidden_states(model, ids, mask)
+            logits = head(h[rows, cols])
+            nll = F.cross_entropy(logits, ids[rows, cols + 1], reduction="none")
+            loss = (nll * w[rows, cols + 1]).sum() / max(total, 1e-9)
+            loss.backward()
+            step_loss += loss.item()
         if req.get("max_grad_norm", 0) > 0:
             torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], req["max_grad_norm"])
         opt.step()
-        losses.append(loss.item())
+        losses.append(step_loss)
     model.save_pretrained(req["out"])
     _state["base"] = model.unload().eval()
     return {"losses": losses, "adapter": req["out"]}
@@ -172,6 +223,7 @@ def _train(base, req):
 
 OPS = {"score": op_score, "logits": op_logits, "generate": op_generate, "train": op_train,
        "hello": lambda req: {"torch": torch.__version__, "device": DEVICE, "dtype": _dtype_name, "models_loaded": int(_state["base"] is not None),
+                             "peak_gpu_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2) if DEVICE == "cuda" else None,
                              "adapter": _state["adapter"], "base_loads": _state["base_loads"], "adapter_loads": _state["adapter_loads"]}}
 
 
