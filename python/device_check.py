@@ -1,4 +1,4 @@
-"""The GPU-machine check of issue 6, as one prepared script (run by scripts/device-check.sh):
+"""The GPU-machine check of issue 6, as one prepared script (run by scripts/gpu-check.sh):
 builds a tiny random Qwen3 with transformers, saves it, and prints its logits for a fixed batch as JSON; the shell
 script then has crossmon's engine and the worker compute the same logits and run a few LoRA training steps.
 

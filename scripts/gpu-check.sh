@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Run on the GPU machine (the `device` tool), from the repository root, after `npm ci`:
-#   bash scripts/device-check.sh
+# Run on a GPU box, from the repository root, after `npm ci`:
+#   bash scripts/gpu-check.sh
 # 1) transformers builds a tiny random Qwen3; 2) crossmon's engine and the python worker compute its logits and are
 # compared with transformers'; 3) the worker runs a few LoRA steps on crossmon-rendered batches. Prints one JSON line.
 set -euo pipefail
@@ -29,6 +29,6 @@ const r = await w.call("train", { model: { base: dir }, lora: { r: 4, alpha: 8, 
 w.close();
 console.log(JSON.stringify({ transformers: fx.transformers, torch: fx.torch, engine_max_abs_logit_diff: engineDiff, worker_max_abs_logit_diff: workerDiff, worker_train_losses: r.losses }));
 TS
-cp "$out/check.ts" ./device-check.tmp.ts
-node --import tsx ./device-check.tmp.ts
-rm -f ./device-check.tmp.ts
+cp "$out/check.ts" ./gpu-check.tmp.ts
+node --import tsx ./gpu-check.tmp.ts
+rm -f ./gpu-check.tmp.ts

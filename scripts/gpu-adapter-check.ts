@@ -1,16 +1,16 @@
 /**
- * After scripts/device-study.sh: crossmon's engine scores the LoRA adapter the worker trained on the GPU, and the
+ * After scripts/gpu-study.sh: crossmon's engine scores the LoRA adapter the worker trained on the GPU, and the
  * result is compared with the CPU worker's scores of the adapter it trained from the same requests (recorded by
  * `python/device_worker_check.py record`).
- *   npx tsx scripts/device-adapter-check.ts OUT/adapter [.device/worker-expected.json]
+ *   npx tsx scripts/gpu-adapter-check.ts OUT/adapter INPUTS/worker-expected.json
  */
 import { readFileSync } from "node:fs";
 import { loadModel } from "../src/engine/io/checkpoint.js";
 import { loadAdapter } from "../src/engine/io/peft.js";
 import { scoreNextTokens } from "../src/engine/score.js";
 
-const [adapter, expected = ".device/worker-expected.json"] = process.argv.slice(2);
-if (!adapter) throw new Error("usage: npx tsx scripts/device-adapter-check.ts ADAPTER_DIR [EXPECTED_JSON]");
+const [adapter, expected] = process.argv.slice(2);
+if (!adapter || !expected) throw new Error("usage: npx tsx scripts/gpu-adapter-check.ts ADAPTER_DIR EXPECTED_JSON");
 const model = loadModel("test/fixtures/tiny-llama");
 loadAdapter(model, adapter);
 // the prompts and answer tokens of the last request in python/device_worker_check.py
