@@ -45,6 +45,20 @@ function examplesOf(ctx: TrainContext, task: string, split: EvalCell["split"], n
   return s[split].slice(0, n);
 }
 
+/** A line for each evaluation count a split cannot give (once per task, split and count), with the count used. */
+export function shortEvalNotes(evals: EvalCell[], ctx: TrainContext): string[] {
+  const short = new Map<string, string>();
+  for (const c of evals) {
+    const have = examplesOf(ctx, c.task, c.split, c.examples).length;
+    if (have < c.examples)
+      short.set(
+        `${c.task}/${c.split}/${c.examples}`,
+        `eval: ${c.task} has ${have} ${c.split} examples; using ${have} where the spec asks for ${c.examples}`,
+      );
+  }
+  return [...short.values()];
+}
+
 export async function runExperiment(spec: ExperimentSpec, dir: string, o: RunOptions = {}): Promise<RunContext> {
   // the spec's thread count holds for this experiment only: the caller's comes back after it, even on an error
   // one process at a time in the run folder: a second `crossmon run` into it refuses, naming the first
@@ -87,17 +101,7 @@ async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<Ru
   const plan = planExperiment(spec, fingerprint);
   // every task named anywhere must exist before any work starts
   for (const c of plan.evals) examplesOf(tctx, c.task, c.split, 1);
-  // a count the split cannot give is said once, with the count that will be used
-  const short = new Map<string, string>();
-  for (const c of plan.evals) {
-    const have = examplesOf(tctx, c.task, c.split, c.examples).length;
-    if (have < c.examples)
-      short.set(
-        `${c.task}/${c.split}/${c.examples}`,
-        `eval: ${c.task} has ${have} ${c.split} examples; using ${have} where the spec asks for ${c.examples}`,
-      );
-  }
-  for (const line of short.values()) log(line);
+  for (const line of shortEvalNotes(plan.evals, tctx)) log(line);
   for (const c of plan.train)
     for (const st of c.stages) for (const p of st.mixture.classification) examplesOf(tctx, p.task, "train", 1);
   mkdirSync(dir, { recursive: true });

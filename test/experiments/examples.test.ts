@@ -4,6 +4,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseExperimentSpec, readExperimentSpec } from "../../src/experiments/spec.js";
 import { tinySpec } from "./tiny-spec.js";
+import { shortEvalNotes } from "../../src/experiments/runner.js";
+import { trainingContext } from "../../src/train/run.js";
+import { toyBase } from "../train/toy-base.js";
 import { readTrainSpec } from "../../src/train/spec.js";
 import { planExperiment } from "../../src/experiments/plan.js";
 
@@ -34,4 +37,27 @@ test("an experiment spec that names no experiment, or an unknown key, is refused
     () => parseExperimentSpec({ ...base, eval: { ...base.eval, exampels: 5 } }, "x.yaml"),
     /x\.yaml: field "eval": Unrecognized key: "exampels"/,
   );
+});
+
+test("an evaluation count above what a split holds is said once, with the count that will be used", async () => {
+  const spec = tinySpec(toyBase(), { eval: { ...tinySpec(toyBase()).eval, examples: 5000, validation: 3 } });
+  const ctx = await trainingContext({
+    base_model: spec.base_model,
+    seed: spec.seed,
+    method: "lora",
+    lora: spec.train.lora,
+    hyper: spec.train.hyper,
+    data: spec.data,
+    stages: [
+      { name: "x", mixture: { classification: [], prompt_contrast: false, contrast_exclude: [], source_weights: {} } },
+    ],
+  });
+  const plan = planExperiment(spec, null);
+  const notes = shortEvalNotes(plan.evals, ctx);
+  const test = ctx.splits.find((s) => s.task.id === "agent_dangerous")?.test.length;
+  assert.ok(
+    notes.includes(`eval: agent_dangerous has ${test} test examples; using ${test} where the spec asks for 5000`),
+  );
+  assert.equal(new Set(notes).size, notes.length, "each once");
+  assert.ok(!notes.some((n) => n.includes("validation")), "3 validation examples are there");
 });
