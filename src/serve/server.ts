@@ -106,10 +106,20 @@ export class MonitorServer {
         if (m.ok) p.resolve(m.result);
         else p.reject(new HttpError(m.status, m.message, m.status >= 500 ? "server_error" : "invalid_request_error"));
       });
+      // a thread that fails or ends answers what it owed with a 500, and later requests with a 503 (never a hang)
+      const gone = (why: string) => {
+        if (this.thread === thread) this.thread = null;
+        for (const p of this.answers.values()) p.reject(new HttpError(500, why, "server_error"));
+        this.answers.clear();
+      };
       thread.on("error", (e) => {
         reject(e);
-        for (const p of this.answers.values()) p.reject(new HttpError(500, `the model thread failed: ${e.message}`));
-        this.answers.clear();
+        gone(`the model thread failed: ${e.message}`);
+        this.o.log?.(`error: the model thread failed: ${e.message}`);
+      });
+      thread.on("exit", (code) => {
+        reject(new Error(`the model thread exited (code ${code}) before it was ready`));
+        gone(`the model thread exited (code ${code})`);
       });
     });
   }
