@@ -80,4 +80,3 @@ function cachedRevisions(hub: HubRef, cache: string): string[] {
   return [...names, ...shas];
 }
 
-export { parseHubRef };
