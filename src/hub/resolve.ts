@@ -79,4 +79,3 @@ function cachedRevisions(hub: HubRef, cache: string): string[] {
   const shas = existsSync(snaps) ? readdirSync(snaps).map((s) => s.slice(0, 12)) : [];
   return [...names, ...shas];
 }
-
