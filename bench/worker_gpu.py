@@ -93,43 +93,51 @@ class Worker:
         self.p.wait()
 
 
+def timed(items, batch, budget, step):
+    """Runs step(chunk) over items, batch at a time, until done or past the budget (s); an out-of-memory error halves
+    the batch and retries, as one would by hand. The rates are over what ran."""
+    t0, i, done, tokens, ooms = time.time(), 0, 0, 0, []
+    while i < len(items):
+        chunk = items[i: i + batch]
+        try:
+            step(chunk)
+        except torch.OutOfMemoryError:
+            if batch == 1:
+                raise
+            torch.cuda.empty_cache()
+            batch //= 2
+            ooms.append(batch)
+            continue
+        i += len(chunk)
+        done += len(chunk)
+        tokens += sum(len(p) for p in chunk)
+        if time.time() - t0 > budget:
+            break
+    sec = max(time.time() - t0, 1e-9)
+    return {"examples": done, "tokens": tokens, "seconds": round(sec, 1), "tokens_per_s": round(tokens / sec),
+            "examples_per_s": round(done / sec, 2), "batch": batch, **({"oom_batches": ooms} if ooms else {})}
+
+
 def run_worker(ckpt, train, score, budget, out):
     dtype = "bfloat16" if DEVICE == "cuda" else "float32"
     w = Worker({"CROSSMON_WORKER_DTYPE": dtype})
-    ref = {"base": ckpt, "adapter": None}
-    w.call("score", model=ref, prompts=[score[0][:8]], candidates=[1, 2])  # load the base before timing
-    w.call("hello")
-    res = {}
-    # training: batches of 8 sequences; crossmon sends a stage's steps in one request, here in chunks of 8 steps so
-    # the phase can stop at its budget
-    t0, done, tokens = time.time(), 0, 0
-    adapter = None
-    for s in range(0, len(train), BATCH * 8):
-        chunk = train[s: s + BATCH * 8]
+    w.call("score", model={"base": ckpt, "adapter": None}, prompts=[score[0][:8]], candidates=[1, 2])  # load first
+    state = {"adapter": None, "loss": None}
+    lora = {"r": LORA["r"], "alpha": LORA["alpha"], "dropout": LORA["dropout"], "targets": LORA["targets"]}
+
+    def train_step(chunk):
+        # batches of 8 sequences; crossmon sends a stage's steps in one request, here 8 steps a request so the phase
+        # can stop at its budget
         batches = [[{"ids": p, "weights": [0] * (len(p) - 1) + [1]} for p in chunk[i: i + BATCH]]
                    for i in range(0, len(chunk), BATCH)]
-        r = w.call("train", model={"base": ckpt}, lora={"r": LORA["r"], "alpha": LORA["alpha"],
-                                                         "dropout": LORA["dropout"], "targets": LORA["targets"]},
-                   batches=batches, lr=LR, init_adapter=adapter, out=os.path.join(out, "adapter"))
-        adapter = r["adapter"]
-        done += len(chunk)
-        tokens += sum(len(p) for p in chunk)
-        if time.time() - t0 > budget:
-            break
-    sec = time.time() - t0
-    res["train"] = {"examples": done, "tokens": tokens, "seconds": round(sec, 1), "tokens_per_s": round(tokens / sec),
-                    "examples_per_s": round(done / sec, 2), "last_loss": r["losses"][-1]}
-    t0, done, tokens = time.time(), 0, 0
-    for s in range(0, len(score), 256):
-        chunk = score[s: s + 256]
-        w.call("score", model={"base": ckpt, "adapter": adapter}, prompts=chunk, candidates=[1, 2])
-        done += len(chunk)
-        tokens += sum(len(p) for p in chunk)
-        if time.time() - t0 > budget:
-            break
-    sec = time.time() - t0
-    res["score"] = {"examples": done, "tokens": tokens, "seconds": round(sec, 1), "tokens_per_s": round(tokens / sec),
-                    "examples_per_s": round(done / sec, 2)}
+        r = w.call("train", model={"base": ckpt}, lora=lora, batches=batches, lr=LR, init_adapter=state["adapter"],
+                   out=os.path.join(out, "adapter"))
+        state.update(adapter=r["adapter"], loss=r["losses"][-1])
+
+    res = {"train": timed(train, BATCH * 8, budget, train_step)}
+    res["train"]["last_loss"] = state["loss"]
+    res["score"] = timed(score, 256, budget, lambda chunk: w.call(
+        "score", model={"base": ckpt, "adapter": state["adapter"]}, prompts=chunk, candidates=[1, 2]))
     res["peak_gpu_gib"] = w.call("hello").get("peak_gpu_gib")
     w.close()
     return res
@@ -153,60 +161,27 @@ def run_baseline(ckpt, train, score, budget):
                                              target_modules=LORA["targets"], task_type="CAUSAL_LM"))
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=LR)
     peak_reset()
-    res = {}
-    model.train()
-    t0, done, tokens, batch = time.time(), 0, 0, BATCH
-    i = 0
-    while i < len(train):
-        chunk = train[i: i + batch]
+
+    def train_step(chunk):
         ids, mask = padded(chunk)
         labels = torch.full_like(ids, -100)
         for j, p in enumerate(chunk):
             labels[j, len(p) - 1] = ids[j, len(p) - 1]
-        try:
-            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-        except torch.OutOfMemoryError:
-            # the usual remedy: a smaller batch
-            opt.zero_grad()
-            torch.cuda.empty_cache()
-            batch = max(1, batch // 2)
-            res.setdefault("train_oom_batches", []).append(batch)
-            continue
-        i += len(chunk)
-        done += len(chunk)
-        tokens += sum(len(p) for p in chunk)
-        if time.time() - t0 > budget:
-            break
-    sec = time.time() - t0
-    res["train"] = {"examples": done, "tokens": tokens, "seconds": round(sec, 1), "tokens_per_s": round(tokens / sec),
-                    "examples_per_s": round(done / sec, 2), "batch": batch}
+        opt.zero_grad()
+        model(input_ids=ids, attention_mask=mask, labels=labels).loss.backward()
+        opt.step()
+
+    @torch.no_grad()
+    def score_step(chunk):
+        ids, mask = padded(chunk)
+        logits = model(input_ids=ids, attention_mask=mask).logits
+        last = logits[torch.arange(len(chunk)), mask.sum(1) - 1].float()
+        F.log_softmax(last, dim=-1)[:, [1, 2]].tolist()
+
+    model.train()
+    res = {"train": timed(train, BATCH, budget, train_step)}
     model.eval()
-    t0, done, tokens, batch = time.time(), 0, 0, BATCH
-    i = 0
-    with torch.no_grad():
-        while i < len(score):
-            chunk = score[i: i + batch]
-            ids, mask = padded(chunk)
-            try:
-                logits = model(input_ids=ids, attention_mask=mask).logits
-                last = logits[torch.arange(len(chunk)), mask.sum(1) - 1].float()
-                F.log_softmax(last, dim=-1)[:, [1, 2]].tolist()
-            except torch.OutOfMemoryError:
-                torch.cuda.empty_cache()
-                batch = max(1, batch // 2)
-                res.setdefault("score_oom_batches", []).append(batch)
-                continue
-            i += len(chunk)
-            done += len(chunk)
-            tokens += sum(len(p) for p in chunk)
-            if time.time() - t0 > budget:
-                break
-    sec = time.time() - t0
-    res["score"] = {"examples": done, "tokens": tokens, "seconds": round(sec, 1), "tokens_per_s": round(tokens / sec),
-                    "examples_per_s": round(done / sec, 2), "batch": batch}
+    res["score"] = timed(score, BATCH, budget, score_step)
     res["peak_gpu_gib"] = peak_gib()
     del model, opt
     if DEVICE == "cuda":

@@ -374,7 +374,7 @@ export class Transformer {
       k.addInPlace(hOut, m2, N * d);
       if (train && probs) {
         layerTapes.push({
-          attnIn: attnIn && { ...attnIn, x: h },
+          attnIn,
           qPre,
           kPre,
           rstdQ,
@@ -384,7 +384,7 @@ export class Transformer {
           v,
           probs,
           attnOut,
-          mlpIn: mlpIn && { ...mlpIn, x: hMid },
+          mlpIn,
           gate,
           up,
           mlpOut,
