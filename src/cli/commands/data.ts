@@ -12,6 +12,7 @@ import { bagOfWordsBaseline } from "../../data/baseline.js";
 import { fillPrompt, positiveRate, type Task } from "../../data/task.js";
 import { buildOffline } from "../../data/offline/build.js";
 import { action, numberOption } from "../output.js";
+import { registerDataImport } from "./data-import.js";
 
 interface SourceOpts {
   tasks?: string;
@@ -43,6 +44,7 @@ function withSource(c: Command): Command {
 
 export function registerData(program: Command): void {
   const data = program.command("data").description("tasks: list, show, export, validate; the built-in world");
+  registerDataImport(data);
 
   withSource(
     data
