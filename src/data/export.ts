@@ -12,6 +12,7 @@ export function taskToJsonl(task: Task): string {
         negative_label: task.labels.negative,
         positive_answer: task.answers.positive,
         negative_answer: task.answers.negative,
+        ...(task.answer_line ? { answer_line: task.answer_line } : {}),
         id: e.id,
         ...(e.text !== undefined ? { text: e.text } : { messages: e.messages }),
         label: e.label ? task.labels.positive : task.labels.negative,

@@ -1,6 +1,6 @@
 /** What task files and manifests may contain (zod), and how one row becomes an Example. */
 import { z } from "zod";
-import { DEFAULT_ANSWERS, DEFAULT_LABELS, TEXT_SLOT, type ChatTurn, type Example } from "./task.js";
+import { ANSWER_LINE_MODES, DEFAULT_ANSWERS, DEFAULT_LABELS, TEXT_SLOT, type ChatTurn, type Example } from "./task.js";
 import type { ProblemList } from "./problems.js";
 
 export const TaskHeader = z.object({
@@ -21,6 +21,8 @@ export const TaskHeader = z.object({
     .object({ positive: z.string().min(1), negative: z.string().min(1) })
     .strict()
     .default({ ...DEFAULT_ANSWERS }),
+  /** whether single-token scoring appends "Answer with Yes or No." (auto: unless the prompt asks already) */
+  answer_line: z.enum(ANSWER_LINE_MODES).optional(),
 });
 export type TaskHeader = z.infer<typeof TaskHeader>;
 

@@ -33,7 +33,15 @@ export interface Task {
   examples: Example[];
   /** where the task came from (a file path or "builtin:world") */
   source: string;
+  /**
+   * Whether single-token scoring appends "Answer with Yes or No." to the prompt: "auto" (the default) appends it
+   * unless the prompt already asks for the answers, "always" and "never" say so outright.
+   */
+  answer_line?: AnswerLine;
 }
+
+export const ANSWER_LINE_MODES = ["auto", "always", "never"] as const;
+export type AnswerLine = (typeof ANSWER_LINE_MODES)[number];
 
 export const DEFAULT_ANSWERS = { positive: " Yes", negative: " No" } as const;
 export const DEFAULT_LABELS = { positive: "yes", negative: "no" } as const;
@@ -47,6 +55,39 @@ export function exampleText(e: Example): string {
 /** The prompt with the example's text in its place. */
 export function fillPrompt(task: Task, e: Example): string {
   return task.prompt.split(TEXT_SLOT).join(exampleText(e));
+}
+
+/** The line that asks for a one-token answer, e.g. "Answer with Yes or No.". */
+export function answerInstruction(task: Pick<Task, "answers">): string {
+  return `Answer with ${task.answers.positive.trim()} or ${task.answers.negative.trim()}.`;
+}
+
+/**
+ * Whether a prompt asks for the answers itself: it names both answer words and says to answer, reply, respond or
+ * output ("... Answer Yes or No."). Only the task's own template is read, never an example's text.
+ */
+export function promptAsksForAnswer(task: Pick<Task, "prompt" | "answers">): boolean {
+  const prompt = task.prompt.split(TEXT_SLOT).join(" ");
+  const word = (w: string) =>
+    new RegExp(`(^|[^\\p{L}\\p{N}])${w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}($|[^\\p{L}\\p{N}])`, "iu");
+  const [p, n] = [task.answers.positive.trim(), task.answers.negative.trim()];
+  return word(p).test(prompt) && word(n).test(prompt) && /\b(answer|reply|respond|response|output)/i.test(prompt);
+}
+
+/** The line single-token scoring appends to the prompt, or null when the task's prompt asks already (or says never). */
+export function singleTokenLine(task: Pick<Task, "prompt" | "answers" | "answer_line">): string | null {
+  const mode = task.answer_line ?? "auto";
+  if (mode === "never" || (mode === "auto" && promptAsksForAnswer(task))) return null;
+  return answerInstruction(task);
+}
+
+/** How `data show` and `data validate` say what single-token scoring adds to a task's prompt. */
+export function describeAnswerLine(task: Task): string {
+  const line = singleTokenLine(task);
+  if (line) return `answer line: "${line}" is appended (answer_line: ${task.answer_line ?? "auto"})`;
+  return task.answer_line === "never"
+    ? "answer line: none (answer_line: never)"
+    : "answer line: none, the prompt asks for the answers already (answer_line: auto; always appends it anyway)";
 }
 
 export function positiveRate(examples: Example[]): number {

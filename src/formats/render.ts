@@ -3,8 +3,8 @@
  * template. Training and scoring both come here, so a model is scored on exactly the tokens it was trained on.
  *
  * Layouts (the user turn carries the task's prompt with the text in its place, then one format line):
- *  - single-token: `... Answer with Yes or No.` then the assistant turn starts and its first token is the answer;
- *    the loss falls on that token only.
+ *  - single-token: `... Answer with Yes or No.` (left out when the task's prompt asks for the answers itself, see
+ *    singleTokenLine) then the assistant turn starts and its first token is the answer; the loss falls on that token.
  *  - thinking: `... Think step by step, then finish with "Verdict: Yes" or "Verdict: No".`; the model reasons, and
  *    the verdict line is parsed (and scored at its answer position).
  *  - summary: a request to summarise the text; the reply is generated and checked for the incriminating facts.
@@ -13,7 +13,7 @@
  */
 import { InputError } from "../core/errors.js";
 import type { HfTokenizer, ChatMessage } from "../engine/io/tokenizer.js";
-import { exampleText, TEXT_SLOT, type Example, type Task } from "../data/task.js";
+import { exampleText, singleTokenLine, TEXT_SLOT, type Example, type Task } from "../data/task.js";
 
 export const TRUNCATION_MARK = " [...] ";
 export const VERDICT_PREFIX = "Verdict:";
@@ -89,12 +89,9 @@ export class Renderer {
     throw new InputError(`the prompt alone is longer than ${budget} tokens`);
   }
 
-  private userContent(task: Task, formatLine: string): (text: string) => string {
-    return (text: string) => `${task.prompt.split(TEXT_SLOT).join(text)}\n${formatLine}`;
-  }
-
-  singleTokenLine(task: Task): string {
-    return `Answer with ${task.answers.positive.trim()} or ${task.answers.negative.trim()}.`;
+  private userContent(task: Task, formatLine: string | null): (text: string) => string {
+    return (text: string) =>
+      `${task.prompt.split(TEXT_SLOT).join(text)}${formatLine === null ? "" : `\n${formatLine}`}`;
   }
 
   singleToken(task: Task, e: Example): SingleTokenRender {
@@ -102,7 +99,7 @@ export class Renderer {
     const neg = this.answerId(task.answers.negative, task.id);
     const { ids, truncated, user } = this.fit(
       exampleText(e),
-      this.userContent(task, this.singleTokenLine(task)),
+      this.userContent(task, singleTokenLine(task)),
       this.maxTokens - 1,
     );
     const answer = e.label ? pos : neg;

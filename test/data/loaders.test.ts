@@ -217,3 +217,22 @@ test("JSON Lines are read a chunk at a time: lines and characters that straddle 
   const lines = [...fileLines(p)];
   assert.deepEqual(lines, [`${pad}é€`, "second ✓ line", "last"]);
 });
+
+test("answer_line: read from a manifest and from rows, checked, and kept by export", async () => {
+  const sub = mkdtempSync(join(tmpdir(), "crossmon-answer-line-"));
+  writeFileSync(join(sub, "a.jsonl"), `${JSON.stringify({ id: "x", text: "hello", label: 1 })}\n`);
+  writeFileSync(
+    join(sub, "crossmon.yaml"),
+    "tasks:\n  - {id: a, domain: d, prompt: 'Is it spam? Answer Yes or No.\\n{text}', answer_line: never, file: a.jsonl}\n",
+  );
+  const [t] = await loadTasks(sub);
+  assert.equal(t.answer_line, "never");
+  const back = file("answer-line.jsonl", taskToJsonl(t));
+  assert.equal((await loadTasks(back))[0].answer_line, "never");
+  writeFileSync(
+    join(sub, "crossmon.yaml"),
+    "tasks:\n  - {id: a, domain: d, prompt: '{text}', answer_line: sometimes, file: a.jsonl}\n",
+  );
+  const r = await loadPath(sub);
+  assert.match(formatProblem(r.problems.items[0]), /crossmon\.yaml: field "tasks\.0\.answer_line": Invalid option/);
+});

@@ -9,7 +9,7 @@ import { taskToJsonl } from "../../data/export.js";
 import { buildWorld, DEFAULT_WORLD_SIZE } from "../../data/world/index.js";
 import { domainSimilarity, formatMatrix } from "../../data/similarity.js";
 import { bagOfWordsBaseline } from "../../data/baseline.js";
-import { fillPrompt, positiveRate, type Task } from "../../data/task.js";
+import { describeAnswerLine, fillPrompt, positiveRate, type Task } from "../../data/task.js";
 import { buildOffline } from "../../data/offline/build.js";
 import { action, numberOption } from "../output.js";
 import { registerDataImport } from "./data-import.js";
@@ -88,6 +88,7 @@ export function registerData(program: Command): void {
     action(async (id: string, o: SourceOpts & { n: string }) => {
       const task = (await resolveTasks(o)).find((t) => t.id === id);
       if (!task) throw new InputError(`unknown task "${id}" (crossmon data list shows the tasks)`);
+      console.log(`${task.id}: ${describeAnswerLine(task)}\n`);
       for (const e of task.examples.slice(0, numberOption(o.n, "-n", { integer: true, min: 0 }))) {
         console.log(
           `── ${task.id} / ${e.id} — label: ${e.label ? task.labels.positive : task.labels.negative} (answer ${JSON.stringify(e.label ? task.answers.positive : task.answers.negative)})`,
@@ -126,6 +127,7 @@ export function registerData(program: Command): void {
       action(async (path: string, o: { splitSeed: string; allowOutside?: boolean }) => {
         const r = await loadPath(path, undefined, { allowOutside: o.allowOutside });
         for (const p of r.problems.items) console.log(formatProblem(p));
+        for (const t of r.tasks) console.log(`${t.id}: ${describeAnswerLine(t)}`);
         const splits = splitTasks(r.tasks, numberOption(o.splitSeed, "--split-seed", { integer: true }));
         const leaks = findLeaks(splits);
         for (const l of leaks.slice(0, 20))

@@ -21,6 +21,7 @@ const ROW_TASK_FIELDS = [
   "negative_label",
   "positive_answer",
   "negative_answer",
+  "answer_line",
 ];
 
 export interface LoadResult {
@@ -41,6 +42,7 @@ function headerFromRow(d: Record<string, unknown>): Record<string, unknown> {
       positive: d.positive_answer ?? DEFAULT_ANSWERS.positive,
       negative: d.negative_answer ?? DEFAULT_ANSWERS.negative,
     },
+    ...(d.answer_line !== undefined && d.answer_line !== "" ? { answer_line: d.answer_line } : {}),
   };
 }
 
