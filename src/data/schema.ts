@@ -26,14 +26,37 @@ export const TaskHeader = z.object({
 });
 export type TaskHeader = z.infer<typeof TaskHeader>;
 
+const LabelValue = z.union([z.string(), z.number(), z.boolean()]);
+
+/**
+ * How a manifest maps another layout's columns (a Hugging Face dataset's, say) onto crossmon's: which column holds the
+ * text, the label and the id; `positive` makes the label one-vs-rest (that value positive, any other negative, unless
+ * `negative` names the one negative value); `splits` keeps the files of those splits of a folder.
+ */
+export const ColumnMap = z.object({
+  text_column: z.string().min(1).optional(),
+  label_column: z.string().min(1).optional(),
+  id_column: z.string().min(1).optional(),
+  positive: LabelValue.optional(),
+  negative: LabelValue.optional(),
+  splits: z.array(z.string().min(1)).min(1).optional(),
+});
+export type ColumnMap = z.infer<typeof ColumnMap>;
+
 export const Manifest = z
   .object({
     tasks: z
       .array(
         TaskHeader.extend({
-          /** data file, relative to the manifest */
+          /** data file or folder, relative to the manifest, or an hf://datasets/ORG/NAME[@REV][/CONFIG] name */
           file: z.string().min(1),
-        }).strict(),
+          ...ColumnMap.shape,
+        })
+          .strict()
+          .refine((t) => t.negative === undefined || t.positive !== undefined, {
+            message: "negative needs positive",
+            path: ["negative"],
+          }),
       )
       .min(1),
   })

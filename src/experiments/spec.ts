@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { parseOrThrow } from "../core/errors.js";
-import { nearSpec, readYamlFile, TrainSpec } from "../train/spec.js";
+import { nearSpec, nearSpecTasks, readYamlFile, TrainSpec } from "../train/spec.js";
 
 const TaskList = z.array(z.string().min(1)).min(1);
 const Share = z.object({ share: z.number().min(0).max(0.99), by: z.enum(["examples", "tokens"]) }).strict();
@@ -98,6 +98,6 @@ export function parseExperimentSpec(raw: unknown, file = "spec"): ExperimentSpec
 export function readExperimentSpec(file: string): ExperimentSpec {
   const spec = parseExperimentSpec(readYamlFile(file), file);
   spec.base_model = nearSpec(file, spec.base_model);
-  if (spec.data.tasks) spec.data.tasks = nearSpec(file, spec.data.tasks);
+  spec.data.tasks = nearSpecTasks(file, spec.data.tasks);
   return spec;
 }

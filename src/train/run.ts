@@ -21,9 +21,8 @@ import { addLora, resolveTargets } from "../engine/lora.js";
 import { setTrainable } from "../engine/params.js";
 import { Rng } from "../engine/random.js";
 import type { WeightedSequence } from "../engine/sequences.js";
-import { loadTasks } from "../data/loaders/load.js";
+import { loadSources } from "../data/sources.js";
 import { splitTasks, type SplitTask } from "../data/splits.js";
-import { buildWorld } from "../data/world/index.js";
 import { generateInstructionData, type IfExample } from "../data/world/instructions.js";
 import { Renderer } from "../formats/render.js";
 import {
@@ -63,9 +62,7 @@ export interface TrainResult {
 export async function trainingContext(spec: TrainSpec): Promise<TrainContext> {
   readConfig(spec.base_model); // a missing or malformed model is reported before anything else
   const tok = HfTokenizer.load(spec.base_model);
-  const tasks = spec.data.tasks
-    ? await loadTasks(spec.data.tasks)
-    : buildWorld({ seed: spec.data.world.seed, size: spec.data.world.size });
+  const tasks = await loadSources(spec.data);
   return {
     splits: splitTasks(tasks, spec.data.split_seed),
     ifPool: generateInstructionData({ seed: spec.seed + 17, size: spec.data.instruction_pool }),

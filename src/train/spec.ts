@@ -76,11 +76,13 @@ export const TrainSpec = z
       .default({} as never),
     data: z
       .object({
-        tasks: z.string().optional(),
+        /** users' tasks: a path (file, folder, manifest, hf://datasets/...) or several */
+        tasks: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+        /** the built-in world: used when named, and when no tasks are (then with seed 0, size 1500) */
         world: z
           .object({ seed: z.number().int().default(0), size: z.number().int().positive().default(1500) })
           .strict()
-          .default({ seed: 0, size: 1500 }),
+          .optional(),
         split_seed: z.number().int().default(0),
         instruction_pool: z.number().int().positive().default(20000),
       })
@@ -125,10 +127,16 @@ export function nearSpec(specFile: string, p: string): string {
       : p;
 }
 
+/** Each task path of a spec's data, resolved against the spec's folder (hf://datasets/... names as they are). */
+export function nearSpecTasks(specFile: string, tasks: string | string[] | undefined): string | string[] | undefined {
+  const near = (p: string) => (p.startsWith("hf://") ? p : nearSpec(specFile, p));
+  return tasks === undefined ? undefined : Array.isArray(tasks) ? tasks.map(near) : near(tasks);
+}
+
 /** Reads a spec; base_model and data.tasks are resolved against the spec's folder when relative and present there. */
 export function readTrainSpec(file: string): TrainSpec {
   const spec = parseTrainSpec(readYamlFile(file), file);
   spec.base_model = nearSpec(file, spec.base_model);
-  if (spec.data.tasks) spec.data.tasks = nearSpec(file, spec.data.tasks);
+  spec.data.tasks = nearSpecTasks(file, spec.data.tasks);
   return spec;
 }

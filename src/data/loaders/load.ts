@@ -4,12 +4,14 @@
  * Every problem is collected (file, line, field); loadTasks throws them together, validatePath returns them.
  */
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
-import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import YAML from "yaml";
 import { InputError } from "../../core/errors.js";
 import { Manifest, TaskHeader, rowToExample } from "../schema.js";
 import { ProblemList } from "../problems.js";
 import { DEFAULT_ANSWERS, DEFAULT_LABELS, type Example, type Task } from "../task.js";
+import { isDatasetUri, resolveDatasetPath } from "../../hub/dataset.js";
+import { dataFilesUnder, mappedRows } from "./columns.js";
 import { formatOf, readRows, type RawRow } from "./rows.js";
 
 export const MANIFEST_NAMES = ["crossmon.yaml", "crossmon.yml", "crossmon.json"];
@@ -52,13 +54,12 @@ function rowsToTasks(file: string, rows: Iterable<RawRow>, header: TaskHeader | 
   const before = problems.count;
   for (const r of rows) {
     read++;
+    const at = { file: r.file ?? file, line: r.line, unit: r.unit };
     let h: TaskHeader | null = header;
     if (!h) {
       if (r.data.task === undefined) {
         problems.add({
-          file,
-          line: r.line,
-          unit: r.unit,
+          ...at,
           field: "task",
           message: "missing (rows need task, domain and prompt, or a manifest that names them)",
         });
@@ -74,7 +75,7 @@ function rowsToTasks(file: string, rows: Iterable<RawRow>, header: TaskHeader | 
                   .join(".")
                   .replace("labels.", "")
                   .replace(/^(positive|negative)$/, "$1_label");
-          problems.add({ file, line: r.line, unit: r.unit, field, message: i.message });
+          problems.add({ ...at, field, message: i.message });
         }
         continue;
       }
@@ -86,9 +87,7 @@ function rowsToTasks(file: string, rows: Iterable<RawRow>, header: TaskHeader | 
       tasks.set(h.id, entry);
     } else if (!header && (entry.task.prompt !== h.prompt || entry.task.domain !== h.domain)) {
       problems.add({
-        file,
-        line: r.line,
-        unit: r.unit,
+        ...at,
         field: entry.task.prompt !== h.prompt ? "prompt" : "domain",
         message: `differs from earlier rows of task "${h.id}"`,
       });
@@ -97,20 +96,14 @@ function rowsToTasks(file: string, rows: Iterable<RawRow>, header: TaskHeader | 
     const data = header
       ? r.data
       : Object.fromEntries(Object.entries(r.data).filter(([k]) => !ROW_TASK_FIELDS.includes(k)));
-    const ex: Example | null = rowToExample(
-      data,
-      h.labels,
-      { file, line: r.line, unit: r.unit },
-      problems,
-      `${r.unit}${r.line}`,
-    );
+    // rows of several files (a dataset's splits) without an id are told apart by their file: "train-00000-of-00001:row3"
+    const fallback = `${r.file ? `${basename(r.file).replace(/\.[^.]+$/, "")}:` : ""}${r.unit}${r.line}`;
+    const ex: Example | null = rowToExample(data, h.labels, at, problems, fallback);
     if (!ex) continue;
     const prev = entry.ids.get(ex.id);
     if (prev !== undefined) {
       problems.add({
-        file,
-        line: r.line,
-        unit: r.unit,
+        ...at,
         field: "id",
         message: `duplicate id "${ex.id}" (first at ${r.unit} ${prev})`,
       });
@@ -148,32 +141,67 @@ async function loadManifest(file: string, problems: ProblemList, o: LoadOptions)
   }
   const out: Task[] = [];
   for (const t of parsed.data.tasks) {
-    const data = resolve(dirname(file), t.file);
-    if (!existsSync(data)) {
-      problems.add({ file, field: `tasks.${t.id}.file`, message: `${t.file} not found` });
+    const field = `tasks.${t.id}.file`;
+    let data: string;
+    if (isDatasetUri(t.file)) {
+      try {
+        data = resolveDatasetPath(t.file); // the Hugging Face cache, not the manifest's folder
+      } catch (e) {
+        problems.add({ file, field, message: (e as Error).message });
+        continue;
+      }
+    } else {
+      data = resolve(dirname(file), t.file);
+      if (!existsSync(data)) {
+        problems.add({ file, field, message: `${t.file} not found` });
+        continue;
+      }
+      // through links too: a file inside the folder that links to /etc/passwd is outside it
+      const folder = realpathSync(dirname(file));
+      const rel = relative(folder, realpathSync(data));
+      if (!o.allowOutside && (rel.startsWith("..") || isAbsolute(rel))) {
+        problems.add({
+          file,
+          field,
+          message: `${t.file} is outside the manifest's folder (${folder}); pass --allow-outside to read it`,
+        });
+        continue;
+      }
+    }
+    const { file: _f, text_column, label_column, id_column, positive, negative, splits, ...header } = t;
+    const files = statSync(data).isDirectory() ? dataFilesUnder(data, splits) : [data];
+    if (!files.length) {
+      const which = splits ? ` of split ${splits.join(", ")}` : "";
+      problems.add({ file, field, message: `${t.file} holds no .jsonl/.csv/.parquet file${which}` });
       continue;
     }
-    // through links too: a file inside the folder that links to /etc/passwd is outside it
-    const folder = realpathSync(dirname(file));
-    const rel = relative(folder, realpathSync(data));
-    if (!o.allowOutside && (rel.startsWith("..") || isAbsolute(rel))) {
-      problems.add({
-        file,
-        field: `tasks.${t.id}.file`,
-        message: `${t.file} is outside the manifest's folder (${folder}); pass --allow-outside to read it`,
-      });
-      continue;
-    }
-    const { file: _f, ...header } = t;
-    out.push(...rowsToTasks(data, await readRows(data, problems), header, problems));
+    const columns = { text_column, label_column, id_column, positive, negative };
+    const source = isDatasetUri(t.file) ? t.file : data;
+    out.push(...rowsToTasks(source, await mappedRows(files, columns, problems), header, problems));
   }
   return out;
 }
 
 /** Loads a data file, a manifest, or a folder holding a manifest (or data files whose rows carry their task). */
-export async function loadPath(path: string, header?: TaskHeader, o: LoadOptions = {}): Promise<LoadResult> {
+export async function loadPath(name: string, header?: TaskHeader, o: LoadOptions = {}): Promise<LoadResult> {
   const problems = new ProblemList();
   const tasks: Task[] = [];
+  let path = name;
+  if (isDatasetUri(name)) {
+    try {
+      path = resolveDatasetPath(name);
+    } catch (e) {
+      problems.add({ file: name, message: (e as Error).message.replace(`${name}: `, "") });
+      return { tasks, problems };
+    }
+    // a dataset's own crossmon.yaml, or its data files at any depth (rows that carry their task)
+    if (statSync(path).isDirectory() && !MANIFEST_NAMES.some((n) => existsSync(join(path, n)))) {
+      const files = dataFilesUnder(path);
+      if (!files.length) problems.add({ file: name, message: "holds no .jsonl/.csv/.parquet file" });
+      else tasks.push(...rowsToTasks(name, await mappedRows(files, {}, problems), header ?? null, problems));
+      return withUniqueIds(tasks, problems);
+    }
+  }
   if (!existsSync(path)) {
     problems.add({ file: path, message: "not found" });
     return { tasks, problems };
@@ -193,6 +221,10 @@ export async function loadPath(path: string, header?: TaskHeader, o: LoadOptions
     }
   } else if (/\.(ya?ml|json)$/i.test(path)) tasks.push(...(await loadManifest(path, problems, o)));
   else tasks.push(...rowsToTasks(path, await readRows(path, problems), header ?? null, problems));
+  return withUniqueIds(tasks, problems);
+}
+
+function withUniqueIds(tasks: Task[], problems: ProblemList): LoadResult {
   const seen = new Map<string, string>();
   for (const t of tasks) {
     if (seen.has(t.id))

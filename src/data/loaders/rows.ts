@@ -10,6 +10,8 @@ export interface RawRow {
   line: number;
   unit: "line" | "row";
   data: Record<string, unknown>;
+  /** the file it came from, when rows of several files are read as one task */
+  file?: string;
 }
 
 export type DataFormat = "jsonl" | "csv" | "parquet";
