@@ -1,0 +1,45 @@
+/** The README's example: train on the built-in world's tasks, evaluate transfer to a task imported from Inspect logs. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { importInspect } from "../../src/data/import/inspect.js";
+import { parseLabelRule } from "../../src/data/import/inspect-label.js";
+import { analyse } from "../../src/experiments/analyze.js";
+import { runExperiment } from "../../src/experiments/runner.js";
+import { sample, writeEvalLog } from "../data/import/inspect-fixtures.js";
+import { toyBase } from "../train/toy-base.js";
+import { tinySpec } from "./tiny-spec.js";
+
+test("sources from the world, evaluation on an imported Inspect task, in one run", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "crossmon-own-"));
+  const samples = Array.from({ length: 60 }, (_, i) => sample({ id: i, mode: i % 2 ? "attack" : "honest" }));
+  await writeEvalLog(join(dir, "control.eval"), samples);
+  await importInspect([join(dir, "control.eval")], {
+    out: join(dir, "bash"),
+    task: "bash_monitor",
+    label: parseLabelRule("metadata.eval_mode=attack"),
+    quiet: true,
+  });
+  const spec = tinySpec(toyBase(), {
+    data: { world: { seed: 0, size: 80 }, tasks: [join(dir, "bash")], instruction_pool: 100 },
+    experiments: {
+      transfer: {
+        sources: { cyber: ["cyber_harm"], chem: ["chem_harm"] },
+        eval_tasks: ["bash_monitor"],
+        leave_one_out: false,
+      },
+    },
+  });
+  const run = await runExperiment(spec, join(dir, "run"), { quiet: true, log: () => {} });
+  const t = analyse(run).transfer!;
+  assert.deepEqual(
+    t.eval_tasks.map((r) => [r.task, r.sources.map((s) => s.name)]),
+    [["bash_monitor", ["cyber", "chem"]]],
+  );
+  const row = t.eval_tasks[0];
+  for (const i of [row.untrained, row.in_domain, ...row.sources.map((s) => s.auroc)])
+    assert.ok(i.lo <= i.value && i.value <= i.hi && i.value >= 0 && i.value <= 1);
+  assert.match(t.finding, /^On bash_monitor, /);
+});
