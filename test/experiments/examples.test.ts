@@ -27,6 +27,13 @@ test("examples/train.yaml and examples/experiment.yaml parse, resolve the base m
     assert.ok(q in e.experiments);
 });
 
+test("examples/transfer-to-inspect.yaml names the world and a task folder together, and plans transfer to it", () => {
+  const e = readExperimentSpec(join(EX, "transfer-to-inspect.yaml"));
+  assert.deepEqual([e.data.world, e.data.tasks], [{ seed: 0, size: 1500 }, ["tasks/bash"]]);
+  const p = planExperiment(e);
+  assert.ok(p.evals.some((c) => c.task === "bash_monitor"));
+});
+
 test("an experiment spec that names no experiment, or an unknown key, is refused naming the field", () => {
   const base = tinySpec("models/crossmon-base");
   assert.throws(
