@@ -114,7 +114,9 @@ export class OpenAIBackend implements Backend {
       prompts.map((p) =>
         this.limit(async () => {
           const top = await this.topLogprobs(p);
-          const found = candidates.map((c) => top.get(c.text));
+          // a chat reply's first token carries no leading space ("Yes" where a template continuation has " Yes"):
+          // the exact token when listed, else the same word without its surrounding space
+          const found = candidates.map((c) => top.get(c.text) ?? top.get(c.text.trim()));
           if (found.every((x) => x === undefined)) {
             const mass = [...top.values()].reduce((s, l) => s + Math.exp(l), 0);
             throw new ScoringError(

@@ -24,6 +24,21 @@ export interface Generated {
 export interface ModelRef {
   base: string;
   adapter?: string;
+  /** a model a hosted API serves under this name (a fine-tuned model), scored there; base then names the tokenizer */
+  hosted?: string;
+}
+
+/** Where a training backend keeps what it must not lose to a kill (a hosted job's id): the run's store. */
+export interface TrainState {
+  get(): unknown;
+  set(value: unknown): void;
+}
+
+export interface TrainOptions {
+  quiet?: boolean;
+  log?: (l: string) => void;
+  context?: unknown;
+  state?: TrainState;
 }
 
 export interface ScorePrompt {
@@ -41,15 +56,21 @@ export interface Candidate {
 export interface Backend {
   readonly name: string;
   readonly capabilities: { score: boolean; generate: boolean; train: boolean };
+  /** training says what a person waits on (a hosted job's status): the runner passes its log lines on */
+  readonly reportsTraining?: boolean;
   /** log P(candidate | prompt) for each prompt and candidate token */
   score(model: ModelRef, prompts: ScorePrompt[], candidates: Candidate[]): Promise<number[][]>;
   generate(model: ModelRef, requests: GenerateRequest[]): Promise<Generated[]>;
   /** trains and returns the model it produced */
-  train(
-    spec: TrainSpec,
-    dir: string,
-    o?: { quiet?: boolean; log?: (l: string) => void; context?: unknown },
-  ): Promise<ModelRef>;
+  train(spec: TrainSpec, dir: string, o?: TrainOptions): Promise<ModelRef>;
+  /**
+   * Called once before a run's training cells with every one still to train: a backend that trains for money says
+   * what it will cost and asks before spending (states as the cells' train() calls will see them).
+   */
+  prepareTraining?(
+    cells: { spec: TrainSpec; state?: TrainState }[],
+    o: { context?: unknown; log: (l: string) => void },
+  ): Promise<void>;
 }
 
 export class UnsupportedStep extends Error {

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { withFolderLock } from "../core/lock.js";
 import YAML from "yaml";
-import type { Backend, ModelRef } from "../backends/types.js";
+import type { Backend, ModelRef, TrainState } from "../backends/types.js";
 import { LocalBackend } from "../backends/local.js";
 import { InputError } from "../core/errors.js";
 import { HfTokenizer } from "../engine/io/tokenizer.js";
@@ -67,7 +67,7 @@ export async function runExperiment(spec: ExperimentSpec, dir: string, o: RunOpt
 
 async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<RunContext> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const backend = o.backend ?? new LocalBackend();
+  const backend: Backend = o.backend ?? new LocalBackend();
   const trainSpecOf = (cell: TrainCell, pseudo?: Record<string, boolean>): TrainSpec => ({
     base_model: spec.base_model,
     seed: spec.seed,
@@ -208,21 +208,31 @@ async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<Ru
     const src = plan.evals.find((e) => e.key === c.pseudoFrom!.replace(/:true-labels$/, ""));
     if (src) await runEval(src);
   }
-  for (const c of plan.train) {
-    if (store.result(c.key)) continue;
+  const pseudoOf = (c: TrainCell): Record<string, boolean> | undefined => {
+    if (!c.pseudoFrom) return undefined;
+    const trueLabels = c.pseudoFrom.endsWith(":true-labels");
+    const preds = store.predictions(c.pseudoFrom.replace(/:true-labels$/, ""));
+    return Object.fromEntries(preds.map((p) => [p.example, trueLabels ? p.label === 1 : p.score >= 0.5]));
+  };
+  // what a training backend must not lose to a kill (a hosted job's id) lives in the store, beside the results
+  const stateOf = (c: TrainCell): TrainState => ({
+    get: () => store.getMeta(`train-state:${c.key}`),
+    set: (v) => store.setMeta(`train-state:${c.key}`, v),
+  });
+  const untrained = plan.train.filter((c) => !store.result(c.key));
+  await backend.prepareTraining?.(
+    untrained.map((c) => ({ spec: trainSpecOf(c, pseudoOf(c)), state: stateOf(c) })),
+    { context: tctx, log },
+  );
+  for (const c of untrained) {
     const t = Date.now();
     store.start(c.key, "train", c);
-    let pseudo: Record<string, boolean> | undefined;
-    if (c.pseudoFrom) {
-      const trueLabels = c.pseudoFrom.endsWith(":true-labels");
-      const preds = store.predictions(c.pseudoFrom.replace(/:true-labels$/, ""));
-      pseudo = Object.fromEntries(preds.map((p) => [p.example, trueLabels ? p.label === 1 : p.score >= 0.5]));
-    }
     log(`training ${c.label}`);
-    const ref = await backend.train(trainSpecOf(c, pseudo), join(dir, "train", c.key), {
+    const ref = await backend.train(trainSpecOf(c, pseudoOf(c)), join(dir, "train", c.key), {
       quiet: true,
-      log: () => {},
+      log: backend.reportsTraining ? log : () => {},
       context: tctx,
+      state: stateOf(c),
     });
     store.finish(c.key, ref, [], (Date.now() - t) / 1000);
     tick(`train ${c.label}`);

@@ -3,7 +3,7 @@
  * the paper's six questions to run, on which tasks. The built-in quickstart and study are specs like any other.
  */
 import { z } from "zod";
-import { parseOrThrow } from "../core/errors.js";
+import { InputError, parseOrThrow } from "../core/errors.js";
 import { nearSpec, nearSpecTasks, readYamlFile, TrainSpec } from "../train/spec.js";
 
 const TaskList = z.array(z.string().min(1)).min(1);
@@ -15,6 +15,23 @@ export const ExperimentSpec = z
     base_model: z.string().min(1),
     seed: z.number().int().default(0),
     data: TrainSpec.shape.data,
+    /** where models run when it is not this machine: an OpenAI-compatible API, optionally fine-tuning there too */
+    backend: z
+      .object({
+        kind: z.literal("openai"),
+        base_url: z.url(),
+        /** the model scored untrained, and fine-tuned by training cells */
+        model: z.string().min(1),
+        api_key_env: z.string().min(1).default("OPENAI_API_KEY"),
+        /** hosted: training cells are fine-tuning jobs on the same API; none: the API only scores */
+        train: z.enum(["hosted", "none"]).default("none"),
+        /** the price of a million training tokens, for the estimate printed before any upload */
+        price_per_million_tokens: z.number().nonnegative().optional(),
+        poll_seconds: z.number().positive().default(30),
+        concurrency: z.number().int().positive().default(8),
+      })
+      .strict()
+      .optional(),
     train: z
       .object({
         method: z.enum(["lora", "full"]).default("lora"),
@@ -92,7 +109,16 @@ export const ExperimentSpec = z
 export type ExperimentSpec = z.infer<typeof ExperimentSpec>;
 
 export function parseExperimentSpec(raw: unknown, file = "spec"): ExperimentSpec {
-  return parseOrThrow(ExperimentSpec, raw, file);
+  const spec = parseOrThrow(ExperimentSpec, raw, file);
+  // a chat API gives the next token's log-probabilities after a prompt, not inside a reply it wrote
+  for (const q of ["format_transfer", "elicitation"] as const)
+    if (spec.backend && spec.experiments[q])
+      throw new InputError(
+        `field "experiments.${q}": needs thinking traces scored at their verdict, which an OpenAI-compatible API ` +
+          "backend does not give; run it with the local engine or the worker",
+        file,
+      );
+  return spec;
 }
 
 export function readExperimentSpec(file: string): ExperimentSpec {

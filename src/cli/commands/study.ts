@@ -2,13 +2,14 @@
 import type { Command } from "commander";
 import { existsSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
+import { createInterface } from "node:readline/promises";
 import { InputError } from "../../core/errors.js";
 import { quickstartSpec, studySpec, SHIPPED_BASE_MODEL } from "../../experiments/builtin.js";
 import { openRun } from "../../experiments/open.js";
 import { runExperiment } from "../../experiments/runner.js";
 import { readExperimentSpec, type ExperimentSpec } from "../../experiments/spec.js";
 import { writeReport } from "../../report/report.js";
-import { BACKEND_KINDS, chooseBackend } from "../../backends/choose.js";
+import { BACKEND_KINDS, chooseBackend, specBackend } from "../../backends/choose.js";
 import { formatDuration } from "../../core/progress.js";
 import { action } from "../output.js";
 
@@ -25,9 +26,29 @@ function shippedBase(): string {
   return found;
 }
 
-async function runAndReport(spec: ExperimentSpec, dir: string, o: { quiet: boolean; backend: string }): Promise<void> {
+interface RunOpts {
+  quiet: boolean;
+  backend?: string;
+  yes?: boolean;
+}
+
+/** Asks a yes/no question on the terminal (only called when stdin is one). */
+async function askTerminal(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+async function runAndReport(spec: ExperimentSpec, dir: string, o: RunOpts): Promise<void> {
   const t0 = Date.now();
-  const { backend, close } = chooseBackend(o.backend, spec.base_model);
+  if (spec.backend && o.backend)
+    throw new InputError(`--backend ${o.backend}: the spec names its backend (${spec.backend.base_url}); drop one`);
+  const { backend, close } = spec.backend
+    ? specBackend(spec.backend, { yes: o.yes, approve: process.stdin.isTTY ? askTerminal : undefined })
+    : chooseBackend(o.backend ?? "local", spec.base_model);
   let run: Awaited<ReturnType<typeof runExperiment>>;
   try {
     run = await runExperiment(spec, dir, { quiet: o.quiet, log: o.quiet ? () => {} : undefined, backend });
@@ -69,10 +90,10 @@ export function registerStudy(program: Command): void {
       .description(description)
       .option("-o, --out <dir>", "run folder", `runs/${name}`)
       .option("--base <dir>", "base model folder (default: the shipped one)")
-      .option("--backend <kind>", `where models run: ${BACKEND_KINDS.join(" or ")} (the PyTorch worker)`, "local")
+      .option("--backend <kind>", `where models run: ${BACKEND_KINDS.join(" or ")} (the PyTorch worker); default local`)
       .option("-q, --quiet", "no progress output", false)
       .action(
-        action(async (o: { out: string; base?: string; backend: string; quiet: boolean }) =>
+        action(async (o: RunOpts & { out: string; base?: string }) =>
           runAndReport(specOf(o.base ?? shippedBase()), o.out, o),
         ),
       );
@@ -81,10 +102,11 @@ export function registerStudy(program: Command): void {
     .command("run <experiment>")
     .description("run an experiment spec (YAML; see examples/experiment.yaml); the same command resumes a killed run")
     .option("-o, --out <dir>", "run folder (default runs/<spec name>)")
-    .option("--backend <kind>", `where models run: ${BACKEND_KINDS.join(" or ")} (the PyTorch worker)`, "local")
+    .option("--backend <kind>", `where models run: ${BACKEND_KINDS.join(" or ")} (the PyTorch worker); default local`)
     .option("-q, --quiet", "no progress output", false)
+    .option("--yes", "start paid work (hosted fine-tuning) without asking; the estimate is printed all the same")
     .action(
-      action(async (file: string, o: { out?: string; backend: string; quiet: boolean }) =>
+      action(async (file: string, o: RunOpts & { out?: string }) =>
         runAndReport(readExperimentSpec(file), o.out ?? join("runs", basename(file).replace(/\.ya?ml$/i, "")), o),
       ),
     );
