@@ -17,7 +17,8 @@ export class Progress {
     this.last = now;
     const stream = this.o.stream ?? process.stderr;
     const parts = Object.entries(fields).map(
-      ([k, v]) => `${k} ${typeof v === "number" ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(4)) : v}`,
+      ([k, v]) =>
+        `${k} ${typeof v !== "number" || Number.isInteger(v) ? v : Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(4)}`,
     );
     const eta = etaSeconds !== undefined && Number.isFinite(etaSeconds) ? ` eta ${formatDuration(etaSeconds)}` : "";
     if (this.tty) {

@@ -40,6 +40,8 @@ export const ColumnMap = z.object({
   positive: LabelValue.optional(),
   negative: LabelValue.optional(),
   splits: z.array(z.string().min(1)).min(1).optional(),
+  /** the rows carry no label: their texts become the task's pool for unsupervised elicitation */
+  unlabelled: z.boolean().optional(),
 });
 export type ColumnMap = z.infer<typeof ColumnMap>;
 
@@ -83,6 +85,7 @@ export function rowToExample(
   where: { file: string; line: number; unit: "line" | "row" },
   problems: ProblemList,
   fallbackId: string,
+  o: { unlabelled?: boolean } = {},
 ): Example | null {
   const bad = (field: string, message: string) => problems.add({ ...where, field, message });
   let ok = true;
@@ -121,7 +124,9 @@ export function rowToExample(
     ok = false;
   } else text = row.text;
   let label: boolean | undefined;
-  if (row.label === undefined || row.label === null || row.label === "") {
+  if (o.unlabelled)
+    label = false; // the caller keeps only what is not the label (see UnlabelledExample)
+  else if (row.label === undefined || row.label === null || row.label === "") {
     bad("label", "missing");
     ok = false;
   } else {

@@ -81,7 +81,10 @@ export interface Leak {
 /** Texts that appear in a training split and in an evaluation split, across all tasks. */
 export function findLeaks(splits: SplitTask[]): Leak[] {
   const train = new Map<string, string>();
-  for (const s of splits) for (const e of s.train) train.set(normaliseText(exampleText(e)), `${s.task.id}/${e.id}`);
+  // a task's unlabelled pool is trained on too (with pseudo-labels)
+  for (const s of splits)
+    for (const e of [...s.train, ...(s.task.pool ?? [])])
+      train.set(normaliseText(exampleText(e)), `${s.task.id}/${e.id}`);
   const leaks: Leak[] = [];
   for (const s of splits) {
     for (const split of ["validation", "test"] as const) {

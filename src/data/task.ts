@@ -21,6 +21,8 @@ export interface Example {
   facts?: Record<string, unknown>;
 }
 
+export type UnlabelledExample = Omit<Example, "label">;
+
 export interface Task {
   id: string;
   domain: string;
@@ -31,6 +33,11 @@ export interface Task {
   /** the answer token each label maps to */
   answers: { positive: string; negative: string };
   examples: Example[];
+  /**
+   * Texts of the task without labels (a manifest entry marked `unlabelled: true`): never evaluated against, only
+   * pseudo-labelled by unsupervised elicitation (its `pool`).
+   */
+  pool?: UnlabelledExample[];
   /** where the task came from (a file path or "builtin:world") */
   source: string;
   /**
@@ -47,7 +54,7 @@ export const DEFAULT_ANSWERS = { positive: " Yes", negative: " No" } as const;
 export const DEFAULT_LABELS = { positive: "yes", negative: "no" } as const;
 
 /** The text of an example as one string (conversations joined as "Role: content" lines). */
-export function exampleText(e: Example): string {
+export function exampleText(e: Pick<Example, "text" | "messages">): string {
   if (e.text !== undefined) return e.text;
   return (e.messages ?? []).map((m) => `${m.role[0].toUpperCase()}${m.role.slice(1)}: ${m.content}`).join("\n");
 }

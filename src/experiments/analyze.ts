@@ -324,7 +324,8 @@ export function analyseElicitation(a: Analysis):
       untrained: Interval;
       pseudo: Interval;
       supervised: Interval;
-      pseudo_label_accuracy: number;
+      /** null when the pseudo-labelled texts are an unlabelled pool */
+      pseudo_label_accuracy: number | null;
       finding: string;
     }
   | undefined {
@@ -333,15 +334,23 @@ export function analyseElicitation(a: Analysis):
   const u = a.auroc(null, el.target)!,
     p = a.auroc(a.model("elicit:pseudo"), el.target)!,
     s = a.auroc(a.model("elicit:supervised"), el.target)!;
-  const pseudo = a.preds(null, el.target, "thinking", "train")!;
-  const acc = pseudo.scores.filter((x, i) => (x >= 0.5 ? 1 : 0) === pseudo.labels[i]).length / pseudo.scores.length;
+  const pseudo = a.preds(null, el.pool ?? el.target, "thinking", el.pool ? "pool" : "train")!;
+  const acc = el.pool
+    ? null
+    : pseudo.scores.filter((x, i) => (x >= 0.5 ? 1 : 0) === pseudo.labels[i]).length / pseudo.scores.length;
+  const texts = el.pool
+    ? `${el.examples} unlabelled texts of ${el.pool} (no labels to check them against)`
+    : `${el.examples} unlabelled training texts with ${pct(acc!)} accuracy`;
+  const reference = el.pool
+    ? `with ${el.examples} truly labelled training texts of ${el.target}`
+    : "with the true labels on the same texts";
   return {
     target: el.target,
     untrained: u,
     pseudo: p,
     supervised: s,
     pseudo_label_accuracy: acc,
-    finding: `On ${el.target}, the untrained model's with-thinking verdicts label ${el.examples} unlabelled training texts with ${pct(acc)} accuracy; 1-token training on those pseudo-labels gives AUROC ${fmtCI(p)}, against ${fmtCI(u)} untrained and ${fmtCI(s)} with the true labels on the same texts.`,
+    finding: `On ${el.target}, the untrained model's with-thinking verdicts label ${texts}; 1-token training on those pseudo-labels gives AUROC ${fmtCI(p)}, against ${fmtCI(u)} untrained and ${fmtCI(s)} ${reference}.`,
   };
 }
 

@@ -25,7 +25,8 @@ export interface EvalCell {
   model: string | null;
   task: string;
   format: Format;
-  split: "test" | "validation" | "train";
+  /** pool: a task's unlabelled texts (elicitation's pseudo-labels only) */
+  split: "test" | "validation" | "train" | "pool";
   examples: number;
 }
 
@@ -178,20 +179,24 @@ export function planExperiment(spec: ExperimentSpec, baseFingerprint: string | n
   if (e.elicitation) {
     const el = e.elicitation;
     single(null, el.target);
-    const pseudo = evaluate(null, el.target, "thinking", "train", el.examples);
+    // the texts pseudo-labelled: the target's training split, or another task's unlabelled pool
+    const from = el.pool ?? el.target;
+    const pseudo = evaluate(null, from, "thinking", el.pool ? "pool" : "train", el.examples);
     single(
       train(
         "elicit:pseudo",
-        [stage("classification", { classification: [{ task: el.target, examples: el.examples }] })],
+        [stage("classification", { classification: [{ task: from, examples: el.examples }] })],
         pseudo,
       ),
       el.target,
     );
+    // the supervised reference: the same texts with their true labels; a pool has none, so the target's own
+    // training split, as many examples, stands in
     single(
       train(
         "elicit:supervised",
         [stage("classification", { classification: [{ task: el.target, examples: el.examples }] })],
-        `${pseudo}:true-labels`,
+        el.pool ? undefined : `${pseudo}:true-labels`,
       ),
       el.target,
     );

@@ -42,6 +42,14 @@ function examplesOf(ctx: TrainContext, task: string, split: EvalCell["split"], n
     throw new InputError(
       `unknown task "${task}" in the experiment (available: ${ctx.splits.map((x) => x.task.id).join(", ")})`,
     );
+  if (split === "pool") {
+    if (!s.task.pool?.length)
+      throw new InputError(
+        `task "${task}" has no unlabelled texts to pseudo-label (its manifest entry: unlabelled: true)`,
+      );
+    // the pool never has labels: false stands in, and no result reads it (its rows are stored with label -1)
+    return s.task.pool.slice(0, n).map((e) => ({ ...e, label: false }));
+  }
   return s[split].slice(0, n);
 }
 
@@ -139,6 +147,7 @@ async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<Ru
     const task = tctx.splits.find((x) => x.task.id === c.task)!.task;
     const ex = examplesOf(tctx, c.task, c.split, c.examples);
     const ref = modelOf(c.model);
+    const labelOf = (e: Example) => (c.split === "pool" ? -1 : e.label ? 1 : 0); // -1: no label to know
     const rows: PredictionRow[] = [];
     let result: Record<string, unknown>;
     if (c.format === "single") {
@@ -148,7 +157,7 @@ async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<Ru
           task: c.task,
           example: e.id,
           format: c.format,
-          label: e.label ? 1 : 0,
+          label: labelOf(e),
           score: r.scores[i],
           extra: { mass: r.mass[i] },
         }),
@@ -171,7 +180,7 @@ async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<Ru
           task: c.task,
           example: e.id,
           format: c.format,
-          label: e.label ? 1 : 0,
+          label: labelOf(e),
           score: r.scores[i],
           extra: { verdicts: r.verdicts[i], trace: r.traces[i][0] },
         }),
@@ -192,7 +201,7 @@ async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<Ru
           task: c.task,
           example: e.id,
           format: c.format,
-          label: e.label ? 1 : 0,
+          label: labelOf(e),
           score: r.kept[i] === null ? -1 : r.kept[i] ? 1 : 0,
           extra: { summary: r.summaries[i] },
         }),

@@ -98,7 +98,15 @@ export const ExperimentSpec = z
           .strict()
           .optional(),
         format_transfer: z.object({ source: TaskList, eval_tasks: TaskList }).strict().optional(),
-        elicitation: z.object({ target: z.string(), examples: z.number().int().positive() }).strict().optional(),
+        elicitation: z
+          .object({
+            target: z.string(),
+            examples: z.number().int().positive(),
+            /** a task whose unlabelled texts (`unlabelled: true` in its manifest) are pseudo-labelled instead */
+            pool: z.string().optional(),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .refine((e) => Object.values(e).some((x) => x !== undefined), {

@@ -80,8 +80,10 @@ export function buildMixture(
     const s = byId.get(part.task);
     if (!s)
       throw new InputError(`unknown task "${part.task}" in the mixture (available: ${[...byId.keys()].join(", ")})`);
-    // with pseudo-labels, only the examples that were labelled (in a fixed order) are candidates
-    const pool = part.pseudoLabels ? s.train.filter((e) => part.pseudoLabels!.has(e.id)) : s.train;
+    // with pseudo-labels, only the examples that were labelled (in a fixed order) are candidates: from the training
+    // split, or from the task's unlabelled pool (whose stand-in label is replaced by the pseudo-label below)
+    const labelled = part.pseudoLabels ? [...s.train, ...(s.task.pool ?? []).map((e) => ({ ...e, label: false }))] : [];
+    const pool = part.pseudoLabels ? labelled.filter((e) => part.pseudoLabels!.has(e.id)) : s.train;
     for (const e of pickExamples(pool, part.examples, rng, `task ${part.task}`)) {
       const label = part.pseudoLabels?.get(e.id) ?? e.label;
       const r = renderer.singleToken(s.task, { ...e, label });

@@ -226,7 +226,10 @@ export async function writeReport(
         [
           ["untrained", fmtCI(e.untrained)],
           ["pseudo-labels (thinking verdicts)", fmtCI(e.pseudo)],
-          ["true labels, same texts", fmtCI(e.supervised)],
+          [
+            e.pseudo_label_accuracy === null ? "true labels, target's training texts" : "true labels, same texts",
+            fmtCI(e.supervised),
+          ],
         ],
       );
     add(

@@ -10,7 +10,8 @@ interface InspectOpts {
   task: string;
   domain?: string;
   prompt?: string;
-  label: string;
+  label?: string;
+  unlabelled?: boolean;
   skipUnlabelled?: boolean;
   as: string;
   keepSystem?: boolean;
@@ -27,10 +28,8 @@ export function registerDataImport(data: Command): void {
     .description("Inspect eval logs (.eval or .json, or folders of them) → a task folder (crossmon.yaml + JSONL)")
     .requiredOption("-o, --out <dir>", "the task folder to write")
     .requiredOption("--task <name>", "the task's id")
-    .requiredOption(
-      "--label <path=value>",
-      "positive where the field equals the value: metadata.F=V, score.NAME=V, target=V",
-    )
+    .option("--label <path=value>", "positive where the field equals the value: metadata.F=V, score.NAME=V, target=V")
+    .option("--unlabelled", "no labels: the texts become a pool for unsupervised elicitation (elicitation.pool)")
     .option("--domain <name>", "the task's domain (default: the task's id)")
     .option("--prompt <template>", "the monitor's question, with {text} where the transcript goes")
     .option("--skip-unlabelled", "leave out samples that lack the label's field instead of stopping")
@@ -48,7 +47,8 @@ export function registerDataImport(data: Command): void {
           task: o.task,
           domain: o.domain,
           prompt: o.prompt,
-          label: parseLabelRule(o.label),
+          label: o.label === undefined ? undefined : parseLabelRule(o.label),
+          unlabelled: o.unlabelled,
           skipUnlabelled: o.skipUnlabelled,
           as: o.as,
           keepSystem: o.keepSystem,
@@ -61,7 +61,7 @@ export function registerDataImport(data: Command): void {
           quiet: o.quiet,
         });
         console.log(
-          `${r.manifest}: task ${o.task}, ${r.examples} example(s), ${r.positives} positive, from ${r.logs} log(s)` +
+          `${r.manifest}: task ${o.task}, ${r.examples} example(s), ${o.unlabelled ? "unlabelled" : `${r.positives} positive`}, from ${r.logs} log(s)` +
             (r.skipped ? `; ${r.skipped} sample(s) without the label's field left out` : ""),
         );
       }),

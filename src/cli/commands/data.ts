@@ -61,19 +61,20 @@ export function registerData(program: Command): void {
         n_train: s.train.length,
         n_validation: s.validation.length,
         n_test: s.test.length,
+        n_unlabelled: s.task.pool?.length ?? 0,
         positive_rate: +positiveRate(s.task.examples).toFixed(3),
         source: s.task.source,
       }));
       if (o.json) return void console.log(JSON.stringify(rows, null, 2));
       const w = Math.max(...rows.map((r) => r.id.length));
-      console.log(`${"task".padEnd(w)}  ${"domain".padEnd(18)} train   val  test  pos%  prompt`);
+      console.log(`${"task".padEnd(w)}  ${"domain".padEnd(18)} train   val  test unlab  pos%  prompt`);
       for (const r of rows) {
         const q = r.prompt
           .replace(/\{text\}/g, "…")
           .replace(/\s+/g, " ")
           .trim();
         console.log(
-          `${r.id.padEnd(w)}  ${r.domain.padEnd(18)} ${String(r.n_train).padStart(5)} ${String(r.n_validation).padStart(5)} ${String(r.n_test).padStart(5)} ${(100 * r.positive_rate).toFixed(0).padStart(4)}  ${q.slice(0, 90)}`,
+          `${r.id.padEnd(w)}  ${r.domain.padEnd(18)} ${String(r.n_train).padStart(5)} ${String(r.n_validation).padStart(5)} ${String(r.n_test).padStart(5)} ${String(r.n_unlabelled).padStart(5)} ${(100 * r.positive_rate).toFixed(0).padStart(4)}  ${q.slice(0, 90)}`,
         );
       }
     }),
@@ -136,8 +137,10 @@ export function registerData(program: Command): void {
           if (b.n && (b.positiveRate < 0.05 || b.positiveRate > 0.95))
             console.log(`balance: ${b.task} ${b.split} has ${(100 * b.positiveRate).toFixed(1)}% positives`);
         const n = r.tasks.reduce((s, t) => s + t.examples.length, 0);
+        const pool = r.tasks.reduce((s, t) => s + (t.pool?.length ?? 0), 0);
         console.log(
-          `${r.problems.items.length} problem(s), ${leaks.length} leak(s); ${r.tasks.length} task(s), ${n} example(s) loaded`,
+          `${r.problems.items.length} problem(s), ${leaks.length} leak(s); ${r.tasks.length} task(s), ${n} example(s)` +
+            `${pool ? ` and ${pool} unlabelled text(s)` : ""} loaded`,
         );
         if (!r.problems.ok || leaks.length) process.exitCode = 2;
       }),
@@ -164,9 +167,13 @@ export function registerData(program: Command): void {
       .option("--json", "as JSON"),
   ).action(
     action(async (o: SourceOpts & { json?: boolean }) => {
-      const rows = splitTasks(await resolveTasks(o), numberOption(o.splitSeed, "--split-seed", { integer: true })).map(
-        (s) => bagOfWordsBaseline(s),
-      );
+      const splits = splitTasks(await resolveTasks(o), numberOption(o.splitSeed, "--split-seed", { integer: true }));
+      // a task needs both labels in training and in test for a baseline (an unlabelled pool has none)
+      const both = (xs: { label: boolean }[]) => xs.some((e) => e.label) && xs.some((e) => !e.label);
+      const usable = splits.filter((s) => both(s.train) && both(s.test));
+      for (const s of splits)
+        if (!usable.includes(s)) console.error(`${s.task.id}: no baseline (its training or test split lacks a label)`);
+      const rows = usable.map((s) => bagOfWordsBaseline(s));
       if (o.json) return void console.log(JSON.stringify(rows, null, 2));
       for (const r of rows)
         console.log(

@@ -26,7 +26,10 @@ export interface InspectImportOptions extends TranscriptOptions {
   task: string;
   domain?: string;
   prompt?: string;
-  label: LabelRule;
+  /** which samples are positive; absent with `unlabelled` */
+  label?: LabelRule;
+  /** no labels: the texts become an unlabelled pool (`unlabelled: true`) for unsupervised elicitation */
+  unlabelled?: boolean;
   /** leave out samples that lack the label's field (by default each is a problem) */
   skipUnlabelled?: boolean;
   /** keep the message list instead of one text */
@@ -81,6 +84,8 @@ export async function importInspect(paths: string[], o: InspectImportOptions): P
     const i = header.error.issues[0];
     throw new InputError(`--${i.path[0] === "id" ? "task" : String(i.path[0])}: ${i.message}`);
   }
+  if (!o.label === !o.unlabelled)
+    throw new InputError("give either --label PATH=VALUE or --unlabelled (texts for unsupervised elicitation)");
   const logs = findLogs(paths);
   const manifest = join(o.out, MANIFEST_NAMES[0]);
   if (!o.force && existsSync(o.out) && readdirSync(o.out).length > 0)
@@ -106,13 +111,13 @@ export async function importInspect(paths: string[], o: InspectImportOptions): P
         }
         const s = r.sample;
         const where = { file, field: `sample ${s.id} epoch ${s.epoch}` };
-        const label = applyLabelRule(o.label, s);
+        const label = o.label ? applyLabelRule(o.label, s) : null;
         if (label === undefined) {
           if (o.skipUnlabelled) skipped++;
           else
             problems.add({
               ...where,
-              message: `has no ${o.label.path.join(".")} (--skip-unlabelled leaves such samples out)`,
+              message: `has no ${o.label!.path.join(".")} (--skip-unlabelled leaves such samples out)`,
             });
           continue;
         }
@@ -137,7 +142,7 @@ export async function importInspect(paths: string[], o: InspectImportOptions): P
           model: log.header.model,
           ...(s.error ? { error: true } : {}),
         };
-        writeSync(fd, `${JSON.stringify({ id, ...body, label, meta })}\n`);
+        writeSync(fd, `${JSON.stringify({ id, ...body, ...(label === null ? {} : { label }), meta })}\n`);
         examples++;
         if (label) positives++;
         progress.update(i, { examples });
@@ -153,16 +158,18 @@ export async function importInspect(paths: string[], o: InspectImportOptions): P
   if (!problems.ok || examples === 0) {
     rmSync(partial, { force: true });
     problems.throwIfAny();
-    throw new InputError(`no sample to import (${skipped} without ${o.label.path.join(".")})`, logs.join(", "));
+    const why = o.label ? ` (${skipped} without ${o.label.path.join(".")})` : "";
+    throw new InputError(`no sample to import${why}`, logs.join(", "));
   }
   renameSync(partial, join(o.out, dataName));
   const { id, domain, prompt } = header.data;
   const doc = {
-    tasks: [{ id, domain, prompt, file: dataName }],
+    tasks: [{ id, domain, prompt, file: dataName, ...(o.unlabelled ? { unlabelled: true } : {}) }],
   };
   writeFileSync(
     manifest,
-    `# written by crossmon data import inspect from ${logs.length} log(s); label: ${o.label.text}\n${YAML.stringify(doc)}`,
+    `# written by crossmon data import inspect from ${logs.length} log(s); label: ${o.label?.text ?? "none (unlabelled)"}\n` +
+      YAML.stringify(doc),
   );
   return { manifest, examples, positives, skipped, logs: logs.length };
 }

@@ -48,7 +48,13 @@ function headerFromRow(d: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
-function rowsToTasks(file: string, rows: Iterable<RawRow>, header: TaskHeader | null, problems: ProblemList): Task[] {
+function rowsToTasks(
+  file: string,
+  rows: Iterable<RawRow>,
+  header: TaskHeader | null,
+  problems: ProblemList,
+  o: { unlabelled?: boolean } = {},
+): Task[] {
   const tasks = new Map<string, { task: Task; ids: Map<string, number> }>();
   let read = 0;
   const before = problems.count;
@@ -98,7 +104,7 @@ function rowsToTasks(file: string, rows: Iterable<RawRow>, header: TaskHeader | 
       : Object.fromEntries(Object.entries(r.data).filter(([k]) => !ROW_TASK_FIELDS.includes(k)));
     // rows of several files (a dataset's splits) without an id are told apart by their file: "train-00000-of-00001:row3"
     const fallback = `${r.file ? `${basename(r.file).replace(/\.[^.]+$/, "")}:` : ""}${r.unit}${r.line}`;
-    const ex: Example | null = rowToExample(data, h.labels, at, problems, fallback);
+    const ex: Example | null = rowToExample(data, h.labels, at, problems, fallback, o);
     if (!ex) continue;
     const prev = entry.ids.get(ex.id);
     if (prev !== undefined) {
@@ -110,12 +116,17 @@ function rowsToTasks(file: string, rows: Iterable<RawRow>, header: TaskHeader | 
       continue;
     }
     entry.ids.set(ex.id, r.line);
-    entry.task.examples.push(ex);
+    if (o.unlabelled) {
+      const { label: _unread, ...text } = ex;
+      entry.task.pool ??= [];
+      entry.task.pool.push(text);
+    } else entry.task.examples.push(ex);
   }
   // an empty or blank file is an error, not "0 examples" (a file that could not be read has its problem already)
   if (read === 0 && problems.count === before) problems.add({ file, message: "no rows: the file is empty or blank" });
   for (const { task } of tasks.values()) {
-    if (task.examples.length === 0) problems.add({ file, message: `task "${task.id}" has no usable example` });
+    if (task.examples.length === 0 && !task.pool?.length)
+      problems.add({ file, message: `task "${task.id}" has no usable example` });
   }
   return [...tasks.values()].map((e) => e.task);
 }
@@ -168,7 +179,7 @@ async function loadManifest(file: string, problems: ProblemList, o: LoadOptions)
         continue;
       }
     }
-    const { file: _f, text_column, label_column, id_column, positive, negative, splits, ...header } = t;
+    const { file: _f, text_column, label_column, id_column, positive, negative, splits, unlabelled, ...header } = t;
     const files = statSync(data).isDirectory() ? dataFilesUnder(data, splits) : [data];
     if (!files.length) {
       const which = splits ? ` of split ${splits.join(", ")}` : "";
@@ -177,7 +188,7 @@ async function loadManifest(file: string, problems: ProblemList, o: LoadOptions)
     }
     const columns = { text_column, label_column, id_column, positive, negative };
     const source = isDatasetUri(t.file) ? t.file : data;
-    out.push(...rowsToTasks(source, await mappedRows(files, columns, problems), header, problems));
+    out.push(...rowsToTasks(source, await mappedRows(files, columns, problems), header, problems, { unlabelled }));
   }
   return out;
 }

@@ -191,3 +191,27 @@ test("bad logs: not Inspect's, a truncated .json, a truncated .eval, a zip witho
     /--task: use letters, digits/,
   );
 });
+
+test("--unlabelled: no label is read or written; the texts load as the task's pool, never as examples", async () => {
+  writeJsonLog(path("pool.json"), [sample({ id: 1 }), sample({ id: 2, mode: "attack" })]);
+  await assert.rejects(
+    importInspect([path("pool.json")], { out: path("u0"), task: "t", quiet: true }),
+    /either --label PATH=VALUE or --unlabelled/,
+  );
+  const r = await importInspect([path("pool.json")], {
+    out: path("u1"),
+    task: "bash_pool",
+    unlabelled: true,
+    quiet: true,
+  });
+  assert.equal(r.examples, 2);
+  const rows = readFileSync(path("u1/bash_pool.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+  assert.ok(rows.every((x) => !("label" in x)));
+  assert.match(readFileSync(path("u1/crossmon.yaml"), "utf8"), /unlabelled: true/);
+  const [t] = await loadTasks(path("u1"));
+  assert.deepEqual([t.examples.length, t.pool?.map((e) => e.id)], [0, ["1", "2"]]);
+  assert.ok(t.pool!.every((e) => !("label" in e)));
+});
