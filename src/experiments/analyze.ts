@@ -369,6 +369,7 @@ export function analyse(run: RunContext) {
     format_transfer: analyseFormats(a),
     elicitation: analyseElicitation(a),
     evaluations: evals.map((e) => ({
+      key: e.key,
       model: label(e.model),
       task: e.task,
       ...a.metrics(e.model, e.task)!,

@@ -30,12 +30,13 @@ export function heatmap(rows: Row[], x: string, y: string, value: string, title:
     width: { step: 90 },
     height: { step: 26 },
     encoding: {
-      x: { field: x, type: "nominal", title: null, axis: { labelAngle: 0 } },
+      // long task names run into each other level: slanted, never cut
+      x: { field: x, type: "nominal", title: null, axis: { labelAngle: -30, labelLimit: 0 } },
       y: { field: y, type: "nominal", title: null, sort: null },
     },
     layer: [
       {
-        mark: "rect",
+        mark: { type: "rect", tooltip: true },
         encoding: {
           color: { field: value, type: "quantitative", scale: { domain: [0.4, 1], scheme: "blues" }, title: "AUROC" },
         },
@@ -60,7 +61,7 @@ export function barsWithCI(
   o: { color?: string; domain?: [number, number]; rule?: number } = {},
 ): Record<string, unknown> {
   const enc = {
-    x: { field: x, type: "nominal", title: null, sort: null, axis: { labelAngle: -20, labelLimit: 160 } },
+    x: { field: x, type: "nominal", title: null, sort: null, axis: { labelAngle: -30, labelLimit: 0 } },
     ...(o.color ? { xOffset: { field: o.color, sort: null } } : {}),
   };
   return {
@@ -71,10 +72,16 @@ export function barsWithCI(
     layer: [
       // a fixed domain clips what lies outside it (a wide interval must not flatten every bar)
       {
-        mark: { type: "bar", clip: !!o.domain },
+        mark: { type: "bar", clip: !!o.domain, tooltip: true },
         encoding: {
           ...enc,
-          y: { field: "value", type: "quantitative", title: yTitle, scale: o.domain ? { domain: o.domain } : {} },
+          y: {
+            field: "value",
+            type: "quantitative",
+            title: yTitle,
+            axis: { titleLimit: 0 },
+            scale: o.domain ? { domain: o.domain } : {},
+          },
           ...(o.color
             ? { color: { field: o.color, type: "nominal", sort: null, title: null } }
             : { color: { value: "#4c78a8" } }),
@@ -119,7 +126,7 @@ export function lineWithBand(
         },
       },
       {
-        mark: { type: "line", point: true },
+        mark: { type: "line", point: { tooltip: true } },
         encoding: { x: { field: x, type: "quantitative" }, y: { field: "value", type: "quantitative" } },
       },
     ],
