@@ -10,6 +10,7 @@ import { registerStudy } from "./commands/study.js";
 import { registerServe } from "./commands/serve.js";
 import { registerEval } from "./commands/eval.js";
 import { registerPull } from "./commands/pull.js";
+import { registerView } from "./commands/view.js";
 
 // the package.json above this file, whether it runs compiled (dist/src/cli) or from source (src/cli)
 function packageVersion(): string {
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerEngine(program);
   registerPull(program);
+  registerView(program);
   return program;
 }
 

@@ -8,18 +8,31 @@ import { parseExperimentSpec, type ExperimentSpec } from "./spec.js";
 import { Store } from "./store.js";
 import type { RunContext } from "./runner.js";
 
-export async function openRun(dir: string): Promise<RunContext> {
+/** How many of a run's cells are done. */
+export function runProgress(run: Pick<RunContext, "plan" | "store">): { done: number; total: number } {
+  const cells = [...run.plan.train, ...run.plan.evals];
+  return { done: cells.filter((c) => run.store.result(c.key)).length, total: cells.length };
+}
+
+/** Opens a run folder's store; `partial` accepts a run still in progress (or killed) as it stands. */
+export async function openRun(dir: string, o: { partial?: boolean } = {}): Promise<RunContext> {
   const file = join(dir, "store.sqlite");
   if (!existsSync(file)) throw new InputError("no store.sqlite here: not a crossmon run folder", dir);
-  const store = new Store(file);
-  const raw = store.getMeta<ExperimentSpec>("spec");
+  let store: Store;
+  let raw: ExperimentSpec | undefined;
+  try {
+    store = new Store(file);
+    raw = store.getMeta<ExperimentSpec>("spec");
+  } catch (e) {
+    throw new InputError(`not a readable run store (${(e as Error).message})`, file);
+  }
   if (!raw) throw new InputError("the store holds no experiment spec", file);
   const spec = parseExperimentSpec(raw, file);
   // the plan the run was made with (its keys carry the base model's fingerprint at that time)
   const plan =
     store.getMeta<Plan>("plan") ?? planExperiment(spec, store.getMeta<string | null>("base_fingerprint") ?? null);
   const missing = [...plan.train, ...plan.evals].filter((c) => !store.result(c.key)).length;
-  if (missing)
+  if (missing && !o.partial)
     throw new InputError(
       `the run is incomplete: ${missing} of ${plan.train.length + plan.evals.length} cells missing (rerun the same command to finish it)`,
       dir,

@@ -10,6 +10,8 @@ import { JUDGE_PROMPT } from "../eval/evaluate.js";
 import { barsWithCI, ci, heatmap, lineWithBand, rocChart } from "./charts.js";
 
 export interface Table {
+  /** what the table is about, when a section has several */
+  title?: string;
   head: string[];
   rows: (string | number)[][];
 }
@@ -84,6 +86,7 @@ function transfer(r: NonNullable<Results["transfer"]>, a: Analysis): Section {
     charts.push({ id: `transfer-roc-${e.task}`, spec: rocChart(curves, `ROC on ${e.task}`) });
     const gapCol = (s: string) => (measurable ? s : "– (no clear gap)");
     tables.push({
+      title: `On ${e.task}`,
       head: ["source", "AUROC [95% CI]", "gap recovered [95% CI]", "AUROC − untrained [95% CI]"],
       rows: [
         ["untrained", fmtCI(e.untrained), gapCol("0"), "0"],

@@ -33,7 +33,7 @@ export async function writeReport(
   for (const s of sections) {
     let body = "";
     for (const c of s.charts) body += await toSvg(c.spec);
-    for (const t of s.tables) body += table(t.head, t.rows);
+    for (const t of s.tables) body += (t.title ? `<h3>${esc(t.title)}</h3>` : "") + table(t.head, t.rows);
     if (s.note) body += `<p class="note">${esc(s.note)}</p>`;
     parts.push(section(s.id, s.title, s.question, s.finding, body));
     md.push(`## ${s.title}`, "", `*${s.question}*`, "", s.finding, "");
