@@ -101,6 +101,16 @@ test("the API: runs, a run's findings and evaluations, examples filtered and sor
   );
   for (const s of one.highlights) assert.ok(s.end > s.start && one.text.slice(s.start, s.end).length > 0);
 
+  // an example the same model also reasoned about and summarised: its traces and summary come with it
+  const thinking = run.evaluations.find(
+    (e: Json) => e.model === "untrained" && e.task === "agent_dangerous" && e.format === "thinking",
+  );
+  const traced = (await get(`/api/runs/tiny/evals/${thinking.key}/examples?limit=1`)).json.rows[0].id;
+  const both = (await get(`/api/runs/tiny/evals/${thinking.key}/examples/${encodeURIComponent(traced)}`)).json;
+  assert.equal(both.thinking.length, 1);
+  assert.ok(both.thinking[0].trace.length > 0 && both.thinking[0].verdicts.length === 2, "k = 2 traces' verdicts");
+  assert.equal(both.summaries.length, 1);
+  assert.equal(typeof both.summaries[0].summary, "string");
   const other = heat.find((v: Json) => v.source === "in-domain" && v.task === "agent_dangerous").eval;
   const cmp = (await get(`/api/runs/tiny/compare?a=${cell.eval}&b=${other}`)).json;
   assert.equal(cmp.total, all.total, "the same examples on both sides");
