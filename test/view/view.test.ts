@@ -245,6 +245,11 @@ browserTest(
 
     await page.goto(`${url}#/run/tiny`);
     await page.waitForSelector("[data-testid=compare-a]");
+    // the evaluations narrowed to one task and one format
+    await page.selectOption("[data-testid=only-task]", "covert_side_task");
+    await page.selectOption("[data-testid=only-format]", "thinking");
+    const listed = await page.locator("[data-testid=evaluations] tbody tr").allTextContents();
+    assert.ok(listed.length > 0 && listed.every((t) => t.includes("covert_side_task") && t.includes("thinking")));
     const options = await page.locator("[data-testid=compare-a] option").allTextContents();
     const pick = (re: RegExp) => options.find((o) => re.test(o))!;
     await page.selectOption("[data-testid=compare-a]", { label: pick(/^untrained · agent_dangerous · test$/) });

@@ -103,12 +103,20 @@ function Run({ id }) {
   const { data, error } = useJson(`/api/runs/${encodeURIComponent(id)}`, 2000);
   const [a, setA] = useState("");
   const [b, setB] = useState("");
+  const [only, setOnly] = useState({ task: "", model: "", format: "" });
   if (error) return html`<p class="error">${error}</p>`;
   if (!data) return html`<p>Loading…</p>`;
   const base = `#/run/${encodeURIComponent(id)}`;
   const open = (key) => go(`${base}/eval/${key}`);
   const metric = new Map(data.metrics.map((m) => [m.key, m]));
   const singles = data.evaluations.filter((e) => e.format === "single" && e.done);
+  const shown = data.evaluations.filter((e) => Object.entries(only).every(([k, v]) => !v || e[k] === v));
+  const choices = (k) => [...new Set(data.evaluations.map((e) => e[k]))].sort();
+  const filter = (
+    k,
+  ) => html`<label>${k} <select data-testid=${`only-${k}`} onChange=${(ev) => setOnly({ ...only, [k]: ev.target.value })}>
+      <option value="">all</option>${choices(k).map((v) => html`<option value=${v}>${v}</option>`)}
+    </select></label>`;
   return html`<h1>${data.name}</h1>
     <p>Base model <code>${data.base_model}</code>; ${data.done} of ${data.total} cells done.</p>
     ${
@@ -128,10 +136,11 @@ function Run({ id }) {
       </section>`,
     )}
     <h2>Evaluations</h2>
+    <div class="filters">${filter("task")} ${filter("model")} ${filter("format")}</div>
     <table data-testid="evaluations">
       <thead><tr><th>model</th><th>task</th><th>format</th><th>split</th><th>examples</th><th>AUROC</th></tr></thead>
       <tbody>
-        ${data.evaluations.map(
+        ${shown.map(
           (e) => html`<tr class=${e.done ? "clickable" : ""} onClick=${() => e.done && open(e.key)}>
             <td>${e.model}</td><td>${e.task}</td><td>${e.format}</td><td>${e.split}</td><td>${e.examples}</td>
             <td>${e.done ? ci(metric.get(e.key)?.auroc) : "not yet"}</td>
