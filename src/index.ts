@@ -2,3 +2,4 @@
 export * from "./engine/index.js";
 export * from "./data/index.js";
 export { auroc } from "./eval/auroc.js";
+export { bagOfWordsBaseline } from "./eval/baseline.js";

@@ -5,31 +5,10 @@ import { InputError } from "../core/errors.js";
 import { resolveModelDir } from "../hub/resolve.js";
 import { HfTokenizer } from "../engine/io/tokenizer.js";
 import { LocalBackend } from "./local.js";
-import type { ExperimentSpec } from "../experiments/spec.js";
-import { HostedBackend } from "./hosted.js";
 import type { Backend } from "./types.js";
 import { WorkerBackend, workerAvailable } from "./worker.js";
 
 export const BACKEND_KINDS = ["local", "worker"] as const;
-
-/** An experiment spec's `backend:` (an OpenAI-compatible API), as a backend. */
-export function specBackend(
-  b: NonNullable<ExperimentSpec["backend"]>,
-  o: { yes?: boolean; approve?: (question: string) => Promise<boolean> },
-): { backend: Backend; close: () => void } {
-  const backend = new HostedBackend({
-    baseURL: b.base_url,
-    model: b.model,
-    apiKeyEnv: b.api_key_env,
-    train: b.train,
-    pricePerMillionTokens: b.price_per_million_tokens,
-    pollSeconds: b.poll_seconds,
-    concurrency: b.concurrency,
-    yes: o.yes,
-    approve: o.approve,
-  });
-  return { backend, close: () => {} };
-}
 
 /** A backend, and how to release it (the worker is a child process that must be told to exit). */
 export function chooseBackend(kind: string, baseModel: string): { backend: Backend; close: () => void } {

@@ -7,4 +7,3 @@ export { formatProblem, type Problem } from "./problems.js";
 export { buildWorld, generateWorldTexts, WORLD_DOMAINS, DEFAULT_WORLD_SIZE } from "./world/index.js";
 export { generateInstructionData, type IfExample } from "./world/instructions.js";
 export { domainSimilarity, formatMatrix } from "./similarity.js";
-export { bagOfWordsBaseline } from "./baseline.js";

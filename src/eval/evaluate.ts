@@ -8,13 +8,20 @@
 import type { Backend, ModelRef, ScorePrompt } from "../backends/types.js";
 import type { Example, Task } from "../data/task.js";
 import { type Renderer, VERDICT_PREFIX, parseVerdict } from "../formats/render.js";
-import { hashKey, type Store } from "../experiments/store.js";
+import { hashKey } from "../core/hash.js";
 import { keepsEvidence } from "./evidence.js";
+
+/** A cache of model calls by content key: evaluation needs only this of the store. */
+export interface CallCache {
+  cacheGet<T>(key: string): T | undefined;
+  cachePut(entries: [string, unknown][]): void;
+}
 
 export interface EvalContext {
   backend: Backend;
   renderer: Renderer;
-  store: Store | null;
+  /** where model calls are cached (the run's store implements it), or null for none */
+  store: CallCache | null;
   /** the base model's content fingerprint, part of every cache key (so new weights at the same path are rescored) */
   fingerprint?: string | null;
 }

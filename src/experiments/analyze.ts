@@ -60,20 +60,29 @@ export class Analysis {
     };
   }
 
+  /** The predictions of an evaluation the analysis cannot do without: an error naming the cell when it has none. */
+  need(model: string | null, task: string, format: Format = "single", split: EvalCell["split"] = "test"): Preds {
+    const p = this.preds(model, task, format, split);
+    if (!p)
+      throw new Error(
+        `no predictions for ${model ?? "the untrained model"} on ${task} (${format}, ${split}): is the run complete?`,
+      );
+    return p;
+  }
+
   model(label: string): string | null {
     const m = this.run.plan.models[label];
     if (m === undefined) throw new Error(`no model "${label}" in the plan`);
     return m;
   }
 
-  auroc(model: string | null, task: string, format: Format = "single"): Interval | null {
-    const p = this.preds(model, task, format);
-    return p ? aurocCI(p.labels, p.scores, this.boot) : null;
+  auroc(model: string | null, task: string, format: Format = "single"): Interval {
+    const p = this.need(model, task, format);
+    return aurocCI(p.labels, p.scores, this.boot);
   }
 
-  metrics(model: string | null, task: string): MetricSet | null {
-    const p = this.preds(model, task);
-    if (!p) return null;
+  metrics(model: string | null, task: string): MetricSet {
+    const p = this.need(model, task);
     const v = this.preds(model, task, "single", "validation");
     return metricSet(p.labels, p.scores, v ? { labels: v.labels, probs: v.scores } : undefined, this.boot);
   }
@@ -97,15 +106,15 @@ export function analyseTransfer(a: Analysis): TransferResult | undefined {
   const names = Object.keys(t.sources);
   const recipes = [...names, ...(t.leave_one_out && names.length > 2 ? names.map((n) => `all but ${n}`) : [])];
   const rows = t.eval_tasks.map((task) => {
-    const u = a.preds(null, task)!,
-      d = a.preds(a.model(`in-domain:${task}`), task)!;
+    const u = a.need(null, task),
+      d = a.need(a.model(`in-domain:${task}`), task);
     return {
       task,
       untrained: aurocCI(u.labels, u.scores, a.boot),
       in_domain: aurocCI(d.labels, d.scores, a.boot),
       gap: pairedAurocDiff(u.labels, u.scores, d.scores, a.boot),
       sources: recipes.map((name) => {
-        const s = a.preds(a.model(`source:${name}`), task)!;
+        const s = a.need(a.model(`source:${name}`), task);
         return {
           name,
           auroc: aurocCI(s.labels, s.scores, a.boot),
@@ -144,8 +153,8 @@ export interface ScalingResult {
 export function analyseScaling(a: Analysis): ScalingResult | undefined {
   const s = a.spec.experiments.scaling;
   if (!s) return;
-  const u = a.preds(null, s.target)!;
-  const pts = s.adjacent.map((n) => ({ adjacent: n, preds: a.preds(a.model(`scaling:${n}`), s.target)! }));
+  const u = a.need(null, s.target);
+  const pts = s.adjacent.map((n) => ({ adjacent: n, preds: a.need(a.model(`scaling:${n}`), s.target) }));
   const first = pts[0],
     last = pts[pts.length - 1];
   const gain = pairedAurocDiff(first.preds.labels, first.preds.scores, last.preds.scores, a.boot);
@@ -177,10 +186,10 @@ function following(
   evalTask: string,
   trainTask: string,
 ): { follows_new: Interval; follows_trained: Interval } {
-  const p = a.preds(model, evalTask)!;
-  const old = new Map(
-    a.run.train.splits.find((s) => s.task.id === trainTask)!.task.examples.map((e) => [e.id, e.label ? 1 : 0]),
-  );
+  const p = a.need(model, evalTask);
+  const trained = a.run.train.splits.find((s) => s.task.id === trainTask);
+  if (!trained) throw new Error(`no task "${trainTask}" among the run's tasks`);
+  const old = new Map(trained.task.examples.map((e) => [e.id, e.label ? 1 : 0]));
   const oldLabels = p.ids.map((id) => old.get(id) ?? NaN);
   const agree = (labels: number[]) => (idx: Int32Array | null) => {
     const ix = idx ? Array.from(idx) : p.scores.map((_, i) => i);
@@ -207,8 +216,8 @@ export function analysePromptChange(
   ];
   const rows = models.map(([name, m]) => ({
     model: name,
-    auroc_new_prompt: a.auroc(m, pc.eval_task)!,
-    auroc_trained_prompt: a.auroc(m, pc.train_task)!,
+    auroc_new_prompt: a.auroc(m, pc.eval_task),
+    auroc_trained_prompt: a.auroc(m, pc.train_task),
     ...following(a, m, pc.eval_task, pc.train_task),
   }));
   const tr = rows[1];
@@ -239,13 +248,14 @@ export function analyseInstruction(
   ];
   const rows = variants.map((v) => ({
     variant: v.replace(/^if:/, ""),
-    auroc: Object.fromEntries(tasks.map((t) => [t, a.auroc(v === "untrained" ? null : a.model(v), t)!])),
+    auroc: Object.fromEntries(tasks.map((t) => [t, a.auroc(v === "untrained" ? null : a.model(v), t)])),
   }));
-  const none = rows.find((r) => r.variant === "none")!,
-    after = rows.find((r) => r.variant === "after")!;
+  const none = rows.find((r) => r.variant === "none");
+  const after = rows.find((r) => r.variant === "after");
+  if (!none || !after) throw new Error("the instruction analysis needs the if:none and if:after variants");
   const parts = tasks.map((t) => {
-    const pn = a.preds(a.model("if:none"), t)!,
-      pa = a.preds(a.model("if:after"), t)!;
+    const pn = a.need(a.model("if:none"), t),
+      pa = a.need(a.model("if:after"), t);
     return `${t}: ${fmtCI(none.auroc[t])} without IF, ${fmtCI(after.auroc[t])} with IF after (difference ${fmtCI(pairedAurocDiff(pn.labels, pn.scores, pa.scores, a.boot))})`;
   });
   const mixed = rows
@@ -281,8 +291,8 @@ export function analyseFormats(a: Analysis):
         ["1-token trained", a.model("format:trained")],
       ] as [string, string | null][]
     ).map(([name, m]) => {
-      const th = a.preds(m, t, "thinking")!;
-      const sm = a.preds(m, t, "summary")!;
+      const th = a.need(m, t, "thinking");
+      const sm = a.need(m, t, "summary");
       const pos = sm.scores.map((s, i) => ({ s, i })).filter((x) => x.s >= 0);
       const keepLabels = pos.map((x) => (x.s === 1 ? 1 : 0));
       const recall = pos.length
@@ -302,7 +312,7 @@ export function analyseFormats(a: Analysis):
       return {
         task: t,
         model: name,
-        single: a.auroc(m, t)!,
+        single: a.auroc(m, t),
         thinking: aurocCI(th.labels, th.scores, a.boot),
         unparseable,
         summary_recall: recall,
@@ -331,10 +341,10 @@ export function analyseElicitation(a: Analysis):
   | undefined {
   const el = a.spec.experiments.elicitation;
   if (!el) return;
-  const u = a.auroc(null, el.target)!,
-    p = a.auroc(a.model("elicit:pseudo"), el.target)!,
-    s = a.auroc(a.model("elicit:supervised"), el.target)!;
-  const pseudo = a.preds(null, el.pool ?? el.target, "thinking", el.pool ? "pool" : "train")!;
+  const u = a.auroc(null, el.target),
+    p = a.auroc(a.model("elicit:pseudo"), el.target),
+    s = a.auroc(a.model("elicit:supervised"), el.target);
+  const pseudo = a.need(null, el.pool ?? el.target, "thinking", el.pool ? "pool" : "train");
   const acc = el.pool
     ? null
     : pseudo.scores.filter((x, i) => (x >= 0.5 ? 1 : 0) === pseudo.labels[i]).length / pseudo.scores.length;
@@ -372,7 +382,7 @@ export function analyse(run: RunContext) {
       key: e.key,
       model: label(e.model),
       task: e.task,
-      ...a.metrics(e.model, e.task)!,
+      ...a.metrics(e.model, e.task),
       mean_mass: (run.store.result<{ mean_mass: number }>(e.key) ?? { mean_mass: NaN }).mean_mass,
     })),
     cells: run.store.cells(),

@@ -6,7 +6,7 @@
  */
 import type { ExperimentSpec } from "./spec.js";
 import type { TrainSpec } from "../train/spec.js";
-import { hashKey } from "./store.js";
+import { hashKey } from "../core/hash.js";
 
 export type Stage = TrainSpec["stages"][number];
 export type Format = "single" | "thinking" | "summary";

@@ -4,7 +4,6 @@
  * at any moment (kill -9 included) leaves either a finished cell or none: rerunning recomputes exactly what is missing.
  */
 import Database from "better-sqlite3";
-import { createHash } from "node:crypto";
 
 export interface PredictionRow {
   task: string;
@@ -13,10 +12,6 @@ export interface PredictionRow {
   label: number;
   score: number;
   extra?: Record<string, unknown>;
-}
-
-export function hashKey(v: unknown): string {
-  return createHash("sha256").update(JSON.stringify(v)).digest("hex").slice(0, 24);
 }
 
 export class Store {

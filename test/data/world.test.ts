@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { buildWorld, WORLD_DOMAINS } from "../../src/data/world/index.js";
 import { generateInstructionData } from "../../src/data/world/instructions.js";
 import { balanceReport, findLeaks, splitTasks } from "../../src/data/splits.js";
-import { bagOfWordsBaseline } from "../../src/data/baseline.js";
+import { bagOfWordsBaseline } from "../../src/eval/baseline.js";
 import { domainSimilarity } from "../../src/data/similarity.js";
 import { TEXT_SLOT } from "../../src/data/task.js";
 

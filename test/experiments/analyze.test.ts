@@ -24,7 +24,7 @@ test("gap recovered is reported only where the gap is clear; otherwise the sourc
     },
     boot: { n: 200, seed: 0 },
     model: (label: string) => (label.startsWith("in-domain") ? "in-domain" : "src"),
-    preds: (model: string | null, task: string) => ({
+    need: (model: string | null, task: string) => ({
       ids: labels.map((_, i) => String(i)),
       labels,
       scores: scores[model ?? "untrained"][task],

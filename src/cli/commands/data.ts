@@ -8,7 +8,7 @@ import { balanceReport, findLeaks, splitTasks } from "../../data/splits.js";
 import { taskToJsonl } from "../../data/export.js";
 import { buildWorld, DEFAULT_WORLD_SIZE } from "../../data/world/index.js";
 import { domainSimilarity, formatMatrix } from "../../data/similarity.js";
-import { bagOfWordsBaseline } from "../../data/baseline.js";
+import { bagOfWordsBaseline } from "../../eval/baseline.js";
 import { describeAnswerLine, fillPrompt, positiveRate, type Task } from "../../data/task.js";
 import { buildOffline } from "../../data/offline/build.js";
 import { action, numberOption } from "../output.js";

@@ -9,7 +9,9 @@ import { openRun } from "../../experiments/open.js";
 import { runExperiment } from "../../experiments/runner.js";
 import { readExperimentSpec, type ExperimentSpec } from "../../experiments/spec.js";
 import { writeReport } from "../../report/report.js";
-import { BACKEND_KINDS, chooseBackend, specBackend } from "../../backends/choose.js";
+import { BACKEND_KINDS, chooseBackend } from "../../backends/choose.js";
+import { HostedBackend } from "../../backends/hosted.js";
+import type { Backend } from "../../backends/types.js";
 import { formatDuration } from "../../core/progress.js";
 import { action } from "../output.js";
 
@@ -24,6 +26,25 @@ function shippedBase(): string {
       `the shipped base model ${SHIPPED_BASE_MODEL} is missing (run \`crossmon pretrain\` to rebuild it)`,
     );
   return found;
+}
+
+/** An experiment spec's `backend:` (an OpenAI-compatible API), as a backend. */
+export function specBackend(
+  b: NonNullable<ExperimentSpec["backend"]>,
+  o: { yes?: boolean; approve?: (question: string) => Promise<boolean> },
+): { backend: Backend; close: () => void } {
+  const backend = new HostedBackend({
+    baseURL: b.base_url,
+    model: b.model,
+    apiKeyEnv: b.api_key_env,
+    train: b.train,
+    pricePerMillionTokens: b.price_per_million_tokens,
+    pollSeconds: b.poll_seconds,
+    concurrency: b.concurrency,
+    yes: o.yes,
+    approve: o.approve,
+  });
+  return { backend, close: () => {} };
 }
 
 interface RunOpts {

@@ -4,10 +4,10 @@
  * of the text's length in words alone: far from 0.5 either way, a model (trained or not) can score well or badly by
  * length without reading, so a result near that figure deserves suspicion.
  */
-import { auroc } from "../eval/auroc.js";
-import type { SplitTask } from "./splits.js";
-import { exampleText, type Example } from "./task.js";
-import { vocabulary, words } from "./text-features.js";
+import type { SplitTask } from "../data/splits.js";
+import { exampleText, type Example } from "../data/task.js";
+import { vocabulary, words } from "../data/text-features.js";
+import { auroc } from "./auroc.js";
 
 export interface BaselineResult {
   task: string;
