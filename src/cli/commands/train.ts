@@ -59,18 +59,21 @@ export function registerTrain(program: Command): void {
     .option("-q, --quiet", "no progress output", false)
     .action(
       action(
-        (o: {
-          out: string;
-          steps: string;
-          readingSteps: string;
-          readingLr: string;
-          readingAnswerWeight: string;
-          readingThinkingShare: string;
-          knowledge: string;
-          minutes?: string;
-          toy: boolean;
-          quiet: boolean;
-        }) => {
+        (
+          o: {
+            out: string;
+            steps: string;
+            readingSteps: string;
+            readingLr: string;
+            readingAnswerWeight: string;
+            readingThinkingShare: string;
+            knowledge: string;
+            minutes?: string;
+            toy: boolean;
+            quiet: boolean;
+          },
+          cmd: Command,
+        ) => {
           const reading = {
             readingSteps: numberOption(o.readingSteps, "--reading-steps", { integer: true, min: 0 }),
             readingLr: numberOption(o.readingLr, "--reading-lr", { min: 0 }),
@@ -78,11 +81,15 @@ export function registerTrain(program: Command): void {
             readingThinkingShare: numberOption(o.readingThinkingShare, "--reading-thinking-share", { min: 0, max: 1 }),
             knowledgeSize: numberOption(o.knowledge, "--knowledge", { integer: true, min: 0 }),
           };
+          const recipe = { steps: numberOption(o.steps, "--steps", { integer: true, min: 1 }), ...reading };
+          // --toy sets small sizes; what the command line says outright still wins over them
+          const given = (k: keyof typeof recipe, flag: string) =>
+            cmd.getOptionValueSource(flag) === "cli" ? { [k]: recipe[k] } : {};
           const r = pretrain({
             out: o.out,
-            steps: numberOption(o.steps, "--steps", { integer: true, min: 1 }),
-            ...reading,
+            ...recipe,
             ...(o.toy ? TOY_RECIPE : {}),
+            ...(o.toy ? { ...given("steps", "steps"), ...given("readingSteps", "readingSteps") } : {}),
             minutes: o.minutes ? numberOption(o.minutes, "--minutes", { min: 0 }) : undefined,
             quiet: o.quiet,
             log: o.quiet ? undefined : (l) => console.error(l),
