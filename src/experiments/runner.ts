@@ -19,6 +19,7 @@ import { formatDuration, Progress } from "../core/progress.js";
 import { modelFingerprint } from "../engine/io/fingerprint.js";
 import { evalSingleToken, evalSummary, evalThinking, type EvalContext } from "../eval/evaluate.js";
 import { planExperiment, type EvalCell, type Plan, type TrainCell } from "./plan.js";
+import { CellClock } from "./eta.js";
 import type { ExperimentSpec } from "./spec.js";
 import { Store, type PredictionRow } from "./store.js";
 
@@ -133,11 +134,13 @@ async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<Ru
   const progress = new Progress("study", total, { quiet: o.quiet, intervalMs: o.quiet ? undefined : 0 });
   const t0 = Date.now();
   let computed = 0;
-  const tick = (what: string) => {
+  const clock = new CellClock(spec);
+  const tick = (c: TrainCell | EvalCell, seconds: number, what: string) => {
     done++;
     computed++;
-    const el = (Date.now() - t0) / 1000;
-    progress.update(done, { cell: what }, ((total - done) * el) / computed);
+    clock.record(c, seconds);
+    const left = [...plan.train, ...plan.evals].filter((x) => !store.result(x.key));
+    progress.update(done, { cell: what }, clock.eta(left));
   };
 
   const runEval = async (c: EvalCell) => {
@@ -209,7 +212,7 @@ async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<Ru
       result = { n: ex.length, judged: r.judged };
     }
     store.finish(c.key, result, rows, (Date.now() - t) / 1000);
-    tick(`${c.format} ${c.task}`);
+    tick(c, (Date.now() - t) / 1000, `${c.format} ${c.task}`);
   };
 
   // elicitation's pseudo-labels come from an evaluation, which must run before its training cell
@@ -244,7 +247,7 @@ async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<Ru
       state: stateOf(c),
     });
     store.finish(c.key, ref, [], (Date.now() - t) / 1000);
-    tick(`train ${c.label}`);
+    tick(c, (Date.now() - t) / 1000, `train ${c.label}`);
   }
   // grouped by model (the plan lists them by experiment, alternating models), so that a backend that keeps one model
   // loaded at a time (the worker, on a GPU) loads each once; every cell's result is the same in any order
