@@ -2,6 +2,7 @@
  * From the store to results: metrics with bootstrap CIs for every evaluation, and for each of the paper's six
  * questions a table and one sentence saying what this run shows, with its numbers and intervals, whatever they are.
  */
+import { instructionVariants, models, UNTRAINED } from "./models.js";
 import {
   aurocCI,
   gapRecovered,
@@ -107,14 +108,14 @@ export function analyseTransfer(a: Analysis): TransferResult | undefined {
   const recipes = [...names, ...(t.leave_one_out && names.length > 2 ? names.map((n) => `all but ${n}`) : [])];
   const rows = t.eval_tasks.map((task) => {
     const u = a.need(null, task),
-      d = a.need(a.model(`in-domain:${task}`), task);
+      d = a.need(a.model(models.inDomain(task)), task);
     return {
       task,
       untrained: aurocCI(u.labels, u.scores, a.boot),
       in_domain: aurocCI(d.labels, d.scores, a.boot),
       gap: pairedAurocDiff(u.labels, u.scores, d.scores, a.boot),
       sources: recipes.map((name) => {
-        const s = a.need(a.model(`source:${name}`), task);
+        const s = a.need(a.model(models.source(name)), task);
         return {
           name,
           auroc: aurocCI(s.labels, s.scores, a.boot),
@@ -154,7 +155,7 @@ export function analyseScaling(a: Analysis): ScalingResult | undefined {
   const s = a.spec.experiments.scaling;
   if (!s) return;
   const u = a.need(null, s.target);
-  const pts = s.adjacent.map((n) => ({ adjacent: n, preds: a.need(a.model(`scaling:${n}`), s.target) }));
+  const pts = s.adjacent.map((n) => ({ adjacent: n, preds: a.need(a.model(models.scaling(n)), s.target) }));
   const first = pts[0],
     last = pts[pts.length - 1];
   const gain = pairedAurocDiff(first.preds.labels, first.preds.scores, last.preds.scores, a.boot);
@@ -207,14 +208,14 @@ export function analysePromptChange(
 ): { eval_task: string; train_task: string; rows: PromptRow[]; finding: string } | undefined {
   const pc = a.spec.experiments.prompt_change;
   if (!pc) return;
-  const models: [string, string | null][] = [
+  const compared: [string, string | null][] = [
     ["untrained", null],
-    ["trained", a.model("prompt:trained")],
+    ["trained", a.model(models.promptTrained)],
     ...(pc.contrast_tasks.length
-      ? [["trained + contrast pairs", a.model("prompt:trained+contrast")] as [string, string | null]]
+      ? [["trained + contrast pairs", a.model(models.promptContrast)] as [string, string | null]]
       : []),
   ];
-  const rows = models.map(([name, m]) => ({
+  const rows = compared.map(([name, m]) => ({
     model: name,
     auroc_new_prompt: a.auroc(m, pc.eval_task),
     auroc_trained_prompt: a.auroc(m, pc.train_task),
@@ -239,23 +240,17 @@ export function analyseInstruction(
     ...i.eval_tasks,
     ...(a.spec.experiments.prompt_change ? [a.spec.experiments.prompt_change.eval_task] : []),
   ];
-  const variants = [
-    "untrained",
-    "if:none",
-    "if:after",
-    ...i.mixed.map((m) => `if:mixed ${Math.round(m.share * 100)}% by ${m.by}`),
-    "if:only",
-  ];
+  const variants = instructionVariants(i.mixed);
   const rows = variants.map((v) => ({
     variant: v.replace(/^if:/, ""),
-    auroc: Object.fromEntries(tasks.map((t) => [t, a.auroc(v === "untrained" ? null : a.model(v), t)])),
+    auroc: Object.fromEntries(tasks.map((t) => [t, a.auroc(v === UNTRAINED ? null : a.model(v), t)])),
   }));
   const none = rows.find((r) => r.variant === "none");
   const after = rows.find((r) => r.variant === "after");
   if (!none || !after) throw new Error("the instruction analysis needs the if:none and if:after variants");
   const parts = tasks.map((t) => {
-    const pn = a.need(a.model("if:none"), t),
-      pa = a.need(a.model("if:after"), t);
+    const pn = a.need(a.model(models.ifNone), t),
+      pa = a.need(a.model(models.ifAfter), t);
     return `${t}: ${fmtCI(none.auroc[t])} without IF, ${fmtCI(after.auroc[t])} with IF after (difference ${fmtCI(pairedAurocDiff(pn.labels, pn.scores, pa.scores, a.boot))})`;
   });
   const mixed = rows
@@ -288,7 +283,7 @@ export function analyseFormats(a: Analysis):
     (
       [
         ["untrained", null],
-        ["1-token trained", a.model("format:trained")],
+        ["1-token trained", a.model(models.formatTrained)],
       ] as [string, string | null][]
     ).map(([name, m]) => {
       const th = a.need(m, t, "thinking");
@@ -342,8 +337,8 @@ export function analyseElicitation(a: Analysis):
   const el = a.spec.experiments.elicitation;
   if (!el) return;
   const u = a.auroc(null, el.target),
-    p = a.auroc(a.model("elicit:pseudo"), el.target),
-    s = a.auroc(a.model("elicit:supervised"), el.target);
+    p = a.auroc(a.model(models.elicitPseudo), el.target),
+    s = a.auroc(a.model(models.elicitSupervised), el.target);
   const pseudo = a.need(null, el.pool ?? el.target, "thinking", el.pool ? "pool" : "train");
   const acc = el.pool
     ? null

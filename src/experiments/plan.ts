@@ -7,6 +7,7 @@
 import type { ExperimentSpec } from "./spec.js";
 import type { TrainSpec } from "../train/spec.js";
 import { hashKey } from "../core/hash.js";
+import { models as named } from "./models.js";
 
 export type Stage = TrainSpec["stages"][number];
 export type Format = "single" | "thinking" | "summary";
@@ -104,7 +105,7 @@ export function planExperiment(spec: ExperimentSpec, baseFingerprint: string | n
     const all = Object.keys(e.transfer.sources);
     for (const t of e.transfer.eval_tasks) {
       single(null, t);
-      single(train(`in-domain:${t}`, [stage("classification", { classification: cls([t]) })]), t);
+      single(train(named.inDomain(t), [stage("classification", { classification: cls([t]) })]), t);
     }
     const recipes: [string, string[]][] = all.map((s) => [s, e.transfer!.sources[s]]);
     if (e.transfer.leave_one_out && all.length > 2)
@@ -112,7 +113,7 @@ export function planExperiment(spec: ExperimentSpec, baseFingerprint: string | n
         recipes.push([`all but ${s}`, all.filter((x) => x !== s).flatMap((x) => e.transfer!.sources[x])]);
     for (const [name, tasks] of recipes) {
       // every task of a recipe gets examples_per_task examples: "all but one" sees more data than one source
-      const m = train(`source:${name}`, [stage("classification", { classification: cls(tasks) })]);
+      const m = train(named.source(name), [stage("classification", { classification: cls(tasks) })]);
       for (const t of e.transfer.eval_tasks) single(m, t);
     }
   }
@@ -124,18 +125,18 @@ export function planExperiment(spec: ExperimentSpec, baseFingerprint: string | n
         { task: s.target, examples: s.in_domain },
         ...(a > 0 ? [{ task: s.adjacent_task, examples: a }] : []),
       ];
-      single(train(`scaling:${a}`, [stage("classification", { classification: parts })]), s.target);
+      single(train(named.scaling(a), [stage("classification", { classification: parts })]), s.target);
     }
   }
   if (e.prompt_change) {
     const p = e.prompt_change;
     single(null, p.eval_task);
     single(null, p.train_task);
-    const plain = train("prompt:trained", [stage("classification", { classification: cls([p.train_task]) })]);
+    const plain = train(named.promptTrained, [stage("classification", { classification: cls([p.train_task]) })]);
     single(plain, p.eval_task);
     single(plain, p.train_task);
     if (p.contrast_tasks.length) {
-      const withContrast = train("prompt:trained+contrast", [
+      const withContrast = train(named.promptContrast, [
         stage("classification", {
           classification: cls([p.train_task, ...p.contrast_tasks], Math.round(n / 2)),
           prompt_contrast: true,
@@ -151,13 +152,13 @@ export function planExperiment(spec: ExperimentSpec, baseFingerprint: string | n
     const evalOn = [...i.eval_tasks, ...(e.prompt_change ? [e.prompt_change.eval_task] : [])];
     const base = [stage("classification", { classification: cls(i.source) })];
     const variants: [string, Stage[]][] = [
-      ["if:none", base],
-      ["if:after", [...base, stage("instruction", { instruction: { examples: i.after_examples } })]],
+      [named.ifNone, base],
+      [named.ifAfter, [...base, stage("instruction", { instruction: { examples: i.after_examples } })]],
       ...i.mixed.map((m): [string, Stage[]] => [
-        `if:mixed ${Math.round(m.share * 100)}% by ${m.by}`,
+        named.ifMixed(m),
         [stage("mixed", { classification: cls(i.source), instruction: m })],
       ]),
-      ["if:only", [stage("instruction", { instruction: { examples: i.after_examples } })]],
+      [named.ifOnly, [stage("instruction", { instruction: { examples: i.after_examples } })]],
     ];
     for (const t of evalOn) single(null, t);
     for (const [label, stages] of variants) {
@@ -167,7 +168,7 @@ export function planExperiment(spec: ExperimentSpec, baseFingerprint: string | n
   }
   if (e.format_transfer) {
     const f = e.format_transfer;
-    const m = train("format:trained", [stage("classification", { classification: cls(f.source) })]);
+    const m = train(named.formatTrained, [stage("classification", { classification: cls(f.source) })]);
     for (const t of f.eval_tasks) {
       for (const model of [null, m]) {
         single(model, t);
@@ -184,7 +185,7 @@ export function planExperiment(spec: ExperimentSpec, baseFingerprint: string | n
     const pseudo = evaluate(null, from, "thinking", el.pool ? "pool" : "train", el.examples);
     single(
       train(
-        "elicit:pseudo",
+        named.elicitPseudo,
         [stage("classification", { classification: [{ task: from, examples: el.examples }] })],
         pseudo,
       ),
@@ -194,7 +195,7 @@ export function planExperiment(spec: ExperimentSpec, baseFingerprint: string | n
     // training split, as many examples, stands in
     single(
       train(
-        "elicit:supervised",
+        named.elicitSupervised,
         [stage("classification", { classification: [{ task: el.target, examples: el.examples }] })],
         el.pool ? undefined : `${pseudo}:true-labels`,
       ),

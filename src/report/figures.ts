@@ -7,6 +7,7 @@ import { rocCurve } from "../eval/metrics.js";
 import { type Analysis, fmtCI, type Results } from "../experiments/analyze.js";
 import type { Format } from "../experiments/plan.js";
 import { JUDGE_PROMPT } from "../eval/evaluate.js";
+import { models, UNTRAINED } from "../experiments/models.js";
 import { barsWithCI, ci, heatmap, lineWithBand, rocChart } from "./charts.js";
 
 export interface Table {
@@ -47,9 +48,9 @@ function transfer(r: NonNullable<Results["transfer"]>, a: Analysis): Section {
       source: s.name,
       task: e.task,
       auroc: s.auroc.value,
-      eval: evalOf(a, `source:${s.name}`, e.task),
+      eval: evalOf(a, models.source(s.name), e.task),
     })),
-    { source: "in-domain", task: e.task, auroc: e.in_domain.value, eval: evalOf(a, `in-domain:${e.task}`, e.task) },
+    { source: "in-domain", task: e.task, auroc: e.in_domain.value, eval: evalOf(a, models.inDomain(e.task), e.task) },
   ]);
   charts.push({
     id: "transfer-matrix",
@@ -62,7 +63,7 @@ function transfer(r: NonNullable<Results["transfer"]>, a: Analysis): Section {
       charts.push({
         id: `transfer-gap-${e.task}`,
         spec: barsWithCI(
-          e.sources.map((s) => ({ source: s.name, ...ci(s.gap), eval: evalOf(a, `source:${s.name}`, e.task) })),
+          e.sources.map((s) => ({ source: s.name, ...ci(s.gap), eval: evalOf(a, models.source(s.name), e.task) })),
           "source",
           `Gap recovered on ${e.task} (axis clipped to −100%…150%)`,
           "gap recovered",
@@ -75,8 +76,8 @@ function transfer(r: NonNullable<Results["transfer"]>, a: Analysis): Section {
     const curves: Record<string, string | number | null>[] = [];
     for (const [name, label] of [
       ["untrained", "untrained"],
-      ["in-domain", `in-domain:${e.task}`],
-      [`source: ${best.name}`, `source:${best.name}`],
+      ["in-domain", models.inDomain(e.task)],
+      [`source: ${best.name}`, models.source(best.name)],
     ]) {
       const p = a.preds(label === "untrained" ? null : a.model(label), e.task);
       if (!p) continue;
@@ -119,7 +120,7 @@ function scaling(s: NonNullable<Results["scaling"]>, a: Analysis): Section {
           s.points.map((p) => ({
             adjacent: p.adjacent,
             ...ci(p.auroc),
-            eval: evalOf(a, `scaling:${p.adjacent}`, s.target),
+            eval: evalOf(a, models.scaling(p.adjacent), s.target),
           })),
           "adjacent",
           `AUROC on ${s.target} with ${s.in_domain} in-domain examples`,
@@ -136,8 +137,8 @@ function scaling(s: NonNullable<Results["scaling"]>, a: Analysis): Section {
 
 const PROMPT_MODELS: Record<string, string> = {
   untrained: "untrained",
-  trained: "prompt:trained",
-  "trained + contrast pairs": "prompt:trained+contrast",
+  trained: models.promptTrained,
+  "trained + contrast pairs": models.promptContrast,
 };
 
 function promptChange(p: NonNullable<Results["prompt_change"]>, a: Analysis): Section {
@@ -221,7 +222,7 @@ function instruction(i: NonNullable<Results["instruction"]>, a: Analysis): Secti
 }
 
 function formats(f: NonNullable<Results["format_transfer"]>, a: Analysis): Section {
-  const label = (m: string) => (m === "untrained" ? "untrained" : "format:trained");
+  const label = (m: string) => (m === UNTRAINED ? UNTRAINED : models.formatTrained);
   const summaries = f.rows.filter((x) => x.summary_recall);
   return {
     id: "format_transfer",
@@ -302,8 +303,8 @@ function elicitation(e: NonNullable<Results["elicitation"]>, a: Analysis): Secti
         spec: barsWithCI(
           [
             { model: "untrained", ...ci(e.untrained), eval: evalOf(a, "untrained", e.target) },
-            { model: "pseudo-labels", ...ci(e.pseudo), eval: evalOf(a, "elicit:pseudo", e.target) },
-            { model: "true labels", ...ci(e.supervised), eval: evalOf(a, "elicit:supervised", e.target) },
+            { model: "pseudo-labels", ...ci(e.pseudo), eval: evalOf(a, models.elicitPseudo, e.target) },
+            { model: "true labels", ...ci(e.supervised), eval: evalOf(a, models.elicitSupervised, e.target) },
           ],
           "model",
           `AUROC on ${e.target}`,
