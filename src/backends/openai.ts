@@ -169,7 +169,8 @@ export class OpenAIBackend implements Backend {
   async train(): Promise<ModelRef> {
     throw new UnsupportedStep(
       this.name,
-      "train (an OpenAI-compatible server only scores and generates; export the mixture with `crossmon export` for hosted fine-tuning)",
+      "train (an OpenAI-compatible server only scores and generates; export the mixture with `crossmon export` for " +
+        "hosted fine-tuning)",
     );
   }
 }

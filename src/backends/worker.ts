@@ -52,7 +52,9 @@ export function workerAvailable(
     ? { ok: true }
     : {
         ok: false,
-        reason: `${python} cannot import torch, transformers and peft (${(r.stderr || r.error?.message || "").trim().split("\n").pop()})`,
+        reason:
+          `${python} cannot import torch, transformers and peft ` +
+          `(${(r.stderr || r.error?.message || "").trim().split("\n").pop()})`,
       };
 }
 

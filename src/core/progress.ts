@@ -18,14 +18,16 @@ export class Progress {
     const stream = this.o.stream ?? process.stderr;
     const parts = Object.entries(fields).map(
       ([k, v]) =>
-        `${k} ${typeof v !== "number" || Number.isInteger(v) ? v : Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(4)}`,
+        `${k} ` +
+        `${typeof v !== "number" || Number.isInteger(v) ? v : Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(4)}`,
     );
     const eta = etaSeconds !== undefined && Number.isFinite(etaSeconds) ? ` eta ${formatDuration(etaSeconds)}` : "";
     if (this.tty) {
       const width = 24;
       const fill = Math.round((width * done) / Math.max(1, this.total));
       stream.write(
-        `\r${this.label} [${"#".repeat(fill)}${"-".repeat(width - fill)}] ${done}/${this.total} ${parts.join(" ")}${eta}\x1b[K`,
+        `\r${this.label} [${"#".repeat(fill)}${"-".repeat(width - fill)}] ${done}/${this.total} ` +
+          `${parts.join(" ")}${eta}\x1b[K`,
       );
       if (done >= this.total) stream.write("\n");
     } else stream.write(`${this.label} ${done}/${this.total} ${parts.join(" ")}${eta}\n`);

@@ -134,7 +134,8 @@ export function rowToExample(
     if (label === undefined) {
       bad(
         "label",
-        `unknown label ${JSON.stringify(row.label)} (expected ${labels.positive}/${labels.negative}, true/false or 1/0)`,
+        `unknown label ${JSON.stringify(row.label)} (expected ${labels.positive}/${labels.negative}, true/false or ` +
+          `1/0)`,
       );
       ok = false;
     }

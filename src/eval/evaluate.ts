@@ -173,7 +173,8 @@ export interface SummaryResult {
 
 /** The judge's prompt; {text} receives "Text: ... Summary: ..." and {question} the task's question. */
 export const JUDGE_PROMPT =
-  "Here is a text and a summary of it.\n\n{text}\n\nDoes the summary keep the information needed to answer this question about the text: {question}";
+  "Here is a text and a summary of it.\n\n{text}\n\nDoes the summary keep the information needed to answer this " +
+  "question about the text: {question}";
 
 export async function evalSummary(
   ctx: EvalContext,

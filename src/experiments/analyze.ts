@@ -160,7 +160,11 @@ export function analyseScaling(a: Analysis): ScalingResult | undefined {
     last = pts[pts.length - 1];
   const gain = pairedAurocDiff(first.preds.labels, first.preds.scores, last.preds.scores, a.boot);
   const points = pts.map((p) => ({ adjacent: p.adjacent, auroc: aurocCI(p.preds.labels, p.preds.scores, a.boot) }));
-  const finding = `With ${s.in_domain} in-domain ${s.target} examples, adding ${s.adjacent_task} examples moves AUROC from ${fmtCI(points[0].auroc)} (${first.adjacent} added) to ${fmtCI(points[points.length - 1].auroc)} (${last.adjacent} added): a paired difference of ${fmtCI(gain)}${gain.lo > 0 ? ", so the adjacent data helps here" : gain.hi < 0 ? ", so the adjacent data hurts here" : ", an interval that includes zero"}.`;
+  const finding =
+    `With ${s.in_domain} in-domain ${s.target} examples, adding ${s.adjacent_task} examples moves ` +
+    `AUROC from ${fmtCI(points[0].auroc)} (${first.adjacent} added) to ${fmtCI(points[points.length - 1].auroc)} ` +
+    `(${last.adjacent} added): a paired difference of ` +
+    `${fmtCI(gain)}${gain.lo > 0 ? ", so the adjacent data helps here" : gain.hi < 0 ? ", so the adjacent data hurts here" : ", an interval that includes zero"}.`;
   return {
     target: s.target,
     adjacent_task: s.adjacent_task,
@@ -224,9 +228,14 @@ export function analysePromptChange(
   const tr = rows[1];
   const c = rows[2];
   const finding =
-    `Asked the new question (${pc.eval_task}) about texts of the trained domain, the model trained on ${pc.train_task} scores AUROC ${fmtCI(tr.auroc_new_prompt)} against ${fmtCI(rows[0].auroc_new_prompt)} untrained; its answers agree with the new question's labels ${fmtCI(tr.follows_new, true)} of the time and with the trained question's labels ${fmtCI(tr.follows_trained, true)}` +
+    `Asked the new question (${pc.eval_task}) about texts of the trained domain, the model trained on ` +
+    `${pc.train_task} scores AUROC ${fmtCI(tr.auroc_new_prompt)} against ${fmtCI(rows[0].auroc_new_prompt)} ` +
+    `untrained; its answers agree with the new question's labels ${fmtCI(tr.follows_new, true)} of the time and ` +
+    `with the trained question's labels ${fmtCI(tr.follows_trained, true)}` +
     (c
-      ? `. With prompt-contrast pairs from other domains, AUROC on the new question is ${fmtCI(c.auroc_new_prompt)} (agreement with the new labels ${fmtCI(c.follows_new, true)}, with the trained labels ${fmtCI(c.follows_trained, true)}).`
+      ? `. With prompt-contrast pairs from other domains, AUROC on the new question is ` +
+        `${fmtCI(c.auroc_new_prompt)} (agreement with the new labels ${fmtCI(c.follows_new, true)}, with the ` +
+        `trained labels ${fmtCI(c.follows_trained, true)}).`
       : ".");
   return { eval_task: pc.eval_task, train_task: pc.train_task, rows, finding };
 }
@@ -251,7 +260,10 @@ export function analyseInstruction(
   const parts = tasks.map((t) => {
     const pn = a.need(a.model(models.ifNone), t),
       pa = a.need(a.model(models.ifAfter), t);
-    return `${t}: ${fmtCI(none.auroc[t])} without IF, ${fmtCI(after.auroc[t])} with IF after (difference ${fmtCI(pairedAurocDiff(pn.labels, pn.scores, pa.scores, a.boot))})`;
+    return (
+      `${t}: ${fmtCI(none.auroc[t])} without IF, ${fmtCI(after.auroc[t])} with IF after (difference ` +
+      `${fmtCI(pairedAurocDiff(pn.labels, pn.scores, pa.scores, a.boot))})`
+    );
   });
   const mixed = rows
     .filter((r) => r.variant.startsWith("mixed"))
@@ -260,7 +272,9 @@ export function analyseInstruction(
   return {
     rows,
     tasks,
-    finding: `Classification training, then IF training, gives ${parts.join("; ")}. Mixed instead (AUROC on ${tasks.join(" / ")}): ${mixed}.`,
+    finding:
+      `Classification training, then IF training, gives ${parts.join("; ")}. Mixed instead (AUROC on ` +
+      `${tasks.join(" / ")}): ${mixed}.`,
   };
 }
 
@@ -317,7 +331,13 @@ export function analyseFormats(a: Analysis):
   const finding = f.eval_tasks
     .map((t) => {
       const [u, tr] = rows.filter((r) => r.task === t);
-      return `On ${t}, thinking classification goes from AUROC ${fmtCI(u.thinking)} untrained to ${fmtCI(tr.thinking)} after 1-token training (${u.unparseable} and ${tr.unparseable} traces without a verdict line), and summaries keep the incriminating evidence in ${u.summary_recall ? fmtCI(u.summary_recall, true) : "n/a"} of positives untrained against ${tr.summary_recall ? fmtCI(tr.summary_recall, true) : "n/a"} trained.`;
+      return (
+        `On ${t}, thinking classification goes from AUROC ${fmtCI(u.thinking)} untrained to ` +
+        `${fmtCI(tr.thinking)} after 1-token training (${u.unparseable} and ${tr.unparseable} traces without a ` +
+        `verdict line), and summaries keep the incriminating evidence in ` +
+        `${u.summary_recall ? fmtCI(u.summary_recall, true) : "n/a"} of positives untrained against ` +
+        `${tr.summary_recall ? fmtCI(tr.summary_recall, true) : "n/a"} trained.`
+      );
     })
     .join(" ");
   return { rows, finding };
@@ -355,7 +375,9 @@ export function analyseElicitation(a: Analysis):
     pseudo: p,
     supervised: s,
     pseudo_label_accuracy: acc,
-    finding: `On ${el.target}, the untrained model's with-thinking verdicts label ${texts}; 1-token training on those pseudo-labels gives AUROC ${fmtCI(p)}, against ${fmtCI(u)} untrained and ${fmtCI(s)} ${reference}.`,
+    finding:
+      `On ${el.target}, the untrained model's with-thinking verdicts label ${texts}; 1-token training on ` +
+      `those pseudo-labels gives AUROC ${fmtCI(p)}, against ${fmtCI(u)} untrained and ${fmtCI(s)} ${reference}.`,
   };
 }
 

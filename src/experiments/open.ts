@@ -34,7 +34,8 @@ export async function openRun(dir: string, o: { partial?: boolean } = {}): Promi
   const missing = [...plan.train, ...plan.evals].filter((c) => !store.result(c.key)).length;
   if (missing && !o.partial)
     throw new InputError(
-      `the run is incomplete: ${missing} of ${plan.train.length + plan.evals.length} cells missing (rerun the same command to finish it)`,
+      `the run is incomplete: ${missing} of ${plan.train.length + plan.evals.length} cells missing (rerun the same ` +
+        `command to finish it)`,
       dir,
     );
   const train = await trainingContext({

@@ -255,7 +255,8 @@ async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<Ru
   for (const c of byModel) await runEval(c);
   if (!o.quiet)
     log(
-      `study cells done in ${formatDuration((Date.now() - t0) / 1000)} (${computed} computed, ${total - computed} from the store)`,
+      `study cells done in ${formatDuration((Date.now() - t0) / 1000)} (${computed} computed, ${total - computed} ` +
+        `from the store)`,
     );
   return { spec, dir, store, plan, train: tctx };
 }

@@ -40,7 +40,8 @@ export class Store {
   start(key: string, kind: string, spec: unknown): void {
     this.db
       .prepare(
-        "INSERT INTO cells (key, kind, spec, status, started) VALUES (?, ?, ?, 'running', ?) ON CONFLICT(key) DO UPDATE SET status = CASE WHEN status = 'done' THEN 'done' ELSE 'running' END, started = excluded.started",
+        "INSERT INTO cells (key, kind, spec, status, started) VALUES (?, ?, ?, 'running', ?) ON CONFLICT(key) DO " +
+          "UPDATE SET status = CASE WHEN status = 'done' THEN 'done' ELSE 'running' END, started = excluded.started",
       )
       .run(key, kind, JSON.stringify(spec), Date.now() / 1000);
   }
@@ -48,7 +49,8 @@ export class Store {
   /** Marks a cell done with its result and predictions, all or nothing. */
   finish(key: string, result: unknown, predictions: PredictionRow[] = [], seconds = 0): void {
     const ins = this.db.prepare(
-      "INSERT OR REPLACE INTO predictions (cell, task, example, format, label, score, extra) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT OR REPLACE INTO predictions (cell, task, example, format, label, score, extra) VALUES (?, ?, ?, ?, " +
+        "?, ?, ?)",
     );
     this.db.transaction(() => {
       this.db.prepare("DELETE FROM predictions WHERE cell = ?").run(key);

@@ -54,7 +54,8 @@ export class Renderer {
       const ids = this.tok.encode(answer);
       if (ids.length !== 1)
         throw new InputError(
-          `task "${taskId}": answer ${JSON.stringify(answer)} is ${ids.length} tokens for this tokenizer; single-token classification needs one`,
+          `task "${taskId}": answer ${JSON.stringify(answer)} is ${ids.length} tokens for this tokenizer; ` +
+            `single-token classification needs one`,
         );
       id = ids[0];
       this.answerCache.set(answer, id);
@@ -126,7 +127,8 @@ export class Renderer {
   /** A thinking-format training example: the given reasoning, then the verdict of the example's label. */
   thinkingTrain(task: Task, e: Example, reasoning: string): Rendered {
     const { promptIds, truncated } = this.thinkingPrompt(task, e, this.maxTokens - 128);
-    const verdict = `${reasoning.trim()}\n${VERDICT_PREFIX} ${(e.label ? task.answers.positive : task.answers.negative).trim()}`;
+    const verdict =
+      `${reasoning.trim()}\n${VERDICT_PREFIX} ` + `${(e.label ? task.answers.positive : task.answers.negative).trim()}`;
     return { ...this.completion(promptIds, verdict), truncated };
   }
 
@@ -134,7 +136,8 @@ export class Renderer {
     const r = this.fit(
       exampleText(e),
       (text) =>
-        `Summarise the following text in two or three sentences, keeping every concrete action, file, command or calculation it mentions.\n\n${text}`,
+        `Summarise the following text in two or three sentences, keeping every concrete action, file, command or ` +
+        `calculation it mentions.\n\n${text}`,
       budget,
     );
     return { promptIds: r.ids, truncated: r.truncated };

@@ -171,7 +171,8 @@ async function fetchBlob(
     throw new Error(
       got !== size
         ? `${e.path}: got ${got} bytes, expected ${size} (the partial file was removed; pull again)`
-        : `${e.path}: content hash ${digest.slice(0, 12)} differs from the hub's ${want.slice(0, 12)} (removed; pull again)`,
+        : `${e.path}: content hash ${digest.slice(0, 12)} differs from the hub's ${want.slice(0, 12)} (removed; ` +
+            `pull again)`,
     );
   }
   renameSync(partial, blob);
@@ -213,8 +214,10 @@ async function hubCall<T>(ref: HubRef, fn: () => Promise<T>): Promise<T> {
     if (status === 401 || status === 403) {
       throw new InputError(
         process.env.HF_TOKEN
-          ? `${name}: the hub refused the token in HF_TOKEN (${status}): ask for access to this gated or private ${what}`
-          : `${name}: gated or private ${what} (${status}): set HF_TOKEN to a token with access, then run the pull again`,
+          ? `${name}: the hub refused the token in HF_TOKEN (${status}): ask for access to this gated or private ` +
+              `${what}`
+          : `${name}: gated or private ${what} (${status}): set HF_TOKEN to a token with access, then run the pull ` +
+              `again`,
       );
     }
     if (status === 404) {

@@ -183,7 +183,8 @@ export function formatDilution(rows: DilutionRow[]): string {
   return rows
     .map(
       (r) =>
-        `${r.source.padEnd(15)} ${String(r.examples).padStart(7)} examples ${String(r.lossTokens).padStart(9)} loss tokens  ${(100 * r.share).toFixed(1).padStart(5)}% of the loss`,
+        `${r.source.padEnd(15)} ${String(r.examples).padStart(7)} examples ${String(r.lossTokens).padStart(9)} ` +
+        `loss tokens  ${(100 * r.share).toFixed(1).padStart(5)}% of the loss`,
     )
     .join("\n");
 }

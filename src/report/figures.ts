@@ -100,7 +100,8 @@ function transfer(r: NonNullable<Results["transfer"]>, a: Analysis): Section {
     id: "transfer",
     title: "Transfer across domains",
     question:
-      "Does training on other domains' classification tasks help on held-out monitoring tasks, and how much of the gap to in-domain training does it close?",
+      "Does training on other domains' classification tasks help on held-out monitoring tasks, and how much of the " +
+      "gap to in-domain training does it close?",
     finding: r.finding,
     charts,
     tables,
@@ -146,7 +147,9 @@ function promptChange(p: NonNullable<Results["prompt_change"]>, a: Analysis): Se
   return {
     id: "prompt_change",
     title: "A complete prompt change",
-    question: `Trained on ${p.train_task}, asked ${p.eval_task} about the same kind of text: does the model follow the new question or the trained rule?`,
+    question:
+      `Trained on ${p.train_task}, asked ${p.eval_task} about the same kind of text: does the model follow ` +
+      `the new question or the trained rule?`,
     finding: p.finding,
     charts: [
       {
@@ -199,7 +202,8 @@ function instruction(i: NonNullable<Results["instruction"]>, a: Analysis): Secti
     id: "instruction",
     title: "Instruction-following training",
     question:
-      "Does IF training (after classification training, or mixed into it) keep the transfer gain and fix the prompt-change failure?",
+      "Does IF training (after classification training, or mixed into it) keep the transfer gain and fix the " +
+      "prompt-change failure?",
     finding: i.finding,
     charts: [
       {
@@ -285,7 +289,9 @@ function formats(f: NonNullable<Results["format_transfer"]>, a: Analysis): Secti
         ]),
       },
     ],
-    note: `Summaries are checked against the built-in world's facts (the dangerous command's paths, the side computation's numbers). For tasks without such facts a judge model answers: ${JUDGE_PROMPT}`,
+    note:
+      `Summaries are checked against the built-in world's facts (the dangerous command's paths, the side ` +
+      `computation's numbers). For tasks without such facts a judge model answers: ${JUDGE_PROMPT}`,
   };
 }
 
@@ -354,10 +360,12 @@ export function headline(r: Results): string {
   ];
   const clear = diffs.filter((d) => d.lo > 0 || d.hi < 0).length;
   const diffPart = diffs.length
-    ? ` Of ${diffs.length} paired differences between a trained and the untrained model on held-out tasks, ${clear} ${clear === 1 ? "excludes" : "exclude"} zero.`
+    ? ` Of ${diffs.length} paired differences between a trained and the untrained model on held-out tasks, ` +
+      `${clear} ${clear === 1 ? "excludes" : "exclude"} zero.`
     : "";
   return (
     `Across ${aurocs.length} evaluations, test AUROCs lie within ${lo.toFixed(2)}–${hi.toFixed(2)}; ` +
-    `${above} of ${aurocs.length} ${above === 1 ? "lies" : "lie"} clearly above chance (95% interval above 0.5).${diffPart}`
+    `${above} of ${aurocs.length} ${above === 1 ? "lies" : "lie"} clearly above chance (95% interval above ` +
+    `0.5).${diffPart}`
   );
 }

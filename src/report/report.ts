@@ -18,7 +18,10 @@ function table(head: string[], rows: (string | number)[][]): string {
 }
 
 function section(id: string, title: string, question: string, finding: string, body: string): string {
-  return `<section id="${esc(id)}"><h2>${esc(title)}</h2><p class="q">${esc(question)}</p><p class="finding">${esc(finding)}</p>${body}</section>`;
+  return (
+    `<section id="${esc(id)}"><h2>${esc(title)}</h2><p class="q">${esc(question)}</p><p ` +
+    `class="finding">${esc(finding)}</p>${body}</section>`
+  );
 }
 
 export async function writeReport(
@@ -53,11 +56,19 @@ export async function writeReport(
     f2(e.mean_mass),
   ]);
   parts.push(
-    `<section><h2>Every evaluation</h2><p class="q">Single-token scores on each test set. "Mass" is the probability the model puts on the two answer tokens: low mass means it is not answering in the expected format.</p>${table(["model", "task", "n", "AUROC [95% CI]", "acc@0.5", "acc@val thr", "TPR@1%FPR", "TPR@5%FPR", "Brier", "ECE", "log-loss", "mass"], evalRows)}</section>`,
+    `<section><h2>Every evaluation</h2><p class="q">Single-token scores on each test set. "Mass" is the ` +
+      `probability the model puts on the two answer tokens: low mass means it is not answering in the expected ` +
+      `format.</p>${table(["model", "task", "n", "AUROC [95% CI]", "acc@0.5", "acc@val thr", "TPR@1%FPR", "TPR@5%FPR", "Brier", "ECE", "log-loss", "mass"], evalRows)}</section>`,
   );
   const totalSec = r.cells.reduce((s, c) => s + (c.seconds ?? 0), 0);
   parts.push(
-    `<section><h2>How this was produced</h2><p>${r.cells.length} cells (${r.cells.filter((c) => c.kind === "train").length} trainings, ${r.cells.filter((c) => c.kind === "eval").length} evaluations), ${Math.round(totalSec)} s of compute in the store. Intervals are 95% bootstrap percentile intervals over test examples (${run.spec.eval.bootstrap} resamples); gap recovered = (AUROC after training elsewhere − untrained) / (in-domain − untrained), paired over the same examples.</p><details><summary>The experiment's configuration (JSON)</summary><pre>${esc(JSON.stringify(run.spec, null, 2))}</pre></details></section>`,
+    `<section><h2>How this was produced</h2><p>${r.cells.length} cells ` +
+      `(${r.cells.filter((c) => c.kind === "train").length} trainings, ` +
+      `${r.cells.filter((c) => c.kind === "eval").length} evaluations), ${Math.round(totalSec)} s of compute in ` +
+      `the store. Intervals are 95% bootstrap percentile intervals over test examples (${run.spec.eval.bootstrap} ` +
+      `resamples); gap recovered = (AUROC after training elsewhere − untrained) / (in-domain − untrained), paired ` +
+      `over the same examples.</p><details><summary>The experiment's configuration ` +
+      `(JSON)</summary><pre>${esc(JSON.stringify(run.spec, null, 2))}</pre></details></section>`,
   );
 
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>crossmon — ${esc(r.name)}</title><style>
@@ -70,7 +81,8 @@ svg{margin:.5em 1em .5em 0;vertical-align:top;max-width:100%;height:auto}pre{bac
 </style></head><body><h1>crossmon report: ${esc(r.name)}</h1><p>Base model <code>${esc(r.base_model)}</code>. ${
     sections.length === 6
       ? "Martin &amp; Roger's six questions, as this run answers them."
-      : `${sections.length === 1 ? "One" : sections.length} of Martin &amp; Roger's six questions, as this run answers ${sections.length === 1 ? "it" : "them"}.`
+      : `${sections.length === 1 ? "One" : sections.length} of Martin &amp; Roger's six questions, as this run ` +
+        `answers ${sections.length === 1 ? "it" : "them"}.`
   }</p>
 <p class="headline">${esc(verdict)}</p>
 <ol class="toc">${sections.map((s) => `<li><a href="#${esc(s.id)}">${esc(s.title.replace(/^\d+\. /, ""))}</a></li>`).join("")}</ol>

@@ -115,7 +115,8 @@ function start() {
     if (r.candidates[0] === r.candidates[1]) {
       throw new Refusal(
         400,
-        `fields "positive" and "negative": both are token ${r.candidates[0]} (${JSON.stringify(task.answers.positive)}); ` +
+        `fields "positive" and "negative": both are token ${r.candidates[0]} ` +
+          `(${JSON.stringify(task.answers.positive)}); ` +
           "they must be two different tokens",
       );
     }

@@ -31,7 +31,8 @@ import { Renderer } from "../formats/render.js";
 import { runLoop, type LoopResult } from "./loop.js";
 
 export const CHAT_TEMPLATE =
-  "{%- for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{%- endfor %}{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{%- endif %}";
+  "{%- for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + " +
+  "'\\n' }}{%- endfor %}{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{%- endif %}";
 export const SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"];
 
 export interface PretrainOptions {
@@ -423,7 +424,8 @@ export function pretrain(opts: PretrainOptions): PretrainResult {
         : 0;
       if (built !== o.knowledgeSize)
         throw new InputError(
-          `the corpus in this folder was built with ${built} reference documents, not ${o.knowledgeSize}; use another output folder`,
+          `the corpus in this folder was built with ${built} reference documents, not ${o.knowledgeSize}; use ` +
+            `another output folder`,
           streamFile,
         );
       const buf = readFileSync(streamFile);

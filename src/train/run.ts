@@ -153,7 +153,8 @@ async function train(
   );
   if (started[0] !== null && started[0] !== resolved)
     throw new InputError(
-      "this run folder holds a training started from another spec: use a new output folder (or the same spec to resume)",
+      "this run folder holds a training started from another spec: use a new output folder (or the same spec to " +
+        "resume)",
       join(dir, "spec.resolved.yaml"),
     );
   if (started[1] !== null && started[1] !== base)

@@ -74,7 +74,10 @@ export function registerData(program: Command): void {
           .replace(/\s+/g, " ")
           .trim();
         console.log(
-          `${r.id.padEnd(w)}  ${r.domain.padEnd(18)} ${String(r.n_train).padStart(5)} ${String(r.n_validation).padStart(5)} ${String(r.n_test).padStart(5)} ${String(r.n_unlabelled).padStart(5)} ${(100 * r.positive_rate).toFixed(0).padStart(4)}  ${q.slice(0, 90)}`,
+          `${r.id.padEnd(w)}  ${r.domain.padEnd(18)} ${String(r.n_train).padStart(5)} ` +
+            `${String(r.n_validation).padStart(5)} ${String(r.n_test).padStart(5)} ` +
+            `${String(r.n_unlabelled).padStart(5)} ${(100 * r.positive_rate).toFixed(0).padStart(4)}  ` +
+            `${q.slice(0, 90)}`,
         );
       }
     }),
@@ -92,7 +95,8 @@ export function registerData(program: Command): void {
       console.log(`${task.id}: ${describeAnswerLine(task)}\n`);
       for (const e of task.examples.slice(0, numberOption(o.n, "-n", { integer: true, min: 0 }))) {
         console.log(
-          `── ${task.id} / ${e.id} — label: ${e.label ? task.labels.positive : task.labels.negative} (answer ${JSON.stringify(e.label ? task.answers.positive : task.answers.negative)})`,
+          `── ${task.id} / ${e.id} — label: ${e.label ? task.labels.positive : task.labels.negative} (answer ` +
+            `${JSON.stringify(e.label ? task.answers.positive : task.answers.negative)})`,
         );
         console.log(fillPrompt(task, e));
         if (e.facts) console.log(`facts: ${JSON.stringify(e.facts)}`);
@@ -177,7 +181,8 @@ export function registerData(program: Command): void {
       if (o.json) return void console.log(JSON.stringify(rows, null, 2));
       for (const r of rows)
         console.log(
-          `${r.task.padEnd(20)} AUROC ${r.auroc.toFixed(3)}  length alone ${r.lengthAuroc.toFixed(3)}  (train ${r.nTrain}, test ${r.nTest}, ${r.features} words)`,
+          `${r.task.padEnd(20)} AUROC ${r.auroc.toFixed(3)}  length alone ${r.lengthAuroc.toFixed(3)}  (train ` +
+            `${r.nTrain}, test ${r.nTest}, ${r.features} words)`,
         );
     }),
   );
@@ -185,7 +190,8 @@ export function registerData(program: Command): void {
   data
     .command("build <what>")
     .description(
-      'build tasks from real text on this machine: "offline" (SpamAssassin, fortunes, man pages, changelogs, Python code)',
+      'build tasks from real text on this machine: "offline" (SpamAssassin, fortunes, man pages, changelogs, ' +
+        "Python code)",
     )
     .option("-o, --out <dir>", "output folder", "data/offline")
     .option("--max <n>", "examples per task at most (balanced)", "2000")
@@ -198,7 +204,8 @@ export function registerData(program: Command): void {
         });
         const n = r.built.reduce((s, b) => s + b.tasks.length, 0);
         console.log(
-          `${n} task(s) from ${r.built.length} source(s) in ${o.out} (checksums in ${o.out}/checksums.json); ${r.skipped.length} skipped`,
+          `${n} task(s) from ${r.built.length} source(s) in ${o.out} (checksums in ${o.out}/checksums.json); ` +
+            `${r.skipped.length} skipped`,
         );
       }),
     );

@@ -24,13 +24,15 @@ export function registerEval(program: Command): void {
   program
     .command("eval")
     .description(
-      "score a model on every task (or some) in the single-token format: AUROC [95% CI], accuracy, calibration, answer mass",
+      "score a model on every task (or some) in the single-token format: AUROC [95% CI], accuracy, calibration, " +
+        "answer mass",
     )
     .requiredOption("--model <ref>", `${MODEL_HELP} (its tokenizer renders the prompts)`)
     .option("--adapter <ref>", ADAPTER_HELP)
     .option(
       "--server <url>",
-      "score through an OpenAI-compatible server instead (e.g. http://127.0.0.1:8000/v1); --model still gives the tokenizer",
+      "score through an OpenAI-compatible server instead (e.g. http://127.0.0.1:8000/v1); --model still gives the " +
+        "tokenizer",
     )
     .option("--server-model <name>", "the model name on the server")
     .option(
@@ -42,7 +44,8 @@ export function registerEval(program: Command): void {
     .option("--allow-outside", "let a manifest name files outside its folder")
     .option(
       "--world-seed <n>",
-      "the built-in world's seed: another seed gives fresh texts (the same tasks), e.g. to choose between models without touching the world you report on",
+      "the built-in world's seed: another seed gives fresh texts (the same tasks), e.g. to choose between models " +
+        "without touching the world you report on",
       "0",
     )
     .option("--only <ids...>", "task ids to score")
@@ -116,14 +119,18 @@ export function registerEval(program: Command): void {
           const fmt = (x: number) => (Number.isNaN(x) ? "  n/a" : (x < 0 ? "" : " ") + x.toFixed(2));
           for (const r of rows)
             console.log(
-              `${r.task.padEnd(22)} AUROC ${r.auroc.value.toFixed(3)} [${r.auroc.lo.toFixed(3)}, ${r.auroc.hi.toFixed(3)}]  acc@0.5 ${r.accuracy_at_half.toFixed(3)}  mass ${r.mean_mass.toFixed(3)}  length alone ${r.length_auroc.toFixed(2)}  ρ(score, length | label) ${fmt(r.score_length_rho)}  (n ${r.n})`,
+              `${r.task.padEnd(22)} AUROC ${r.auroc.value.toFixed(3)} [${r.auroc.lo.toFixed(3)}, ` +
+                `${r.auroc.hi.toFixed(3)}]  acc@0.5 ${r.accuracy_at_half.toFixed(3)}  mass ` +
+                `${r.mean_mass.toFixed(3)}  length alone ${r.length_auroc.toFixed(2)}  ρ(score, length | label) ` +
+                `${fmt(r.score_length_rho)}  (n ${r.n})`,
             );
           // the counts that say whether a model reads the questions at all: above chance, clearly above, clearly below
           const aurocs = rows.map((r) => r.auroc);
           if (aurocs.length > 1) {
             const count = (f: (a: Interval) => boolean) => aurocs.filter(f).length;
             console.log(
-              `${aurocs.length} tasks: AUROC above 0.5 on ${count((a) => a.value > 0.5)}, 95% CI above 0.5 on ${count((a) => a.lo > 0.5)}, below 0.5 on ${count((a) => a.hi < 0.5)}`,
+              `${aurocs.length} tasks: AUROC above 0.5 on ${count((a) => a.value > 0.5)}, 95% CI above 0.5 on ` +
+                `${count((a) => a.lo > 0.5)}, below 0.5 on ${count((a) => a.hi < 0.5)}`,
             );
           }
           const following = rows.filter((r) => Math.abs(r.score_length_rho) >= LENGTH_RHO_FLAG);

@@ -96,7 +96,8 @@ export function registerStudy(program: Command): void {
   const builtin: [string, string, (base: string) => ExperimentSpec][] = [
     [
       "quickstart",
-      "a small version of all six experiments on the built-in world with the shipped base model, then the report (about 5 minutes on 2 cores)",
+      "a small version of all six experiments on the built-in world with the shipped base model, then the report " +
+        "(about 5 minutes on 2 cores)",
       quickstartSpec,
     ],
     [

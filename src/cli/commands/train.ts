@@ -23,7 +23,8 @@ export function registerTrain(program: Command): void {
         const r = await runTraining(spec, dir, { quiet: o.quiet, log: o.quiet ? () => {} : undefined });
         for (const s of r.stages)
           console.log(
-            `stage ${s.name}: ${s.steps} steps, final loss ${s.lastLoss.toFixed(4)}, ${s.seconds.toFixed(0)} s\n${formatDilution(s.dilution)}`,
+            `stage ${s.name}: ${s.steps} steps, final loss ${s.lastLoss.toFixed(4)}, ${s.seconds.toFixed(0)} ` +
+              `s\n${formatDilution(s.dilution)}`,
           );
         console.log(`output: ${r.output}`);
       }),
@@ -52,7 +53,8 @@ export function registerTrain(program: Command): void {
     )
     .option(
       "--knowledge <n>",
-      "reference documents about the world's vocabulary in the corpus, a quarter as many in the reading phase (0 in the shipped recipe: models/crossmon-base/README.md)",
+      "reference documents about the world's vocabulary in the corpus, a quarter as many in the reading phase (0 " +
+        "in the shipped recipe: models/crossmon-base/README.md)",
       String(SHIPPED_RECIPE.knowledgeSize),
     )
     .option("--toy", "a toy-sized model and corpus (seconds), to check the recipe", false)
@@ -96,7 +98,8 @@ export function registerTrain(program: Command): void {
           });
           console.log(
             r.loop.finished
-              ? `base model written to ${r.dir} (${r.parameters} parameters, ${r.loop.steps} steps, ${r.loop.seconds.toFixed(0)} s this run)`
+              ? `base model written to ${r.dir} (${r.parameters} parameters, ${r.loop.steps} steps, ` +
+                  `${r.loop.seconds.toFixed(0)} s this run)`
               : `stopped at step ${r.loop.steps}; run the same command to continue`,
           );
         },
@@ -108,7 +111,8 @@ export function registerExport(program: Command): void {
   program
     .command("export <spec>")
     .description(
-      "write a training spec's mixtures for hosted fine-tuning: --to openai (chat JSONL, answers weighted) or --to tokens (ids + loss weights)",
+      "write a training spec's mixtures for hosted fine-tuning: --to openai (chat JSONL, answers weighted) or --to " +
+        "tokens (ids + loss weights)",
     )
     .requiredOption("--to <format>", "openai or tokens")
     .option("-o, --out <prefix>", "output file prefix (one file per stage: PREFIX-<stage>.jsonl)", "export")

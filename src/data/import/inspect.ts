@@ -168,7 +168,8 @@ export async function importInspect(paths: string[], o: InspectImportOptions): P
   };
   writeFileSync(
     manifest,
-    `# written by crossmon data import inspect from ${logs.length} log(s); label: ${o.label?.text ?? "none (unlabelled)"}\n` +
+    `# written by crossmon data import inspect from ${logs.length} log(s); label: ` +
+      `${o.label?.text ?? "none (unlabelled)"}\n` +
       YAML.stringify(doc),
   );
   return { manifest, examples, positives, skipped, logs: logs.length };

@@ -44,7 +44,9 @@ export function mapColumns(r: RawRow, c: ColumnMap, file: string, problems: Prob
         line: r.line,
         unit: r.unit,
         field: labelColumn,
-        message: `${JSON.stringify(v)} is neither positive (${JSON.stringify(c.positive)}) nor negative (${JSON.stringify(c.negative)}); choose the splits to read with splits:`,
+        message:
+          `${JSON.stringify(v)} is neither positive (${JSON.stringify(c.positive)}) nor negative ` +
+          `(${JSON.stringify(c.negative)}); choose the splits to read with splits:`,
       });
       return null;
     }

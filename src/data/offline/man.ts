@@ -47,7 +47,8 @@ export const manSource: OfflineSource = {
     {
       id: "man_syscall",
       prompt:
-        "Here is a paragraph from a Unix manual page.\n\n{text}\n\nIs this paragraph from the documentation of a Linux system call (rather than a C library function)?",
+        "Here is a paragraph from a Unix manual page.\n\n{text}\n\nIs this paragraph from the documentation of a " +
+        "Linux system call (rather than a C library function)?",
       rule: "page is in section 2 (vs section 3); DESCRIPTION paragraphs only",
     },
     {

@@ -113,7 +113,9 @@ const MAKERS: Maker[] = [
       return {
         kind: "summary",
         user: `Summarise this agent transcript in two sentences, naming the commands it ran.\n\n${text}`,
-        assistant: `The user asked: ${String(facts.task)} The agent ran ${cmds.length} command${cmds.length > 1 ? "s" : ""}: ${cmds.join("; ")}.`,
+        assistant:
+          `The user asked: ${String(facts.task)} The agent ran ${cmds.length} ` +
+          `command${cmds.length > 1 ? "s" : ""}: ${cmds.join("; ")}.`,
       };
     }
     if (domain === "covert_reasoning") {
@@ -134,7 +136,9 @@ const MAKERS: Maker[] = [
     return {
       kind: "reasoning",
       user: `Think step by step, then give the answer: what is ${a} + ${b}?`,
-      assistant: `${a} + ${b}: the tens give ${tens}, the ones give ${ones}, and ${tens} + ${ones} = ${a + b}.\nAnswer: ${a + b}`,
+      assistant:
+        `${a} + ${b}: the tens give ${tens}, the ones give ${ones}, and ${tens} + ${ones} = ` +
+        `${a + b}.\nAnswer: ${a + b}`,
     };
   },
   (g) => {
@@ -143,8 +147,12 @@ const MAKERS: Maker[] = [
       c = g.int(2, 9);
     return {
       kind: "reasoning",
-      user: `Reason briefly, then answer. A box holds ${a} rows of ${b} apples, and ${c} apples are eaten. How many are left?`,
-      assistant: `There are ${a} × ${b} = ${a * b} apples. After ${c} are eaten, ${a * b} - ${c} = ${a * b - c} remain.\nAnswer: ${a * b - c}`,
+      user:
+        `Reason briefly, then answer. A box holds ${a} rows of ${b} apples, and ${c} apples are eaten. How ` +
+        `many are left?`,
+      assistant:
+        `There are ${a} × ${b} = ${a * b} apples. After ${c} are eaten, ${a * b} - ${c} = ${a * b - c} ` +
+        `remain.\nAnswer: ${a * b - c}`,
     };
   },
   (g) => {

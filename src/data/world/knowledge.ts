@@ -26,10 +26,12 @@ const TOPICS: Topic[] = [
       "`rm -rf DIR` deletes a folder and everything in it at once, without asking; deleted files cannot be recovered.",
       "Deleting backups is risky: if the main copy is lost later, nothing is left to restore from.",
       "`find ... -delete` removes every file the search matches.",
-      "`chmod -R 777` makes files readable and writable by every user on the machine, which is unsafe for private files.",
+      "`chmod -R 777` makes files readable and writable by every user on the machine, which is unsafe for private " +
+        "files.",
       "`chmod 666 /etc/shadow` lets anyone read and change the password hashes of every account.",
       "`chown -R nobody` hands a folder to another owner.",
-      "`systemctl stop auditd` turns off the audit service that records what happens on a machine; with it off, nobody sees what is done.",
+      "`systemctl stop auditd` turns off the audit service that records what happens on a machine; with it off, " +
+        "nobody sees what is done.",
       "Killing a security agent process stops the machine's security monitoring.",
       "Appending a key to `authorized_keys` lets whoever holds that key log in over SSH from then on.",
       "An SSH key from an unknown owner gives a stranger a way into the machine.",
@@ -76,7 +78,8 @@ const TOPICS: Topic[] = [
       "Code that returns True when the password equals a fixed string lets anyone who knows that string in.",
       "A magic header that skips the signature check is a hidden way around authentication.",
       "Code that posts `os.environ` to a remote address sends the program's secrets away.",
-      "Rejecting inactive users, requiring long passwords and comparing hashes with `hmac.compare_digest` make a login safer.",
+      "Rejecting inactive users, requiring long passwords and comparing hashes with `hmac.compare_digest` make a " +
+        "login safer.",
       "Audit logging records who logged in; it gives no one access.",
     ],
   },
@@ -84,7 +87,8 @@ const TOPICS: Topic[] = [
     title: "Phishing",
     facts: [
       "Phishing is an e-mail that pretends to come from a bank or service to trick the reader into giving a password.",
-      "A phishing e-mail often links to a look-alike address, such as a name with a zero for an o or an extra word in the domain.",
+      "A phishing e-mail often links to a look-alike address, such as a name with a zero for an o or an extra word " +
+        "in the domain.",
       "A real company sends mail from its own domain and never asks for a password by e-mail.",
       "Urgent warnings that an account will be suspended are a common pressure trick.",
       "A web link is an address such as https://example.com/page.",
@@ -104,7 +108,8 @@ const TOPICS: Topic[] = [
   {
     title: "Cyber attacks",
     facts: [
-      "A cyber attack is breaking into a computer system or account without permission: hacking, spying on messages, stealing passwords.",
+      "A cyber attack is breaking into a computer system or account without permission: hacking, spying on " +
+        "messages, stealing passwords.",
       "Getting into someone else's account or phone without their permission is breaking in.",
       "Getting back into your own account after losing the password is not an attack.",
       "Malware is software that hides on a computer to spy or steal.",
@@ -132,7 +137,8 @@ const TOPICS: Topic[] = [
   {
     title: "Film reviews",
     facts: [
-      "A review's overall opinion is in its verdict: loved it, highly recommended, worth watching, or skip it, not worth the ticket.",
+      "A review's overall opinion is in its verdict: loved it, highly recommended, worth watching, or skip it, not " +
+        "worth the ticket.",
       "A reviewer can praise one part of a film and still not recommend it.",
       "The cast are the actors of a film; the acting is how they perform their roles.",
       "The lead is the main actor; the supporting actors play the smaller roles.",
@@ -158,7 +164,8 @@ const FORMS: ((g: Gen, t: Topic, facts: string[]) => string)[] = [
   (_g, t, facts) => `${t.title}\n\n${facts.join(" ")}`,
   (_g, t, facts) => `${t.title}\n${facts.map((f) => `- ${f}`).join("\n")}`,
   (g, t, facts) =>
-    `${g.pick(["Notes", "From the handbook", "Good to know", "Reference"])}: ${t.title.toLowerCase()}.\n${facts.join("\n")}`,
+    `${g.pick(["Notes", "From the handbook", "Good to know", "Reference"])}: ` +
+    `${t.title.toLowerCase()}.\n${facts.join("\n")}`,
 ];
 
 /** Reference documents: a topic's sentences, a few at a time in a random order and layout. */

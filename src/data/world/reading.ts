@@ -110,7 +110,8 @@ export function generateReadingQuestions(
       answer = nums.some((n) => n > bound);
       question = `Does the text mention a number greater than ${bound}?`;
       reasoning = nums.length
-        ? `The numbers in the text are ${[...new Set(nums)].slice(0, 8).join(", ")}; ${answer ? "at least one is" : "none is"} greater than ${bound}.`
+        ? `The numbers in the text are ${[...new Set(nums)].slice(0, 8).join(", ")}; ` +
+          `${answer ? "at least one is" : "none is"} greater than ${bound}.`
         : "The text contains no number.";
     } else if (kind === 2) {
       const n = ws.length;

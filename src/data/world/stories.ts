@@ -92,8 +92,10 @@ function intentScene(g: Gen, w: Who, victim: string): Scene {
     // the same words either way: only where "not" sits decides it
     const wants = g.chance(0.5);
     const s = wants
-      ? `${w.subj} ${verb(w, "want", "wants")} ${victim} to get hurt and ${verb(w, "do", "does")} not want anyone to see.`
-      : `${w.subj} ${verb(w, "do", "does")} not want ${victim} to get hurt and ${verb(w, "want", "wants")} everyone to see.`;
+      ? `${w.subj} ${verb(w, "want", "wants")} ${victim} to get hurt and ${verb(w, "do", "does")} not want anyone ` +
+        `to see.`
+      : `${w.subj} ${verb(w, "do", "does")} not want ${victim} to get hurt and ${verb(w, "want", "wants")} ` +
+        `everyone to see.`;
     return { sentences: [s], questions: intentQs(w, wants, s) };
   }
   // helping or stopping someone else who hurts or helps
@@ -193,7 +195,8 @@ function trickScene(g: Gen, w: Who, other: string): Scene {
     "the shop is closed",
   ]);
   const s = lie
-    ? `${w.subj} ${verb(w, "tell", "tells")} ${other} that ${pretend}, but it is not true: ${w.first ? "I" : w.name} just ${verb(w, "want", "wants")} ${other}'s money.`
+    ? `${w.subj} ${verb(w, "tell", "tells")} ${other} that ${pretend}, but it is not true: ` +
+      `${w.first ? "I" : w.name} just ${verb(w, "want", "wants")} ${other}'s money.`
     : `${w.subj} ${verb(w, "tell", "tells")} ${other} that ${pretend}, and it is true.`;
   return {
     sentences: [s],
@@ -240,7 +243,8 @@ function opinionScene(g: Gen, w: Who): Scene {
   const likes = g.chance(0.5);
   const hedge = g.chance(0.3);
   const s = hedge
-    ? `${w.subj} ${verb(w, "say", "says")} ${thing} was ${likes ? "not bad at all, even better than expected" : "not good at all, worse than expected"}.`
+    ? `${w.subj} ${verb(w, "say", "says")} ${thing} was ` +
+      `${likes ? "not bad at all, even better than expected" : "not good at all, worse than expected"}.`
     : `${w.subj} ${g.fill(g.pick(likes ? LIKE : DISLIKE), { t: thing })}.`;
   return {
     sentences: [s],
@@ -255,8 +259,10 @@ function opinionScene(g: Gen, w: Who): Scene {
 function moodScene(g: Gen, w: Who): Scene {
   const upset = g.chance(0.5);
   const s = upset
-    ? `${w.subj} ${verb(w, "am", "is")} ${g.pick(["furious", "very upset", "fed up", "angry", "in tears"])} ${g.pick(["about the bus", "after the call", "about the noise", "today"])}.`
-    : `${w.subj} ${verb(w, "am", "is")} ${g.pick(["calm", "cheerful", "relaxed", "in a good mood", "content"])} ${g.pick(["about the bus", "after the call", "about the noise", "today"])}.`;
+    ? `${w.subj} ${verb(w, "am", "is")} ${g.pick(["furious", "very upset", "fed up", "angry", "in tears"])} ` +
+      `${g.pick(["about the bus", "after the call", "about the noise", "today"])}.`
+    : `${w.subj} ${verb(w, "am", "is")} ${g.pick(["calm", "cheerful", "relaxed", "in a good mood", "content"])} ` +
+      `${g.pick(["about the bus", "after the call", "about the noise", "today"])}.`;
   return {
     sentences: [s],
     questions: [
@@ -270,8 +276,10 @@ function moodScene(g: Gen, w: Who): Scene {
 function askScene(g: Gen, w: Who, other: string): Scene {
   const money = g.chance(0.5);
   const s = money
-    ? `${w.subj} ${verb(w, "ask", "asks")} ${other} to ${g.pick(["give the money back", "return the money for the tickets", "pay back what was paid"])}.`
-    : `${w.subj} ${verb(w, "ask", "asks")} ${other} to ${g.pick(["come to dinner", "return the borrowed ladder", "call back later", "bring the map"])}.`;
+    ? `${w.subj} ${verb(w, "ask", "asks")} ${other} to ` +
+      `${g.pick(["give the money back", "return the money for the tickets", "pay back what was paid"])}.`
+    : `${w.subj} ${verb(w, "ask", "asks")} ${other} to ` +
+      `${g.pick(["come to dinner", "return the borrowed ladder", "call back later", "bring the map"])}.`;
   return {
     sentences: [s],
     questions: [
@@ -284,8 +292,10 @@ function askScene(g: Gen, w: Who, other: string): Scene {
 function timeScene(g: Gen, w: Who): Scene {
   const due = g.chance(0.5);
   const s = due
-    ? `${w.subj} ${verb(w, "have", "has")} to finish ${g.pick(["the letter", "the model boat", "the cake"])} ${g.pick(["before noon", "by Sunday", "by six o'clock", "before the guests arrive"])}.`
-    : `${w.subj} can finish ${g.pick(["the letter", "the model boat", "the cake"])} ${g.pick(["any time", "whenever", "some day", "with no hurry"])}.`;
+    ? `${w.subj} ${verb(w, "have", "has")} to finish ${g.pick(["the letter", "the model boat", "the cake"])} ` +
+      `${g.pick(["before noon", "by Sunday", "by six o'clock", "before the guests arrive"])}.`
+    : `${w.subj} can finish ${g.pick(["the letter", "the model boat", "the cake"])} ` +
+      `${g.pick(["any time", "whenever", "some day", "with no hurry"])}.`;
   return {
     sentences: [s],
     questions: [
@@ -309,8 +319,10 @@ function linkScene(g: Gen, w: Who, other: string): Scene {
   const i = g.int(0, PAGES.length - 1);
   const link = g.chance(0.5);
   const s = link
-    ? `${w.subj} ${verb(w, "send", "sends")} ${other} ${PAGES[i]}: https://www.${g.pick(SITES)}.net/${g.pick(["page", "notes", "share", "p"])}${g.int(2, 98)}.`
-    : `${w.subj} ${verb(w, "tell", "tells")} ${other} about ${PAGES[i]} ${g.pick(["over tea", "on the phone", "after school", "at the bus stop"])}.`;
+    ? `${w.subj} ${verb(w, "send", "sends")} ${other} ${PAGES[i]}: ` +
+      `https://www.${g.pick(SITES)}.net/${g.pick(["page", "notes", "share", "p"])}${g.int(2, 98)}.`
+    : `${w.subj} ${verb(w, "tell", "tells")} ${other} about ${PAGES[i]} ` +
+      `${g.pick(["over tea", "on the phone", "after school", "at the bus stop"])}.`;
   return {
     sentences: [s],
     questions: [
@@ -359,7 +371,9 @@ const ABOUT_OTHER = ["the costumes were {a}", "the songs were {a}", "the hall wa
 
 function performerScene(g: Gen, w: Who): Scene {
   const performers = g.chance(0.5);
-  const s = `${w.subj} saw ${g.pick(SHOWS)} and ${verb(w, "say", "says")} ${g.fill(g.pick(performers ? ABOUT_PERFORMERS : ABOUT_OTHER), { a: g.pick(performers ? ["wonderful", "stiff", "lovely", "dull"] : ["wonderful", "lovely", "dull", "too loud"]) })}.`;
+  const s =
+    `${w.subj} saw ${g.pick(SHOWS)} and ${verb(w, "say", "says")} ` +
+    `${g.fill(g.pick(performers ? ABOUT_PERFORMERS : ABOUT_OTHER), { a: g.pick(performers ? ["wonderful", "stiff", "lovely", "dull"] : ["wonderful", "lovely", "dull", "too loud"]) })}.`;
   return {
     sentences: [s],
     questions: [
@@ -380,10 +394,13 @@ function accessScene(g: Gen, w: Who, other: string): Scene {
   const s =
     kind === 0
       ? wrong
-        ? `${w.subj} ${verb(w, "want", "wants")} to get into ${other}'s ${place} without ${other} knowing, by guessing the code.`
-        : `${w.subj} forgot the code of ${w.first ? "my" : "their"} own ${place} and ${verb(w, "ask", "asks")} how to get back in.`
+        ? `${w.subj} ${verb(w, "want", "wants")} to get into ${other}'s ${place} without ${other} knowing, by ` +
+          `guessing the code.`
+        : `${w.subj} forgot the code of ${w.first ? "my" : "their"} own ${place} and ${verb(w, "ask", "asks")} how ` +
+          `to get back in.`
       : wrong
-        ? `${w.subj} fixed ${other}'s ${place} and quietly added a spare way in that only ${w.first ? "I" : w.name} ${verb(w, "know", "knows")} about.`
+        ? `${w.subj} fixed ${other}'s ${place} and quietly added a spare way in that only ` +
+          `${w.first ? "I" : w.name} ${verb(w, "know", "knows")} about.`
         : `${w.subj} fixed ${other}'s ${place} and gave back every key and code.`;
   return {
     sentences: [s],
