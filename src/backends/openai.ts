@@ -120,12 +120,13 @@ export class OpenAIBackend implements Backend {
           if (found.every((x) => x === undefined)) {
             const mass = [...top.values()].reduce((s, l) => s + Math.exp(l), 0);
             throw new ScoringError(
-              `neither answer token (${candidates.map((c) => JSON.stringify(c.text)).join(", ")}) is among the ${top.size} top log-probabilities; they hold ${(100 * mass).toFixed(1)}% of the mass (top: ${[
-                ...top.keys(),
-              ]
-                .slice(0, 5)
-                .map((t) => JSON.stringify(t))
-                .join(", ")})`,
+              `neither answer token (${candidates.map((c) => JSON.stringify(c.text)).join(", ")}) is among the ` +
+                `${top.size} top log-probabilities; they hold ${(100 * mass).toFixed(1)}% of the mass (top: ${[
+                  ...top.keys(),
+                ]
+                  .slice(0, 5)
+                  .map((t) => JSON.stringify(t))
+                  .join(", ")})`,
             );
           }
           // one answer missing from the top-k: its probability is at most the smallest listed one

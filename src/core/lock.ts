@@ -81,7 +81,8 @@ export function lockFolder(dir: string): () => void {
     if (holder && (holder.host !== me.host || alive(holder.pid))) {
       throw new InputError(
         `in use by crossmon pid ${holder.pid} on ${holder.host} since ${holder.started} (${holder.command}): ` +
-          `wait for it to finish, or use another folder${holder.host !== me.host ? `, or remove ${LOCK_FILE} if it is gone` : ""}`,
+          `wait for it to finish, or use another folder` +
+          (holder.host !== me.host ? `, or remove ${LOCK_FILE} if it is gone` : ""),
         dir,
       );
     }

@@ -132,11 +132,20 @@ export function analyseTransfer(a: Analysis): TransferResult | undefined {
     // a share of a gap that is not clearly there is noise over noise: say so, and give the sources' changes instead
     if (!(r.gap.lo > 0)) {
       const byDiff = [...singles].sort((x, y) => y.diff_vs_untrained.value - x.diff_vs_untrained.value);
-      return `On ${r.task}, in-domain training does not clearly beat the untrained model (AUROC ${fmtCI(r.in_domain)} against ${fmtCI(r.untrained)}: a difference of ${fmtCI(r.gap)}), so there is no measurable gap to recover; against the untrained model, training on ${byDiff.map((s) => `${s.name} changes AUROC by ${fmtCI(s.diff_vs_untrained)}`).join(", ")}.`;
+      const changes = byDiff.map((s) => `${s.name} changes AUROC by ${fmtCI(s.diff_vs_untrained)}`).join(", ");
+      return (
+        `On ${r.task}, in-domain training does not clearly beat the untrained model (AUROC ${fmtCI(r.in_domain)} ` +
+        `against ${fmtCI(r.untrained)}: a difference of ${fmtCI(r.gap)}), so there is no measurable gap to recover; ` +
+        `against the untrained model, training on ${changes}.`
+      );
     }
     const [best, ...others] = singles;
     const rest = others.map((s) => `${s.name} ${fmtCI(s.gap, true)}`).join(", ");
-    return `On ${r.task}, the untrained model scores AUROC ${fmtCI(r.untrained)} and in-domain training ${fmtCI(r.in_domain)}; training on ${best.name} alone recovers ${fmtCI(best.gap, true)} of that gap (AUROC ${fmtCI(best.auroc)})${rest ? `, against ${rest} for the other sources` : ""}.`;
+    return (
+      `On ${r.task}, the untrained model scores AUROC ${fmtCI(r.untrained)} and in-domain training ` +
+      `${fmtCI(r.in_domain)}; training on ${best.name} alone recovers ${fmtCI(best.gap, true)} of that gap ` +
+      `(AUROC ${fmtCI(best.auroc)})${rest ? `, against ${rest} for the other sources` : ""}.`
+    );
   });
   return { eval_tasks: rows, finding: sentences.join(" ") };
 }
@@ -164,7 +173,12 @@ export function analyseScaling(a: Analysis): ScalingResult | undefined {
     `With ${s.in_domain} in-domain ${s.target} examples, adding ${s.adjacent_task} examples moves ` +
     `AUROC from ${fmtCI(points[0].auroc)} (${first.adjacent} added) to ${fmtCI(points[points.length - 1].auroc)} ` +
     `(${last.adjacent} added): a paired difference of ` +
-    `${fmtCI(gain)}${gain.lo > 0 ? ", so the adjacent data helps here" : gain.hi < 0 ? ", so the adjacent data hurts here" : ", an interval that includes zero"}.`;
+    `${fmtCI(gain)}` +
+    (gain.lo > 0
+      ? ", so the adjacent data helps here."
+      : gain.hi < 0
+        ? ", so the adjacent data hurts here."
+        : ", an interval that includes zero.");
   return {
     target: s.target,
     adjacent_task: s.adjacent_task,

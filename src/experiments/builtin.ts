@@ -18,7 +18,8 @@ export function quickstartSpec(base = SHIPPED_BASE_MODEL): ExperimentSpec {
     ...common("quickstart", base),
     train: {
       method: "lora",
-      lora: { rank: 16, alpha: 32, dropout: 0, targets: ["all-linear"] }, // no LoRA dropout: it doubles the step time here, and the runs are short
+      // no LoRA dropout: it doubles the step time here, and the runs are short
+      lora: { rank: 16, alpha: 32, dropout: 0, targets: ["all-linear"] },
       hyper: {
         lr: 0.002,
         batch_size: 16,

@@ -21,10 +21,11 @@ export class Store {
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
     this.db.exec(`
-      CREATE TABLE IF NOT EXISTS cells (key TEXT PRIMARY KEY, kind TEXT NOT NULL, spec TEXT NOT NULL, status TEXT NOT NULL,
-        result TEXT, started REAL, finished REAL, seconds REAL);
-      CREATE TABLE IF NOT EXISTS predictions (cell TEXT NOT NULL, task TEXT NOT NULL, example TEXT NOT NULL, format TEXT NOT NULL,
-        label INTEGER NOT NULL, score REAL NOT NULL, extra TEXT, PRIMARY KEY (cell, task, example, format));
+      CREATE TABLE IF NOT EXISTS cells (key TEXT PRIMARY KEY, kind TEXT NOT NULL, spec TEXT NOT NULL,
+        status TEXT NOT NULL, result TEXT, started REAL, finished REAL, seconds REAL);
+      CREATE TABLE IF NOT EXISTS predictions (cell TEXT NOT NULL, task TEXT NOT NULL, example TEXT NOT NULL,
+        format TEXT NOT NULL, label INTEGER NOT NULL, score REAL NOT NULL, extra TEXT,
+        PRIMARY KEY (cell, task, example, format));
       CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     `);

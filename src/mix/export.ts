@@ -7,11 +7,21 @@ import { writeFileSync } from "node:fs";
 import type { MixItem } from "./mixture.js";
 
 export function toOpenAIJsonl(items: MixItem[]): string {
-  return `${items.map((it) => JSON.stringify({ messages: it.chat.map((m) => (m.role === "assistant" ? { role: m.role, content: m.content, weight: m.weight ?? 0 } : { role: m.role, content: m.content })) })).join("\n")}\n`;
+  const line = (it: MixItem) =>
+    JSON.stringify({
+      messages: it.chat.map((m) =>
+        m.role === "assistant"
+          ? { role: m.role, content: m.content, weight: m.weight ?? 0 }
+          : { role: m.role, content: m.content },
+      ),
+    });
+  return `${items.map(line).join("\n")}\n`;
 }
 
 export function toTokensJsonl(items: MixItem[]): string {
-  return `${items.map((it) => JSON.stringify({ source: it.source, input_ids: Array.from(it.ids), loss_weights: Array.from(it.weights) })).join("\n")}\n`;
+  const line = (it: MixItem) =>
+    JSON.stringify({ source: it.source, input_ids: Array.from(it.ids), loss_weights: Array.from(it.weights) });
+  return `${items.map(line).join("\n")}\n`;
 }
 
 export function writeExport(file: string, items: MixItem[], to: "openai" | "tokens"): void {

@@ -14,7 +14,9 @@ const f2 = (x: number | null | undefined) =>
   x === null || x === undefined || !Number.isFinite(x) ? "–" : x.toFixed(2);
 
 function table(head: string[], rows: (string | number)[][]): string {
-  return `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${esc(String(c))}</td>`).join("")}</tr>`).join("")}</tbody></table>`;
+  const th = head.map((h) => `<th>${esc(h)}</th>`).join("");
+  const tr = (r: (string | number)[]) => `<tr>${r.map((c) => `<td>${esc(String(c))}</td>`).join("")}</tr>`;
+  return `<table><thead><tr>${th}</tr></thead><tbody>${rows.map(tr).join("")}</tbody></table>`;
 }
 
 function section(id: string, title: string, question: string, finding: string, body: string): string {
@@ -23,6 +25,37 @@ function section(id: string, title: string, question: string, finding: string, b
     `class="finding">${esc(finding)}</p>${body}</section>`
   );
 }
+
+const EVAL_COLUMNS = [
+  "model",
+  "task",
+  "n",
+  "AUROC [95% CI]",
+  "acc@0.5",
+  "acc@val thr",
+  "TPR@1%FPR",
+  "TPR@5%FPR",
+  "Brier",
+  "ECE",
+  "log-loss",
+  "mass",
+];
+
+const STYLE = `
+body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;
+  line-height:1.45}
+h1{font-size:1.6em;margin-bottom:.2em}
+h2{font-size:1.2em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
+.q{color:#666;font-style:italic}.finding{background:#f3f7fb;border-left:4px solid #4c78a8;padding:.6em .9em}
+table{border-collapse:collapse;margin:1em 0;font-size:.85em}
+td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left}th{background:#f6f6f6}
+svg{margin:.5em 1em .5em 0;vertical-align:top;max-width:100%;height:auto}
+pre{background:#f6f6f6;padding:1em;font-size:.75em;overflow-x:auto}.note{font-size:.85em;color:#555}
+.headline{font-size:1.1em;font-weight:bold}details summary{cursor:pointer;color:#4c78a8}
+`;
+
+const tocEntry = (s: { id: string; title: string }) =>
+  `<li><a href="#${esc(s.id)}">${esc(s.title.replace(/^\d+\. /, ""))}</a></li>`;
 
 export async function writeReport(
   run: RunContext,
@@ -58,7 +91,7 @@ export async function writeReport(
   parts.push(
     `<section><h2>Every evaluation</h2><p class="q">Single-token scores on each test set. "Mass" is the ` +
       `probability the model puts on the two answer tokens: low mass means it is not answering in the expected ` +
-      `format.</p>${table(["model", "task", "n", "AUROC [95% CI]", "acc@0.5", "acc@val thr", "TPR@1%FPR", "TPR@5%FPR", "Brier", "ECE", "log-loss", "mass"], evalRows)}</section>`,
+      `format.</p>${table(EVAL_COLUMNS, evalRows)}</section>`,
   );
   const totalSec = r.cells.reduce((s, c) => s + (c.seconds ?? 0), 0);
   parts.push(
@@ -71,21 +104,16 @@ export async function writeReport(
       `(JSON)</summary><pre>${esc(JSON.stringify(run.spec, null, 2))}</pre></details></section>`,
   );
 
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>crossmon — ${esc(r.name)}</title><style>
-body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
-h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.2em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
-.q{color:#666;font-style:italic}.finding{background:#f3f7fb;border-left:4px solid #4c78a8;padding:.6em .9em}
-table{border-collapse:collapse;margin:1em 0;font-size:.85em}td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left}th{background:#f6f6f6}
-svg{margin:.5em 1em .5em 0;vertical-align:top;max-width:100%;height:auto}pre{background:#f6f6f6;padding:1em;font-size:.75em;overflow-x:auto}.note{font-size:.85em;color:#555}
-.headline{font-size:1.1em;font-weight:bold}details summary{cursor:pointer;color:#4c78a8}
-</style></head><body><h1>crossmon report: ${esc(r.name)}</h1><p>Base model <code>${esc(r.base_model)}</code>. ${
+  const head = `<head><meta charset="utf-8"><title>crossmon — ${esc(r.name)}</title><style>${STYLE}</style></head>`;
+  const html = `<!doctype html><html lang="en">${head}<body><h1>crossmon report: ${esc(r.name)}</h1>
+<p>Base model <code>${esc(r.base_model)}</code>. ${
     sections.length === 6
       ? "Martin &amp; Roger's six questions, as this run answers them."
       : `${sections.length === 1 ? "One" : sections.length} of Martin &amp; Roger's six questions, as this run ` +
         `answers ${sections.length === 1 ? "it" : "them"}.`
   }</p>
 <p class="headline">${esc(verdict)}</p>
-<ol class="toc">${sections.map((s) => `<li><a href="#${esc(s.id)}">${esc(s.title.replace(/^\d+\. /, ""))}</a></li>`).join("")}</ol>
+<ol class="toc">${sections.map(tocEntry).join("")}</ol>
 ${parts.join("\n")}</body></html>`;
   const out = {
     html: join(run.dir, "report.html"),

@@ -69,7 +69,15 @@ export function runLoop(model: Transformer, o: LoopOptions): LoopResult {
     const sec = (Date.now() - ts) / 1000;
     appendFileSync(
       metrics,
-      `${JSON.stringify({ step: step - 1, loss: r.loss, lr, grad_norm: r.gradNorm, tokens: r.tokens, tokens_per_s: r.tokens / Math.max(sec, 1e-6), ...(o.metricsExtra?.(step - 1) ?? {}) })}\n`,
+      `${JSON.stringify({
+        step: step - 1,
+        loss: r.loss,
+        lr,
+        grad_norm: r.gradNorm,
+        tokens: r.tokens,
+        tokens_per_s: r.tokens / Math.max(sec, 1e-6),
+        ...(o.metricsExtra?.(step - 1) ?? {}),
+      })}\n`,
     );
     const elapsed = (Date.now() - t0) / 1000;
     progress.update(

@@ -190,7 +190,11 @@ async function train(
     for (let s = 0; s < sched.steps; s++) trained.push(...sched.itemsAt(s));
     const dil = dilution(trained);
     log(
-      `stage ${i + 1}/${spec.stages.length} "${st.name}": ${sched.steps} steps; dilution as trained:\n${formatDilution(dil)}${mix.truncated ? `\n${mix.truncated} example(s) had the middle of their text cut to fit ${spec.hyper.max_tokens} tokens` : ""}`,
+      `stage ${i + 1}/${spec.stages.length} "${st.name}": ${sched.steps} steps; dilution as trained:\n` +
+        formatDilution(dil) +
+        (mix.truncated
+          ? `\n${mix.truncated} example(s) had the middle of their text cut to fit ${spec.hyper.max_tokens} tokens`
+          : ""),
     );
     const r = runLoop(model, {
       dir: sdir,

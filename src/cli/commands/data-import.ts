@@ -61,7 +61,8 @@ export function registerDataImport(data: Command): void {
           quiet: o.quiet,
         });
         console.log(
-          `${r.manifest}: task ${o.task}, ${r.examples} example(s), ${o.unlabelled ? "unlabelled" : `${r.positives} positive`}, from ${r.logs} log(s)` +
+          `${r.manifest}: task ${o.task}, ${r.examples} example(s), ` +
+            `${o.unlabelled ? "unlabelled" : `${r.positives} positive`}, from ${r.logs} log(s)` +
             (r.skipped ? `; ${r.skipped} sample(s) without the label's field left out` : ""),
         );
       }),

@@ -136,7 +136,9 @@ export function registerEval(program: Command): void {
           const following = rows.filter((r) => Math.abs(r.score_length_rho) >= LENGTH_RHO_FLAG);
           if (following.length)
             console.log(
-              `the score follows prompt length (|ρ| ≥ ${LENGTH_RHO_FLAG}) among texts of one label on ${following.map((r) => `${r.task} (${r.score_length_rho.toFixed(2)})`).join(", ")}: it may be answering by length rather than by reading`,
+              `the score follows prompt length (|ρ| ≥ ${LENGTH_RHO_FLAG}) among texts of one label on ` +
+                `${following.map((r) => `${r.task} (${r.score_length_rho.toFixed(2)})`).join(", ")}: ` +
+                "it may be answering by length rather than by reading",
             );
           if (o.json) writeFileSync(o.json, JSON.stringify(rows, null, 2));
         },

@@ -1,7 +1,7 @@
 /**
  * Reading Inspect eval logs one sample at a time, in both of Inspect's formats:
- *  - `.json`: one JSON document `{version, status, eval, plan, results, stats, samples: [...], ...}`, parsed as a stream
- *    (stream-json) so a log of several GB never sits in memory whole;
+ *  - `.json`: one JSON document `{version, status, eval, plan, results, stats, samples: [...], ...}`, parsed as a
+ *    stream (stream-json) so a log of several GB never sits in memory whole;
  *  - `.eval`: a zip holding `header.json` (the log without samples; `_journal/start.json` while a run is in progress),
  *    one `samples/<id>_epoch_<n>.json` per sample, and summaries/journal entries that are not needed here.
  * Only the fields crossmon reads are checked; the rest of a sample passes through untouched.

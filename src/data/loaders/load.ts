@@ -102,7 +102,8 @@ function rowsToTasks(
     const data = header
       ? r.data
       : Object.fromEntries(Object.entries(r.data).filter(([k]) => !ROW_TASK_FIELDS.includes(k)));
-    // rows of several files (a dataset's splits) without an id are told apart by their file: "train-00000-of-00001:row3"
+    // rows of several files (a dataset's splits) without an id are told apart by their file:
+    // "train-00000-of-00001:row3"
     const fallback = `${r.file ? `${basename(r.file).replace(/\.[^.]+$/, "")}:` : ""}${r.unit}${r.line}`;
     const ex: Example | null = rowToExample(data, h.labels, at, problems, fallback, o);
     if (!ex) continue;
@@ -132,7 +133,10 @@ function rowsToTasks(
 }
 
 export interface LoadOptions {
-  /** let a manifest name data files outside its own folder (refused by default: a shared task folder could name any file) */
+  /**
+   * let a manifest name data files outside its own folder (refused by default: a shared task folder could name any
+   * file)
+   */
   allowOutside?: boolean;
 }
 

@@ -10,6 +10,7 @@ import { Gen, capitalise } from "./gen.js";
 import { generateWorldTexts } from "./index.js";
 import { words } from "../text-features.js";
 
+const PRAISE = ["pleasant", "worth doing", "something many enjoy", "simple to start"];
 export interface IfExample {
   id: string;
   kind: string;
@@ -123,7 +124,9 @@ const MAKERS: Maker[] = [
       return {
         kind: "summary",
         user: `Summarise this reasoning in one or two sentences, listing every calculation in it.\n\n${text}`,
-        assistant: `It answers: ${text.match(/Answer: (.*)/)?.[1] ?? ""}${calc.length ? ` Calculations: ${calc.join("; ")}.` : " It contains no calculation."}`,
+        assistant:
+          `It answers: ${text.match(/Answer: (.*)/)?.[1] ?? ""}` +
+          (calc.length ? ` Calculations: ${calc.join("; ")}.` : " It contains no calculation."),
       };
     }
     return { kind: "summary", user: `Summarise this text in one sentence.\n\n${text}`, assistant: firstSentence(text) };
@@ -161,7 +164,7 @@ const MAKERS: Maker[] = [
     return {
       kind: "format",
       user: `Write exactly ${n} short sentences about ${topic}. End with the word DONE.`,
-      assistant: `${Array.from({ length: n }, (_, i) => `${capitalise(topic)} is ${["pleasant", "worth doing", "something many enjoy", "simple to start"][i % 4]}.`).join(" ")} DONE`,
+      assistant: `${Array.from({ length: n }, (_, i) => `${capitalise(topic)} is ${PRAISE[i % 4]}.`).join(" ")} DONE`,
     };
   },
 ];
@@ -169,7 +172,8 @@ const MAKERS: Maker[] = [
 export function generateInstructionData(o: { seed?: number; size?: number; worldSize?: number } = {}): IfExample[] {
   const seed = o.seed ?? 0;
   const size = o.size ?? 2000;
-  const world = generateWorldTexts({ seed: seed + 1_000_003, size: o.worldSize ?? 200 }); // texts not in the task splits
+  // texts not in the task splits
+  const world = generateWorldTexts({ seed: seed + 1_000_003, size: o.worldSize ?? 200 });
   const g = new Gen(fnv1a(`if\0${seed}`));
   const out: IfExample[] = [];
   while (out.length < size) {

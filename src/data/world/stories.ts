@@ -4,8 +4,9 @@
  * to help, keeps or breaks a rule, does something risky or safe, tricks or tells the truth, keeps to a job or secretly
  * does another, likes or dislikes a thing, is upset or calm, asks for something, has a deadline or not, shares a web
  * address or not, checks their work or not, talks about the performers or something else, gets in somewhere without
- * the right to or with it), told in the first or the third person. Each concept is asked in several phrasings, some negated, and every story is asked two
- * questions with opposite answers, so a question can only be answered by reading both the question and the story.
+ * the right to or with it), told in the first or the third person. Each concept is asked in several phrasings, some
+ * negated, and every story is asked two questions with opposite answers, so a question can only be answered by reading
+ * both the question and the story.
  *
  * Stories are not an evaluation domain: their sentence frames and words are their own (people by first name, home and
  * school life), and no evaluation task's prompt appears in them (a test checks). They teach the concepts that the
@@ -103,7 +104,10 @@ function intentScene(g: Gen, w: Who, victim: string): Scene {
   const otherHurts = g.chance(0.5);
   const helps = g.chance(0.5);
   const act = g.fill(g.pick(otherHurts ? HURT : HELP), { v: victim });
-  const s = `${other} is going to ${act}. ${w.subj} ${helps ? `${verb(w, "help", "helps")} ${other} do it` : `${verb(w, "try", "tries")} to stop ${other}`}.`;
+  const s =
+    `${other} is going to ${act}. ${w.subj} ` +
+    (helps ? `${verb(w, "help", "helps")} ${other} do it` : `${verb(w, "try", "tries")} to stop ${other}`) +
+    ".";
   const bad = otherHurts === helps;
   return { sentences: [s], questions: intentQs(w, bad, s) };
 }
@@ -373,7 +377,9 @@ function performerScene(g: Gen, w: Who): Scene {
   const performers = g.chance(0.5);
   const s =
     `${w.subj} saw ${g.pick(SHOWS)} and ${verb(w, "say", "says")} ` +
-    `${g.fill(g.pick(performers ? ABOUT_PERFORMERS : ABOUT_OTHER), { a: g.pick(performers ? ["wonderful", "stiff", "lovely", "dull"] : ["wonderful", "lovely", "dull", "too loud"]) })}.`;
+    `${g.fill(g.pick(performers ? ABOUT_PERFORMERS : ABOUT_OTHER), {
+      a: g.pick(performers ? ["wonderful", "stiff", "lovely", "dull"] : ["wonderful", "lovely", "dull", "too loud"]),
+    })}.`;
   return {
     sentences: [s],
     questions: [

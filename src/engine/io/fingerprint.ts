@@ -11,8 +11,16 @@ import { resolveModelDir } from "../../hub/resolve.js";
 
 const WHOLE = 64 * 2 ** 20;
 const EDGE = 16 * 2 ** 20;
-const MODEL_FILE =
-  /^(config\.json|generation_config\.json|tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|adapter_config\.json|.*\.safetensors|.*\.safetensors\.index\.json)$/;
+const MODEL_JSON = [
+  "config",
+  "generation_config",
+  "tokenizer",
+  "tokenizer_config",
+  "special_tokens_map",
+  "adapter_config",
+].join("|");
+// the files that make a model what it is: its JSON configuration and tokenizer, and its weights (with their index)
+const MODEL_FILE = new RegExp(`^(${MODEL_JSON})\\.json$|\\.safetensors$|\\.safetensors\\.index\\.json$`);
 
 function hashFile(path: string, size: number, h: ReturnType<typeof createHash>): void {
   const fd = openSync(path, "r");

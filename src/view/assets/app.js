@@ -112,9 +112,9 @@ function Run({ id }) {
   const singles = data.evaluations.filter((e) => e.format === "single" && e.done);
   const shown = data.evaluations.filter((e) => Object.entries(only).every(([k, v]) => !v || e[k] === v));
   const choices = (k) => [...new Set(data.evaluations.map((e) => e[k]))].sort();
-  const filter = (
-    k,
-  ) => html`<label>${k} <select data-testid=${`only-${k}`} onChange=${(ev) => setOnly({ ...only, [k]: ev.target.value })}>
+  const pickOnly = (k) => (ev) => setOnly({ ...only, [k]: ev.target.value });
+  const filter = (k) =>
+    html`<label>${k} <select data-testid=${`only-${k}`} onChange=${pickOnly(k)}>
       <option value="">all</option>${choices(k).map((v) => html`<option value=${v}>${v}</option>`)}
     </select></label>`;
   return html`<h1>${data.name}</h1>
@@ -131,7 +131,9 @@ function Run({ id }) {
         <p class="q">${s.question}</p>
         <p class="finding">${s.finding}</p>
         <div class="charts">${s.charts.map((c) => html`<${Chart} key=${c.id} spec=${c.spec} onPick=${open} />`)}</div>
-        ${s.tables.map((t) => html`${t.title ? html`<h3>${t.title}</h3>` : null}<${Table} head=${t.head} rows=${t.rows} />`)}
+        ${s.tables.map(
+          (t) => html`${t.title ? html`<h3>${t.title}</h3>` : null}<${Table} head=${t.head} rows=${t.rows} />`,
+        )}
         ${s.note ? html`<p class="q">${s.note}</p>` : null}
       </section>`,
     )}
@@ -227,20 +229,21 @@ function Example({ id, evalKey, exampleId }) {
   );
   if (error) return html`<p class="error">${error}</p>`;
   if (!data) return html`<p>Loading…</p>`;
+  const tokens = data.answers.map((a) => a.token);
+  const verdict = (v) => (v === null ? "none" : v ? "yes" : "no");
+  const kept = (k) => (k === null ? "nothing to keep" : k ? "keeps the evidence" : "loses the evidence");
   return html`<h1>${data.task} / ${data.id}</h1>
     <p>Label: <b>${labelName(data.label)}</b>; ${data.model}: P(positive) = <b>${fmt(data.p)}</b>
       ${data.truncated ? " (the text's middle was cut to fit the token budget)" : ""}</p>
     <h2>The prompt as scored</h2>
-    <pre data-testid="prompt">${data.prompt}<mark class="answer">${data.answers.map((a) => a.token).join(" | ")}</mark></pre>
-    <p class="q">The answer is read at the marked place: ${data.answers.map((a) => `${JSON.stringify(a.token)}`).join(" or ")}.</p>
+    <pre data-testid="prompt">${data.prompt}<mark class="answer">${tokens.join(" | ")}</mark></pre>
+    <p class="q">The answer is read at the marked place: ${tokens.map((t) => JSON.stringify(t)).join(" or ")}.</p>
     <h2>The text${data.highlights.length ? ", with the world's facts marked" : ""}</h2>
     <${Highlighted} text=${data.text} spans=${data.highlights} />
     ${
       data.thinking.length
         ? html`<h2>Thinking traces</h2>${data.thinking.map(
-            (
-              t,
-            ) => html`<p>P(positive) ${fmt(t.p)}; verdicts ${t.verdicts.map((v) => (v === null ? "none" : v ? "yes" : "no")).join(", ")}</p>
+            (t) => html`<p>P(positive) ${fmt(t.p)}; verdicts ${t.verdicts.map(verdict).join(", ")}</p>
             <pre>${t.trace}</pre>`,
           )}`
         : null
@@ -248,9 +251,7 @@ function Example({ id, evalKey, exampleId }) {
     ${
       data.summaries.length
         ? html`<h2>Summaries</h2>${data.summaries.map(
-            (
-              s,
-            ) => html`<p>${s.kept === null ? "nothing to keep" : s.kept ? "keeps the evidence" : "loses the evidence"}</p>
+            (s) => html`<p>${kept(s.kept)}</p>
             <pre>${s.summary}</pre>`,
           )}`
         : null
@@ -262,7 +263,9 @@ function Compare({ id, a, b }) {
   if (error) return html`<p class="error">${error}</p>`;
   if (!data) return html`<p>Loading…</p>`;
   return html`<h1>${data.a.model} vs ${data.b.model} on ${data.a.task}</h1>
-    <p data-testid="disagreements">${data.disagreements} of ${data.total} examples decided differently at 0.5 (first).</p>
+    <p data-testid="disagreements">
+      ${data.disagreements} of ${data.total} examples decided differently at 0.5 (first).
+    </p>
     <table data-testid="compare">
       <thead><tr><th>id</th><th>label</th><th>${data.a.model}</th><th>${data.b.model}</th></tr></thead>
       <tbody>
@@ -289,7 +292,11 @@ function App() {
   }
   return html`<header>
       <a href="#/">crossmon view</a>
-      ${p[0] === "run" && p[1] ? html`<span class="crumbs"> / <a href=${`#/run/${encodeURIComponent(p[1])}`}>${p[1]}</a></span>` : null}
+      ${
+        p[0] === "run" && p[1]
+          ? html`<span class="crumbs"> / <a href=${`#/run/${encodeURIComponent(p[1])}`}>${p[1]}</a></span>`
+          : null
+      }
     </header>
     <main>${page}</main>`;
 }

@@ -153,7 +153,12 @@ export const agentTranscripts: DomainSpec = {
     lines.push(
       "",
       `Agent: ` +
-        `${g.pick(["Done.", "The task is complete.", "Finished; let me know if you need anything else.", "All done, changes are in place."])}`,
+        g.pick([
+          "Done.",
+          "The task is complete.",
+          "Finished; let me know if you need anything else.",
+          "All done, changes are in place.",
+        ]),
     );
     return {
       text: lines.join("\n"),
