@@ -13,7 +13,7 @@ import { nativeKernels, kernels } from "../src/engine/kernels/index.js";
 import { Transformer } from "../src/engine/model.js";
 import { AdamW, clipGradNorm } from "../src/engine/optim.js";
 import { setTrainable } from "../src/engine/params.js";
-import { Rng } from "../src/engine/random.js";
+import { Rng } from "../src/core/random.js";
 import { benchGemm } from "./gemm.js";
 
 const B = 8,

@@ -22,7 +22,7 @@ import { addLora } from "../src/engine/lora.js";
 import { Transformer } from "../src/engine/model.js";
 import { AdamW } from "../src/engine/optim.js";
 import { paramSize } from "../src/engine/params.js";
-import { Rng } from "../src/engine/random.js";
+import { Rng } from "../src/core/random.js";
 import { nextTokenLogprobs } from "../src/engine/score.js";
 import { trainStep } from "../src/engine/train-step.js";
 

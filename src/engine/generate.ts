@@ -1,6 +1,6 @@
 /** Generation with a KV cache: greedy or sampled (temperature, top-p), seeded, with stop tokens and stop strings. */
 import { KVCache, type Transformer } from "./model.js";
-import { Rng } from "./random.js";
+import { Rng } from "../core/random.js";
 
 export interface GenerateOptions {
   maxNewTokens: number;

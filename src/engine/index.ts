@@ -19,6 +19,6 @@ export { makeTrainBatch, padBatch, type WeightedSequence } from "./sequences.js"
 export { nextTokenLogprobs, scoreNextTokens, logSoftmax } from "./score.js";
 export { generate, pickToken, type GenerateOptions, type Generation } from "./generate.js";
 export { setTrainable, type Param } from "./params.js";
-export { Rng } from "./random.js";
+export { Rng } from "../core/random.js";
 export { InputError } from "../core/errors.js";
 export { kernels, nativeKernels, referenceKernels, setThreads, type Kernels } from "./kernels/index.js";

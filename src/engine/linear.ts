@@ -5,7 +5,7 @@
  */
 import type { Kernels } from "./kernels/types.js";
 import type { Param } from "./params.js";
-import type { Rng } from "./random.js";
+import type { Rng } from "../core/random.js";
 import { matmulW, matmulWT } from "./weights.js";
 
 export interface LoraAdapter {

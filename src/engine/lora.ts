@@ -3,7 +3,7 @@ import { InputError } from "../core/errors.js";
 import type { Linear } from "./linear.js";
 import { LINEAR_NAMES, type Transformer } from "./model.js";
 import { makeParam, toF32 } from "./params.js";
-import { Rng } from "./random.js";
+import { Rng } from "../core/random.js";
 
 export interface LoraOptions {
   rank: number;

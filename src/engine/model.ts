@@ -12,7 +12,7 @@ import type { ModelConfig } from "./config.js";
 import { kernels as defaultKernels, type Kernels } from "./kernels/index.js";
 import { Linear, type LinearTape } from "./linear.js";
 import { makeParam, type Param } from "./params.js";
-import { Rng } from "./random.js";
+import { Rng } from "../core/random.js";
 import { ropeTables, type RopeTables } from "./rope.js";
 import { copyRow, matmulW, matmulWT } from "./weights.js";
 

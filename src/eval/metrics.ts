@@ -4,7 +4,7 @@
  * follow another quantity (length) among texts of one label.
  * AUROC, Brier, log-loss and the ROC points follow scikit-learn's definitions (checked against it in the tests).
  */
-import { Rng } from "../engine/random.js";
+import { Rng } from "../core/random.js";
 import { auroc, spearman } from "./auroc.js";
 
 export { auroc, spearman };

@@ -4,7 +4,7 @@
  * weight per source. Dilution is counted per source: examples, loss tokens, and share of the total loss weight.
  */
 import { InputError } from "../core/errors.js";
-import { Rng } from "../engine/random.js";
+import { Rng } from "../core/random.js";
 import type { WeightedSequence } from "../engine/sequences.js";
 import type { SplitTask } from "../data/splits.js";
 import type { Example, Task } from "../data/task.js";
@@ -54,12 +54,10 @@ export interface BuiltMixture {
 
 function pickExamples(pool: Example[], n: number, rng: Rng, what: string): Example[] {
   if (n > pool.length) throw new InputError(`${what}: asks for ${n} examples, the training split has ${pool.length}`);
-  const idx = pool.map((_, i) => i);
-  for (let i = idx.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [idx[i], idx[j]] = [idx[j], idx[i]];
-  }
-  return idx.slice(0, n).map((i) => pool[i]);
+  return rng
+    .shuffle(pool.map((_, i) => i))
+    .slice(0, n)
+    .map((i) => pool[i]);
 }
 
 function weighted(seq: { ids: number[]; weights: number[] }, w: number): { ids: number[]; weights: number[] } {
@@ -144,10 +142,7 @@ export function buildMixture(
     });
   }
   // one deterministic order for the whole mixture
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [items[i], items[j]] = [items[j], items[i]];
-  }
+  rng.shuffle(items);
   return { items, truncated: items.filter((i) => i.truncated).length };
 }
 

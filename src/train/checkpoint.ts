@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { readSafetensors, writeSafetensors, type Tensor } from "../engine/io/safetensors.js";
 import type { Transformer } from "../engine/model.js";
 import type { AdamW } from "../engine/optim.js";
-import { Rng } from "../engine/random.js";
+import { Rng } from "../core/random.js";
 
 export interface CheckpointState {
   step: number;

@@ -11,7 +11,7 @@ import { saveModel } from "../engine/io/checkpoint.js";
 import { HfTokenizer } from "../engine/io/tokenizer.js";
 import { Transformer } from "../engine/model.js";
 import { setTrainable } from "../engine/params.js";
-import { Rng } from "../engine/random.js";
+import { Rng } from "../core/random.js";
 import { nativeKernels } from "../engine/kernels/index.js";
 import type { WeightedSequence } from "../engine/sequences.js";
 import { generateWorldTexts } from "../data/world/index.js";
@@ -226,10 +226,7 @@ function readingSequence(
 
 /** Sequences shuffled by seed into one stream of (token, loss weight); the first token of each carries no loss. */
 function toStream(seqs: WeightedSequence[], rng: Rng): { ids: Int32Array; weights: Float32Array } {
-  for (let i = seqs.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [seqs[i], seqs[j]] = [seqs[j], seqs[i]];
-  }
+  rng.shuffle(seqs);
   const total = seqs.reduce((s, q) => s + q.ids.length, 0);
   const ids = new Int32Array(total),
     weights = new Float32Array(total);
@@ -345,12 +342,7 @@ export function packedBatches(
 ) {
   const L = o.seqLen;
   const rows = Math.floor((ids.length - 1) / L);
-  const order = Array.from({ length: rows }, (_, i) => i);
-  const rng = new Rng(seed);
-  for (let i = rows - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
+  const order = new Rng(seed).shuffle(Array.from({ length: rows }, (_, i) => i));
   const rowSeq = (r: number): WeightedSequence => ({
     ids: ids.subarray(r * L, r * L + L + 1),
     weights: weights.subarray(r * L, r * L + L + 1),

@@ -19,7 +19,7 @@ import { HfTokenizer } from "../engine/io/tokenizer.js";
 import { withThreads } from "../engine/kernels/index.js";
 import { addLora, resolveTargets } from "../engine/lora.js";
 import { setTrainable } from "../engine/params.js";
-import { Rng } from "../engine/random.js";
+import { Rng } from "../core/random.js";
 import type { WeightedSequence } from "../engine/sequences.js";
 import { loadSources } from "../data/sources.js";
 import { splitTasks, type SplitTask } from "../data/splits.js";
@@ -93,12 +93,7 @@ export function scheduleOf(items: MixItem[], epochs: number, batchSize: number, 
   const orderOf = (epoch: number) => {
     let o = orders.get(epoch);
     if (!o) {
-      const rng = new Rng(seed * 1000 + epoch);
-      o = items.map((_, i) => i);
-      for (let i = o.length - 1; i > 0; i--) {
-        const j = rng.int(i + 1);
-        [o[i], o[j]] = [o[j], o[i]];
-      }
+      o = new Rng(seed * 1000 + epoch).shuffle(items.map((_, i) => i));
       orders.set(epoch, o);
     }
     return o;

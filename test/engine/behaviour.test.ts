@@ -14,7 +14,7 @@ import { padBatch, type WeightedSequence } from "../../src/engine/sequences.js";
 import { AdamW, learningRate } from "../../src/engine/optim.js";
 import { forwardBackward, trainStep, evaluateLoss } from "../../src/engine/train-step.js";
 import { setTrainable } from "../../src/engine/params.js";
-import { Rng } from "../../src/engine/random.js";
+import { Rng } from "../../src/core/random.js";
 import { nativeKernels } from "../../src/engine/kernels/index.js";
 import { assertClose, randomArray } from "../helpers.js";
 import { tinyModel } from "./tiny.js";

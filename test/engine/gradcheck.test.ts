@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { referenceKernels as K } from "../../src/engine/kernels/index.js";
 import { addLora } from "../../src/engine/lora.js";
-import { Rng } from "../../src/engine/random.js";
+import { Rng } from "../../src/core/random.js";
 import { setTrainable } from "../../src/engine/params.js";
 import { forwardBackward } from "../../src/engine/train-step.js";
 import type { WeightedSequence } from "../../src/engine/sequences.js";

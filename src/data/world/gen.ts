@@ -1,5 +1,5 @@
 /** Helpers shared by the world's generators: seeded choices, and the shape of a domain generator. */
-import { Rng } from "../../engine/random.js";
+import { Rng } from "../../core/random.js";
 
 export class Gen {
   readonly rng: Rng;
@@ -17,12 +17,7 @@ export class Gen {
   }
   /** k distinct items, in random order */
   sample<T>(xs: readonly T[], k: number): T[] {
-    const a = [...xs];
-    for (let i = a.length - 1; i > 0; i--) {
-      const j = this.rng.int(i + 1);
-      [a[i], a[j]] = [a[j], a[i]];
-    }
-    return a.slice(0, Math.min(k, a.length));
+    return this.rng.shuffle([...xs]).slice(0, Math.min(k, xs.length));
   }
   shuffle<T>(xs: readonly T[]): T[] {
     return this.sample(xs, xs.length);
