@@ -1,7 +1,7 @@
 /**
- * After scripts/gpu-study.sh: crossmon's engine scores the LoRA adapter the worker trained on the GPU, and the
+ * After scripts/gpu-worker-check.sh: crossmon's engine scores the LoRA adapter the worker trained on the GPU, and the
  * result is compared with the CPU worker's scores of the adapter it trained from the same requests (recorded by
- * `python/device_worker_check.py record`).
+ * `python/gpu_worker_check.py record`).
  *   npx tsx scripts/gpu-adapter-check.ts OUT/adapter INPUTS/worker-expected.json
  */
 import { readFileSync } from "node:fs";
@@ -13,7 +13,7 @@ const [adapter, expected] = process.argv.slice(2);
 if (!adapter || !expected) throw new Error("usage: npx tsx scripts/gpu-adapter-check.ts ADAPTER_DIR EXPECTED_JSON");
 const model = loadModel("test/fixtures/tiny-llama");
 loadAdapter(model, adapter);
-// the prompts and answer tokens of the last request in python/device_worker_check.py
+// the prompts and answer tokens of the last request in python/gpu_worker_check.py
 const ours = scoreNextTokens(
   model,
   [

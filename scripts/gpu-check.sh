@@ -5,7 +5,7 @@
 # compared with transformers'; 3) the worker runs a few LoRA steps on crossmon-rendered batches. Prints one JSON line.
 set -euo pipefail
 out=$(mktemp -d)
-"${CROSSMON_PYTHON:-python3}" python/device_check.py "$out/qwen3"
+"${CROSSMON_PYTHON:-python3}" python/gpu_check.py "$out/qwen3"
 cat > "$out/check.ts" <<TS
 import { readFileSync } from "node:fs";
 import { loadModel } from "./src/engine/io/checkpoint.js";

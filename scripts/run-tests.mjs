@@ -1,4 +1,4 @@
-// Runs every test/**/*.test.ts with node's test runner (TypeScript through tsx). Extra arguments filter by path.
+// Runs every test/**/*.test.ts and studies/**/*.test.ts with node's test runner (TypeScript through tsx). Extra arguments filter by path.
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -10,7 +10,7 @@ function find(dir) {
   });
 }
 const filters = process.argv.slice(2);
-const files = find("test")
+const files = [...find("test"), ...find("studies")]
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
 if (files.length === 0) {

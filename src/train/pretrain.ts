@@ -243,7 +243,7 @@ function toStream(seqs: WeightedSequence[], rng: Rng): { ids: Int32Array; weight
 }
 
 /** The reading phase's stream: everyday concepts on stories, and reading questions asked both ways (half negated), so
- * that the answer depends on the question. Exported so that a recipe study (scripts/export-reading-phase.ts) trains
+ * that the answer depends on the question. Exported so that a recipe study (studies/reading-phase/export.ts) trains
  * on exactly the tokens `crossmon pretrain` does. */
 export function readingPhaseStream(
   o: Pick<
@@ -301,7 +301,7 @@ export function instructPhaseStream(
 }
 
 /** The pretraining corpus as one stream of (token, loss weight), packed into rows later. Exported for recipe studies
- * (scripts/export-pretrain-study.ts), which train on exactly these tokens. */
+ * (studies/pretrain-recipe/export.ts), which train on exactly these tokens. */
 export function pretrainCorpusStream(
   o: Pick<Required<PretrainOptions>, "seed" | "worldPerDomain" | "ifSize" | "readingSize" | "knowledgeSize">,
   tok: HfTokenizer,

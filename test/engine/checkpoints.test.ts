@@ -1,4 +1,4 @@
-/** Logits against PyTorch fixtures (python/make_fixtures.py), checkpoint formats, and errors on bad checkpoints. */
+/** Logits against PyTorch fixtures (python/fixtures/make_fixtures.py), checkpoint formats, and errors on bad checkpoints. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, truncateSync, statSync, rmSync } from "node:fs";

@@ -1,4 +1,4 @@
-/** Metrics against scikit-learn (python/make_metric_fixtures.py) and against hand-worked cases. */
+/** Metrics against scikit-learn (python/fixtures/make_metric_fixtures.py) and against hand-worked cases. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";

@@ -2,23 +2,23 @@
  * How well a base model answers its own curriculum's question kinds on held-out seeds (single-token layout): stories
  * with concept questions (and per concept), comprehension questions (plain and asked both ways), reading questions.
  * A model that cannot answer these cannot be expected to read an evaluation task's question either.
- *   npx tsx scripts/probe-base.ts models/crossmon-base
+ *   npx tsx studies/probe/probe-base.ts models/crossmon-base
  */
-import { loadModel } from "../src/engine/io/checkpoint.js";
-import { HfTokenizer } from "../src/engine/io/tokenizer.js";
-import { Renderer } from "../src/formats/render.js";
-import { scoreNextTokens } from "../src/engine/score.js";
-import { generateStoryQuestions } from "../src/data/world/stories.js";
+import { loadModel } from "../../src/engine/io/checkpoint.js";
+import { HfTokenizer } from "../../src/engine/io/tokenizer.js";
+import { Renderer } from "../../src/formats/render.js";
+import { scoreNextTokens } from "../../src/engine/score.js";
+import { generateStoryQuestions } from "../../src/data/world/stories.js";
 import {
   generateComprehensionQuestions,
   generateReadingQuestions,
   type ReadingQuestion,
-} from "../src/data/world/reading.js";
-import { DEFAULT_ANSWERS, DEFAULT_LABELS } from "../src/data/task.js";
-import { auroc } from "../src/eval/auroc.js";
+} from "../../src/data/world/reading.js";
+import { DEFAULT_ANSWERS, DEFAULT_LABELS } from "../../src/data/task.js";
+import { auroc } from "../../src/eval/auroc.js";
 
 const dir = process.argv[2];
-if (!dir) throw new Error("usage: npx tsx scripts/probe-base.ts MODEL_DIR");
+if (!dir) throw new Error("usage: npx tsx studies/probe/probe-base.ts MODEL_DIR");
 const model = loadModel(dir);
 const renderer = new Renderer(HfTokenizer.load(dir), 1024);
 

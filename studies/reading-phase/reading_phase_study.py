@@ -1,6 +1,6 @@
 """A recipe study of the base model's reading phase on a GPU machine, where one run takes seconds.
 
-Data from `npx tsx scripts/export-reading-phase.ts MODEL DIR` (the phase's exact token stream and the shipped run's
+Data from `npx tsx studies/reading-phase/export.ts MODEL DIR` (the phase's exact token stream and the shipped run's
 row order, every built-in task's test prompts for world seeds 0 and 1) and the phase-2 weights. The phase is
 re-implemented in PyTorch (AdamW as crossmon's, weight decay on matrices only, linear warm-up then cosine to 10%,
 clipping at 1, loss = sum(weight * nll) / sum(weight) over the 16 rows of a step), checked against the shipped run's
@@ -9,7 +9,7 @@ training curve, then run with other batch orders (seeds) and lengths. Every mode
 
 Questions: how much do the zero-shot counts move with the batch order alone, and does a longer phase move them more?
 
-usage: python3 python/reading_phase_study.py DATA_DIR MODEL_DIR OUT_DIR [--budget-s S] [--runs NAME:SEED:STEPS[:RUN] ...]
+usage: python3 studies/reading-phase/reading_phase_study.py DATA_DIR MODEL_DIR OUT_DIR [--budget-s S] [--runs NAME:SEED:STEPS[:RUN] ...]
 (SEED "shipped": the shipped run's batch order; RUN: run only the first RUN steps of the schedule and compare losses)
 """
 import argparse, gzip, json, math, os, sys, time

@@ -2,7 +2,7 @@
 builds a tiny random Qwen3 with transformers, saves it, and prints its logits for a fixed batch as JSON; the shell
 script then has crossmon's engine and the worker compute the same logits and run a few LoRA training steps.
 
-usage: python3 python/device_check.py OUT_DIR
+usage: python3 python/gpu_check.py OUT_DIR
 """
 import json, sys
 import torch

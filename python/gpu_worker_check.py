@@ -1,9 +1,9 @@
 """The worker on a GPU, through its real protocol (python/worker.py over JSON lines), with no Node on that machine:
 the same requests are answered on this machine's CPU (record) and on the GPU (check), and compared.
 
-  record: python3 python/device_worker_check.py record EXPECTED.json            (here, CPU; the CPU worker itself
+  record: python3 python/gpu_worker_check.py record EXPECTED.json            (here, CPU; the CPU worker itself
           equals crossmon's engine to 1e-4: test/serve/worker.test.ts)
-  check:  python3 python/device_worker_check.py check EXPECTED.json OUT_DIR      (there, CUDA) -> OUT_DIR/worker-check.json
+  check:  python3 python/gpu_worker_check.py check EXPECTED.json OUT_DIR      (there, CUDA) -> OUT_DIR/worker-check.json
           and OUT_DIR/adapter/ (the LoRA adapter trained on the GPU, to be scored by crossmon's engine back here)
 
 Requests: logits and scores on the three fixture checkpoints and the shipped base model, greedy generation, and

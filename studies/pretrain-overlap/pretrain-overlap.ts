@@ -2,11 +2,11 @@
  * How many of each domain's test texts (the first n of split seed 0, world seeds 0 and 1, as `crossmon eval` scores
  * them) also appear, without labels, among the world texts of the base model's pretraining corpus. Domains with few
  * distinct texts (code changes) overlap: the base model has read some test texts as plain text, never with a label.
- *   npx tsx scripts/pretrain-overlap.ts [n]
+ *   npx tsx studies/pretrain-overlap/pretrain-overlap.ts [n]
  */
-import { generateWorldTexts, buildWorld, DEFAULT_WORLD_SIZE } from "../src/data/world/index.js";
-import { splitTasks } from "../src/data/splits.js";
-import { SHIPPED_RECIPE } from "../src/train/pretrain.js";
+import { generateWorldTexts, buildWorld, DEFAULT_WORLD_SIZE } from "../../src/data/world/index.js";
+import { splitTasks } from "../../src/data/splits.js";
+import { SHIPPED_RECIPE } from "../../src/train/pretrain.js";
 
 const n = Number(process.argv[2] ?? 300);
 const r = SHIPPED_RECIPE;
@@ -23,7 +23,7 @@ for (const seed of [0, 1]) {
     if (done.has(s.task.domain)) continue;
     done.add(s.task.domain);
     const test = s.test.slice(0, n);
-    const seen = test.filter((e) => corpus.get(s.task.domain)!.has(e.text)).length;
+    const seen = test.filter((e) => corpus.get(s.task.domain)!.has(e.text ?? "")).length;
     console.log(
       `world ${seed}  ${s.task.domain.padEnd(18)} ${String(seen).padStart(4)} of ${test.length} test texts in the pretraining corpus`,
     );

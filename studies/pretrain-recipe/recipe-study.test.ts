@@ -1,6 +1,6 @@
 /**
  * The recipe study's export (src/train/recipe-study.ts) holds exactly the streams `crossmon pretrain` trains on, and
- * python/pretrain_study.py, where torch imports, trains from it and scores as crossmon's engine does.
+ * studies/pretrain-recipe/pretrain_study.py, where torch imports, trains from it and scores as crossmon's engine does.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -8,8 +8,8 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { toyBase } from "./toy-base.js";
-import { exportPretrainStudy } from "../../src/train/recipe-study.js";
+import { toyBase } from "../../test/train/toy-base.js";
+import { exportPretrainStudy } from "./recipe-study.js";
 import {
   SHIPPED_RECIPE,
   TOY_RECIPE,
@@ -87,7 +87,7 @@ test("recipe study in PyTorch: trains every phase from the export and scores as 
   const p = spawnSync(
     python,
     [
-      join(ROOT, "python", "pretrain_study.py"),
+      join(ROOT, "studies", "pretrain-recipe", "pretrain_study.py"),
       dir,
       out,
       "--tag",

@@ -1,16 +1,16 @@
 /**
- * Exports for recipe studies of the base model on a GPU machine (python/reading_phase_study.py and
- * python/pretrain_study.py; no Node there): the phases' token streams exactly as `crossmon pretrain` builds them, and
+ * Exports for recipe studies of the base model on a GPU machine (studies/reading-phase/reading_phase_study.py and
+ * studies/pretrain-recipe/pretrain_study.py; no Node there): the phases' token streams exactly as `crossmon pretrain` builds them, and
  * every built-in task's single-token test prompts, rendered by crossmon's renderer, to score models as `crossmon eval`
  * does.
  */
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { HfTokenizer } from "../engine/io/tokenizer.js";
-import { Renderer } from "../formats/render.js";
-import { buildWorld, DEFAULT_WORLD_SIZE } from "../data/world/index.js";
-import { splitTasks } from "../data/splits.js";
+import { HfTokenizer } from "../../src/engine/io/tokenizer.js";
+import { Renderer } from "../../src/formats/render.js";
+import { buildWorld, DEFAULT_WORLD_SIZE } from "../../src/data/world/index.js";
+import { splitTasks } from "../../src/data/splits.js";
 import {
   SHIPPED_RECIPE,
   instructPhaseStream,
@@ -18,7 +18,7 @@ import {
   pretrainCorpusStream,
   readingPhaseStream,
   type PretrainOptions,
-} from "./pretrain.js";
+} from "../../src/train/pretrain.js";
 
 /** eval-w<seed>.json: per task, the first n test examples' prompt ids, the two answer ids and the labels. */
 export function writeEvalPrompts(renderer: Renderer, out: string, n: number, seeds = [0, 1]): void {
@@ -81,7 +81,7 @@ export interface PretrainStudyOptions {
   log?: (line: string) => void;
 }
 
-/** Everything python/pretrain_study.py needs to run the whole recipe from random weights. */
+/** Everything studies/pretrain-recipe/pretrain_study.py needs to run the whole recipe from random weights. */
 export function exportPretrainStudy(o: PretrainStudyOptions): void {
   const scale = o.scale ?? 1;
   const log = o.log ?? (() => {});

@@ -1,8 +1,8 @@
 """The base model's whole recipe (three phases, from random weights) at a larger budget, on a GPU machine.
 
-Data from `npx tsx scripts/export-pretrain-study.ts MODEL_DIR DIR SCALE` (the three phases' streams exactly as
+Data from `npx tsx studies/pretrain-recipe/export.ts MODEL_DIR DIR SCALE` (the three phases' streams exactly as
 `crossmon pretrain` builds them, with conversations, questions and stories SCALE times as many; the recipe; every
-built-in task's test prompts for world seeds 0 and 1). The recipe as in python/reading_phase_study.py (crossmon's AdamW with weight decay on
+built-in task's test prompts for world seeds 0 and 1). The recipe as in studies/reading-phase/reading_phase_study.py (crossmon's AdamW with weight decay on
 matrices only, linear warm-up then cosine to 10%, clipping at 1, loss = sum(weight * nll) / sum(weight) over a step's
 rows), with two changes a GPU wants: ROWS rows per step instead of 16, and bfloat16 autocast in the forward pass
 (weights, optimizer and loss in float32). Each phase runs STEPS_MULT times its steps, every phase's learning rate and
@@ -13,7 +13,7 @@ Scored as `crossmon eval` does (P(yes) over the two answer tokens, AUROC with a 
 the instruction phase and at the end. Writes OUT/TAG.safetensors (the weights as crossmon names them: with DATA_DIR's
 config and tokenizer beside it, a model folder), OUT/TAG.curve.jsonl and OUT/TAG.result.json.
 
-usage: python3 python/pretrain_study.py DATA_DIR OUT_DIR [--tag T] [--rows 64] [--mults 2 1.5 1 0.5] [--budget-s 400]
+usage: python3 studies/pretrain-recipe/pretrain_study.py DATA_DIR OUT_DIR [--tag T] [--rows 64] [--mults 2 1.5 1 0.5] [--budget-s 400]
 """
 import argparse, json, lzma, math, os, sys, time
 import numpy as np
@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 from transformers import LlamaConfig, LlamaForCausalLM
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reading-phase"))
 from reading_phase_study import evaluate, lr_at, score  # noqa: E402  (the study's scorer, checked against crossmon eval)
 
 DEV = "cuda" if torch.cuda.is_available() else "cpu"

@@ -1,23 +1,23 @@
 /**
- * Exports what a recipe study of the base model's reading phase needs, for python/reading_phase_study.py (run on a
+ * Exports what a recipe study of the base model's reading phase needs, for studies/reading-phase/reading_phase_study.py (run on a
  * GPU machine, where one run of the phase takes seconds instead of 36 minutes):
  *  - reading.bin: the reading phase's packed stream exactly as `crossmon pretrain` builds it (int32 count, int32 ids,
  *    float32 loss weights), recipe.json (its hyper-parameters) and the rows of every step in the shipped run's order
  *    (so that a re-implementation can be checked against the shipped run's training curve);
  *  - eval-w<seed>.json: every built-in task's single-token test prompts (n per task) and labels, for world seeds 0
  *    (the reported world) and 1 (the one models are chosen on), rendered by crossmon's renderer.
- *   npx tsx scripts/export-reading-phase.ts MODEL_DIR OUT_DIR [n]
+ *   npx tsx studies/reading-phase/export.ts MODEL_DIR OUT_DIR [n]
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
-import { HfTokenizer } from "../src/engine/io/tokenizer.js";
-import { Renderer } from "../src/formats/render.js";
-import { SHIPPED_RECIPE, packedBatches, phaseSchedule, readingPhaseStream } from "../src/train/pretrain.js";
-import { writeEvalPrompts } from "../src/train/recipe-study.js";
+import { HfTokenizer } from "../../src/engine/io/tokenizer.js";
+import { Renderer } from "../../src/formats/render.js";
+import { SHIPPED_RECIPE, packedBatches, phaseSchedule, readingPhaseStream } from "../../src/train/pretrain.js";
+import { writeEvalPrompts } from "../pretrain-recipe/recipe-study.js";
 
 const [model, out, nArg] = process.argv.slice(2);
-if (!model || !out) throw new Error("usage: npx tsx scripts/export-reading-phase.ts MODEL_DIR OUT_DIR [n]");
+if (!model || !out) throw new Error("usage: npx tsx studies/reading-phase/export.ts MODEL_DIR OUT_DIR [n]");
 const n = Number(nArg ?? 300);
 mkdirSync(out, { recursive: true });
 const renderer = new Renderer(HfTokenizer.load(model), 1024);

@@ -7,20 +7,20 @@
  * Yes, whatever is asked), with that mean's AUROC; and the single curriculum question whose scores are closest, beside
  * the same for a control question (another domain's monitor question). ρ near 1 with the mean: the model's answer is
  * a property of the text, not of the question.
- *   npx tsx scripts/question-swap.ts MODEL_DIR [n]
+ *   npx tsx studies/question-swap/question-swap.ts MODEL_DIR [n]
  */
-import { loadModel } from "../src/engine/io/checkpoint.js";
-import { HfTokenizer } from "../src/engine/io/tokenizer.js";
-import { Renderer } from "../src/formats/render.js";
-import { scoreNextTokens } from "../src/engine/score.js";
-import { buildWorld, DEFAULT_WORLD_SIZE } from "../src/data/world/index.js";
-import { splitTasks } from "../src/data/splits.js";
-import { generateComprehensionQuestions, negateQuestion } from "../src/data/world/reading.js";
-import { TEXT_SLOT, type Task } from "../src/data/task.js";
-import { auroc, spearman } from "../src/eval/metrics.js";
+import { loadModel } from "../../src/engine/io/checkpoint.js";
+import { HfTokenizer } from "../../src/engine/io/tokenizer.js";
+import { Renderer } from "../../src/formats/render.js";
+import { scoreNextTokens } from "../../src/engine/score.js";
+import { buildWorld, DEFAULT_WORLD_SIZE } from "../../src/data/world/index.js";
+import { splitTasks } from "../../src/data/splits.js";
+import { generateComprehensionQuestions, negateQuestion } from "../../src/data/world/reading.js";
+import { TEXT_SLOT, type Example, type Task } from "../../src/data/task.js";
+import { auroc, spearman } from "../../src/eval/metrics.js";
 
 const [dir, nArg] = process.argv.slice(2);
-if (!dir) throw new Error("usage: npx tsx scripts/question-swap.ts MODEL_DIR [n]");
+if (!dir) throw new Error("usage: npx tsx studies/question-swap/question-swap.ts MODEL_DIR [n]");
 const n = Number(nArg ?? 200);
 const model = loadModel(dir);
 const renderer = new Renderer(HfTokenizer.load(dir), 1024);
@@ -40,7 +40,7 @@ const GENERIC = [
   "Does the text mention a number greater than 100?",
 ];
 
-function scores(task: Task, texts: { id: string; text: string; label: boolean }[], question: string): number[] {
+function scores(task: Task, texts: Example[], question: string): number[] {
   const t = { ...task, prompt: `${task.prompt.split(TEXT_SLOT)[0]}${TEXT_SLOT}\n\n${question}` };
   const rs = texts.map((e) => renderer.singleToken(t, e));
   return scoreNextTokens(
