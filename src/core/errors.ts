@@ -36,6 +36,11 @@ export function readJsonFile(file: string, what: string): unknown {
   }
 }
 
+/** Reads a JSON file and checks it with a zod schema: an error names the file and the field that is wrong. */
+export function readJsonAs<T>(schema: Parameters<typeof parseOrThrow<T>>[0], file: string, what: string): T {
+  return parseOrThrow(schema, readJsonFile(file, what), file);
+}
+
 /**
  * Text safe to print on a terminal: control characters (ESC sequences, carriage returns, bells...) become visible
  * escapes such as \x1b; newlines and tabs stay. For messages that echo what a file or a request contained.

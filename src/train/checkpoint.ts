@@ -2,18 +2,28 @@
  * Training checkpoints: the trainable parameters, the optimiser's moments, the step and the random state, written
  * to a fresh folder and renamed into place, so a kill at any moment leaves the previous checkpoint whole.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { z } from "zod";
+import { readJsonAs } from "../core/errors.js";
 import { join } from "node:path";
 import { readSafetensors, writeSafetensors, type Tensor } from "../engine/io/safetensors.js";
 import type { Transformer } from "../engine/model.js";
 import type { AdamW } from "../engine/optim.js";
 import { Rng } from "../core/random.js";
 
-export interface CheckpointState {
-  step: number;
-  rngState: number;
+export const CheckpointState = z.object({
+  step: z.number().int().nonnegative(),
+  rngState: z.number().int(),
   /** anything the caller needs to resume (e.g. the stage of a multi-stage run) */
-  extra?: Record<string, unknown>;
+  extra: z.record(z.string(), z.unknown()).optional(),
+});
+export type CheckpointState = z.infer<typeof CheckpointState>;
+const SavedState = CheckpointState.extend({ optStep: z.number().int().nonnegative() });
+
+/** A checkpoint's state.json, checked: a damaged one is an error naming it, never a resume from garbage. */
+export function readCheckpointState(dir: string): z.infer<typeof SavedState> | null {
+  const file = join(dir, "state.json");
+  return existsSync(file) ? readJsonAs(SavedState, file, "a checkpoint's state") : null;
 }
 
 export function saveCheckpoint(dir: string, model: Transformer, opt: AdamW, state: CheckpointState): void {
@@ -37,17 +47,19 @@ export function saveCheckpoint(dir: string, model: Transformer, opt: AdamW, stat
 }
 
 export function loadCheckpoint(dir: string, model: Transformer, opt: AdamW): CheckpointState | null {
-  if (!existsSync(join(dir, "state.json"))) return null;
-  const state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as CheckpointState & { optStep: number };
+  const state = readCheckpointState(dir);
+  if (!state) return null;
   const params = readSafetensors(join(dir, "params.safetensors"));
   const moments = readSafetensors(join(dir, "optimizer.safetensors"));
   for (const p of model.trainableParams()) {
     const t = params.get(p.name);
-    if (!t || t.data.length !== p.data.length)
+    const m = moments.get(`${p.name}.m`);
+    const v = moments.get(`${p.name}.v`);
+    if (!t || t.data.length !== p.data.length || !m || !v)
       throw new Error(`checkpoint ${dir} does not match the model (parameter ${p.name})`);
     p.data.set(t.data);
-    opt.m.get(p.name)!.set(moments.get(`${p.name}.m`)!.data);
-    opt.v.get(p.name)!.set(moments.get(`${p.name}.v`)!.data);
+    opt.m.get(p.name)?.set(m.data);
+    opt.v.get(p.name)?.set(v.data);
   }
   opt.step = state.optStep;
   model.rng = Rng.fromState(state.rngState);

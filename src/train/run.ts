@@ -4,6 +4,8 @@
  * resumes; the output is a PEFT adapter (LoRA) or a Hugging Face model folder (full), with the resolved spec,
  * metrics as JSON lines and the dilution of each stage as trained.
  */
+import { z } from "zod";
+import { readJsonAs } from "../core/errors.js";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import YAML from "yaml";
@@ -43,14 +45,27 @@ export interface TrainContext {
   tok: HfTokenizer;
 }
 
-export interface StageReport {
-  name: string;
-  steps: number;
-  dilution: DilutionRow[];
-  truncated: number;
-  seconds: number;
-  lastLoss: number;
-}
+const StageReport = z.object({
+  name: z.string(),
+  steps: z.number().int().nonnegative(),
+  dilution: z.array(
+    z.object({
+      source: z.enum(["classification", "instruction", "contrast"]),
+      examples: z.number(),
+      lossTokens: z.number(),
+      lossWeight: z.number(),
+      share: z.number(),
+    }),
+  ),
+  truncated: z.number().int().nonnegative(),
+  seconds: z.number(),
+  // a NaN loss is written as null
+  lastLoss: z
+    .number()
+    .nullable()
+    .transform((v) => v ?? Number.NaN),
+});
+export type StageReport = z.infer<typeof StageReport> & { dilution: DilutionRow[] };
 
 export interface TrainResult {
   dir: string;
@@ -175,7 +190,7 @@ async function train(
       // finished before a restart: load its weights and move on
       if (spec.method === "lora") loadAdapter(model, out, { trainable: true });
       else loadWeights(model, out);
-      reports.push(JSON.parse(readFileSync(done, "utf8")) as StageReport);
+      reports.push(readJsonAs(StageReport, done, "a finished stage's report"));
       continue;
     }
     const mix = mixtures[i];

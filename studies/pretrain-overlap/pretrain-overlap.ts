@@ -6,7 +6,7 @@
  */
 import { generateWorldTexts, buildWorld, DEFAULT_WORLD_SIZE } from "../../src/data/world/index.js";
 import { splitTasks } from "../../src/data/splits.js";
-import { SHIPPED_RECIPE } from "../../src/train/pretrain.js";
+import { SHIPPED_RECIPE } from "../../src/train/pretrain/index.js";
 
 const n = Number(process.argv[2] ?? 300);
 const r = SHIPPED_RECIPE;

@@ -7,7 +7,7 @@
  * recipe's own is 0.
  */
 import { exportPretrainStudy } from "./recipe-study.js";
-import { SHIPPED_RECIPE } from "../../src/train/pretrain.js";
+import { SHIPPED_RECIPE } from "../../src/train/pretrain/index.js";
 
 const [model, out, scale, n, knowledge] = process.argv.slice(2);
 if (!model || !out)

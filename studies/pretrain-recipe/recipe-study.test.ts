@@ -17,7 +17,7 @@ import {
   phaseSchedule,
   pretrainCorpusStream,
   readingPhaseStream,
-} from "../../src/train/pretrain.js";
+} from "../../src/train/pretrain/index.js";
 import { HfTokenizer } from "../../src/engine/io/tokenizer.js";
 import { Renderer } from "../../src/formats/render.js";
 import { workerAvailable } from "../../src/backends/worker.js";

@@ -18,7 +18,7 @@ import {
   pretrainCorpusStream,
   readingPhaseStream,
   type PretrainOptions,
-} from "../../src/train/pretrain.js";
+} from "../../src/train/pretrain/index.js";
 
 /** eval-w<seed>.json: per task, the first n test examples' prompt ids, the two answer ids and the labels. */
 export function writeEvalPrompts(renderer: Renderer, out: string, n: number, seeds = [0, 1]): void {

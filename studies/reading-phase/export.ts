@@ -13,7 +13,7 @@ import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { HfTokenizer } from "../../src/engine/io/tokenizer.js";
 import { Renderer } from "../../src/formats/render.js";
-import { SHIPPED_RECIPE, packedBatches, phaseSchedule, readingPhaseStream } from "../../src/train/pretrain.js";
+import { SHIPPED_RECIPE, packedBatches, phaseSchedule, readingPhaseStream } from "../../src/train/pretrain/index.js";
 import { writeEvalPrompts } from "../pretrain-recipe/recipe-study.js";
 
 const [model, out, nArg] = process.argv.slice(2);

@@ -11,7 +11,7 @@ import { runTraining } from "../../src/train/run.js";
 import { readSafetensors } from "../../src/engine/io/safetensors.js";
 import { loadModel } from "../../src/engine/io/checkpoint.js";
 import { toyBase } from "./toy-base.js";
-import { pretrain, TOY_RECIPE } from "../../src/train/pretrain.js";
+import { pretrain, TOY_RECIPE } from "../../src/train/pretrain/index.js";
 import { nativeKernels } from "../../src/engine/kernels/index.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");

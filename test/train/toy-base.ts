@@ -2,7 +2,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pretrain, TOY_RECIPE } from "../../src/train/pretrain.js";
+import { pretrain, TOY_RECIPE } from "../../src/train/pretrain/index.js";
 
 let dir: string | null = null;
 export function toyBase(): string {

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { basename, join } from "node:path";
 import { readTrainSpec } from "../../train/spec.js";
 import { runTraining } from "../../train/run.js";
-import { pretrain, SHIPPED_RECIPE, TOY_RECIPE } from "../../train/pretrain.js";
+import { pretrain, SHIPPED_RECIPE, TOY_RECIPE } from "../../train/pretrain/index.js";
 import { buildMixture, dilution, formatDilution } from "../../mix/mixture.js";
 import { writeExport } from "../../mix/export.js";
 import { mixtureOf, trainingContext } from "../../train/run.js";
