@@ -1,6 +1,6 @@
 /**
  * From the store to results: metrics with bootstrap CIs for every evaluation, and for each of the paper's six
- * questions a table and one sentence saying what this run shows, with its numbers and intervals, whatever they are.
+ * questions the numbers that answer it. The sentences that say what they show are src/report/findings.ts's.
  */
 import { instructionVariants, models, UNTRAINED } from "./models.js";
 import {
@@ -21,12 +21,6 @@ export interface Preds {
   scores: number[];
   extra: (Record<string, unknown> | undefined)[];
 }
-
-// "+ 0" turns a rounded −0 into 0, so a tiny negative prints as 0.00 and 0%, not -0.00 and -0%
-const pct = (x: number) => (Number.isFinite(x) ? `${Math.round(100 * x) + 0}%` : "n/a");
-const f2 = (x: number) => (Number.isFinite(x) ? (Number(x.toFixed(2)) + 0).toFixed(2) : "n/a");
-export const fmtCI = (i: Interval, asPct = false) =>
-  asPct ? `${pct(i.value)} [${pct(i.lo)}, ${pct(i.hi)}]` : `${f2(i.value)} [${f2(i.lo)}, ${f2(i.hi)}]`;
 
 export class Analysis {
   constructor(readonly run: RunContext) {}
@@ -98,7 +92,8 @@ export interface TransferResult {
     gap: Interval;
     sources: { name: string; auroc: Interval; gap: Interval; diff_vs_untrained: Interval }[];
   }[];
-  finding: string;
+  /** the sources trained on one recipe each (the others are "all but" one) */
+  single_sources: string[];
 }
 
 export function analyseTransfer(a: Analysis): TransferResult | undefined {
@@ -125,29 +120,7 @@ export function analyseTransfer(a: Analysis): TransferResult | undefined {
       }),
     };
   });
-  const sentences = rows.map((r) => {
-    const singles = r.sources
-      .filter((s) => names.includes(s.name))
-      .sort((x, y) => (y.gap.value || -9) - (x.gap.value || -9));
-    // a share of a gap that is not clearly there is noise over noise: say so, and give the sources' changes instead
-    if (!(r.gap.lo > 0)) {
-      const byDiff = [...singles].sort((x, y) => y.diff_vs_untrained.value - x.diff_vs_untrained.value);
-      const changes = byDiff.map((s) => `${s.name} changes AUROC by ${fmtCI(s.diff_vs_untrained)}`).join(", ");
-      return (
-        `On ${r.task}, in-domain training does not clearly beat the untrained model (AUROC ${fmtCI(r.in_domain)} ` +
-        `against ${fmtCI(r.untrained)}: a difference of ${fmtCI(r.gap)}), so there is no measurable gap to recover; ` +
-        `against the untrained model, training on ${changes}.`
-      );
-    }
-    const [best, ...others] = singles;
-    const rest = others.map((s) => `${s.name} ${fmtCI(s.gap, true)}`).join(", ");
-    return (
-      `On ${r.task}, the untrained model scores AUROC ${fmtCI(r.untrained)} and in-domain training ` +
-      `${fmtCI(r.in_domain)}; training on ${best.name} alone recovers ${fmtCI(best.gap, true)} of that gap ` +
-      `(AUROC ${fmtCI(best.auroc)})${rest ? `, against ${rest} for the other sources` : ""}.`
-    );
-  });
-  return { eval_tasks: rows, finding: sentences.join(" ") };
+  return { eval_tasks: rows, single_sources: names };
 }
 
 export interface ScalingResult {
@@ -157,7 +130,6 @@ export interface ScalingResult {
   untrained: Interval;
   points: { adjacent: number; auroc: Interval }[];
   gain: Interval;
-  finding: string;
 }
 
 export function analyseScaling(a: Analysis): ScalingResult | undefined {
@@ -169,16 +141,6 @@ export function analyseScaling(a: Analysis): ScalingResult | undefined {
     last = pts[pts.length - 1];
   const gain = pairedAurocDiff(first.preds.labels, first.preds.scores, last.preds.scores, a.boot);
   const points = pts.map((p) => ({ adjacent: p.adjacent, auroc: aurocCI(p.preds.labels, p.preds.scores, a.boot) }));
-  const finding =
-    `With ${s.in_domain} in-domain ${s.target} examples, adding ${s.adjacent_task} examples moves ` +
-    `AUROC from ${fmtCI(points[0].auroc)} (${first.adjacent} added) to ${fmtCI(points[points.length - 1].auroc)} ` +
-    `(${last.adjacent} added): a paired difference of ` +
-    `${fmtCI(gain)}` +
-    (gain.lo > 0
-      ? ", so the adjacent data helps here."
-      : gain.hi < 0
-        ? ", so the adjacent data hurts here."
-        : ", an interval that includes zero.");
   return {
     target: s.target,
     adjacent_task: s.adjacent_task,
@@ -186,7 +148,6 @@ export function analyseScaling(a: Analysis): ScalingResult | undefined {
     untrained: aurocCI(u.labels, u.scores, a.boot),
     points,
     gain,
-    finding,
   };
 }
 
@@ -223,7 +184,7 @@ function following(
 
 export function analysePromptChange(
   a: Analysis,
-): { eval_task: string; train_task: string; rows: PromptRow[]; finding: string } | undefined {
+): { eval_task: string; train_task: string; rows: PromptRow[] } | undefined {
   const pc = a.spec.experiments.prompt_change;
   if (!pc) return;
   const compared: [string, string | null][] = [
@@ -239,24 +200,16 @@ export function analysePromptChange(
     auroc_trained_prompt: a.auroc(m, pc.train_task),
     ...following(a, m, pc.eval_task, pc.train_task),
   }));
-  const tr = rows[1];
-  const c = rows[2];
-  const finding =
-    `Asked the new question (${pc.eval_task}) about texts of the trained domain, the model trained on ` +
-    `${pc.train_task} scores AUROC ${fmtCI(tr.auroc_new_prompt)} against ${fmtCI(rows[0].auroc_new_prompt)} ` +
-    `untrained; its answers agree with the new question's labels ${fmtCI(tr.follows_new, true)} of the time and ` +
-    `with the trained question's labels ${fmtCI(tr.follows_trained, true)}` +
-    (c
-      ? `. With prompt-contrast pairs from other domains, AUROC on the new question is ` +
-        `${fmtCI(c.auroc_new_prompt)} (agreement with the new labels ${fmtCI(c.follows_new, true)}, with the ` +
-        `trained labels ${fmtCI(c.follows_trained, true)}).`
-      : ".");
-  return { eval_task: pc.eval_task, train_task: pc.train_task, rows, finding };
+  return { eval_task: pc.eval_task, train_task: pc.train_task, rows };
 }
 
-export function analyseInstruction(
-  a: Analysis,
-): { rows: { variant: string; auroc: Record<string, Interval> }[]; tasks: string[]; finding: string } | undefined {
+export function analyseInstruction(a: Analysis):
+  | {
+      rows: { variant: string; auroc: Record<string, Interval> }[];
+      tasks: string[];
+      after_vs_none: Record<string, Interval>;
+    }
+  | undefined {
   const i = a.spec.experiments.instruction;
   if (!i) return;
   const tasks = [
@@ -268,28 +221,15 @@ export function analyseInstruction(
     variant: v.replace(/^if:/, ""),
     auroc: Object.fromEntries(tasks.map((t) => [t, a.auroc(v === UNTRAINED ? null : a.model(v), t)])),
   }));
-  const none = rows.find((r) => r.variant === "none");
-  const after = rows.find((r) => r.variant === "after");
-  if (!none || !after) throw new Error("the instruction analysis needs the if:none and if:after variants");
-  const parts = tasks.map((t) => {
-    const pn = a.need(a.model(models.ifNone), t),
-      pa = a.need(a.model(models.ifAfter), t);
-    return (
-      `${t}: ${fmtCI(none.auroc[t])} without IF, ${fmtCI(after.auroc[t])} with IF after (difference ` +
-      `${fmtCI(pairedAurocDiff(pn.labels, pn.scores, pa.scores, a.boot))})`
-    );
-  });
-  const mixed = rows
-    .filter((r) => r.variant.startsWith("mixed"))
-    .map((r) => `${r.variant}: ${tasks.map((t) => f2(r.auroc[t].value)).join(" / ")}`)
-    .join("; ");
-  return {
-    rows,
-    tasks,
-    finding:
-      `Classification training, then IF training, gives ${parts.join("; ")}. Mixed instead (AUROC on ` +
-      `${tasks.join(" / ")}): ${mixed}.`,
-  };
+  // what adding IF after classification training changes, paired over the same examples
+  const after_vs_none = Object.fromEntries(
+    tasks.map((t) => {
+      const pn = a.need(a.model(models.ifNone), t);
+      const pa = a.need(a.model(models.ifAfter), t);
+      return [t, pairedAurocDiff(pn.labels, pn.scores, pa.scores, a.boot)];
+    }),
+  );
+  return { rows, tasks, after_vs_none };
 }
 
 export function analyseFormats(a: Analysis):
@@ -302,7 +242,7 @@ export function analyseFormats(a: Analysis):
         unparseable: number;
         summary_recall: Interval | null;
       }[];
-      finding: string;
+      tasks: string[];
     }
   | undefined {
   const f = a.spec.experiments.format_transfer;
@@ -342,19 +282,7 @@ export function analyseFormats(a: Analysis):
       };
     }),
   );
-  const finding = f.eval_tasks
-    .map((t) => {
-      const [u, tr] = rows.filter((r) => r.task === t);
-      return (
-        `On ${t}, thinking classification goes from AUROC ${fmtCI(u.thinking)} untrained to ` +
-        `${fmtCI(tr.thinking)} after 1-token training (${u.unparseable} and ${tr.unparseable} traces without a ` +
-        `verdict line), and summaries keep the incriminating evidence in ` +
-        `${u.summary_recall ? fmtCI(u.summary_recall, true) : "n/a"} of positives untrained against ` +
-        `${tr.summary_recall ? fmtCI(tr.summary_recall, true) : "n/a"} trained.`
-      );
-    })
-    .join(" ");
-  return { rows, finding };
+  return { tasks: f.eval_tasks, rows };
 }
 
 export function analyseElicitation(a: Analysis):
@@ -365,7 +293,9 @@ export function analyseElicitation(a: Analysis):
       supervised: Interval;
       /** null when the pseudo-labelled texts are an unlabelled pool */
       pseudo_label_accuracy: number | null;
-      finding: string;
+      examples: number;
+      /** the task whose unlabelled texts were pseudo-labelled, or null for the target's own training texts */
+      pool: string | null;
     }
   | undefined {
   const el = a.spec.experiments.elicitation;
@@ -377,21 +307,14 @@ export function analyseElicitation(a: Analysis):
   const acc = el.pool
     ? null
     : pseudo.scores.filter((x, i) => (x >= 0.5 ? 1 : 0) === pseudo.labels[i]).length / pseudo.scores.length;
-  const texts = el.pool
-    ? `${el.examples} unlabelled texts of ${el.pool} (no labels to check them against)`
-    : `${el.examples} unlabelled training texts with ${pct(acc!)} accuracy`;
-  const reference = el.pool
-    ? `with ${el.examples} truly labelled training texts of ${el.target}`
-    : "with the true labels on the same texts";
   return {
     target: el.target,
     untrained: u,
     pseudo: p,
     supervised: s,
     pseudo_label_accuracy: acc,
-    finding:
-      `On ${el.target}, the untrained model's with-thinking verdicts label ${texts}; 1-token training on ` +
-      `those pseudo-labels gives AUROC ${fmtCI(p)}, against ${fmtCI(u)} untrained and ${fmtCI(s)} ${reference}.`,
+    examples: el.examples,
+    pool: el.pool ?? null,
   };
 }
 
@@ -419,4 +342,4 @@ export function analyse(run: RunContext) {
     cells: run.store.cells(),
   };
 }
-export type Results = ReturnType<typeof analyse>;
+export type Analysed = ReturnType<typeof analyse>;

@@ -4,7 +4,8 @@
  * which the viewer opens on a click and the report ignores.
  */
 import { rocCurve } from "../eval/metrics.js";
-import { type Analysis, fmtCI, type Results } from "../experiments/analyze.js";
+import type { Analysis } from "../experiments/analyze.js";
+import { fmtCI, type Results } from "./findings.js";
 import type { Format } from "../experiments/plan.js";
 import { JUDGE_PROMPT } from "../eval/evaluate.js";
 import { models, UNTRAINED } from "../experiments/models.js";

@@ -4,7 +4,8 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Analysis, analyse, fmtCI, type Results } from "../experiments/analyze.js";
+import { Analysis, analyse } from "../experiments/analyze.js";
+import { describe, fmtCI, type Results } from "./findings.js";
 import type { RunContext } from "../experiments/runner.js";
 import { toSvg } from "./charts.js";
 import { headline, sectionsOf } from "./figures.js";
@@ -60,7 +61,7 @@ const tocEntry = (s: { id: string; title: string }) =>
 export async function writeReport(
   run: RunContext,
 ): Promise<{ html: string; json: string; md: string; results: Results }> {
-  const r = analyse(run);
+  const r = describe(analyse(run));
   const a = new Analysis(run);
   const sections = sectionsOf(r, a);
   const verdict = headline(r);

@@ -6,7 +6,8 @@
 import { basename, resolve } from "node:path";
 import { InputError } from "../core/errors.js";
 import { HfTokenizer } from "../engine/io/tokenizer.js";
-import { Analysis, analyse, type Results } from "../experiments/analyze.js";
+import { Analysis, analyse } from "../experiments/analyze.js";
+import { describe, type Results } from "../report/findings.js";
 import { openRun, runProgress } from "../experiments/open.js";
 import type { EvalCell } from "../experiments/plan.js";
 import type { RunContext } from "../experiments/runner.js";
@@ -88,7 +89,7 @@ export function analysisOf(run: RunEntry): NonNullable<RunEntry["analysed"]> {
     return run.analysed;
   }
   try {
-    const results = analyse(run.ctx);
+    const results = describe(analyse(run.ctx));
     const sections = sectionsOf(results, new Analysis(run.ctx));
     run.analysed = { done, results, sections, headline: headline(results) };
   } catch (e) {

@@ -6,6 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { analyseTransfer, type Analysis } from "../../src/experiments/analyze.js";
+import { transferFinding } from "../../src/report/findings.js";
 
 test("gap recovered is reported only where the gap is clear; otherwise the sources' changes against untrained", () => {
   const n = 200;
@@ -34,7 +35,7 @@ test("gap recovered is reported only where the gap is clear; otherwise the sourc
   const r = analyseTransfer(fake)!;
   const [clear, none] = r.eval_tasks;
   assert.ok(clear.gap.lo > 0 && !(none.gap.lo > 0), `${JSON.stringify(clear.gap)} ${JSON.stringify(none.gap)}`);
-  const [first, second] = r.finding.split(/(?<=\.) (?=On )/);
+  const [first, second] = transferFinding(r).split(/(?<=\.) (?=On )/);
   assert.match(first, /^On clear, the untrained model scores AUROC .* training on src alone recovers -?\d+% \[/);
   assert.match(
     second,

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { importInspect } from "../../src/data/import/inspect.js";
 import { parseLabelRule } from "../../src/data/import/inspect-label.js";
 import { analyse } from "../../src/experiments/analyze.js";
+import { describe } from "../../src/report/findings.js";
 import { runExperiment } from "../../src/experiments/runner.js";
 import { sample, writeEvalLog } from "../data/import/inspect-fixtures.js";
 import { toyBase } from "../train/toy-base.js";
@@ -33,7 +34,7 @@ test("sources from the world, evaluation on an imported Inspect task, in one run
     },
   });
   const run = await runExperiment(spec, join(dir, "run"), { quiet: true, log: () => {} });
-  const t = analyse(run).transfer!;
+  const t = describe(analyse(run)).transfer!;
   assert.deepEqual(
     t.eval_tasks.map((r) => [r.task, r.sources.map((s) => s.name)]),
     [["bash_monitor", ["cyber", "chem"]]],
@@ -69,7 +70,7 @@ test("elicitation from an unlabelled pool: pseudo-labels on the pool's texts, ev
     experiments: { elicitation: { target: "bash_monitor", examples: 8, pool: "bash_pool" } },
   });
   const run = await runExperiment(spec, join(dir, "run"), { quiet: true, log: () => {} });
-  const el = analyse(run).elicitation!;
+  const el = describe(analyse(run)).elicitation!;
   assert.equal(el.pseudo_label_accuracy, null, "no labels to check the pseudo-labels against");
   assert.match(el.finding, /label 8 unlabelled texts of bash_pool \(no labels to check them against\)/);
   const poolCell = run.plan.evals.find((c) => c.split === "pool")!;

@@ -1,0 +1,138 @@
+/**
+ * The sentences that say what a run shows, one per question, from the analysis' numbers (src/experiments/analyze.ts):
+ * each with its numbers and 95% intervals, whatever they are. A share of a gap is given only where the gap is clearly
+ * there; elsewhere the sentence says so and gives the changes against the untrained model instead.
+ */
+import type { Interval } from "../eval/metrics.js";
+import type { Analysed } from "../experiments/analyze.js";
+
+// "+ 0" turns a rounded −0 into 0, so a tiny negative prints as 0.00 and 0%, not -0.00 and -0%
+export const pct = (x: number) => (Number.isFinite(x) ? `${Math.round(100 * x) + 0}%` : "n/a");
+export const f2 = (x: number) => (Number.isFinite(x) ? (Number(x.toFixed(2)) + 0).toFixed(2) : "n/a");
+export const fmtCI = (i: Interval, asPct = false) =>
+  asPct ? `${pct(i.value)} [${pct(i.lo)}, ${pct(i.hi)}]` : `${f2(i.value)} [${f2(i.lo)}, ${f2(i.hi)}]`;
+
+type Q<K extends keyof Analysed> = NonNullable<Analysed[K]>;
+
+export function transferFinding(t: Q<"transfer">): string {
+  return t.eval_tasks
+    .map((r) => {
+      const singles = r.sources
+        .filter((s) => t.single_sources.includes(s.name))
+        .sort((x, y) => (y.gap.value || -9) - (x.gap.value || -9));
+      // a share of a gap that is not clearly there is noise over noise: say so, and give the sources' changes
+      if (!(r.gap.lo > 0)) {
+        const byDiff = [...singles].sort((x, y) => y.diff_vs_untrained.value - x.diff_vs_untrained.value);
+        const changes = byDiff.map((s) => `${s.name} changes AUROC by ${fmtCI(s.diff_vs_untrained)}`).join(", ");
+        return (
+          `On ${r.task}, in-domain training does not clearly beat the untrained model (AUROC ${fmtCI(r.in_domain)} ` +
+          `against ${fmtCI(r.untrained)}: a difference of ${fmtCI(r.gap)}), so there is no measurable gap to ` +
+          `recover; against the untrained model, training on ${changes}.`
+        );
+      }
+      const [best, ...others] = singles;
+      const rest = others.map((s) => `${s.name} ${fmtCI(s.gap, true)}`).join(", ");
+      return (
+        `On ${r.task}, the untrained model scores AUROC ${fmtCI(r.untrained)} and in-domain training ` +
+        `${fmtCI(r.in_domain)}; training on ${best.name} alone recovers ${fmtCI(best.gap, true)} of that gap ` +
+        `(AUROC ${fmtCI(best.auroc)})${rest ? `, against ${rest} for the other sources` : ""}.`
+      );
+    })
+    .join(" ");
+}
+
+export function scalingFinding(s: Q<"scaling">): string {
+  const first = s.points[0];
+  const last = s.points[s.points.length - 1];
+  return (
+    `With ${s.in_domain} in-domain ${s.target} examples, adding ${s.adjacent_task} examples moves ` +
+    `AUROC from ${fmtCI(first.auroc)} (${first.adjacent} added) to ${fmtCI(last.auroc)} ` +
+    `(${last.adjacent} added): a paired difference of ${fmtCI(s.gain)}` +
+    (s.gain.lo > 0
+      ? ", so the adjacent data helps here."
+      : s.gain.hi < 0
+        ? ", so the adjacent data hurts here."
+        : ", an interval that includes zero.")
+  );
+}
+
+export function promptFinding(p: Q<"prompt_change">): string {
+  const [u, tr, c] = p.rows;
+  return (
+    `Asked the new question (${p.eval_task}) about texts of the trained domain, the model trained on ` +
+    `${p.train_task} scores AUROC ${fmtCI(tr.auroc_new_prompt)} against ${fmtCI(u.auroc_new_prompt)} ` +
+    `untrained; its answers agree with the new question's labels ${fmtCI(tr.follows_new, true)} of the time and ` +
+    `with the trained question's labels ${fmtCI(tr.follows_trained, true)}` +
+    (c
+      ? `. With prompt-contrast pairs from other domains, AUROC on the new question is ` +
+        `${fmtCI(c.auroc_new_prompt)} (agreement with the new labels ${fmtCI(c.follows_new, true)}, with the ` +
+        `trained labels ${fmtCI(c.follows_trained, true)}).`
+      : ".")
+  );
+}
+
+export function instructionFinding(i: Q<"instruction">): string {
+  const none = i.rows.find((r) => r.variant === "none");
+  const after = i.rows.find((r) => r.variant === "after");
+  if (!none || !after) throw new Error("the instruction finding needs the if:none and if:after variants");
+  const parts = i.tasks.map(
+    (t) =>
+      `${t}: ${fmtCI(none.auroc[t])} without IF, ${fmtCI(after.auroc[t])} with IF after (difference ` +
+      `${fmtCI(i.after_vs_none[t])})`,
+  );
+  const mixed = i.rows
+    .filter((r) => r.variant.startsWith("mixed"))
+    .map((r) => `${r.variant}: ${i.tasks.map((t) => f2(r.auroc[t].value)).join(" / ")}`)
+    .join("; ");
+  return (
+    `Classification training, then IF training, gives ${parts.join("; ")}. Mixed instead (AUROC on ` +
+    `${i.tasks.join(" / ")}): ${mixed}.`
+  );
+}
+
+export function formatFinding(f: Q<"format_transfer">): string {
+  return f.tasks
+    .map((t) => {
+      const [u, tr] = f.rows.filter((r) => r.task === t);
+      return (
+        `On ${t}, thinking classification goes from AUROC ${fmtCI(u.thinking)} untrained to ` +
+        `${fmtCI(tr.thinking)} after 1-token training (${u.unparseable} and ${tr.unparseable} traces without a ` +
+        `verdict line), and summaries keep the incriminating evidence in ` +
+        `${u.summary_recall ? fmtCI(u.summary_recall, true) : "n/a"} of positives untrained against ` +
+        `${tr.summary_recall ? fmtCI(tr.summary_recall, true) : "n/a"} trained.`
+      );
+    })
+    .join(" ");
+}
+
+export function elicitationFinding(e: Q<"elicitation">): string {
+  const texts =
+    e.pool !== null || e.pseudo_label_accuracy === null
+      ? `${e.examples} unlabelled texts of ${e.pool} (no labels to check them against)`
+      : `${e.examples} unlabelled training texts with ${pct(e.pseudo_label_accuracy)} accuracy`;
+  const reference =
+    e.pool !== null
+      ? `with ${e.examples} truly labelled training texts of ${e.target}`
+      : "with the true labels on the same texts";
+  return (
+    `On ${e.target}, the untrained model's with-thinking verdicts label ${texts}; 1-token training on ` +
+    `those pseudo-labels gives AUROC ${fmtCI(e.pseudo)}, against ${fmtCI(e.untrained)} untrained and ` +
+    `${fmtCI(e.supervised)} ${reference}.`
+  );
+}
+
+/** The analysis with each question's sentence beside its numbers (what the report, results.json, the viewer show) */
+export function describe(a: Analysed) {
+  const withFinding = <T extends object>(x: T | undefined, f: (x: T) => string) =>
+    x === undefined ? undefined : { ...x, finding: f(x) };
+  return {
+    ...a,
+    transfer: withFinding(a.transfer, transferFinding),
+    scaling: withFinding(a.scaling, scalingFinding),
+    prompt_change: withFinding(a.prompt_change, promptFinding),
+    instruction: withFinding(a.instruction, instructionFinding),
+    format_transfer: withFinding(a.format_transfer, formatFinding),
+    elicitation: withFinding(a.elicitation, elicitationFinding),
+  };
+}
+export type Results = ReturnType<typeof describe>;
