@@ -103,6 +103,7 @@ console.log(
   JSON.stringify({
     kernels: k.name,
     gemm_backend: nativeKernels()?.info().gemm ?? "reference",
+    gemm_plan: nativeKernels()?.info().gemmPlan ?? null,
     crossmon_train_tokens_per_s: round(crossmonTrain),
     torch_train_tokens_per_s: torch ? round(torch.train_tokens_per_s) : null,
     train_ratio: torch ? +(crossmonTrain / torch.train_tokens_per_s).toFixed(3) : null,

@@ -7,6 +7,8 @@ export interface GemmResult {
   own_gemm_ratio: number | null;
   simd: string;
   threads: number;
+  /** which backend runs each shape class in this process (chosen by measurement; src/engine/kernels/gemm-plan.ts) */
+  gemm_plan: Record<string, string>;
 }
 
 function timeGemm(M: number, N: number, K: number, ta: boolean, tb: boolean, minSeconds: number): number {
@@ -48,6 +50,7 @@ export function benchGemm(minSeconds = 0.3, rounds = 3): GemmResult {
   const own: number[] = [],
     blas: number[] = [];
   const hasBlas = k.info().openblas;
+  const plan = k.info().gemmPlan; // the plan in force (by measurement), given back after the bench
   for (let r = 0; r < rounds; r++) {
     for (const [M, N, K, ta, tb] of SHAPES) {
       k.setGemmBackend(1);
@@ -58,7 +61,8 @@ export function benchGemm(minSeconds = 0.3, rounds = 3): GemmResult {
       }
     }
   }
-  k.setGemmBackend(0);
+  const code = (b: string) => (b === "own" ? 1 : 2);
+  k.setGemmPlan(code(plan.row), code(plan.small), code(plan.large));
   const o = median(own),
     b = hasBlas ? median(blas) : null;
   return {
@@ -67,6 +71,7 @@ export function benchGemm(minSeconds = 0.3, rounds = 3): GemmResult {
     own_gemm_ratio: b ? +(o / b).toFixed(3) : null,
     simd: k.info().simd,
     threads: k.info().threads,
+    gemm_plan: plan,
   };
 }
 

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { loadModel } from "../../engine/io/checkpoint.js";
 import { loadAdapter } from "../../engine/io/peft.js";
 import { HfTokenizer } from "../../engine/io/tokenizer.js";
-import { nativeKernels, kernels, setThreads } from "../../engine/kernels/index.js";
+import { gemmPlanInForce, nativeKernels, kernels, setThreads } from "../../engine/kernels/index.js";
 import { generate } from "../../engine/generate.js";
 import { scoreNextTokens } from "../../engine/score.js";
 import { InputError } from "../../core/errors.js";
@@ -27,10 +27,12 @@ export function registerEngine(program: Command): void {
     .action(
       action(() => {
         const n = nativeKernels();
+        const plan = gemmPlanInForce();
         console.log(
           JSON.stringify({
             kernels: kernels().name,
             ...(n ? n.info() : { note: "native addon not built: TypeScript reference kernels" }),
+            ...(plan ? { gemmPlanSource: plan.source } : {}),
           }),
         );
       }),

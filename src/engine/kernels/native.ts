@@ -7,7 +7,9 @@ import type { Kernels } from "./types.js";
 
 export interface NativeInfo {
   threads: number;
-  gemm: "openblas" | "own";
+  /** the backend every shape uses, or "per-shape" (gemmPlan says which) */
+  gemm: "openblas" | "own" | "per-shape";
+  gemmPlan: { row: "openblas" | "own"; small: "openblas" | "own"; large: "openblas" | "own" };
   openblas: boolean;
   simd: "avx512" | "avx2" | "generic";
 }
@@ -16,6 +18,8 @@ export interface NativeKernels extends Kernels {
   setThreads(n: number): void;
   /** 0 = auto (OpenBLAS when found), 1 = own SIMD kernel, 2 = OpenBLAS. */
   setGemmBackend(which: 0 | 1 | 2): void;
+  /** the same per shape class: one row (decoding), fewer than 64 rows, larger */
+  setGemmPlan(row: 0 | 1 | 2, small: 0 | 1 | 2, large: 0 | 1 | 2): void;
   info(): NativeInfo;
 }
 
@@ -28,14 +32,14 @@ function findPackageRoot(): string {
   return dir;
 }
 
-export function loadNativeKernels(): { kernels: NativeKernels | null; error?: string } {
+export function loadNativeKernels(): { kernels: NativeKernels | null; error?: string; path?: string } {
   // CROSSMON_ADDON points at another build of the addon (or at nothing, to run on the references)
   const path = process.env.CROSSMON_ADDON ?? join(findPackageRoot(), "build", "Release", "crossmon_kernels.node");
   if (!existsSync(path)) return { kernels: null, error: `${path} is missing (the native build failed or did not run)` };
   try {
     const require = createRequire(import.meta.url);
     const addon = require(path) as Omit<NativeKernels, "name">;
-    return { kernels: { ...addon, name: "native" } as NativeKernels };
+    return { kernels: { ...addon, name: "native" } as NativeKernels, path };
   } catch (e) {
     return { kernels: null, error: `${path} did not load: ${(e as Error).message}` };
   }

@@ -35,7 +35,7 @@ export { instructPhaseStream, packedBatches, pretrainCorpusStream, readingPhaseS
 function engineOf(): Record<string, unknown> {
   const info = nativeKernels()?.info();
   return info
-    ? { kernels: "native", threads: info.threads, gemm: info.gemm, simd: info.simd }
+    ? { kernels: "native", threads: info.threads, gemm: info.gemm, gemm_plan: info.gemmPlan, simd: info.simd }
     : { kernels: "reference" };
 }
 

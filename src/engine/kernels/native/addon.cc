@@ -295,10 +295,22 @@ Napi::Value SetGemmBackend(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value SetGemmPlan(const Napi::CallbackInfo& info) {
+  Args a{info, "setGemmPlan"};
+  long row = a.integer(0), small = a.integer(1), large = a.integer(2);
+  if (!a.failed) cm::set_gemm_plan((int)row, (int)small, (int)large);
+  return info.Env().Undefined();
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("threads", cm::pool_threads());
   o.Set("gemm", cm::gemm_backend_name());
+  Napi::Object plan = Napi::Object::New(info.Env());
+  plan.Set("row", cm::gemm_backend_for(0));
+  plan.Set("small", cm::gemm_backend_for(1));
+  plan.Set("large", cm::gemm_backend_for(2));
+  o.Set("gemmPlan", plan);
   o.Set("openblas", cm::openblas_loaded());
   o.Set("simd", cm::simd_level());
   return o;
@@ -322,6 +334,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attentionBackward", Napi::Function::New(env, AttnBwd));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("setGemmBackend", Napi::Function::New(env, SetGemmBackend));
+  exports.Set("setGemmPlan", Napi::Function::New(env, SetGemmPlan));
   exports.Set("info", Napi::Function::New(env, Info));
   return exports;
 }

@@ -18,14 +18,24 @@ typedef void (*cblas_sgemm_fn)(int, int, int, int, int, int, float, const float*
 typedef void (*set_threads_fn)(int);
 cblas_sgemm_fn blas_sgemm = nullptr;
 set_threads_fn blas_set_threads = nullptr;
-int backend_choice = 0;
+// per shape class (row: one row or column, as in decoding; small: fewer than 64; large): 0 = auto (OpenBLAS when
+// loaded), 1 = own kernel, 2 = OpenBLAS. Set by measurement on first use (src/engine/kernels/gemm-plan.ts).
+int backend_plan[3] = {0, 0, 0};
+
+int shape_class(int M, int N) {
+  int rows = std::min(M, N);
+  return rows <= 1 ? 0 : rows < 64 ? 1 : 2;
+}
+bool use_blas(int M, int N) {
+  return blas_sgemm && backend_plan[shape_class(M, N)] != 1;
+}
 
 void load_openblas() {
   static bool tried = false;
   if (tried) return;
   tried = true;
   const char* env = std::getenv("CROSSMON_GEMM");
-  if (env && std::strcmp(env, "own") == 0) backend_choice = 1;
+  if (env && std::strcmp(env, "own") == 0) backend_plan[0] = backend_plan[1] = backend_plan[2] = 1;
   // OpenBLAS 0.3.21 (Debian 12) does not know CPUs newer than its release and then falls back to a slow generic
   // kernel (65 against 300 GFLOP/s measured here on an AVX-512 Xeon). Unless the user chose a core type, name the
   // one that matches what this CPU reports, as OpenBLAS's own detection would for a CPU it knows.
@@ -259,7 +269,7 @@ void sgemm_own(bool ta, bool tb, int M, int N, int K, float alpha, const float* 
 void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
            float beta, float* C, int ldc) {
   load_openblas();
-  if (blas_sgemm && backend_choice != 1) {
+  if (use_blas(M, N)) {
     if (M <= 0 || N <= 0) return;
     // CblasRowMajor = 101, CblasNoTrans = 111, CblasTrans = 112
     blas_sgemm(101, ta ? 112 : 111, tb ? 112 : 111, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
@@ -274,11 +284,23 @@ bool openblas_loaded() {
 }
 void set_gemm_backend(int which) {
   load_openblas();
-  backend_choice = which;
+  backend_plan[0] = backend_plan[1] = backend_plan[2] = which;
+}
+void set_gemm_plan(int row, int small, int large) {
+  load_openblas();
+  backend_plan[0] = row;
+  backend_plan[1] = small;
+  backend_plan[2] = large;
+}
+const char* gemm_backend_for(int shape) {
+  load_openblas();
+  return (blas_sgemm && backend_plan[shape] != 1) ? "openblas" : "own";
 }
 const char* gemm_backend_name() {
-  load_openblas();
-  return (blas_sgemm && backend_choice != 1) ? "openblas" : "own";
+  const char* row = gemm_backend_for(0);
+  const char* small = gemm_backend_for(1);
+  const char* large = gemm_backend_for(2);
+  return std::strcmp(row, small) == 0 && std::strcmp(small, large) == 0 ? large : "per-shape";
 }
 const char* simd_level() {
   switch (detect_simd()) {
