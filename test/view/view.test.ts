@@ -192,7 +192,10 @@ test("bad input: a folder with no run, a corrupt store, a port in use: one line 
   const busy = createServer();
   await new Promise<void>((ok) => busy.listen(0, "127.0.0.1", ok));
   const port = (busy.address() as { port: number }).port;
-  const c = await cli(["view", runDir, "--port", String(port)]);
+  const d = await cli(["view", "--store", "postgres://u@localhost/db"]);
+  assert.equal(d.code, 2);
+  assert.match(d.err, /--store: PostgreSQL stores are not supported yet/);
+  const c = await cli(["view", "--store", `sqlite://${join(runDir, "store.sqlite")}`, "--port", String(port)]);
   busy.close();
   assert.equal(c.code, 2);
   assert.match(c.err, new RegExp(`^crossmon: error: --port ${port}: already in use`));

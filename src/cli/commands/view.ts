@@ -1,7 +1,7 @@
 /** `crossmon view [RUN_DIR...]`: the local viewer over run folders (src/view). */
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { Command } from "commander";
 import { InputError } from "../../core/errors.js";
 import { RunRegistry } from "../../view/runs.js";
@@ -17,6 +17,15 @@ function defaultRuns(): string[] {
     .sort();
 }
 
+/** The run folder of a store named by --store (a SQLite file, as a path or a sqlite:// URL). */
+function storeFolder(url: string): string {
+  if (/^postgres(ql)?:\/\//.test(url))
+    throw new InputError("--store: PostgreSQL stores are not supported yet; name a run folder or its store.sqlite");
+  const path = url.startsWith("sqlite://") ? decodeURIComponent(url.slice("sqlite://".length)) : url;
+  if (!existsSync(path)) throw new InputError("--store: not found", path);
+  return statSync(path).isDirectory() ? path : dirname(path);
+}
+
 function openBrowser(url: string): void {
   const cmd = process.platform === "darwin" ? "open" : process.platform === "win32" ? "explorer" : "xdg-open";
   const p = spawn(cmd, [url], { stdio: "ignore", detached: true });
@@ -30,10 +39,11 @@ export function registerView(program: Command): void {
     .description("look at runs in the browser: findings, charts, and every example behind them (default: runs/*)")
     .option("--port <n>", "port (0: any free one)", "8400")
     .option("--host <address>", "address to bind (the default keeps it on this machine)", "127.0.0.1")
+    .option("--store <url>", "a run's store instead of its folder: a store.sqlite path or sqlite:///path/store.sqlite")
     .option("--open", "open it in the default browser")
     .action(
-      action(async (runs: string[], o: { port: string; host: string; open?: boolean }) => {
-        const dirs = runs.length ? runs : defaultRuns();
+      action(async (runs: string[], o: { port: string; host: string; store?: string; open?: boolean }) => {
+        const dirs = o.store ? [...runs, storeFolder(o.store)] : runs.length ? runs : defaultRuns();
         if (!dirs.length) throw new InputError("no run to show: name a run folder (one holding store.sqlite)", "runs/");
         const port = numberOption(o.port, "--port", { integer: true, min: 0, max: 65535 });
         const registry = await RunRegistry.open(dirs);
