@@ -73,8 +73,7 @@ export interface ExampleRow {
   length: number;
 }
 
-function rowsOf(run: RunEntry, c: EvalCell, t: number): ExampleRow[] {
-  const { byId } = taskOf(run, c.task);
+function rowsOf(run: RunEntry, c: EvalCell, t: number, byId: Map<string, Example>): ExampleRow[] {
   return run.ctx.store.predictions(c.key).map((r: PredictionRow) => {
     const e = byId.get(r.example);
     return {
@@ -110,8 +109,8 @@ export function ratesAt(rows: ExampleRow[], t: number): Rates {
 export function examplesOf(run: RunEntry, key: string, params: URLSearchParams) {
   const c = cellOf(run, key);
   const q = parseQuery(ExamplesQuery, params);
-  const all = rowsOf(run, c, q.threshold);
   const { byId } = taskOf(run, c.task);
+  const all = rowsOf(run, c, q.threshold, byId);
   const needle = q.q.toLowerCase();
   const rows = all.filter(
     (r) =>
