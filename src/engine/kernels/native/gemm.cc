@@ -46,6 +46,10 @@ void load_openblas() {
     else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
       setenv("OPENBLAS_CORETYPE", "Haswell", 0);
   }
+  // OpenBLAS's threads spin after each call before they sleep; the own kernel's pool (and the next product on the
+  // other backend) then shares the cores with spinning threads. Measured here: own-kernel products took up to twice as
+  // long right after OpenBLAS ones, and the per-shape choice read noise. The shortest timeout lets them sleep at once.
+  if (!std::getenv("OPENBLAS_THREAD_TIMEOUT")) setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0);
   const char* names[] = {"libopenblas.so.0", "libopenblas.so", "libopenblasp.so.0"};
   for (const char* n : names) {
     void* h = dlopen(n, RTLD_NOW | RTLD_LOCAL);
