@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from transformers import LlamaConfig, LlamaForCausalLM
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))  # the worker
 from worker import padded  # noqa: E402  (the worker's right-padding, on the same device)
 
 DEV = "cuda" if torch.cuda.is_available() else "cpu"

@@ -238,7 +238,9 @@ test("the pretraining recipe reproduces its model on the same engine: a second r
   const info = nativeKernels()?.info();
   assert.deepEqual(
     engine,
-    info ? { kernels: "native", threads: info.threads, gemm: info.gemm, simd: info.simd } : { kernels: "reference" },
+    info
+      ? { kernels: "native", threads: info.threads, gemm: info.gemm, gemm_plan: info.gemmPlan, simd: info.simd }
+      : { kernels: "reference" },
   );
 });
 
