@@ -88,7 +88,8 @@ export async function importInspect(paths: string[], o: InspectImportOptions): P
     throw new InputError("give either --label PATH=VALUE or --unlabelled (texts for unsupervised elicitation)");
   const logs = findLogs(paths);
   const manifest = join(o.out, MANIFEST_NAMES[0]);
-  if (!o.force && existsSync(o.out) && readdirSync(o.out).length > 0)
+  // a killed import leaves only its hidden .partial file, which the next one overwrites
+  if (!o.force && existsSync(o.out) && readdirSync(o.out).some((f) => !f.endsWith(".partial")))
     throw new InputError("the output folder is not empty (pass --force to replace the task in it)", o.out);
   mkdirSync(o.out, { recursive: true });
   const dataName = `${o.task}.jsonl`;

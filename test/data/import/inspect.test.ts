@@ -142,6 +142,10 @@ test("a sample without the label's field stops the import, naming the file and t
       e.message.includes("--skip-unlabelled"),
   );
   assert.ok(!readdirSync(path("p1")).some((f) => f.endsWith(".jsonl")), "nothing half-written is left");
+  // as a kill would leave it: only the hidden partial file; the next import goes ahead without --force
+  writeFileSync(path("p1/.t.jsonl.partial"), "{}\n");
+  await importInspect([path("run.json")], { out: path("p1"), task: "t", label: mode, quiet: true });
+  assert.deepEqual(readdirSync(path("p1")).sort(), ["crossmon.yaml", "t.jsonl"]);
   const r = await importInspect([path("partial.json")], {
     out: path("p2"),
     task: "t",
