@@ -46,6 +46,13 @@ function readHolder(file: string): Holder | null {
   }
 }
 
+/** Who holds a folder's lock now (on this machine, whether that process is alive), or null when nobody does. */
+export function folderHolder(dir: string): (Holder & { alive: boolean | null }) | null {
+  const h = readHolder(join(dir, LOCK_FILE));
+  if (!h) return null;
+  return { ...h, alive: h.host === hostname() ? alive(h.pid) : null };
+}
+
 /** Takes the folder's lock, or throws an InputError naming its holder. Returns the release function. */
 export function lockFolder(dir: string): () => void {
   const created = !existsSync(dir);

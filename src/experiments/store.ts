@@ -71,6 +71,16 @@ export class Store {
     ).map((r) => ({ ...r, extra: r.extra ? JSON.parse(r.extra) : undefined }));
   }
 
+  /** When each cell started (and finished), in seconds since the epoch: what `crossmon status` reads. */
+  cellTimes(): { key: string; status: string; started: number | null; finished: number | null }[] {
+    return this.db.prepare("SELECT key, status, started, finished FROM cells").all() as {
+      key: string;
+      status: string;
+      started: number | null;
+      finished: number | null;
+    }[];
+  }
+
   cells(): { key: string; kind: string; status: string; seconds: number | null }[] {
     return this.db.prepare("SELECT key, kind, status, seconds FROM cells ORDER BY started").all() as {
       key: string;

@@ -6,6 +6,7 @@ import { createInterface } from "node:readline/promises";
 import { InputError } from "../../core/errors.js";
 import { quickstartSpec, studySpec, SHIPPED_BASE_MODEL } from "../../experiments/builtin.js";
 import { openRun } from "../../experiments/open.js";
+import { formatStatus, runStatus, type RunStatus } from "../../experiments/status.js";
 import { runExperiment } from "../../experiments/runner.js";
 import { readExperimentSpec, type ExperimentSpec } from "../../experiments/spec.js";
 import { writeReport } from "../../report/report.js";
@@ -141,6 +142,21 @@ export function registerStudy(program: Command): void {
         const r = await writeReport(run);
         run.store.close();
         console.log(`report: ${r.html}\n        ${r.md}\n        ${r.json}`);
+      }),
+    );
+  program
+    .command("status <runs...>")
+    .description("where runs stand: cells done, running (for how long), interrupted, not started")
+    .option("--json", "as JSON")
+    .action(
+      action(async (runs: string[], o: { json?: boolean }) => {
+        const out: RunStatus[] = [];
+        for (const dir of runs) {
+          const run = await openRun(dir, { partial: true });
+          out.push(runStatus(run));
+          run.store.close();
+        }
+        console.log(o.json ? JSON.stringify(out, null, 2) : out.map(formatStatus).join("\n"));
       }),
     );
 }
