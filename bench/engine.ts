@@ -7,7 +7,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { makeHfConfig, parseConfig } from "../src/engine/config.js";
+import { parseConfig } from "../src/engine/config.js";
+import { BENCH_MODEL } from "./lib/model-shape.js";
 import { saveModel } from "../src/engine/io/checkpoint.js";
 import { nativeKernels, kernels } from "../src/engine/kernels/index.js";
 import { Transformer } from "../src/engine/model.js";
@@ -19,15 +20,7 @@ import { benchGemm } from "./gemm.js";
 const B = 8,
   T = 256,
   STEPS = Number(process.env.BENCH_STEPS ?? 5);
-const hf = makeHfConfig({
-  vocabSize: 8192,
-  hidden: 384,
-  intermediate: 1024,
-  layers: 6,
-  heads: 6,
-  kvHeads: 2,
-  tieEmbeddings: true,
-});
+const hf = BENCH_MODEL;
 const config = parseConfig(hf);
 
 function median(xs: number[]): number {

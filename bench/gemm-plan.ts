@@ -4,7 +4,8 @@
  * a 256-token prompt (tokens/s), with every product on the own kernel, every product on OpenBLAS, and the measured
  * plan. One JSON line; each configuration's median of three runs, all in this process on the same weights.
  */
-import { makeHfConfig, parseConfig } from "../src/engine/config.js";
+import { parseConfig } from "../src/engine/config.js";
+import { BENCH_MODEL } from "./lib/model-shape.js";
 import { generate } from "../src/engine/generate.js";
 import { gemmPlanInForce, nativeKernels } from "../src/engine/kernels/index.js";
 import { Transformer } from "../src/engine/model.js";
@@ -16,19 +17,7 @@ if (!k?.info().openblas) {
   process.exit(0);
 }
 const measured = gemmPlanInForce();
-const model = new Transformer(
-  parseConfig(
-    makeHfConfig({
-      vocabSize: 8192,
-      hidden: 384,
-      intermediate: 1024,
-      layers: 6,
-      heads: 6,
-      kvHeads: 2,
-      tieEmbeddings: true,
-    }),
-  ),
-);
+const model = new Transformer(parseConfig(BENCH_MODEL));
 model.initRandom(1, 0.02);
 const prompt = (n: number, seed: number) => Array.from({ length: n }, (_, i) => (i * 7919 + seed * 31) % 8192);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
