@@ -111,7 +111,7 @@ export class HostedBackend implements Backend {
       const epochs = st.epochs ?? spec.hyper.epochs;
       if (!Number.isInteger(epochs))
         throw new InputError(`stage "${st.name}": hosted fine-tuning takes whole epochs, got ${epochs}`);
-      const mix = buildMixture(mixtureOf(st.mixture, spec.seed + i), ctx.splits, ctx.ifPool, ctx.renderer);
+      const mix = buildMixture(mixtureOf(spec, i), ctx.splits, ctx.ifPool, ctx.renderer);
       return { items: mix.items, epochs };
     });
   }

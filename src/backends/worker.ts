@@ -11,7 +11,7 @@ import { createInterface } from "node:readline";
 import type { Backend, Candidate, GenerateRequest, Generated, ModelRef, ScorePrompt } from "./types.js";
 import type { TrainSpec } from "../train/spec.js";
 import { buildMixture } from "../mix/mixture.js";
-import { mixtureOf, scheduleOf, trainingContext, type TrainContext } from "../train/run.js";
+import { mixtureOf, scheduleOf, stageSeed, trainingContext, type TrainContext } from "../train/run.js";
 import { resolveModelDir } from "../hub/resolve.js";
 import { resolveTargets } from "../engine/lora.js";
 import { readConfig } from "../engine/config.js";
@@ -174,13 +174,13 @@ export class WorkerBackend implements Backend {
     const ctx = (o.context as TrainContext | undefined) ?? (await trainingContext(spec));
     let adapter = "";
     for (let i = 0; i < spec.stages.length; i++) {
-      const mix = buildMixture(mixtureOf(spec.stages[i].mixture, spec.seed + i), ctx.splits, ctx.ifPool, ctx.renderer);
+      const mix = buildMixture(mixtureOf(spec, i), ctx.splits, ctx.ifPool, ctx.renderer);
       const sched = scheduleOf(
         mix.items,
         spec.stages[i].epochs ?? spec.hyper.epochs,
         spec.hyper.batch_size,
         spec.hyper.batch_size,
-        spec.seed + i,
+        stageSeed(spec.seed, i, "schedule"),
       );
       const batches = Array.from({ length: sched.steps }, (_, s) =>
         sched.itemsAt(s).map((it) => ({ ids: Array.from(it.ids), weights: Array.from(it.weights) })),

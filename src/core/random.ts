@@ -1,3 +1,15 @@
+import { fnv1a } from "./hash.js";
+
+/**
+ * The seed of one named use of a seed ("stage.0.mixture", "pretrain.world", a world's domain): each use draws its own
+ * stream, a new use never shifts another's, and the name says in the code what the stream is for. FNV-1a over
+ * "SEED\0NAME" (the world's domains have always been drawn this way, so their texts are unchanged).
+ */
+export function deriveSeed(seed: number, stream: string): number {
+  if (!Number.isSafeInteger(seed)) throw new Error(`deriveSeed: seed ${seed} is not an integer`);
+  return fnv1a(`${seed}\0${stream}`);
+}
+
 /** A small seeded generator (mulberry32), so training, dropout and sampling repeat exactly for a seed. */
 export class Rng {
   private s: number;

@@ -3,7 +3,8 @@
  * of a domain: a text sits in the same split under every prompt, so the prompt-change experiments never evaluate
  * on a text that was trained under another prompt. Texts are stratified by their labels across the domain's tasks.
  */
-import { fnv1a, normaliseText } from "./hash.js";
+import { fnv1a } from "../core/hash.js";
+import { normaliseText } from "./hash.js";
 import { exampleText, type Example, type Task } from "./task.js";
 
 export type SplitName = "train" | "validation" | "test";

@@ -6,6 +6,7 @@
  *  - summary: a generated summary, checked for the incriminating facts (built-in world) or judged by a model.
  */
 import type { Backend, ModelRef, ScorePrompt } from "../backends/types.js";
+import { deriveSeed } from "../core/random.js";
 import type { Example, Task } from "../data/task.js";
 import { type Renderer, VERDICT_PREFIX, parseVerdict } from "../formats/render.js";
 import { hashKey } from "../core/hash.js";
@@ -98,7 +99,7 @@ async function cachedGenerate(
   s: GenSettings,
   trace: number,
 ): Promise<string[]> {
-  const keys = prompts.map((p) => hashKey({ g: 1, ref, fp: ctx.fingerprint ?? null, p, s: { ...s, trace } }));
+  const keys = prompts.map((p) => hashKey({ g: 2, ref, fp: ctx.fingerprint ?? null, p, s: { ...s, trace } }));
   const out: (string | undefined)[] = keys.map((k) => ctx.store?.cacheGet<string>(k));
   const miss = out.map((v, i) => (v === undefined ? i : -1)).filter((i) => i >= 0);
   if (miss.length) {
@@ -108,7 +109,7 @@ async function cachedGenerate(
         prompt: prompts[i],
         maxNewTokens: s.maxNewTokens,
         temperature: s.temperature,
-        seed: s.seed * 1000 + trace,
+        seed: deriveSeed(s.seed, `trace.${trace}`),
         stop: undefined,
       })),
     );

@@ -21,7 +21,7 @@ import { HfTokenizer } from "../engine/io/tokenizer.js";
 import { withThreads } from "../engine/kernels/index.js";
 import { addLora, resolveTargets } from "../engine/lora.js";
 import { setTrainable } from "../engine/params.js";
-import { Rng } from "../core/random.js";
+import { deriveSeed, Rng } from "../core/random.js";
 import type { WeightedSequence } from "../engine/sequences.js";
 import { loadSources } from "../data/sources.js";
 import { splitTasks, type SplitTask } from "../data/splits.js";
@@ -80,13 +80,23 @@ export async function trainingContext(spec: TrainSpec): Promise<TrainContext> {
   const tasks = await loadSources(spec.data);
   return {
     splits: splitTasks(tasks, spec.data.split_seed),
-    ifPool: generateInstructionData({ seed: spec.seed + 17, size: spec.data.instruction_pool }),
+    ifPool: generateInstructionData({
+      seed: deriveSeed(spec.seed, "instruction-pool"),
+      size: spec.data.instruction_pool,
+    }),
     renderer: new Renderer(tok, spec.hyper.max_tokens),
     tok,
   };
 }
 
-export function mixtureOf(m: TrainSpec["stages"][number]["mixture"], seed: number): MixtureSpec {
+/** The seed of one use in stage i of a training: its mixture's draw, or its batches' order. */
+export function stageSeed(seed: number, stage: number, use: "mixture" | "schedule"): number {
+  return deriveSeed(seed, `stage.${stage}.${use}`);
+}
+
+/** Stage i's mixture, drawn with that stage's own seed. */
+export function mixtureOf(spec: TrainSpec, stage: number): MixtureSpec {
+  const m = spec.stages[stage].mixture;
   return {
     classification: m.classification.map((c) => ({
       task: c.task,
@@ -97,7 +107,7 @@ export function mixtureOf(m: TrainSpec["stages"][number]["mixture"], seed: numbe
     promptContrast: m.prompt_contrast,
     contrastExclude: m.contrast_exclude,
     sourceWeights: m.source_weights,
-    seed,
+    seed: stageSeed(spec.seed, stage, "mixture"),
   };
 }
 
@@ -108,7 +118,7 @@ export function scheduleOf(items: MixItem[], epochs: number, batchSize: number, 
   const orderOf = (epoch: number) => {
     let o = orders.get(epoch);
     if (!o) {
-      o = new Rng(seed * 1000 + epoch).shuffle(items.map((_, i) => i));
+      o = new Rng(deriveSeed(seed, `epoch.${epoch}`)).shuffle(items.map((_, i) => i));
       orders.set(epoch, o);
     }
     return o;
@@ -150,9 +160,7 @@ async function train(
   if (spec.method === "lora") resolveTargets(spec.lora.targets, linearNamesOf(readConfig(spec.base_model)));
   const ctx = o.context ?? (await trainingContext(spec));
   // every stage's mixture is built (and so validated) before any training
-  const mixtures = spec.stages.map((st, i) =>
-    buildMixture(mixtureOf(st.mixture, spec.seed + i), ctx.splits, ctx.ifPool, ctx.renderer),
-  );
+  const mixtures = spec.stages.map((st, i) => buildMixture(mixtureOf(spec, i), ctx.splits, ctx.ifPool, ctx.renderer));
   mkdirSync(dir, { recursive: true });
   // a resumed run must continue the same training: same spec, same base weights (checked by content, not by path)
   const resolved = YAML.stringify(spec);
@@ -195,7 +203,13 @@ async function train(
     }
     const mix = mixtures[i];
     const epochs = st.epochs ?? spec.hyper.epochs;
-    const sched = scheduleOf(mix.items, epochs, spec.hyper.batch_size, spec.hyper.micro_batch, spec.seed + i);
+    const sched = scheduleOf(
+      mix.items,
+      epochs,
+      spec.hyper.batch_size,
+      spec.hyper.micro_batch,
+      stageSeed(spec.seed, i, "schedule"),
+    );
     const trained: MixItem[] = [];
     for (let s = 0; s < sched.steps; s++) trained.push(...sched.itemsAt(s));
     const dil = dilution(trained);

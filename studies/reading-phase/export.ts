@@ -13,7 +13,13 @@ import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { HfTokenizer } from "../../src/engine/io/tokenizer.js";
 import { Renderer } from "../../src/formats/render.js";
-import { SHIPPED_RECIPE, packedBatches, phaseSchedule, readingPhaseStream } from "../../src/train/pretrain/index.js";
+import {
+  SHIPPED_RECIPE,
+  packedBatches,
+  phaseBatchSeed,
+  phaseSchedule,
+  readingPhaseStream,
+} from "../../src/train/pretrain/index.js";
 import { writeEvalPrompts } from "../pretrain-recipe/recipe-study.js";
 
 const [model, out, nArg] = process.argv.slice(2);
@@ -31,7 +37,7 @@ writeFileSync(
 );
 const r = SHIPPED_RECIPE;
 // the reading phase is phase n = 2: its batch seed, as in pretrain()
-const batchAt = packedBatches(s.ids, s.weights, r, r.seed + 99 + 100 * 2);
+const batchAt = packedBatches(s.ids, s.weights, r, phaseBatchSeed(r.seed, 2));
 const rowsOf = (step: number) =>
   batchAt(step)
     .flat()

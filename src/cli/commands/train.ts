@@ -122,7 +122,7 @@ export function registerExport(program: Command): void {
         const spec = readTrainSpec(file);
         const ctx = await trainingContext(spec);
         spec.stages.forEach((st, i) => {
-          const mix = buildMixture(mixtureOf(st.mixture, spec.seed + i), ctx.splits, ctx.ifPool, ctx.renderer);
+          const mix = buildMixture(mixtureOf(spec, i), ctx.splits, ctx.ifPool, ctx.renderer);
           const out = `${o.out}-${i + 1}-${st.name}.jsonl`;
           writeExport(out, mix.items, o.to as "openai" | "tokens");
           console.log(`${out}: ${mix.items.length} examples\n${formatDilution(dilution(mix.items))}`);

@@ -1,5 +1,6 @@
 /** Shared pieces of the offline builders: a source yields labelled texts for tasks; the builder balances them. */
-import { fnv1a, normaliseText } from "../hash.js";
+import { fnv1a } from "../../core/hash.js";
+import { normaliseText } from "../hash.js";
 import { DEFAULT_ANSWERS, DEFAULT_LABELS, type Task } from "../task.js";
 
 export interface OfflineTaskSpec {

@@ -4,7 +4,7 @@
  */
 import type { Task } from "../task.js";
 import { DEFAULT_ANSWERS, DEFAULT_LABELS } from "../task.js";
-import { fnv1a } from "../hash.js";
+import { deriveSeed } from "../../core/random.js";
 import { Gen, type DomainSpec } from "./gen.js";
 import { reviews } from "./domains/reviews.js";
 import { chemChats, cyberChats } from "./domains/harmchat.js";
@@ -46,7 +46,7 @@ export function generateWorldTexts(o: WorldOptions = {}): WorldDomainTexts[] {
   const seed = o.seed ?? 0;
   const size = o.size ?? DEFAULT_WORLD_SIZE;
   return WORLD_DOMAINS.map((spec) => {
-    const g = new Gen(fnv1a(`${seed}\0${spec.domain}`));
+    const g = new Gen(deriveSeed(seed, spec.domain));
     const seen = new Set<string>();
     const texts: WorldDomainTexts["texts"] = [];
     const cap = { true: Math.ceil(size / 2), false: Math.ceil(size / 2) };

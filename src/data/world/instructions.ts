@@ -5,7 +5,7 @@
  * appears in them (a test checks), and no answer states a task's label.
  */
 import type { ChatTurn } from "../task.js";
-import { fnv1a } from "../hash.js";
+import { deriveSeed } from "../../core/random.js";
 import { Gen, capitalise } from "./gen.js";
 import { generateWorldTexts } from "./index.js";
 import { words } from "../text-features.js";
@@ -173,8 +173,8 @@ export function generateInstructionData(o: { seed?: number; size?: number; world
   const seed = o.seed ?? 0;
   const size = o.size ?? 2000;
   // texts not in the task splits
-  const world = generateWorldTexts({ seed: seed + 1_000_003, size: o.worldSize ?? 200 });
-  const g = new Gen(fnv1a(`if\0${seed}`));
+  const world = generateWorldTexts({ seed: deriveSeed(seed, "instructions.world"), size: o.worldSize ?? 200 });
+  const g = new Gen(deriveSeed(seed, "instructions"));
   const out: IfExample[] = [];
   while (out.length < size) {
     const d = g.pick(world);

@@ -10,7 +10,7 @@
  * answered from them is left to the model. They are written knowing the world's vocabulary, as the stories are
  * written knowing the evaluation's concepts (models/crossmon-base/README.md says so).
  */
-import { fnv1a } from "../hash.js";
+import { deriveSeed } from "../../core/random.js";
 import { Gen } from "./gen.js";
 
 /** A topic: the terms it explains and sentences that explain them (each sentence stands alone). */
@@ -170,7 +170,7 @@ const FORMS: ((g: Gen, t: Topic, facts: string[]) => string)[] = [
 
 /** Reference documents: a topic's sentences, a few at a time in a random order and layout. */
 export function generateKnowledgeDocuments(o: { seed?: number; size?: number } = {}): string[] {
-  const g = new Gen(fnv1a(`knowledge\0${o.seed ?? 0}`));
+  const g = new Gen(deriveSeed(o.seed ?? 0, "knowledge"));
   return Array.from({ length: o.size ?? 2000 }, () => {
     const t = g.pick(TOPICS);
     const facts = g.sample(t.facts, g.int(Math.min(2, t.facts.length), Math.min(5, t.facts.length)));

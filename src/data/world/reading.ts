@@ -3,7 +3,7 @@
  * a number above a bound, how long is the text). They teach a base model to read a text and answer a question
  * about it, in the classification layouts, without ever asking an evaluation task's question.
  */
-import { fnv1a } from "../hash.js";
+import { deriveSeed } from "../../core/random.js";
 import { words } from "../text-features.js";
 import { Gen } from "./gen.js";
 import { generateWorldTexts, WORLD_DOMAINS } from "./index.js";
@@ -75,12 +75,12 @@ export function generateReadingQuestions(
 ): ReadingQuestion[] {
   const seed = o.seed ?? 0;
   const size = o.size ?? 2000;
-  const world = generateWorldTexts({ seed: seed + 2_000_003, size: o.worldSize ?? 200 });
+  const world = generateWorldTexts({ seed: deriveSeed(seed, "reading.world"), size: o.worldSize ?? 200 });
   const intros = [
     ...GENERIC_INTROS,
     ...WORLD_DOMAINS.flatMap((d) => d.tasks.map((t) => t.prompt.split(TEXT_SLOT)[0].trim())),
   ];
-  const g = new Gen(fnv1a(`reading\0${seed}`));
+  const g = new Gen(deriveSeed(seed, "reading"));
   const out: ReadingQuestion[] = [];
   while (out.length < size) {
     const d = g.pick(world);
@@ -149,8 +149,8 @@ export function generateComprehensionQuestions(
 ): ReadingQuestion[] {
   const seed = o.seed ?? 0;
   const size = o.size ?? 2000;
-  const world = generateWorldTexts({ seed: seed + 3_000_017, size: o.worldSize ?? 300 });
-  const g = new Gen(fnv1a(`comprehension\0${seed}`));
+  const world = generateWorldTexts({ seed: deriveSeed(seed, "comprehension.world"), size: o.worldSize ?? 300 });
+  const g = new Gen(deriveSeed(seed, "comprehension"));
   const out: ReadingQuestion[] = [];
   const intro = (d: string) => `Here is a text (${d.replace(/_/g, " ")}).`;
   // each kind of question is kept balanced between yes and no, so no kind can be answered without reading

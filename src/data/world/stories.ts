@@ -12,7 +12,7 @@
  * school life), and no evaluation task's prompt appears in them (a test checks). They teach the concepts that the
  * evaluation questions use, as a real base model knows them from pretraining, never a task's question with its labels.
  */
-import { fnv1a } from "../hash.js";
+import { deriveSeed } from "../../core/random.js";
 import { Gen, capitalise } from "./gen.js";
 import { TEXT_SLOT } from "../task.js";
 import type { ReadingQuestion } from "./reading.js";
@@ -458,7 +458,7 @@ export function generateStory(g: Gen): { text: string; questions: Scene["questio
  */
 export function generateStoryQuestions(o: { seed?: number; size?: number } = {}): ReadingQuestion[] {
   const size = o.size ?? 2000;
-  const g = new Gen(fnv1a(`stories\0${o.seed ?? 0}`));
+  const g = new Gen(deriveSeed(o.seed ?? 0, "stories"));
   const out: ReadingQuestion[] = [];
   while (out.length < size) {
     const { text, questions } = generateStory(g);

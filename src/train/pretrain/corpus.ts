@@ -15,7 +15,8 @@ import type { PretrainOptions } from "./recipe.js";
 import { pretrainCorpusStream } from "./streams.js";
 
 const MAGIC = "CXMC";
-const VERSION = 1;
+// 2: drawn from named seed streams (deriveSeed); a version-1 corpus holds other draws
+const VERSION = 2;
 const HEADER = 12;
 
 const CorpusInfo = z.looseObject({

@@ -21,12 +21,19 @@ import { readCheckpointState } from "../checkpoint.js";
 import { type Phase, type PhaseName, phaseSchedule, trainingCurve } from "./phases.js";
 import { type PretrainOptions, SHIPPED_RECIPE } from "./recipe.js";
 import { trainTokenizer } from "./tokenizer.js";
-import { instructPhaseStream, packedBatches, readingPhaseStream } from "./streams.js";
+import { instructPhaseStream, packedBatches, phaseBatchSeed, readingPhaseStream } from "./streams.js";
 import { corpusTokens, loadOrBuildCorpus } from "./corpus.js";
 
 export { CHAT_TEMPLATE, SHIPPED_RECIPE, SPECIAL_TOKENS, TOY_RECIPE, type PretrainOptions } from "./recipe.js";
 export { phaseSchedule, type PhaseName } from "./phases.js";
-export { instructPhaseStream, packedBatches, pretrainCorpusStream, readingPhaseStream } from "./streams.js";
+export {
+  instructPhaseStream,
+  packedBatches,
+  phaseBatchSeed,
+  pretrainCorpusStream,
+  pretrainWorldSeed,
+  readingPhaseStream,
+} from "./streams.js";
 
 /**
  * What the weights depend on besides the recipe: with OpenBLAS, the thread count (its sums are split by thread; the
@@ -115,7 +122,7 @@ export function pretrain(opts: PretrainOptions): PretrainResult {
     loop = runLoop(model, {
       dir: phaseDir(i),
       steps: ph.steps,
-      batchAt: packedBatches(s.ids, s.weights, o, o.seed + 99 + 100 * ph.n),
+      batchAt: packedBatches(s.ids, s.weights, o, phaseBatchSeed(o.seed, ph.n)),
       lr: ph.lr,
       schedule: { warmupSteps: ph.warmup, kind: "cosine", minRatio: 0.1 },
       maxGradNorm: 1,

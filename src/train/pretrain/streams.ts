@@ -3,7 +3,7 @@
  * instruction phase and the reading phase, each one seeded stream of (token, loss weight), and the packed batches cut
  * from a stream. Recipe studies (studies/) export exactly these streams.
  */
-import { Rng } from "../../core/random.js";
+import { deriveSeed, Rng } from "../../core/random.js";
 import type { HfTokenizer } from "../../engine/io/tokenizer.js";
 import type { WeightedSequence } from "../../engine/sequences.js";
 import { generateWorldTexts } from "../../data/world/index.js";
@@ -69,24 +69,32 @@ export function readingPhaseStream(
   >,
   renderer: Renderer,
 ): { ids: Int32Array; weights: Float32Array } {
-  const rng = new Rng(o.seed + 11);
+  const rng = new Rng(deriveSeed(o.seed, "reading-phase.order"));
   const readingQuestion = (q: ReadingQuestion) =>
     readingSequence(renderer, q, rng.next() < o.readingThinkingShare, o.readingAnswerWeight);
   return toStream(
     [
-      ...generateStoryQuestions({ seed: o.seed * 19 + 2, size: o.storySize }).map(readingQuestion),
-      ...generateComprehensionQuestions({ seed: o.seed * 13 + 2, size: Math.round(o.readingSize / 2), flip: true }).map(
+      ...generateStoryQuestions({ seed: deriveSeed(o.seed, "reading-phase.stories"), size: o.storySize }).map(
         readingQuestion,
       ),
-      ...generateReadingQuestions({ seed: o.seed * 17 + 5, size: Math.round(o.readingSize / 4), flip: true }).map(
-        readingQuestion,
-      ),
-      ...generateInstructionData({ seed: o.seed * 31 + 7, size: Math.round(o.ifSize / 8) }).map((c) =>
-        renderer.conversation(c.messages),
-      ),
-      ...generateKnowledgeDocuments({ seed: o.seed * 23 + 2, size: Math.round(o.knowledgeSize / 4) }).map((d) =>
-        plainText(renderer.tok, d),
-      ),
+      ...generateComprehensionQuestions({
+        seed: deriveSeed(o.seed, "reading-phase.comprehension"),
+        size: Math.round(o.readingSize / 2),
+        flip: true,
+      }).map(readingQuestion),
+      ...generateReadingQuestions({
+        seed: deriveSeed(o.seed, "reading-phase.reading"),
+        size: Math.round(o.readingSize / 4),
+        flip: true,
+      }).map(readingQuestion),
+      ...generateInstructionData({
+        seed: deriveSeed(o.seed, "reading-phase.instructions"),
+        size: Math.round(o.ifSize / 8),
+      }).map((c) => renderer.conversation(c.messages)),
+      ...generateKnowledgeDocuments({
+        seed: deriveSeed(o.seed, "reading-phase.knowledge"),
+        size: Math.round(o.knowledgeSize / 4),
+      }).map((d) => plainText(renderer.tok, d)),
     ],
     rng,
   );
@@ -103,18 +111,40 @@ export function instructPhaseStream(
   o: Pick<Required<PretrainOptions>, "seed" | "ifSize" | "readingSize">,
   renderer: Renderer,
 ): { ids: Int32Array; weights: Float32Array } {
-  const rng = new Rng(o.seed + 7);
+  const rng = new Rng(deriveSeed(o.seed, "instruct-phase.order"));
   const question = (q: ReadingQuestion) => readingSequence(renderer, q, rng.next() >= 0.5);
   return toStream(
     [
-      ...generateInstructionData({ seed: o.seed * 31 + 6, size: Math.round(o.ifSize / 2) }).map((c) =>
-        renderer.conversation(c.messages),
-      ),
-      ...generateReadingQuestions({ seed: o.seed * 17 + 4, size: Math.round(o.readingSize / 2) }).map(question),
-      ...generateComprehensionQuestions({ seed: o.seed * 13 + 1, size: o.readingSize }).map(question),
+      ...generateInstructionData({
+        seed: deriveSeed(o.seed, "instruct-phase.instructions"),
+        size: Math.round(o.ifSize / 2),
+      }).map((c) => renderer.conversation(c.messages)),
+      ...generateReadingQuestions({
+        seed: deriveSeed(o.seed, "instruct-phase.reading"),
+        size: Math.round(o.readingSize / 2),
+      }).map(question),
+      ...generateComprehensionQuestions({
+        seed: deriveSeed(o.seed, "instruct-phase.comprehension"),
+        size: o.readingSize,
+      }).map(question),
     ],
     rng,
   );
+}
+
+/** The world seed of the pretraining corpus's texts (the tokenizer samples the same texts). */
+export function pretrainWorldSeed(seed: number): number {
+  return deriveSeed(seed, "pretrain.world");
+}
+
+/** The seed of the pretraining corpus's instruction-following conversations (the tokenizer samples them too). */
+export function pretrainInstructionSeed(seed: number): number {
+  return deriveSeed(seed, "pretrain.instructions");
+}
+
+/** The seed of phase n's batch order (rows of its packed stream). */
+export function phaseBatchSeed(seed: number, phase: number): number {
+  return deriveSeed(seed, `phase.${phase}.batches`);
 }
 
 /** The pretraining corpus as one stream of (token, loss weight), packed into rows later. Exported for recipe studies
@@ -124,13 +154,16 @@ export function pretrainCorpusStream(
   tok: HfTokenizer,
   renderer: Renderer,
 ): { ids: Int32Array; weights: Float32Array; counts: Record<string, number> } {
-  const rng = new Rng(o.seed);
-  const docs = generateWorldTexts({ seed: o.seed * 7919 + 13, size: o.worldPerDomain }).flatMap((d) =>
+  const rng = new Rng(deriveSeed(o.seed, "pretrain.order"));
+  const docs = generateWorldTexts({ seed: pretrainWorldSeed(o.seed), size: o.worldPerDomain }).flatMap((d) =>
     d.texts.map((t) => t.text),
   );
-  const knowledge = generateKnowledgeDocuments({ seed: o.seed * 23 + 1, size: o.knowledgeSize });
-  const ifData = generateInstructionData({ seed: o.seed * 31 + 5, size: o.ifSize });
-  const reading = generateReadingQuestions({ seed: o.seed * 17 + 3, size: o.readingSize });
+  const knowledge = generateKnowledgeDocuments({
+    seed: deriveSeed(o.seed, "pretrain.knowledge"),
+    size: o.knowledgeSize,
+  });
+  const ifData = generateInstructionData({ seed: pretrainInstructionSeed(o.seed), size: o.ifSize });
+  const reading = generateReadingQuestions({ seed: deriveSeed(o.seed, "pretrain.reading"), size: o.readingSize });
   const seqs: WeightedSequence[] = [];
   const counts = {
     documents: docs.length,

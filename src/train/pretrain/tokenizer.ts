@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { generateWorldTexts } from "../../data/world/index.js";
 import { generateInstructionData } from "../../data/world/instructions.js";
 import { trainBpe, tokenizerJson } from "../../formats/bpe.js";
+import { pretrainInstructionSeed, pretrainWorldSeed } from "./streams.js";
 import { CHAT_TEMPLATE, type PretrainOptions, SPECIAL_TOKENS } from "./recipe.js";
 
 function writeTokenizer(dir: string, texts: string[], vocabSize: number): void {
@@ -42,10 +43,10 @@ export function trainTokenizer(
   o: Pick<Required<PretrainOptions>, "seed" | "worldPerDomain" | "ifSize" | "vocabSize">,
 ): void {
   const sample = [
-    ...generateWorldTexts({ seed: o.seed * 7919 + 13, size: Math.min(o.worldPerDomain, 1500) }).flatMap((d) =>
+    ...generateWorldTexts({ seed: pretrainWorldSeed(o.seed), size: Math.min(o.worldPerDomain, 1500) }).flatMap((d) =>
       d.texts.map((t) => t.text),
     ),
-    ...generateInstructionData({ seed: o.seed * 31 + 5, size: Math.min(o.ifSize, 4000) }).flatMap((c) =>
+    ...generateInstructionData({ seed: pretrainInstructionSeed(o.seed), size: Math.min(o.ifSize, 4000) }).flatMap((c) =>
       c.messages.map((m) => m.content),
     ),
     // the layouts' own words, so answers and markers are single tokens
