@@ -160,7 +160,7 @@ async function train(
   if (spec.method === "lora") resolveTargets(spec.lora.targets, linearNamesOf(readConfig(spec.base_model)));
   const ctx = o.context ?? (await trainingContext(spec));
   // every stage's mixture is built (and so validated) before any training
-  const mixtures = spec.stages.map((st, i) => buildMixture(mixtureOf(spec, i), ctx.splits, ctx.ifPool, ctx.renderer));
+  const mixtures = spec.stages.map((_, i) => buildMixture(mixtureOf(spec, i), ctx.splits, ctx.ifPool, ctx.renderer));
   mkdirSync(dir, { recursive: true });
   // a resumed run must continue the same training: same spec, same base weights (checked by content, not by path)
   const resolved = YAML.stringify(spec);

@@ -1,12 +1,13 @@
 /** `crossmon train SPEC.yaml` and `crossmon pretrain`. */
 import type { Command } from "commander";
-import { basename, join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { readTrainSpec } from "../../train/spec.js";
 import { runTraining } from "../../train/run.js";
 import { pretrain, SHIPPED_RECIPE, TOY_RECIPE } from "../../train/pretrain/index.js";
 import { buildMixture, dilution, formatDilution } from "../../mix/mixture.js";
 import { writeExport } from "../../mix/export.js";
 import { mixtureOf, trainingContext } from "../../train/run.js";
+import { exportGguf, exportTarget } from "../../train/export-gguf.js";
 import { InputError } from "../../core/errors.js";
 import { action, numberOption } from "../output.js";
 
@@ -109,24 +110,42 @@ export function registerTrain(program: Command): void {
 
 export function registerExport(program: Command): void {
   program
-    .command("export <spec>")
+    .command("export <input>")
     .description(
-      "write a training spec's mixtures for hosted fine-tuning: --to openai (chat JSONL, answers weighted) or --to " +
-        "tokens (ids + loss weights)",
+      "--to gguf: a model, adapter or training's output folder as one GGUF file for llama.cpp and Ollama (an adapter " +
+        "merged in); --to openai (chat JSONL, answers weighted) or --to tokens (ids + loss weights): a training " +
+        "spec's mixtures for hosted fine-tuning",
     )
-    .requiredOption("--to <format>", "openai or tokens")
-    .option("-o, --out <prefix>", "output file prefix (one file per stage: PREFIX-<stage>.jsonl)", "export")
+    .requiredOption("--to <format>", "gguf, openai or tokens")
+    .option("-o, --out <path>", "gguf: the file (default NAME-DTYPE.gguf); otherwise a prefix, one file per stage")
+    .option("--dtype <dtype>", "gguf: f32, f16, bf16 or q8_0 (norms stay F32)", "f16")
+    .option("--base <model>", "gguf: the base model of an adapter that does not name it")
     .action(
-      action(async (file: string, o: { to: string; out: string }) => {
-        if (o.to !== "openai" && o.to !== "tokens") throw new InputError(`--to ${o.to}: use openai or tokens`);
-        const spec = readTrainSpec(file);
+      action(async (input: string, o: { to: string; out?: string; dtype: string; base?: string }) => {
+        if (o.to === "gguf") return exportToGguf(input, o);
+        if (o.to !== "openai" && o.to !== "tokens") throw new InputError(`--to ${o.to}: use gguf, openai or tokens`);
+        const spec = readTrainSpec(input);
         const ctx = await trainingContext(spec);
         spec.stages.forEach((st, i) => {
           const mix = buildMixture(mixtureOf(spec, i), ctx.splits, ctx.ifPool, ctx.renderer);
-          const out = `${o.out}-${i + 1}-${st.name}.jsonl`;
+          const out = `${o.out ?? "export"}-${i + 1}-${st.name}.jsonl`;
           writeExport(out, mix.items, o.to as "openai" | "tokens");
           console.log(`${out}: ${mix.items.length} examples\n${formatDilution(dilution(mix.items))}`);
         });
       }),
     );
+}
+
+const DTYPES = ["f32", "f16", "bf16", "q8_0"] as const;
+
+function exportToGguf(input: string, o: { out?: string; dtype: string; base?: string }): void {
+  const dtype = DTYPES.find((d) => d === o.dtype.toLowerCase());
+  if (!dtype) throw new InputError(`--dtype ${o.dtype}: use ${DTYPES.join(", ")}`);
+  const target = exportTarget(input, o.base);
+  const out = o.out ?? `${basename(resolve(input))}-${dtype}.gguf`;
+  const r = exportGguf(target, out, { dtype, log: (l) => process.stderr.write(`warning: ${l}\n`) });
+  console.log(
+    `${r.file}: ${r.architecture}, ${r.tensors} tensors, ${(r.bytes / 2 ** 20).toFixed(1)} MiB, ${dtype}` +
+      (target.adapter ? ` (adapter ${target.adapter} merged into ${target.base})` : ""),
+  );
 }

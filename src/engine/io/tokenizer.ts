@@ -46,7 +46,7 @@ export class HfTokenizer {
     readonly tokenizer: Tokenizer,
     readonly config: Record<string, unknown>,
     chatTemplate: string | null,
-    private readonly json: Record<string, unknown> = {},
+    readonly json: Record<string, unknown> = {},
   ) {
     this.chatTemplateSource = chatTemplate;
     this.template = chatTemplate ? new Template(chatTemplate) : null;
