@@ -4,7 +4,7 @@
  * same weights, batch and optimiser, at PyTorch's best thread count), plus the GEMM comparison; prints one JSON line.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../src/engine/config.js";
@@ -16,6 +16,7 @@ import { AdamW, clipGradNorm } from "../src/engine/optim.js";
 import { setTrainable } from "../src/engine/params.js";
 import { Rng } from "../src/core/random.js";
 import { benchGemm } from "./gemm.js";
+import { PYTHON, peerEnv } from "./lib/python.js";
 
 const B = 8,
   T = 256,
@@ -66,19 +67,17 @@ const prefill = () => void model.forward(batch, allRows);
 const crossmonTrain = (B * T) / timed(trainStep, STEPS);
 const crossmonPrefill = (B * T) / timed(prefill, STEPS);
 
-// PyTorch at each thread count; the best is the reference. OPENBLAS_CORETYPE is set as crossmon sets it for
-// itself, so both get the same BLAS kernel on CPUs that Debian's OpenBLAS does not recognise.
+// PyTorch at each thread count; the best is the reference
 let torch: { train_tokens_per_s: number; prefill_tokens_per_s: number; threads: number; torch: string } | null = null;
 let torchNote = "";
-const python = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-const probe = spawnSync(python, ["-c", "import torch"], { encoding: "utf8" });
-if (probe.status !== 0) torchNote = "PyTorch is not installed (apt-get install python3-torch): crossmon's figures only";
+const probe = spawnSync(PYTHON, ["-c", "import torch"], { encoding: "utf8" });
+if (probe.status !== 0)
+  torchNote = `PyTorch is not installed for ${PYTHON} (set CROSSMON_PYTHON to one with torch): crossmon's figures only`;
 else {
-  const coretype = nativeKernels()?.info().simd === "avx512" ? "SkylakeX" : "Haswell";
   for (const threads of [1, 2]) {
-    const r = spawnSync(python, [join(import.meta.dirname, "torch_engine.py"), work, String(threads), String(STEPS)], {
+    const r = spawnSync(PYTHON, [join(import.meta.dirname, "torch_engine.py"), work, String(threads), String(STEPS)], {
       encoding: "utf8",
-      env: { ...process.env, OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? coretype },
+      env: peerEnv(),
     });
     if (r.status !== 0) {
       torchNote = `torch run failed: ${r.stderr.split("\n").slice(-3).join(" ")}`;

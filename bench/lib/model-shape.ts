@@ -10,3 +10,15 @@ export const BENCH_MODEL = makeHfConfig({
   kvHeads: 2,
   tieEmbeddings: true,
 });
+
+/** The ~108M-parameter Llama of the peer comparison (hidden 576, 30 layers, 9 heads, 3 KV heads, MLP 1536), with the
+ * shipped tokenizer's vocabulary (4096). */
+export const PEER_MODEL = makeHfConfig({
+  vocabSize: 4096,
+  hidden: 576,
+  intermediate: 1536,
+  layers: 30,
+  heads: 9,
+  kvHeads: 3,
+  tieEmbeddings: true,
+});
