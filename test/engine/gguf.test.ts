@@ -124,14 +124,19 @@ const ARCHS: [Architecture, Record<string, unknown>][] = [
   ["Qwen2ForCausalLM", {}],
   ["Qwen3ForCausalLM", {}],
   ["Olmo2ForCausalLM", {}],
+  ["Gemma2ForCausalLM", { query_pre_attn_scalar: 4, tie_word_embeddings: true }],
+  ["Phi3ForCausalLM", { sliding_window: null }],
 ];
 
 for (const [arch, over] of ARCHS) {
-  test(`GGUF (F32) of a random ${arch} ${JSON.stringify(over)}: llama.cpp's log-probabilities match (1e-3)`, async () => {
+  // ggml's CPU GELU rounds its input to F16 and reads a table (GGML_GELU_FP16 in ggml-cpu/vec.h): 2.4e-3 measured
+  // here on Gemma 2, whose MLP is GELU; its bound allows for that alone
+  const bound = arch.startsWith("Gemma") ? 5e-3 : 1e-3;
+  test(`GGUF (F32) of a random ${arch} ${JSON.stringify(over)}: llama.cpp's log-probabilities match (${bound})`, async () => {
     const model = tinyModel(arch, 3, undefined, { vocab_size: VOCAB, max_position_embeddings: 128, ...over });
     const dir = modelFolder(model);
     const d = await compare(dir, loadModel(dir, { dtype: "F32" }), "f32");
-    assert.ok(d < 1e-3, `max |Δ log p| ${d}`);
+    assert.ok(d < bound, `max |Δ log p| ${d}`);
   });
 }
 
@@ -181,11 +186,11 @@ test("Q8_0 blocks: one F16 scale and 32 signed bytes, within half a step of the 
 });
 
 test("an architecture llama.cpp cannot take yet is refused with the list of those it can", () => {
-  const dir = modelFolder(tinyModel("Phi3ForCausalLM", 1, undefined, { vocab_size: VOCAB }));
+  const dir = modelFolder(tinyModel("Gemma3ForCausalLM", 1, undefined, { vocab_size: VOCAB }));
   const out = join(mkdtempSync(join(tmpdir(), "crossmon-gguf-out-")), "x.gguf");
   assert.throws(
     () => exportGguf(exportTarget(dir), out, { dtype: "f32" }),
-    /Phi3ForCausalLM cannot be exported.*Llama/,
+    /Gemma3ForCausalLM cannot be exported.*Llama/,
   );
   assert.throws(() => readFileSync(out), /ENOENT/);
 });

@@ -22,6 +22,8 @@ const GGUF_ARCH: Partial<Record<Architecture, string>> = {
   Qwen2ForCausalLM: "qwen2",
   Qwen3ForCausalLM: "qwen3",
   Olmo2ForCausalLM: "olmo2",
+  Gemma2ForCausalLM: "gemma2",
+  Phi3ForCausalLM: "phi3",
 };
 
 export function ggufArchitecture(c: ModelConfig): string {
@@ -40,11 +42,14 @@ function ggufName(hf: string, c: ModelConfig): string | null {
   if (hf === "lm_head.weight") return c.tieEmbeddings ? null : "output.weight";
   const m = /^model\.layers\.(\d+)\.(.+)\.(weight|bias)$/.exec(hf);
   if (!m) throw new Error(`no GGUF name for tensor ${hf}`);
-  const post = c.normLayout === "post";
   const parts: Record<string, string> = {
     input_layernorm: "attn_norm",
-    post_attention_layernorm: post ? "post_attention_norm" : "ffn_norm",
+    // after attention: the MLP's input norm where norms come first (Llama), its own norm otherwise (Gemma, OLMo 2)
+    post_attention_layernorm: c.normLayout === "pre" ? "ffn_norm" : "post_attention_norm",
+    pre_feedforward_layernorm: "ffn_norm",
     post_feedforward_layernorm: "post_ffw_norm",
+    "self_attn.qkv_proj": "attn_qkv",
+    "mlp.gate_up_proj": "ffn_up",
     "self_attn.q_proj": "attn_q",
     "self_attn.k_proj": "attn_k",
     "self_attn.v_proj": "attn_v",
@@ -188,12 +193,33 @@ function modelMetadata(arch: string, c: ModelConfig, name: string, dtype: Export
     [`${arch}.rope.dimension_count`, gguf.u32(c.headDim)],
     [`${arch}.vocab_size`, gguf.u32(c.vocabSize)],
   ];
-  if (c.headDim * c.heads !== c.hidden)
+  if (c.headDim * c.heads !== c.hidden || arch === "gemma2")
     out.push(
       [`${arch}.attention.key_length`, gguf.u32(c.headDim)],
       [`${arch}.attention.value_length`, gguf.u32(c.headDim)],
     );
+  if (arch === "gemma2") out.push(...gemma2Metadata(c));
   return [...out, ...ropeMetadata(arch, c)];
+}
+
+/** Gemma 2's soft-caps and sliding window; llama.cpp alternates sliding and full layers from the first, as Gemma 2
+ * does, and scales attention by 1/√head_dim (by 1/√(hidden/heads) for the 27B model), so another scale is refused. */
+function gemma2Metadata(c: ModelConfig): [string, GgufValue][] {
+  if (!c.tieEmbeddings) throw new Error("llama.cpp's gemma2 ties its output to the embeddings; this model does not");
+  const sliding = c.windows.map((w, i) => w > 0 === (i % 2 === 0));
+  if (!sliding.every(Boolean))
+    throw new Error("llama.cpp's gemma2 slides its window on even layers only; this model's layers differ");
+  const scale = c.layers === 46 ? 1 / Math.sqrt(c.hidden / c.heads) : 1 / Math.sqrt(c.headDim);
+  if (Math.abs(c.attnScale - scale) > 1e-6 * scale)
+    throw new Error(
+      `llama.cpp's gemma2 scales attention by ${scale.toPrecision(4)}, this model by ${c.attnScale.toPrecision(4)} ` +
+        "(query_pre_attn_scalar)",
+    );
+  return [
+    ["gemma2.attn_logit_softcapping", gguf.f32(c.attnSoftcap)],
+    ["gemma2.final_logit_softcapping", gguf.f32(c.finalSoftcap)],
+    ["gemma2.attention.sliding_window", gguf.u32(c.windows[0])],
+  ];
 }
 
 /** Everything llama.cpp needs from a loaded model: metadata and tensors (values read only when written). */
@@ -207,7 +233,7 @@ export function ggufOf(
   for (const l of model.linears())
     if (l.lora) throw new Error("merge the adapter into the model before exporting it (mergeLora)");
   const window = Math.min(...c.windows.map((w) => w || Infinity));
-  if (Number.isFinite(window) && window < c.maxPositions)
+  if (arch !== "gemma2" && Number.isFinite(window) && window < c.maxPositions)
     o.warn?.(
       `llama.cpp's ${arch} attends to the whole context: this model's sliding window of ${window} tokens is not ` +
         `kept, so prompts longer than that score differently there`,
@@ -228,6 +254,8 @@ export function ggufOf(
       type,
       data: () => {
         const x = readF32(p, 0, paramSize(p), new Float32Array(paramSize(p)));
+        // Gemma's norms scale by (1 + w); llama.cpp's by the stored weight, so the 1 goes into the file
+        if (c.normOffset && hf.endsWith("norm.weight")) for (let i = 0; i < x.length; i++) x[i] += 1;
         return interleaved && heads ? permuteRope(x, heads, matrix ? p.shape[1] : 1) : x;
       },
     });
