@@ -27,15 +27,16 @@ export interface ExportTarget {
 export function exportTarget(ref: string, base?: string): ExportTarget {
   const dir = resolve(ref);
   const isDir = existsSync(dir) && statSync(dir).isDirectory();
-  if (isDir && existsSync(join(dir, "adapter", "adapter_config.json"))) return exportTarget(join(dir, "adapter"), base);
-  if (isDir && existsSync(join(dir, "model", "config.json"))) return { base: join(dir, "model"), adapter: null };
+  // paths stay as the user wrote them (relative ones too), so the output line reads back what was typed
+  if (isDir && existsSync(join(dir, "adapter", "adapter_config.json"))) return exportTarget(join(ref, "adapter"), base);
+  if (isDir && existsSync(join(dir, "model", "config.json"))) return { base: join(ref, "model"), adapter: null };
   if (isDir && existsSync(join(dir, "adapter_config.json"))) {
     const cfgFile = join(dir, "adapter_config.json");
     const named = readJsonAs(AdapterConfig, cfgFile, "the adapter's config").base_model_name_or_path;
     const b = base ?? named;
     if (!b)
       throw new InputError('the adapter names no base model (field "base_model_name_or_path"): pass --base', cfgFile);
-    return { base: b, adapter: dir };
+    return { base: b, adapter: ref };
   }
   return { base: base ?? ref, adapter: null };
 }
