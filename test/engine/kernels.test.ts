@@ -44,6 +44,41 @@ test("sgemm: every transpose combination, odd sizes, strides, alpha and beta", {
   native!.setGemmBackend(0);
 });
 
+test("decoding's products (a few rows times a weight matrix transposed) match the reference at every SIMD level's edges, the same on 1 and 2 threads", { skip }, () => {
+  native!.setGemmBackend(1);
+  try {
+    for (const M of [1, 2, 3, 4, 5]) {
+      for (const [N, K] of [
+        [64, 16],
+        [67, 17],
+        [203, 100],
+        [130, 576],
+      ]) {
+        const lda = K + 5;
+        const ldc = N + 3;
+        const A = randomArray(M * lda, 11);
+        const B = randomArray(N * K, 12);
+        const C0 = randomArray(M * ldc, 13);
+        for (const beta of [0, 0.3]) {
+          const r = C0.slice();
+          ref.sgemm(false, true, M, N, K, 0.7, A, lda, B, K, beta, r, ldc);
+          const byThreads = [1, 2].map((threads) => {
+            native!.setThreads(threads);
+            const c = C0.slice();
+            native!.sgemm(false, true, M, N, K, 0.7, A, lda, B, K, beta, c, ldc);
+            return c;
+          });
+          assertClose(byThreads[0], r, 2e-5 * Math.sqrt(K) + 1e-6, `${M}x${N}x${K} beta ${beta}`);
+          assert.deepEqual(byThreads[1], byThreads[0], `${M}x${N}x${K}: 2 threads differ from 1`);
+        }
+      }
+    }
+  } finally {
+    native!.setGemmBackend(0);
+    native!.setThreads(2);
+  }
+});
+
 test("own SIMD gemm matches the reference on 1 and 2 threads", { skip }, () => {
   native!.setGemmBackend(1);
   try {

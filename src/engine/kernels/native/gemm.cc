@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <vector>
+#include "gemv.h"
 #include "pool.h"
 
 namespace cm {
@@ -247,6 +248,12 @@ void sgemm_own_st(bool ta, bool tb, int M, int N, int K, float alpha, const floa
 
 void sgemm_own(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
                float beta, float* C, int ldc) {
+  // decoding's x · Wᵀ: a few rows against a weight matrix is memory-bound, and the blocked kernel's packing of W
+  // would read it twice; the GEMV streams it once
+  if (!ta && tb && M <= GEMV_MAX_ROWS && K >= 16 && N >= 64 && alpha != 0.f) {
+    gemv_nt(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, detect_simd());
+    return;
+  }
   long work = (long)M * N * (K > 0 ? K : 1);
   int threads = pool_threads();
   if (threads == 1 || work < 64L * 64 * 64) {
