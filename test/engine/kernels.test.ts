@@ -44,7 +44,9 @@ test("sgemm: every transpose combination, odd sizes, strides, alpha and beta", {
   native!.setGemmBackend(0);
 });
 
-test("decoding's products (a few rows times a weight matrix transposed) match the reference at every SIMD level's edges, the same on 1 and 2 threads", { skip }, () => {
+test("decoding's products (a few rows times a weight matrix transposed) match the reference at every SIMD level's edges, the same on 1 and 2 threads", {
+  skip,
+}, () => {
   native!.setGemmBackend(1);
   try {
     for (const M of [1, 2, 3, 4, 5]) {
