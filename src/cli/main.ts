@@ -11,6 +11,7 @@ import { registerServe } from "./commands/serve.js";
 import { registerEval } from "./commands/eval.js";
 import { registerPull } from "./commands/pull.js";
 import { registerView } from "./commands/view.js";
+import { registerWorker } from "./commands/worker.js";
 
 // the package.json above this file, whether it runs compiled (dist/src/cli) or from source (src/cli)
 function packageVersion(): string {
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerEngine(program);
   registerPull(program);
   registerView(program);
+  registerWorker(program);
   return program;
 }
 

@@ -318,20 +318,35 @@ export function analyseElicitation(a: Analysis):
   };
 }
 
+/** A question's analysis, or undefined with the reason where cells it reads are missing (failed on a worker). */
+function partOf<T>(name: string, incomplete: string[], fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (!msg.startsWith("no predictions for")) throw e;
+    incomplete.push(`${name}: ${msg.replace(/: is the run complete\?$/, "")}`);
+    return undefined;
+  }
+}
+
 export function analyse(run: RunContext) {
   const a = new Analysis(run);
-  const evals = run.plan.evals.filter((e) => e.format === "single" && e.split === "test");
+  const incomplete: string[] = [];
+  const evals = run.plan.evals.filter(
+    (e) => e.format === "single" && e.split === "test" && Boolean(a.preds(e.model, e.task)),
+  );
   const label = (m: string | null) =>
     m === null ? "untrained" : (Object.entries(run.plan.models).find(([, k]) => k === m)?.[0] ?? m);
   return {
     name: run.spec.name,
     base_model: run.spec.base_model,
-    transfer: analyseTransfer(a),
-    scaling: analyseScaling(a),
-    prompt_change: analysePromptChange(a),
-    instruction: analyseInstruction(a),
-    format_transfer: analyseFormats(a),
-    elicitation: analyseElicitation(a),
+    transfer: partOf("transfer", incomplete, () => analyseTransfer(a)),
+    scaling: partOf("scaling", incomplete, () => analyseScaling(a)),
+    prompt_change: partOf("prompt change", incomplete, () => analysePromptChange(a)),
+    instruction: partOf("instruction", incomplete, () => analyseInstruction(a)),
+    format_transfer: partOf("format transfer", incomplete, () => analyseFormats(a)),
+    elicitation: partOf("elicitation", incomplete, () => analyseElicitation(a)),
     evaluations: evals.map((e) => ({
       key: e.key,
       model: label(e.model),
@@ -340,6 +355,9 @@ export function analyse(run: RunContext) {
       mean_mass: (run.store.result<{ mean_mass: number }>(e.key) ?? { mean_mass: NaN }).mean_mass,
     })),
     cells: run.store.cells(),
+    /** cells that failed on a worker (a PostgreSQL run), and the questions left out for want of them */
+    failed_cells: run.store.getMeta<string[]>("failed_cells") ?? [],
+    incomplete,
   };
 }
 export type Analysed = ReturnType<typeof analyse>;

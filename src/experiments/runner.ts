@@ -54,10 +54,15 @@ export async function runExperiment(spec: ExperimentSpec, dir: string, o: RunOpt
   return withFolderLock(dir, () => withThreads(spec.train.hyper.threads, () => run(spec, dir, o)));
 }
 
-async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<RunContext> {
-  const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const backend: Backend = o.backend ?? new LocalBackend();
-  const tctx = await trainingContext(
+/**
+ * The run's plan with what it reads: the tasks (every one named anywhere checked before any work starts) and the
+ * base model's fingerprint, which the plan's keys carry.
+ */
+export async function planRun(
+  spec: ExperimentSpec,
+  log: (line: string) => void,
+): Promise<{ train: TrainContext; fingerprint: string | null; plan: Plan }> {
+  const train = await trainingContext(
     trainSpecOf(spec, {
       key: "",
       label: "",
@@ -71,11 +76,17 @@ async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<Ru
   );
   const fingerprint = modelFingerprint(spec.base_model);
   const plan = planExperiment(spec, fingerprint);
-  // every task named anywhere must exist before any work starts
-  for (const c of plan.evals) examplesOf(tctx, c.task, c.split, 1);
-  for (const line of shortEvalNotes(plan.evals, tctx)) log(line);
+  for (const c of plan.evals) examplesOf(train, c.task, c.split, 1);
+  for (const line of shortEvalNotes(plan.evals, train)) log(line);
   for (const c of plan.train)
-    for (const st of c.stages) for (const p of st.mixture.classification) examplesOf(tctx, p.task, "train", 1);
+    for (const st of c.stages) for (const p of st.mixture.classification) examplesOf(train, p.task, "train", 1);
+  return { train, fingerprint, plan };
+}
+
+async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<RunContext> {
+  const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const backend: Backend = o.backend ?? new LocalBackend();
+  const { train: tctx, fingerprint, plan } = await planRun(spec, log);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "experiment.yaml"), YAML.stringify(spec));
   const store = new Store(join(dir, "store.sqlite"));

@@ -67,6 +67,15 @@ export async function writeReport(
   const verdict = headline(r);
   const parts: string[] = [];
   const md: string[] = [`# crossmon report: ${r.name}`, "", `Base model: \`${r.base_model}\`.`, "", verdict, ""];
+  if (r.failed_cells.length || r.incomplete.length) {
+    const lines = [
+      `An incomplete run: ${r.failed_cells.length} cell(s) failed.`,
+      ...r.failed_cells.map((f) => `Failed: ${f}.`),
+      ...r.incomplete.map((x) => `Left out: ${x}.`),
+    ];
+    parts.push(`<section><h2>Incomplete</h2>${lines.map((l) => `<p class="note">${esc(l)}</p>`).join("")}</section>`);
+    md.push(...lines.map((l) => `> ${l}`), "");
+  }
   for (const s of sections) {
     let body = "";
     for (const c of s.charts) body += await toSvg(c.spec);

@@ -15,6 +15,10 @@ import { HostedBackend } from "../../backends/hosted.js";
 import type { Backend } from "../../backends/types.js";
 import { formatDuration } from "../../core/progress.js";
 import { action } from "../output.js";
+import { pullForReport, runOnStore, storeStatus, storeUrl } from "./worker.js";
+
+const STORE_HELP =
+  "postgres://USER[:PASS]@HOST:PORT/DB: the run's cells as jobs in PostgreSQL, for `crossmon worker`s on any machine";
 
 /** The shipped base model, found relative to the package when the working directory is elsewhere. */
 function shippedBase(): string {
@@ -52,6 +56,10 @@ interface RunOpts {
   quiet: boolean;
   backend?: string;
   yes?: boolean;
+  /** a PostgreSQL store (cells as jobs for workers) instead of the run folder's SQLite file */
+  store?: string;
+  /** with a store: plan and enqueue, then return (workers do the cells) */
+  work?: boolean;
 }
 
 /** Asks a yes/no question on the terminal (only called when stdin is one). */
@@ -66,6 +74,20 @@ async function askTerminal(question: string): Promise<boolean> {
 
 async function runAndReport(spec: ExperimentSpec, dir: string, o: RunOpts): Promise<void> {
   const t0 = Date.now();
+  if (o.store) {
+    if (spec.backend) throw new InputError("--store: a run on a hosted backend is not run by workers; drop --store");
+    const r = await runOnStore(spec, dir, storeUrl(o.store), { noWork: o.work === false, ...o });
+    if (!r) return;
+    const run = await openRun(dir, { partial: r.failed.length > 0 });
+    const rep = await writeReport(run);
+    run.store.close();
+    for (const f of r.failed) console.log(`failed: ${f}`);
+    console.log(
+      `report: ${rep.html}\n        ${rep.md}\n        ${rep.json}\n(${formatDuration((Date.now() - t0) / 1000)})`,
+    );
+    return;
+  }
+  if (o.work === false) throw new InputError("--no-work: only with --store (workers then do the cells)");
   if (spec.backend && o.backend)
     throw new InputError(`--backend ${o.backend}: the spec names its backend (${spec.backend.base_url}); drop one`);
   const { backend, close } = spec.backend
@@ -115,6 +137,8 @@ export function registerStudy(program: Command): void {
       .option("--base <dir>", "base model folder (default: the shipped one)")
       .option("--backend <kind>", `where models run: ${BACKEND_KINDS.join(" or ")} (the PyTorch worker); default local`)
       .option("-q, --quiet", "no progress output", false)
+      .option("--store <url>", STORE_HELP)
+      .option("--no-work", "with --store: plan and enqueue the cells, then return (workers run them)")
       .action(
         action(async (o: RunOpts & { out: string; base?: string }) =>
           runAndReport(specOf(o.base ?? shippedBase()), o.out, o),
@@ -128,6 +152,8 @@ export function registerStudy(program: Command): void {
     .option("--backend <kind>", `where models run: ${BACKEND_KINDS.join(" or ")} (the PyTorch worker); default local`)
     .option("-q, --quiet", "no progress output", false)
     .option("--yes", "start paid work (hosted fine-tuning) without asking; the estimate is printed all the same")
+    .option("--store <url>", STORE_HELP)
+    .option("--no-work", "with --store: plan and enqueue the cells, then return (workers run them)")
     .action(
       action(async (file: string, o: RunOpts & { out?: string }) =>
         runAndReport(readExperimentSpec(file), o.out ?? join("runs", basename(file).replace(/\.ya?ml$/i, "")), o),
@@ -136,20 +162,26 @@ export function registerStudy(program: Command): void {
   program
     .command("report <runDir>")
     .description("write report.html, results.json and summary.md for a finished run")
+    .option("--store <url>", "read the run (named as its folder) from this PostgreSQL store into the folder first")
     .action(
-      action(async (dir: string) => {
-        const run = await openRun(dir);
+      action(async (dir: string, o: { store?: string }) => {
+        const failed = o.store ? await pullForReport(dir, o.store) : [];
+        for (const f of failed) console.log(`failed: ${f}`);
+        const run = await openRun(dir, { partial: failed.length > 0 });
         const r = await writeReport(run);
         run.store.close();
         console.log(`report: ${r.html}\n        ${r.md}\n        ${r.json}`);
       }),
     );
   program
-    .command("status <runs...>")
+    .command("status [runs...]")
     .description("where runs stand: cells done, running (for how long), interrupted, not started")
     .option("--json", "as JSON")
+    .option("--store <url>", "runs in this PostgreSQL store (all of them, or those named), from any machine")
     .action(
-      action(async (runs: string[], o: { json?: boolean }) => {
+      action(async (runs: string[], o: { json?: boolean; store?: string }) => {
+        if (o.store) return console.log(await storeStatus(o.store, runs, !!o.json));
+        if (!runs.length) throw new InputError("name a run folder (or --store URL for a PostgreSQL store's runs)");
         const out: RunStatus[] = [];
         for (const dir of runs) {
           const run = await openRun(dir, { partial: true });

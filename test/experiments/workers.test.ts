@@ -1,0 +1,160 @@
+/**
+ * A study across processes on PostgreSQL: three `crossmon worker`s share a run's cells, one is killed (-9) while it
+ * holds a cell, and the run still completes with every prediction stored once and equal to the same spec run in one
+ * process on SQLite.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import pg from "pg";
+import YAML from "yaml";
+import { runExperiment } from "../../src/experiments/runner.js";
+import { Store } from "../../src/experiments/store.js";
+import { startPostgres } from "../postgres.js";
+import { toyBase } from "../train/toy-base.js";
+import { tinySpec } from "./tiny-spec.js";
+
+const CLI = ["--import", "tsx", "src/cli/main.ts"];
+
+function cli(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; out: string }> } {
+  const child = spawn(process.execPath, [...CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout?.on("data", (d) => (out += d));
+  child.stderr?.on("data", (d) => (out += d));
+  return { child, done: new Promise((r) => child.on("exit", (code) => r({ code, out }))) };
+}
+
+test("three workers on PostgreSQL, one killed mid-cell: the run completes, each prediction once, as on SQLite", async (t) => {
+  const db = await startPostgres();
+  if (typeof db === "string") return t.skip(db);
+  const pool = new pg.Pool({ connectionString: db.url });
+  try {
+    const base = toyBase();
+    const spec = tinySpec(base);
+    const tmp = mkdtempSync(join(tmpdir(), "crossmon-workers-"));
+    const specFile = join(tmp, "tiny.yaml");
+    writeFileSync(specFile, YAML.stringify(spec));
+
+    const one = await runExperiment(spec, join(tmp, "sqlite"), { quiet: true, log: () => {} });
+
+    const dir = join(tmp, "pg-run");
+    const enq = await cli(["run", specFile, "-o", dir, "--store", db.url, "--no-work", "-q"]).done;
+    assert.equal(enq.code, 0, enq.out);
+    assert.match(enq.out, /run pg-run: \d+ cells in postgres:\/\/crossmon@127\.0\.0\.1/);
+
+    const workers = [0, 1, 2].map((i) =>
+      cli(["worker", "--store", db.url, "--until-empty", "--lease", "3", "--dir", join(tmp, `w${i}`)]),
+    );
+    // kill the first worker once it holds a cell
+    const victim = workers[0].child;
+    const mine = `${hostname()}:${victim.pid}:%`;
+    let held: string | null = null;
+    for (let i = 0; i < 600 && !held; i++) {
+      const r = await pool.query<{ key: string }>(
+        "SELECT key FROM crossmon.cells WHERE status = 'running' AND worker LIKE $1",
+        [mine],
+      );
+      held = r.rows[0]?.key ?? null;
+      if (!held) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(held, "the first worker never took a cell");
+    victim.kill("SIGKILL");
+    const ends = await Promise.all(workers.map((w) => w.done));
+    assert.equal(ends[0].code, null, "the killed worker exits by its signal");
+    for (const e of ends.slice(1)) assert.equal(e.code, 0, e.out);
+
+    const cells = await pool.query<{ key: string; status: string; attempts: number }>(
+      "SELECT key, status, attempts FROM crossmon.cells WHERE run = 'pg-run'",
+    );
+    assert.deepEqual(
+      cells.rows.filter((c) => c.status !== "done"),
+      [],
+      "every cell done",
+    );
+    assert.ok(
+      cells.rows.find((c) => c.key === held)!.attempts >= 2,
+      "the killed worker's cell was taken again after its lease ran out",
+    );
+
+    const rep = await cli(["report", dir, "--store", db.url]).done;
+    assert.equal(rep.code, 0, rep.out);
+    const pulled = new Store(join(dir, "store.sqlite"));
+    let rows = 0;
+    for (const c of one.plan.evals) {
+      const a = one.store.predictions(c.key);
+      const b = pulled.predictions(c.key);
+      assert.equal(b.length, a.length, `${c.key}: prediction count`);
+      a.forEach((p, i) => {
+        assert.equal(b[i].example, p.example);
+        assert.equal(b[i].label, p.label);
+        assert.ok(Math.abs(b[i].score - p.score) <= 1e-6, `${c.key} ${p.example}: ${b[i].score} vs ${p.score}`);
+      });
+      rows += a.length;
+    }
+    const stored = await pool.query<{ n: string }>(
+      "SELECT count(*) AS n FROM crossmon.predictions WHERE run = 'pg-run'",
+    );
+    assert.equal(Number(stored.rows[0].n), rows, "each prediction stored once");
+    pulled.close();
+    one.store.close();
+  } finally {
+    await pool.end();
+    db.stop();
+  }
+});
+
+test("on PostgreSQL: a cell that throws three times is failed and named by status and report; a worker refuses a run whose base model differs; the password is never printed", async (t) => {
+  const db = await startPostgres();
+  if (typeof db === "string") return t.skip(db);
+  const pool = new pg.Pool({ connectionString: db.url });
+  try {
+    const spec = tinySpec(toyBase(), {
+      experiments: { format_transfer: { source: ["cyber_harm"], eval_tasks: ["agent_dangerous"] } },
+    });
+    const tmp = mkdtempSync(join(tmpdir(), "crossmon-workers-"));
+    const specFile = join(tmp, "tiny.yaml");
+    writeFileSync(specFile, YAML.stringify(spec));
+    const dir = join(tmp, "broken");
+    const withPass = db.url.replace("crossmon@", "crossmon:s3cret@");
+    const enq = await cli(["run", specFile, "-o", dir, "--store", withPass, "--no-work", "-q"]).done;
+    assert.equal(enq.code, 0, enq.out);
+    assert.doesNotMatch(enq.out, /s3cret/);
+    assert.match(enq.out, /crossmon:\*\*\*@/);
+    // one evaluation asks for a task no machine has: it throws on every attempt
+    const bad = await pool.query<{ key: string }>(
+      `UPDATE crossmon.cells SET spec = replace(spec, '"task":"agent_dangerous"', '"task":"no_such_task"')
+       WHERE run = 'broken' AND key = (SELECT key FROM crossmon.cells WHERE run = 'broken' AND kind = 'eval'
+         ORDER BY ord LIMIT 1) RETURNING key`,
+    );
+    const badKey = bad.rows[0].key;
+    const w = await cli(["worker", "--store", db.url, "--until-empty", "--lease", "5", "--dir", join(tmp, "w")]).done;
+    assert.equal(w.code, 0, w.out);
+    const st = await cli(["status", "--store", db.url, "broken"]).done;
+    assert.match(st.out, /broken: \d+ of \d+ cells done, 0 running, 0 queued, 1 failed/);
+    assert.match(st.out, new RegExp(`failed ${badKey}: unknown task "no_such_task"`));
+    const rep = await cli(["report", dir, "--store", db.url]).done;
+    assert.equal(rep.code, 0, rep.out);
+    assert.match(rep.out, new RegExp(`failed: ${badKey} \\(eval\\): unknown task`));
+    assert.match(rep.out, /report: .*report\.html/);
+
+    // another run, recorded with another base model's fingerprint: this worker's copy differs, so it refuses
+    await cli(["run", specFile, "-o", join(tmp, "elsewhere"), "--store", db.url, "--no-work", "-q"]).done;
+    await pool.query("UPDATE crossmon.runs SET fingerprint = 'another-model' WHERE name = 'elsewhere'");
+    const w2 = await cli(["worker", "--store", db.url, "--until-empty", "--dir", join(tmp, "w2")]).done;
+    assert.equal(w2.code, 0, w2.out);
+    assert.match(w2.out, /refusing run elsewhere: this machine's .* differs from the run's/);
+    const left = await pool.query("SELECT 1 FROM crossmon.cells WHERE run = 'elsewhere' AND status = 'done'");
+    assert.equal(left.rows.length, 0);
+
+    const wrong = await cli(["status", "--store", "postgres://crossmon:pw@127.0.0.1:1/none"]).done;
+    assert.notEqual(wrong.code, 0);
+    assert.equal(wrong.out.trim().split("\n").length, 1, wrong.out);
+    assert.match(wrong.out, /--store: cannot connect to postgres:\/\/crossmon:\*\*\*@127\.0\.0\.1:1\/none/);
+  } finally {
+    await pool.end();
+    db.stop();
+  }
+});
