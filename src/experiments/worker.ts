@@ -11,6 +11,7 @@ import type pg from "pg";
 import type { Backend, ModelRef } from "../backends/types.js";
 import { modelFingerprint } from "../engine/io/fingerprint.js";
 import { HfTokenizer } from "../engine/io/tokenizer.js";
+import { withThreads } from "../engine/kernels/index.js";
 import { Renderer } from "../formats/render.js";
 import { type CellEnv, runEvalCell, runTrainCell } from "./cells.js";
 import { blobFolder, putBlob } from "./pg/blobs.js";
@@ -201,10 +202,10 @@ async function runCell(
 ): Promise<{ result: unknown; predictions: PredictionRow[]; seconds: number }> {
   await fetchNeeds(pool, here, cell, blobs);
   const { env } = here;
-  const seconds =
-    cell.kind === "train"
-      ? await runTrainCell(env, cell.cell as TrainCell)
-      : await runEvalCell(env, cell.cell as EvalCell);
+  // the spec's thread count, as a single-process run uses it (workers sharing a machine each take their share)
+  const seconds = await withThreads(env.spec.train.hyper.threads, () =>
+    cell.kind === "train" ? runTrainCell(env, cell.cell as TrainCell) : runEvalCell(env, cell.cell as EvalCell),
+  );
   const result = env.store.result<unknown>(cell.key);
   if (cell.kind !== "train") return { result, predictions: env.store.predictions(cell.key), seconds };
   // the trained weights go to the store as a blob, so that any worker can evaluate them

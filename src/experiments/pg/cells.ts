@@ -38,9 +38,12 @@ export async function enqueueRun(
       "INSERT INTO crossmon.runs (name, spec, plan, fingerprint) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
       [name, JSON.stringify(spec), JSON.stringify(plan), fingerprint],
     );
+    // workers take cells in this order where their needs allow: trainings first, then evaluations grouped by model,
+    // as a single-process run orders them, so that a worker loads each model once for a stretch of cells
+    const byModel = [...plan.evals].sort((a, b) => (a.model ?? "").localeCompare(b.model ?? ""));
     const cells = [
       ...plan.train.map((x) => ({ kind: "train", cell: x as TrainCell | EvalCell })),
-      ...plan.evals.map((x) => ({ kind: "eval", cell: x as TrainCell | EvalCell })),
+      ...byModel.map((x) => ({ kind: "eval", cell: x as TrainCell | EvalCell })),
     ];
     await c.query(
       `INSERT INTO crossmon.cells (run, key, ord, kind, spec, needs)
