@@ -11,6 +11,8 @@ import { join } from "node:path";
 
 export interface Postgres {
   url: string;
+  /** an immediate restart: every open connection is cut, as when the server crashes */
+  restart: () => void;
   stop: () => void;
 }
 
@@ -56,6 +58,9 @@ export async function startPostgres(): Promise<Postgres | string> {
   if (start.status !== 0) return `PostgreSQL did not start: ${(start.stderr || start.stdout).trim()}`;
   return {
     url: `postgres://crossmon@127.0.0.1:${port}/postgres`,
+    restart: () => {
+      run("pg_ctl", ["-D", join(dir, "data"), "-m", "immediate", "-o", opts, "-l", join(dir, "log"), "-w", "restart"]);
+    },
     stop: () => {
       run("pg_ctl", ["-D", join(dir, "data"), "-m", "immediate", "stop"]);
       rmSync(dir, { recursive: true, force: true });

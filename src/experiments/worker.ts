@@ -24,7 +24,8 @@ import { type PredictionRow, Store } from "./store.js";
 
 export interface WorkerOptions {
   pool: pg.Pool;
-  backend: Backend;
+  /** where models run, for a run's base model (a backend may need its tokenizer) */
+  backendFor: (baseModel: string) => Backend;
   /** the worker's own folder: local stores, trained models, fetched blobs */
   dir: string;
   /** only this run's cells */
@@ -87,7 +88,7 @@ export async function runWorker(o: WorkerOptions): Promise<{ committed: number; 
   const runHere = (name: string): Promise<RunHere> => {
     let r = runs.get(name);
     if (!r) {
-      r = openRunHere(o.pool, name, join(o.dir, "runs", encodeURIComponent(name)), o.backend, log);
+      r = openRunHere(o.pool, name, join(o.dir, "runs", encodeURIComponent(name)), o.backendFor, log);
       runs.set(name, r);
     }
     return r;
@@ -146,7 +147,7 @@ async function openRunHere(
   pool: pg.Pool,
   name: string,
   dir: string,
-  backend: Backend,
+  backendFor: (baseModel: string) => Backend,
   log: (l: string) => void,
 ): Promise<RunHere> {
   const r = await pool.query<{ spec: string; plan: string; fingerprint: string | null }>(
@@ -168,6 +169,7 @@ async function openRunHere(
   mkdirSync(dir, { recursive: true });
   const store = new Store(join(dir, "store.sqlite"));
   const renderer = new Renderer(HfTokenizer.load(spec.base_model), spec.train.hyper.max_tokens);
+  const backend = backendFor(spec.base_model);
   return { env: { spec, dir, train: planned.train, store, backend, renderer, fingerprint, log }, plan: planned.plan };
 }
 

@@ -158,3 +158,49 @@ test("on PostgreSQL: a cell that throws three times is failed and named by statu
     db.stop();
   }
 });
+
+test("on PostgreSQL: the server restarting under a worker (every connection cut) costs retries, not cells", async (t) => {
+  const db = await startPostgres();
+  if (typeof db === "string") return t.skip(db);
+  const pool = new pg.Pool({ connectionString: db.url });
+  pool.on("error", () => {});
+  try {
+    const spec = tinySpec(toyBase(), {
+      experiments: { format_transfer: { source: ["cyber_harm"], eval_tasks: ["agent_dangerous"] } },
+    });
+    const tmp = mkdtempSync(join(tmpdir(), "crossmon-workers-"));
+    const specFile = join(tmp, "tiny.yaml");
+    writeFileSync(specFile, YAML.stringify(spec));
+    const one = await runExperiment(spec, join(tmp, "sqlite"), { quiet: true, log: () => {} });
+    const enq = await cli(["run", specFile, "-o", join(tmp, "cut"), "--store", db.url, "--no-work", "-q"]).done;
+    assert.equal(enq.code, 0, enq.out);
+    const w = cli(["worker", "--store", db.url, "--until-empty", "--lease", "5", "--dir", join(tmp, "w")]);
+    const doneCount = async () =>
+      Number(
+        (await pool.query<{ n: string }>("SELECT count(*) AS n FROM crossmon.cells WHERE status = 'done'")).rows[0].n,
+      );
+    for (let i = 0; i < 600 && (await doneCount()) < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    db.restart();
+    const end = await w.done;
+    assert.equal(end.code, 0, end.out);
+    assert.match(end.out, /retrying in/);
+    const after = new pg.Pool({ connectionString: db.url });
+    try {
+      const left = await after.query("SELECT key, status, error FROM crossmon.cells WHERE status <> 'done'");
+      assert.deepEqual(left.rows, []);
+      for (const c of one.plan.evals) {
+        const n = await after.query<{ n: string }>(
+          "SELECT count(*) AS n FROM crossmon.predictions WHERE run = 'cut' AND cell = $1",
+          [c.key],
+        );
+        assert.equal(Number(n.rows[0].n), one.store.predictions(c.key).length, c.key);
+      }
+    } finally {
+      await after.end();
+      one.store.close();
+    }
+  } finally {
+    await pool.end().catch(() => {});
+    db.stop();
+  }
+});

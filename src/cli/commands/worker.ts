@@ -41,7 +41,7 @@ export async function runOnStore(
     if (o.noWork) return null;
     const { backend, close } = chooseBackend(o.backend ?? "local", spec.base_model);
     try {
-      await runWorker({ pool, backend, dir: join(dir, "worker"), run: name, untilEmpty: true, log });
+      await runWorker({ pool, backendFor: () => backend, dir: join(dir, "worker"), run: name, untilEmpty: true, log });
     } finally {
       close();
     }
@@ -78,12 +78,23 @@ export function registerWorker(program: Command): void {
           const t0 = Date.now();
           try {
             const base = o.dir ?? join(homedir(), ".cache", "crossmon", "worker");
-            // the backend is chosen per run's base model; a local one needs none up front
-            const { backend, close } = chooseBackend(o.backend ?? "local", "");
+            // one backend per base model (the PyTorch worker decodes with its tokenizer), closed at the end
+            const opened = new Map<string, ReturnType<typeof chooseBackend>>();
+            const backendFor = (base: string) => {
+              let b = opened.get(base);
+              if (!b) {
+                b = chooseBackend(o.backend ?? "local", base);
+                opened.set(base, b);
+              }
+              return b.backend;
+            };
+            const close = () => {
+              for (const b of opened.values()) b.close();
+            };
             try {
               const r = await runWorker({
                 pool,
-                backend,
+                backendFor,
                 dir: base,
                 run: o.run,
                 untilEmpty: o.untilEmpty,

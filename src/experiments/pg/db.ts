@@ -42,8 +42,10 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 
 export async function connect(url: string): Promise<pg.Pool> {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
-  // an idle client's error (the server restarting) must not crash the process; the next query reports it
+  // a connection's error (the server restarting) must not crash the process: the query in flight rejects with it
+  // and the caller retries; an idle client's is reported by the next query
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   try {
     const c = await pool.connect();
     c.release();
