@@ -16,6 +16,7 @@ import { AdamW, clipGradNorm } from "../src/engine/optim.js";
 import { setTrainable } from "../src/engine/params.js";
 import { Rng } from "../src/core/random.js";
 import { benchGemm } from "./gemm.js";
+import { timed } from "./lib/timing.js";
 import { PYTHON, peerEnv } from "./lib/python.js";
 
 const B = 8,
@@ -23,22 +24,6 @@ const B = 8,
   STEPS = Number(process.env.BENCH_STEPS ?? 5);
 const hf = BENCH_MODEL;
 const config = parseConfig(hf);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-function timed(fn: () => void, n: number): number {
-  fn();
-  fn();
-  const ts: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    fn();
-    ts.push((performance.now() - t0) / 1000);
-  }
-  return median(ts);
-}
 
 const model = new Transformer(config);
 model.initRandom(1234, 0.02);

@@ -21,6 +21,7 @@ import { AdamW, clipGradNorm } from "../src/engine/optim.js";
 import { setTrainable } from "../src/engine/params.js";
 import { exportGguf } from "../src/train/export-gguf.js";
 import { benchGemm } from "./gemm.js";
+import { median, timed } from "./lib/timing.js";
 import { BENCH_MODEL, PEER_MODEL } from "./lib/model-shape.js";
 import { PYTHON, peerEnv } from "./lib/python.js";
 
@@ -30,20 +31,6 @@ const NEW = quick ? 16 : 64;
 const REPS = quick ? 3 : 5;
 const threads = nativeKernels()?.info().threads ?? 1;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-function timed(fn: () => void, n: number): number {
-  fn();
-  const ts: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    fn();
-    ts.push((performance.now() - t0) / 1000);
-  }
-  return median(ts);
-}
 async function timedAsync(fn: () => Promise<number | undefined>, n: number): Promise<number> {
   await fn();
   const ts: number[] = [];

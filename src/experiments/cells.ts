@@ -9,7 +9,7 @@ import { InputError } from "../core/errors.js";
 import type { Example } from "../data/task.js";
 import { evalSingleToken, evalSummary, evalThinking, type EvalContext } from "../eval/evaluate.js";
 import type { Renderer } from "../formats/render.js";
-import type { TrainContext } from "../train/run.js";
+import { type TrainContext, trainingContext } from "../train/run.js";
 import type { TrainSpec } from "../train/spec.js";
 import type { EvalCell, TrainCell } from "./plan.js";
 import type { ExperimentSpec } from "./spec.js";
@@ -68,6 +68,12 @@ export function trainSpecOf(spec: ExperimentSpec, cell: TrainCell, pseudo?: Reco
         }))
       : cell.stages,
   };
+}
+
+/** The run's tasks, splits and renderer, as every cell reads them (a training spec with no stage of its own). */
+export function runTrainingContext(spec: ExperimentSpec): Promise<TrainContext> {
+  const none = { classification: [], prompt_contrast: false, contrast_exclude: [], source_weights: {} };
+  return trainingContext(trainSpecOf(spec, { key: "", label: "", stages: [{ name: "x", mixture: none }] }));
 }
 
 /** An elicited training's labels: the untrained model's verdicts (or the true labels, for the comparison). */

@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "../core/errors.js";
-import { trainingContext } from "../train/run.js";
+import { runTrainingContext } from "./cells.js";
 import { planExperiment, type Plan } from "./plan.js";
 import { parseExperimentSpec, type ExperimentSpec } from "./spec.js";
 import { Store } from "./store.js";
@@ -38,16 +38,6 @@ export async function openRun(dir: string, o: { partial?: boolean } = {}): Promi
         `command to finish it)`,
       dir,
     );
-  const train = await trainingContext({
-    base_model: spec.base_model,
-    seed: spec.seed,
-    method: spec.train.method,
-    lora: spec.train.lora,
-    hyper: spec.train.hyper,
-    data: spec.data,
-    stages: [
-      { name: "x", mixture: { classification: [], prompt_contrast: false, contrast_exclude: [], source_weights: {} } },
-    ],
-  });
+  const train = await runTrainingContext(spec);
   return { spec, dir, store, plan, train };
 }

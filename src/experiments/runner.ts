@@ -11,10 +11,19 @@ import { LocalBackend } from "../backends/local.js";
 import { HfTokenizer } from "../engine/io/tokenizer.js";
 import { withThreads } from "../engine/kernels/index.js";
 import { Renderer } from "../formats/render.js";
-import { trainingContext, type TrainContext } from "../train/run.js";
+import type { TrainContext } from "../train/run.js";
 import { formatDuration, Progress } from "../core/progress.js";
 import { modelFingerprint } from "../engine/io/fingerprint.js";
-import { type CellEnv, examplesOf, pseudoOf, runEvalCell, runTrainCell, stateOf, trainSpecOf } from "./cells.js";
+import {
+  type CellEnv,
+  examplesOf,
+  pseudoOf,
+  runEvalCell,
+  runTrainCell,
+  runTrainingContext,
+  stateOf,
+  trainSpecOf,
+} from "./cells.js";
 import { planExperiment, type EvalCell, type Plan, type TrainCell } from "./plan.js";
 import { CellClock } from "./eta.js";
 import type { ExperimentSpec } from "./spec.js";
@@ -62,18 +71,7 @@ export async function planRun(
   spec: ExperimentSpec,
   log: (line: string) => void,
 ): Promise<{ train: TrainContext; fingerprint: string | null; plan: Plan }> {
-  const train = await trainingContext(
-    trainSpecOf(spec, {
-      key: "",
-      label: "",
-      stages: [
-        {
-          name: "x",
-          mixture: { classification: [], prompt_contrast: false, contrast_exclude: [], source_weights: {} },
-        },
-      ],
-    }),
-  );
+  const train = await runTrainingContext(spec);
   const fingerprint = modelFingerprint(spec.base_model);
   const plan = planExperiment(spec, fingerprint);
   for (const c of plan.evals) examplesOf(train, c.task, c.split, 1);

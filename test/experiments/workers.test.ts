@@ -27,6 +27,17 @@ function cli(args: string[]): { child: ChildProcess; done: Promise<{ code: numbe
   return { child, done: new Promise((r) => child.on("exit", (code) => r({ code, out }))) };
 }
 
+/** A smaller spec (format transfer only) written to a temporary folder. */
+function smallSpecFile() {
+  const spec = tinySpec(toyBase(), {
+    experiments: { format_transfer: { source: ["cyber_harm"], eval_tasks: ["agent_dangerous"] } },
+  });
+  const tmp = mkdtempSync(join(tmpdir(), "crossmon-workers-"));
+  const specFile = join(tmp, "tiny.yaml");
+  writeFileSync(specFile, YAML.stringify(spec));
+  return { spec, tmp, specFile };
+}
+
 test("three workers on PostgreSQL, one killed mid-cell: the run completes, each prediction once, as on SQLite", async (t) => {
   const db = await startPostgres();
   if (typeof db === "string") return t.skip(db);
@@ -111,12 +122,7 @@ test("on PostgreSQL: a cell that throws three times is failed and named by statu
   if (typeof db === "string") return t.skip(db);
   const pool = new pg.Pool({ connectionString: db.url });
   try {
-    const spec = tinySpec(toyBase(), {
-      experiments: { format_transfer: { source: ["cyber_harm"], eval_tasks: ["agent_dangerous"] } },
-    });
-    const tmp = mkdtempSync(join(tmpdir(), "crossmon-workers-"));
-    const specFile = join(tmp, "tiny.yaml");
-    writeFileSync(specFile, YAML.stringify(spec));
+    const { tmp, specFile } = smallSpecFile();
     const dir = join(tmp, "broken");
     const withPass = db.url.replace("crossmon@", "crossmon:s3cret@");
     const enq = await cli(["run", specFile, "-o", dir, "--store", withPass, "--no-work", "-q"]).done;
@@ -165,12 +171,7 @@ test("on PostgreSQL: the server restarting under a worker (every connection cut)
   const pool = new pg.Pool({ connectionString: db.url });
   pool.on("error", () => {});
   try {
-    const spec = tinySpec(toyBase(), {
-      experiments: { format_transfer: { source: ["cyber_harm"], eval_tasks: ["agent_dangerous"] } },
-    });
-    const tmp = mkdtempSync(join(tmpdir(), "crossmon-workers-"));
-    const specFile = join(tmp, "tiny.yaml");
-    writeFileSync(specFile, YAML.stringify(spec));
+    const { spec, tmp, specFile } = smallSpecFile();
     const one = await runExperiment(spec, join(tmp, "sqlite"), { quiet: true, log: () => {} });
     const enq = await cli(["run", specFile, "-o", join(tmp, "cut"), "--store", db.url, "--no-work", "-q"]).done;
     assert.equal(enq.code, 0, enq.out);
