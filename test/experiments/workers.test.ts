@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -13,6 +13,7 @@ import pg from "pg";
 import YAML from "yaml";
 import { runExperiment } from "../../src/experiments/runner.js";
 import { Store } from "../../src/experiments/store.js";
+import { writeReport } from "../../src/report/report.js";
 import { startPostgres } from "../postgres.js";
 import { toyBase } from "../train/toy-base.js";
 import { tinySpec } from "./tiny-spec.js";
@@ -92,6 +93,11 @@ test("three workers on PostgreSQL, one killed mid-cell: the run completes, each 
 
     const rep = await cli(["report", dir, "--store", db.url]).done;
     assert.equal(rep.code, 0, rep.out);
+    // the same report figures: every question's results, read from both runs' results.json
+    const single = (await writeReport(one)).results;
+    const shared = JSON.parse(readFileSync(join(dir, "results.json"), "utf8"));
+    for (const q of ["transfer", "scaling", "prompt_change", "instruction", "format_transfer", "elicitation"] as const)
+      assert.deepEqual(shared[q], JSON.parse(JSON.stringify(single[q])), `report figures of ${q}`);
     const pulled = new Store(join(dir, "store.sqlite"));
     let rows = 0;
     for (const c of one.plan.evals) {
