@@ -121,41 +121,26 @@ class Bytes {
   }
 }
 
+type Scalar = "u32" | "i32" | "f32" | "bool" | "string";
+
+function writeScalar(out: Bytes, type: Scalar, x: number | boolean | string): void {
+  if (type === "string") out.string(x as string);
+  else if (type === "bool") out.raw(Buffer.from([x ? 1 : 0]));
+  else out[type](x as number);
+}
+
+/** A value as its type's number, then the value (an array: its element type, length, then the elements). */
 function writeValue(out: Bytes, v: GgufValue): void {
-  switch (v.type) {
-    case "u32":
-      out.u32(VALUE_TYPE.u32);
-      out.u32(v.value);
-      return;
-    case "i32":
-      out.u32(VALUE_TYPE.i32);
-      out.i32(v.value);
-      return;
-    case "f32":
-      out.u32(VALUE_TYPE.f32);
-      out.f32(v.value);
-      return;
-    case "bool":
-      out.u32(VALUE_TYPE.bool);
-      out.raw(Buffer.from([v.value ? 1 : 0]));
-      return;
-    case "string":
-      out.u32(VALUE_TYPE.string);
-      out.string(v.value);
-      return;
-    case "string[]":
-      out.u32(VALUE_TYPE.array);
-      out.u32(VALUE_TYPE.string);
-      out.u64(v.value.length);
-      for (const s of v.value) out.string(s);
-      return;
-    case "i32[]":
-      out.u32(VALUE_TYPE.array);
-      out.u32(VALUE_TYPE.i32);
-      out.u64(v.value.length);
-      for (const x of v.value) out.i32(x);
-      return;
+  if (v.type === "string[]" || v.type === "i32[]") {
+    const element = v.type === "string[]" ? "string" : "i32";
+    out.u32(VALUE_TYPE.array);
+    out.u32(VALUE_TYPE[element]);
+    out.u64(v.value.length);
+    for (const x of v.value) writeScalar(out, element, x);
+    return;
   }
+  out.u32(VALUE_TYPE[v.type]);
+  writeScalar(out, v.type, v.value);
 }
 
 const pad = (n: number) => (ALIGNMENT - (n % ALIGNMENT)) % ALIGNMENT;
