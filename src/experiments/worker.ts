@@ -15,7 +15,7 @@ import { withThreads } from "../engine/kernels/index.js";
 import { Renderer } from "../formats/render.js";
 import { type CellEnv, runEvalCell, runTrainCell } from "./cells.js";
 import { blobFolder, putBlob } from "./pg/blobs.js";
-import { type ClaimedCell, claimCell, commitCell, failCell, heartbeat, workLeft } from "./pg/cells.js";
+import { type ClaimedCell, claimCell, commitCell, failCell, heartbeat, releaseCell, workLeft } from "./pg/cells.js";
 import { cellPredictions } from "./pg/runs.js";
 import type { EvalCell, Plan, TrainCell } from "./plan.js";
 import { planRun } from "./runner.js";
@@ -113,12 +113,15 @@ export async function runWorker(o: WorkerOptions): Promise<{ committed: number; 
         Math.max(1000, (lease * 1000) / 3),
       );
       try {
-        const here = await runHere(cell.run).catch((e: Error) => {
-          // this machine cannot serve the run (another base model, missing tasks): leave its cells to others
-          refused.set(cell.run, e.message);
-          log(`worker: refusing run ${cell.run}: ${e.message}`);
-          throw e;
-        });
+        const here = await runHere(cell.run).catch((e: Error) => e);
+        if (here instanceof Error) {
+          // this machine cannot serve the run (another base model, other task files): the cell goes back untried,
+          // its attempt not counted, and the run's cells are left to other workers
+          refused.set(cell.run, here.message);
+          log(`worker: refusing run ${cell.run}: ${here.message}`);
+          await retrying("handing a cell back", () => releaseCell(o.pool, cell, id), log);
+          continue;
+        }
         const out = await runCell(o.pool, here, cell, join(o.dir, "blobs"));
         const ok = await retrying(
           "committing a cell",

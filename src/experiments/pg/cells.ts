@@ -173,6 +173,15 @@ export async function failCell(pool: pg.Pool, cell: ClaimedCell, worker: string,
   );
 }
 
+/** A cell handed back untried (this machine cannot serve its run): queued again, the attempt not counted. */
+export async function releaseCell(pool: pg.Pool, cell: ClaimedCell, worker: string): Promise<void> {
+  await pool.query(
+    `UPDATE crossmon.cells SET status = 'queued', attempts = attempts - 1, lease_until = NULL, worker = NULL
+     WHERE run = $1 AND key = $2 AND worker = $3 AND status = 'running'`,
+    [cell.run, cell.key, worker],
+  );
+}
+
 /** Whether any cell (of one run, or of every run but those skipped) is still queued or running. */
 export async function workLeft(pool: pg.Pool, run?: string, skipRuns: string[] = []): Promise<boolean> {
   await settleFailures(pool);
