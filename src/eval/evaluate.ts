@@ -10,21 +10,40 @@ import { deriveSeed } from "../core/random.js";
 import type { Example, Task } from "../data/task.js";
 import { type Renderer, VERDICT_PREFIX, parseVerdict } from "../formats/render.js";
 import { hashKey } from "../core/hash.js";
+import { modelFingerprintCached } from "../engine/io/fingerprint.js";
 import { keepsEvidence } from "./evidence.js";
 
-/** A cache of model calls by content key: evaluation needs only this of the store. */
+/**
+ * A cache of model calls by content key: evaluation needs only this of a store. A run's SQLite store answers at once;
+ * a PostgreSQL store over the network, so both read and write many keys per call.
+ */
 export interface CallCache {
-  cacheGet<T>(key: string): T | undefined;
-  cachePut(entries: [string, unknown][]): void;
+  cacheGet<T>(keys: string[]): (T | undefined)[] | Promise<(T | undefined)[]>;
+  cachePut(entries: [string, unknown][]): void | Promise<void>;
 }
 
 export interface EvalContext {
   backend: Backend;
   renderer: Renderer;
   /** where model calls are cached (the run's store implements it), or null for none */
-  store: CallCache | null;
-  /** the base model's content fingerprint, part of every cache key (so new weights at the same path are rescored) */
-  fingerprint?: string | null;
+  calls: CallCache | null;
+}
+
+/**
+ * A model as a cache key names it: by the content of its folders (base and adapter), so that machines holding the
+ * same weights at other paths share their calls and new weights at the same path are scored anew; a model served
+ * elsewhere by its name.
+ */
+function modelKey(ref: ModelRef): Record<string, string | undefined> {
+  return {
+    base: modelFingerprintCached(ref.base) ?? ref.base,
+    adapter: ref.adapter && (modelFingerprintCached(ref.adapter) ?? ref.adapter),
+    hosted: ref.hosted,
+  };
+}
+
+async function cacheGet<T>(ctx: EvalContext, keys: string[]): Promise<(T | undefined)[]> {
+  return ctx.calls ? await ctx.calls.cacheGet<T>(keys) : keys.map(() => undefined);
 }
 
 function softmax2(a: number, b: number): number {
@@ -40,8 +59,9 @@ async function cachedScores(
   prompts: ScorePrompt[],
   cands: number[],
 ): Promise<number[][]> {
-  const keys = prompts.map((p) => hashKey({ s: 1, ref, fp: ctx.fingerprint ?? null, p: p.ids, cands }));
-  const out: (number[] | undefined)[] = keys.map((k) => ctx.store?.cacheGet<number[]>(k));
+  const model = modelKey(ref);
+  const keys = prompts.map((p) => hashKey({ s: 2, model, p: p.ids, cands }));
+  const out = await cacheGet<number[]>(ctx, keys);
   const miss = out.map((v, i) => (v ? -1 : i)).filter((i) => i >= 0);
   if (miss.length) {
     const got = await ctx.backend.score(
@@ -50,7 +70,7 @@ async function cachedScores(
       cands.map((id) => ({ id, text: ctx.renderer.tok.decode([id]) })),
     );
     miss.forEach((i, j) => (out[i] = got[j]));
-    ctx.store?.cachePut(miss.map((i, j) => [keys[i], got[j]]));
+    await ctx.calls?.cachePut(miss.map((i, j) => [keys[i], got[j]]));
   }
   return out as number[][];
 }
@@ -99,8 +119,9 @@ async function cachedGenerate(
   s: GenSettings,
   trace: number,
 ): Promise<string[]> {
-  const keys = prompts.map((p) => hashKey({ g: 2, ref, fp: ctx.fingerprint ?? null, p, s: { ...s, trace } }));
-  const out: (string | undefined)[] = keys.map((k) => ctx.store?.cacheGet<string>(k));
+  const model = modelKey(ref);
+  const keys = prompts.map((p) => hashKey({ g: 3, model, p, s: { ...s, trace } }));
+  const out = await cacheGet<string>(ctx, keys);
   const miss = out.map((v, i) => (v === undefined ? i : -1)).filter((i) => i >= 0);
   if (miss.length) {
     const got = await ctx.backend.generate(
@@ -114,7 +135,7 @@ async function cachedGenerate(
       })),
     );
     miss.forEach((i, j) => (out[i] = got[j].text));
-    ctx.store?.cachePut(miss.map((i, j) => [keys[i], got[j].text]));
+    await ctx.calls?.cachePut(miss.map((i, j) => [keys[i], got[j].text]));
   }
   return out as string[];
 }

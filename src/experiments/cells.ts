@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { Backend, ModelRef, TrainState } from "../backends/types.js";
 import { InputError } from "../core/errors.js";
 import type { Example } from "../data/task.js";
-import { evalSingleToken, evalSummary, evalThinking, type EvalContext } from "../eval/evaluate.js";
+import { type CallCache, type EvalContext, evalSingleToken, evalSummary, evalThinking } from "../eval/evaluate.js";
 import type { Renderer } from "../formats/render.js";
 import { type TrainContext, trainingContext } from "../train/run.js";
 import type { TrainSpec } from "../train/spec.js";
@@ -24,6 +24,8 @@ export interface CellEnv {
   backend: Backend;
   renderer: Renderer;
   fingerprint: string | null;
+  /** where model calls are cached: the store, unless set (a worker reads its own, then the shared one) */
+  calls?: CallCache;
   log: (line: string) => void;
 }
 
@@ -125,7 +127,7 @@ export async function runEvalCell(env: CellEnv, c: EvalCell): Promise<number> {
   const task = split.task;
   const ex = examplesOf(env.train, c.task, c.split, c.examples);
   const ref = modelOf(env, c.model);
-  const ectx: EvalContext = { backend: env.backend, renderer, store, fingerprint: env.fingerprint };
+  const ectx: EvalContext = { backend: env.backend, renderer, calls: env.calls ?? store };
   const labelOf = (e: Example) => (c.split === "pool" ? -1 : e.label ? 1 : 0); // -1: no label to know
   const row = (e: Example, score: number, extra: Record<string, unknown>): PredictionRow => ({
     task: c.task,

@@ -90,9 +90,12 @@ export class Store {
     }[];
   }
 
-  cacheGet<T>(key: string): T | undefined {
-    const r = this.db.prepare("SELECT value FROM cache WHERE key = ?").get(key) as { value: string } | undefined;
-    return r ? (JSON.parse(r.value) as T) : undefined;
+  cacheGet<T>(keys: string[]): (T | undefined)[] {
+    const get = this.db.prepare("SELECT value FROM cache WHERE key = ?");
+    return keys.map((k) => {
+      const r = get.get(k) as { value: string } | undefined;
+      return r ? (JSON.parse(r.value) as T) : undefined;
+    });
   }
 
   cachePut(entries: [string, unknown][]): void {

@@ -15,6 +15,7 @@ import { withThreads } from "../engine/kernels/index.js";
 import { Renderer } from "../formats/render.js";
 import { type CellEnv, runEvalCell, runTrainCell } from "./cells.js";
 import { blobFolder, putBlob } from "./pg/blobs.js";
+import { PgCallCache, layeredCalls } from "./pg/calls.js";
 import { type ClaimedCell, claimCell, commitCell, failCell, heartbeat, releaseCell, workLeft } from "./pg/cells.js";
 import { cellPredictions } from "./pg/runs.js";
 import type { EvalCell, Plan, TrainCell } from "./plan.js";
@@ -173,7 +174,11 @@ async function openRunHere(
   const store = new Store(join(dir, "store.sqlite"));
   const renderer = new Renderer(HfTokenizer.load(spec.base_model), spec.train.hyper.max_tokens);
   const backend = backendFor(spec.base_model);
-  return { env: { spec, dir, train: planned.train, store, backend, renderer, fingerprint, log }, plan: planned.plan };
+  const calls = layeredCalls(store, new PgCallCache(pool, log));
+  return {
+    env: { spec, dir, train: planned.train, store, backend, renderer, fingerprint, calls, log },
+    plan: planned.plan,
+  };
 }
 
 /** A stored model reference made local: its blob fetched and unpacked here. */

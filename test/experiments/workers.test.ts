@@ -116,6 +116,20 @@ test("three workers on PostgreSQL, one killed mid-cell: the run completes, each 
     );
     assert.equal(Number(stored.rows[0].n), rows, "each prediction stored once");
     pulled.close();
+
+    // the call cache is shared: the same spec run again by a process with an empty folder retrains its models (the
+    // same weights, fetched to other paths) and reads every model call the workers made instead of making it again
+    const calls = async () =>
+      Number((await pool.query<{ n: string }>("SELECT count(*) AS n FROM crossmon.calls")).rows[0].n);
+    const made = await calls();
+    assert.ok(made > 0, "the workers' model calls are in the database");
+    const again = await cli(["run", specFile, "-o", join(tmp, "pg-again"), "--store", db.url, "-q"]).done;
+    assert.equal(again.code, 0, again.out);
+    assert.equal(await calls(), made, "no model call made anew");
+    const status = await pool.query<{ n: string }>(
+      "SELECT count(*) AS n FROM crossmon.cells WHERE run = 'pg-again' AND status = 'done'",
+    );
+    assert.equal(Number(status.rows[0].n), cells.rows.length, "every cell of the second run done");
     one.store.close();
   } finally {
     await pool.end();

@@ -45,7 +45,7 @@ test("the OpenAI-compatible client, through crossmon serve, gets the in-process 
     const task = buildWorld({ size: 40 }).find((t) => t.id === "agent_dangerous")!;
     const ex = task.examples.slice(0, 12);
     const local = await evalSingleToken(
-      { backend: new LocalBackend(), renderer, store: null },
+      { backend: new LocalBackend(), renderer, calls: null },
       { base: SHIPPED },
       task,
       ex,
@@ -57,7 +57,7 @@ test("the OpenAI-compatible client, through crossmon serve, gets the in-process 
         mode,
         decode: (ids) => tok.decode(ids),
       });
-      const r = await evalSingleToken({ backend: remote, renderer, store: null }, remote.ref(), task, ex);
+      const r = await evalSingleToken({ backend: remote, renderer, calls: null }, remote.ref(), task, ex);
       r.scores.forEach((s, i) =>
         assert.ok(Math.abs(s - local.scores[i]) < 1e-4, `${mode} example ${i}: ${s} vs ${local.scores[i]}`),
       );

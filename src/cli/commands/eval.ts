@@ -94,7 +94,7 @@ export function registerEval(program: Command): void {
           const rows = [];
           for (const [i, s] of splits.entries()) {
             const ex = s.test.slice(0, numberOption(o.examples, "--examples", { integer: true, min: 1 }));
-            const r = await evalSingleToken({ backend, renderer, store: null }, ref, s.task, ex);
+            const r = await evalSingleToken({ backend, renderer, calls: null }, ref, s.task, ex);
             const m = metricSet(
               ex.map((e) => e.label),
               r.scores,

@@ -45,25 +45,59 @@ function hashFile(path: string, size: number, h: ReturnType<typeof createHash>):
   }
 }
 
-/**
- * The fingerprint of a model (or adapter) folder, or of a hub id's snapshot in the cache; null when the reference is
- * neither (a model name on a server).
- */
-export function modelFingerprint(ref: string): string | null {
-  let dir: string;
+/** The folder a model reference names (a folder, or a hub id's snapshot in the cache), or null (a server's model). */
+function modelDirOf(ref: string): string | null {
   try {
-    dir = resolveModelDir(ref, existsSync(join(ref, "adapter_config.json")) ? "adapter" : "model");
+    const dir = resolveModelDir(ref, existsSync(join(ref, "adapter_config.json")) ? "adapter" : "model");
+    return statSync(dir).isDirectory() ? dir : null;
   } catch {
     return null;
   }
-  if (!statSync(dir).isDirectory()) return null;
-  const h = createHash("sha256");
-  for (const name of readdirSync(dir)
+}
+
+function modelFiles(dir: string): string[] {
+  return readdirSync(dir)
     .filter((f) => MODEL_FILE.test(f))
-    .sort()) {
+    .sort();
+}
+
+function fingerprintOf(dir: string): string {
+  const h = createHash("sha256");
+  for (const name of modelFiles(dir)) {
     const size = statSync(join(dir, name)).size;
     h.update(`${name}\0${size}\0`);
     hashFile(join(dir, name), size, h);
   }
   return h.digest("hex").slice(0, 24);
+}
+
+/**
+ * The fingerprint of a model (or adapter) folder, or of a hub id's snapshot in the cache; null when the reference is
+ * neither (a model name on a server).
+ */
+export function modelFingerprint(ref: string): string | null {
+  const dir = modelDirOf(ref);
+  return dir && fingerprintOf(dir);
+}
+
+const remembered = new Map<string, { files: string; fingerprint: string }>();
+
+/**
+ * modelFingerprint, read again only when a model file's name, size or modification time changed since this process
+ * last read it: a cache key names every model it scores by content, once per call.
+ */
+export function modelFingerprintCached(ref: string): string | null {
+  const dir = modelDirOf(ref);
+  if (!dir) return null;
+  const files = modelFiles(dir)
+    .map((f) => {
+      const s = statSync(join(dir, f));
+      return `${f}\0${s.size}\0${s.mtimeMs}`;
+    })
+    .join("\n");
+  const known = remembered.get(dir);
+  if (known?.files === files) return known.fingerprint;
+  const fingerprint = fingerprintOf(dir);
+  remembered.set(dir, { files, fingerprint });
+  return fingerprint;
 }

@@ -37,6 +37,9 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY (run, cell, task, example, format),
      FOREIGN KEY (run, cell) REFERENCES crossmon.cells ON DELETE CASCADE);
    CREATE TABLE crossmon.blobs (sha256 text PRIMARY KEY, bytes bytea NOT NULL);`,
+  // model calls by content key, shared by every run and worker (the JSON text crossmon wrote, as in SQLite)
+  `CREATE TABLE crossmon.calls (key text PRIMARY KEY, value text NOT NULL,
+     created timestamptz NOT NULL DEFAULT now());`,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
