@@ -260,12 +260,16 @@ void sgemm_own(bool ta, bool tb, int M, int N, int K, float alpha, const float* 
     sgemm_own_st(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
-  // Split the larger of M and N into row or column blocks; each task packs its own panels.
+  // Split the larger of M and N into row or column blocks; each task packs its own panels. Block edges fall on
+  // whole micro-tiles (32 columns, or 12 rows): a block of 144 columns would run its last 32-column strip half empty.
   bool splitM = M >= N;
   long n = splitM ? M : N;
-  int tasks = chunk_count(n, 32, threads * 2);
+  long unit = splitM ? 12 : 32;
+  long units = (n + unit - 1) / unit;
+  int tasks = chunk_count(units, 1, threads * 2);
+  if (units < 2 * threads) tasks = chunk_count(n, 32, threads * 2), unit = 1, units = n;
   parallel_for(tasks, [&](int t) {
-    long b = chunk_begin(n, tasks, t), e = chunk_begin(n, tasks, t + 1);
+    long b = std::min(n, chunk_begin(units, tasks, t) * unit), e = std::min(n, chunk_begin(units, tasks, t + 1) * unit);
     if (e <= b) return;
     if (splitM) {
       const float* Ab = ta ? A + b : A + b * lda;
