@@ -51,13 +51,7 @@ export class Linear {
   ): LinearTape | null {
     const { inFeatures: I, outFeatures: O } = this;
     matmulWT(k, x, rows, this.weight, y);
-    if (this.bias) {
-      const b = this.bias.data;
-      for (let r = 0; r < rows; r++) {
-        const o = r * O;
-        for (let j = 0; j < O; j++) y[o + j] += b[j];
-      }
-    }
+    this.addBias(y, rows);
     if (!this.lora) return train ? { x, xDrop: null, kept: null, xa: null } : null;
     const { rank, dropout, A, B } = this.lora;
     let xDrop: Float32Array | null = null;
@@ -83,6 +77,29 @@ export class Linear {
     k.sgemm(false, true, rows, rank, I, 1, xDrop ?? x, I, A.data, I, 0, xa, rank);
     k.sgemm(false, true, rows, O, rank, this.loraScale, xa, rank, B.data, rank, 1, y, O);
     return train ? { x, xDrop, kept, xa } : null;
+  }
+
+  private addBias(y: Float32Array, rows: number): void {
+    if (!this.bias) return;
+    const b = this.bias.data;
+    const O = this.outFeatures;
+    for (let r = 0; r < rows; r++) {
+      const o = r * O;
+      for (let j = 0; j < O; j++) y[o + j] += b[j];
+    }
+  }
+
+  /**
+   * The rest of an inference forward whose y = x·Wᵀ was computed elsewhere (W's rows multiplied together with other
+   * layers' in one product): the bias and the adapter.
+   */
+  finishInference(k: Kernels, x: Float32Array, rows: number, y: Float32Array): void {
+    this.addBias(y, rows);
+    if (!this.lora) return;
+    const { rank, A, B } = this.lora;
+    const xa = new Float32Array(rows * rank);
+    k.sgemm(false, true, rows, rank, this.inFeatures, 1, x, this.inFeatures, A.data, this.inFeatures, 0, xa, rank);
+    k.sgemm(false, true, rows, this.outFeatures, rank, this.loraScale, xa, rank, B.data, rank, 1, y, this.outFeatures);
   }
 
   /** Gradients of forward: dx (= or += dy·W + LoRA part), and dW, db, dA, dB accumulated where they train. */

@@ -120,6 +120,12 @@ export class Transformer {
   private ropes: Record<"full" | "local", RopeTables>;
   /** used for LoRA dropout; its state is saved with training checkpoints */
   rng = new Rng(0);
+  /**
+   * Activations of an inference forward, one buffer per role, reused by every layer and every call: fresh arrays
+   * of megabytes cost a page fault per 4 KiB on first touch (a tenth of a prefill), and one per token when decoding.
+   * A training forward allocates, since its tape keeps each layer's activations.
+   */
+  private readonly scratch = new Map<string, Float32Array>();
 
   constructor(
     readonly config: ModelConfig,
@@ -130,18 +136,21 @@ export class Transformer {
     const kvDim = c.kvHeads * c.headDim;
     const one = c.normOffset ? 0 : 1; // a norm that leaves its input as it is
     this.embed = this.add("model.embed_tokens.weight", [c.vocabSize, c.hidden]);
+    const fused = c.fusedProjections;
     for (let i = 0; i < c.layers; i++) {
       const p = `model.layers.${i}`;
-      const lin = (name: string, inF: number, outF: number, bias: boolean) =>
+      const lin = (name: string, inF: number, outF: number, bias: boolean, data?: Float32Array) =>
         new Linear(
           `${p}.${name}`,
           inF,
           outF,
-          this.add(`${p}.${name}.weight`, [outF, inF]),
+          this.add(`${p}.${name}.weight`, [outF, inF], undefined, data),
           bias ? this.add(`${p}.${name}.bias`, [outF]) : null,
         );
+      // q, k and v weights side by side in one buffer, so that inference multiplies by all three in one product
+      const qkvRows = fused ? null : new Float32Array((qDim + 2 * kvDim) * c.hidden);
+      const rowsOf = (from: number, n: number) => qkvRows?.subarray(from * c.hidden, (from + n) * c.hidden);
       const norm = (name: string, dim = c.hidden) => this.add(`${p}.${name}.weight`, [dim], one);
-      const fused = c.fusedProjections;
       const I = c.intermediate;
       const qkNormDims = c.qkNorm === "head" ? [c.headDim, c.headDim] : [qDim, kvDim];
       this.layers.push({
@@ -156,9 +165,9 @@ export class Transformer {
         mlpOut: c.normLayout === "pre" ? null : norm("post_feedforward_layernorm"),
         qNorm: c.qkNorm === "none" ? null : norm("self_attn.q_norm", qkNormDims[0]),
         kNorm: c.qkNorm === "none" ? null : norm("self_attn.k_norm", qkNormDims[1]),
-        q: fused ? null : lin("self_attn.q_proj", c.hidden, qDim, c.qkvBias),
-        k: fused ? null : lin("self_attn.k_proj", c.hidden, kvDim, c.qkvBias),
-        v: fused ? null : lin("self_attn.v_proj", c.hidden, kvDim, c.qkvBias),
+        q: fused ? null : lin("self_attn.q_proj", c.hidden, qDim, c.qkvBias, rowsOf(0, qDim)),
+        k: fused ? null : lin("self_attn.k_proj", c.hidden, kvDim, c.qkvBias, rowsOf(qDim, kvDim)),
+        v: fused ? null : lin("self_attn.v_proj", c.hidden, kvDim, c.qkvBias, rowsOf(qDim + kvDim, kvDim)),
         qkv: fused ? lin("self_attn.qkv_proj", c.hidden, qDim + 2 * kvDim, c.qkvBias) : null,
         o: lin("self_attn.o_proj", qDim, c.hidden, c.oBias),
         gate: fused ? null : lin("mlp.gate_proj", c.hidden, I, c.mlpBias),
@@ -176,8 +185,8 @@ export class Transformer {
     this.ropes = { full, local: c.localRope ? ropeTables(c.localRope, c.headDim, maxPos) : full };
   }
 
-  private add(name: string, shape: number[], fill?: number): Param {
-    const p = makeParam(name, shape);
+  private add(name: string, shape: number[], fill?: number, data?: Float32Array): Param {
+    const p = makeParam(name, shape, data);
     if (fill !== undefined) p.data.fill(fill);
     this.params.set(name, p);
     return p;
@@ -216,9 +225,27 @@ export class Transformer {
     return w;
   }
 
-  private normForward(p: Param, x: Float32Array, rows: number, dim: number): [Float32Array, NormTape] {
-    const out = new Float32Array(rows * dim);
-    const rstd = new Float32Array(rows);
+  /** n floats for `role`: fresh when training, else the role's reused buffer (its contents are stale). */
+  private buffer(role: string, n: number, train: boolean): Float32Array {
+    if (train) return new Float32Array(n);
+    let b = this.scratch.get(role);
+    if (!b || b.length < n) {
+      b = new Float32Array(n);
+      this.scratch.set(role, b);
+    }
+    return b.subarray(0, n);
+  }
+
+  private normForward(
+    p: Param,
+    x: Float32Array,
+    rows: number,
+    dim: number,
+    role: string,
+    train: boolean,
+  ): [Float32Array, NormTape] {
+    const out = this.buffer(role, rows * dim, train);
+    const rstd = this.buffer(`${role}.rstd`, rows, train);
     this.k.rmsnormForward(out, rstd, x, this.scaleOf(p), rows, dim, this.config.rmsEps);
     return [out, { x, rstd }];
   }
@@ -260,7 +287,7 @@ export class Transformer {
     this.ensureRope(pos0 + T);
 
     // embedding (Gemma scales it by √hidden)
-    let h = new Float32Array(N * d);
+    let h = this.buffer("h", N * d, train);
     for (let i = 0; i < N; i++) {
       const t = batch.tokens[i];
       if (t < 0 || t >= c.vocabSize)
@@ -278,14 +305,36 @@ export class Transformer {
         if (t) lin[name] = t;
       };
       // --- attention block: h = h + [norm](o(attn(rope(q), rope(k), v))) of x = [norm](h)
-      const [x1, attnIn] = L.attnIn ? this.normForward(L.attnIn, h, N, d) : [h, null];
-      let q: Float32Array = new Float32Array(N * qDim);
-      let kk: Float32Array = new Float32Array(N * kvDim);
-      let v: Float32Array = new Float32Array(N * kvDim);
+      const [x1, attnIn] = L.attnIn ? this.normForward(L.attnIn, h, N, d, "x1", train) : [h, null];
+      let q: Float32Array = this.buffer("q", N * qDim, train);
+      let kk: Float32Array = this.buffer("k", N * kvDim, train);
+      const v: Float32Array = this.buffer("v", N * kvDim, train);
       if (L.qkv) {
-        const qkv = new Float32Array(N * (qDim + 2 * kvDim));
+        const qkv = this.buffer("qkv", N * (qDim + 2 * kvDim), train);
         keep("qkv", L.qkv.forward(k, x1, N, qkv, train, rng));
-        [q, kk, v] = splitColumns(qkv, N, [qDim, kvDim, kvDim]);
+        splitColumnsInto(qkv, N, [q, kk, v], [qDim, kvDim, kvDim]);
+      } else if (!train && L.q && L.k && L.v && adjacentRows([L.q.weight, L.k.weight, L.v.weight])) {
+        const qkv = this.buffer("qkv", N * (qDim + 2 * kvDim), train);
+        const W = L.q.weight.data;
+        k.sgemm(
+          false,
+          true,
+          N,
+          qDim + 2 * kvDim,
+          d,
+          1,
+          x1,
+          d,
+          new Float32Array(W.buffer, W.byteOffset, (qDim + 2 * kvDim) * d),
+          d,
+          0,
+          qkv,
+          qDim + 2 * kvDim,
+        );
+        splitColumnsInto(qkv, N, [q, kk, v], [qDim, kvDim, kvDim]);
+        L.q.finishInference(k, x1, N, q);
+        L.k.finishInference(k, x1, N, kk);
+        L.v.finishInference(k, x1, N, v);
       } else {
         keep("q", L.q?.forward(k, x1, N, q, train, rng) ?? null);
         keep("k", L.k?.forward(k, x1, N, kk, train, rng) ?? null);
@@ -301,10 +350,10 @@ export class Transformer {
           c.qkNorm === "head" ? [N * c.heads, c.headDim, N * c.kvHeads, c.headDim] : [N, qDim, N, kvDim];
         qPre = q;
         kPre = kk;
-        q = new Float32Array(N * qDim);
-        kk = new Float32Array(N * kvDim);
-        rstdQ = new Float32Array(qRows);
-        rstdK = new Float32Array(kRows);
+        q = this.buffer("qNormed", N * qDim, train);
+        kk = this.buffer("kNormed", N * kvDim, train);
+        rstdQ = this.buffer("qNormed.rstd", qRows, train);
+        rstdK = this.buffer("kNormed.rstd", kRows, train);
         k.rmsnormForward(q, rstdQ, qPre, this.scaleOf(L.qNorm), qRows, qd, c.rmsEps);
         k.rmsnormForward(kk, rstdK, kPre, this.scaleOf(L.kNorm), kRows, kd, c.rmsEps);
       }
@@ -325,7 +374,8 @@ export class Transformer {
         Tk = pos0 + T;
         stride = cache.capacity;
       }
-      const att = new Float32Array(N * qDim);
+      // zeroed: a query that sees no key (all of its sequence padding) keeps an output of zeros
+      const att = this.buffer("att", N * qDim, train).fill(0);
       const probs = train ? new Float32Array(B * c.heads * T * Tk) : null;
       k.attentionForward(
         att,
@@ -346,30 +396,30 @@ export class Transformer {
         L.window,
         c.attnSoftcap,
       );
-      const o = new Float32Array(N * d);
+      const o = this.buffer("o", N * d, train);
       keep("o", L.o.forward(k, att, N, o, train, rng));
-      const [a, attnOut] = L.attnOut ? this.normForward(L.attnOut, o, N, d) : [o, null];
+      const [a, attnOut] = L.attnOut ? this.normForward(L.attnOut, o, N, d, "oNormed", train) : [o, null];
       const hMid = train ? h.slice() : h;
       k.addInPlace(hMid, a, N * d);
 
       // --- MLP block: h = h + [norm](down(act(gate(x)) · up(x))) of x = [norm](h)
-      const [x2, mlpIn] = L.mlpIn ? this.normForward(L.mlpIn, hMid, N, d) : [hMid, null];
-      let gate: Float32Array = new Float32Array(N * I);
-      let up: Float32Array = new Float32Array(N * I);
+      const [x2, mlpIn] = L.mlpIn ? this.normForward(L.mlpIn, hMid, N, d, "x2", train) : [hMid, null];
+      const gate: Float32Array = this.buffer("gate", N * I, train);
+      const up: Float32Array = this.buffer("up", N * I, train);
       if (L.gateUp) {
-        const gu = new Float32Array(N * 2 * I);
+        const gu = this.buffer("gateUp", N * 2 * I, train);
         keep("gateUp", L.gateUp.forward(k, x2, N, gu, train, rng));
-        [gate, up] = splitColumns(gu, N, [I, I]);
+        splitColumnsInto(gu, N, [gate, up], [I, I]);
       } else {
         keep("gate", L.gate?.forward(k, x2, N, gate, train, rng) ?? null);
         keep("up", L.up?.forward(k, x2, N, up, train, rng) ?? null);
       }
-      const act = new Float32Array(N * I);
+      const act = this.buffer("act", N * I, train);
       if (c.activation === "silu") k.swigluForward(act, gate, up, N * I);
       else k.gegluForward(act, gate, up, N * I);
-      const m = new Float32Array(N * d);
+      const m = this.buffer("m", N * d, train);
       keep("down", L.down.forward(k, act, N, m, train, rng));
-      const [m2, mlpOut] = L.mlpOut ? this.normForward(L.mlpOut, m, N, d) : [m, null];
+      const [m2, mlpOut] = L.mlpOut ? this.normForward(L.mlpOut, m, N, d, "mNormed", train) : [m, null];
       const hOut = train ? hMid.slice() : hMid;
       k.addInPlace(hOut, m2, N * d);
       if (train && probs) {
@@ -547,10 +597,20 @@ export class Transformer {
   }
 }
 
+/** Whether the F32 weights follow each other in one buffer, row after row (then one product computes them all). */
+function adjacentRows(ws: Param[]): boolean {
+  return ws.every(
+    (w, i) =>
+      !w.half &&
+      (i === 0 ||
+        (w.data.buffer === ws[i - 1].data.buffer &&
+          w.data.byteOffset === ws[i - 1].data.byteOffset + ws[i - 1].data.byteLength)),
+  );
+}
+
 /** Splits rows of [N, Σ widths] into one [N, width] array per part (a fused projection's outputs). */
-function splitColumns(x: Float32Array, N: number, widths: number[]): Float32Array[] {
+function splitColumnsInto(x: Float32Array, N: number, out: Float32Array[], widths: number[]): void {
   const total = widths.reduce((a, b) => a + b, 0);
-  const out = widths.map((w) => new Float32Array(N * w));
   for (let r = 0; r < N; r++) {
     let off = 0;
     widths.forEach((w, i) => {
@@ -558,7 +618,6 @@ function splitColumns(x: Float32Array, N: number, widths: number[]): Float32Arra
       off += w;
     });
   }
-  return out;
 }
 
 /** The inverse of splitColumns: parts side by side in each row. */
