@@ -8,6 +8,7 @@
         "src/engine/kernels/native/gemv.cc",
         "src/engine/kernels/native/ops.cc",
         "src/engine/kernels/native/attention.cc",
+        "src/engine/kernels/native/attention_rows.cc",
         "src/engine/kernels/native/pool.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

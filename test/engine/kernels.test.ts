@@ -311,3 +311,59 @@ test("native kernels reject buffers that are too short", { skip }, () => {
     /must be a number/,
   );
 });
+
+test("inference attention (no probabilities kept) matches the reference for head sizes 16, 64 and 80, long blocks, padding, windows, softcaps and a cached offset, the same on 1 and 2 threads", {
+  skip,
+}, () => {
+  const B = 2,
+    T = 100,
+    nH = 6,
+    nKV = 2;
+  try {
+    for (const hd of [16, 64, 80]) {
+      const scale = 1 / Math.sqrt(hd);
+      const q = randomArray(B * T * nH * hd, 30),
+        k = randomArray(B * T * nKV * hd, 31),
+        v = randomArray(B * T * nKV * hd, 32);
+      for (const [win, softcap, valid] of [
+        [0, 0, [T, 37]],
+        [9, 0, [T, T]],
+        [0, 1.5, [5, T]],
+        [13, 0.7, [T, 61]],
+      ] as const) {
+        const lens = Int32Array.from(valid);
+        const full = (kk: Kernels) => {
+          const out = new Float32Array(B * T * nH * hd);
+          kk.attentionForward(out, null, q, k, v, B, T, T, nH, nKV, hd, T, 0, lens, scale, win, softcap);
+          return out;
+        };
+        // the last 7 queries against keys held at a stride of 128 (a KV cache)
+        const cap = 128;
+        const kc = new Float32Array(B * cap * nKV * hd),
+          vc = new Float32Array(B * cap * nKV * hd);
+        for (let b = 0; b < B; b++) {
+          kc.set(k.subarray(b * T * nKV * hd, (b + 1) * T * nKV * hd), b * cap * nKV * hd);
+          vc.set(v.subarray(b * T * nKV * hd, (b + 1) * T * nKV * hd), b * cap * nKV * hd);
+        }
+        const q7 = new Float32Array(B * 7 * nH * hd);
+        for (let b = 0; b < B; b++)
+          q7.set(q.subarray((b * T + T - 7) * nH * hd, (b + 1) * T * nH * hd), b * 7 * nH * hd);
+        const cached = (kk: Kernels) => {
+          const out = new Float32Array(q7.length);
+          kk.attentionForward(out, null, q7, kc, vc, B, 7, T, nH, nKV, hd, cap, T - 7, lens, scale, win, softcap);
+          return out;
+        };
+        const what = `head size ${hd}, window ${win}, softcap ${softcap}, lengths ${valid}`;
+        const r = [full(ref), cached(ref)];
+        const byThreads = [1, 2].map((threads) => {
+          native!.setThreads(threads);
+          return [full(native!), cached(native!)];
+        });
+        r.forEach((a, i) => assertClose(byThreads[0][i], a, 1e-5, `${what}: output ${i}`));
+        assert.deepEqual(byThreads[1], byThreads[0], `${what}: 2 threads differ from 1`);
+      }
+    }
+  } finally {
+    native!.setThreads(2);
+  }
+});

@@ -1,4 +1,6 @@
 #include "attention.h"
+#include "attention_rows.h"
+#include "attention_softmax.h"
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -7,19 +9,8 @@
 #include "pool.h"
 
 namespace cm {
-namespace {
-constexpr int QBLOCK = 64;
-// keys 0..n-1 are visible to a query at position lastPos (causal) with `valid` real keys, out of Tk
-inline int visible_keys(int lastPos, int valid, int Tk) {
-  int n = lastPos + 1;
-  if (n > valid) n = valid;
-  if (n > Tk) n = Tk;
-  return n < 0 ? 0 : n;
-}
-
 #define CM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
-// row[lo..n) = softmax(row[lo..n)) (soft-capped first when softcap > 0), the rest of row[0..Tk) = 0
 CM_CLONES void softmax_range(float* row, int lo, int n, int Tk, float softcap) {
   if (softcap > 0.f)
     for (int j = lo; j < n; j++) row[j] = softcap * std::tanh(row[j] / softcap);
@@ -36,11 +27,8 @@ CM_CLONES void softmax_range(float* row, int lo, int n, int Tk, float softcap) {
   for (int j = n; j < Tk; j++) row[j] = 0.f;
 }
 
-// the first key a query at position pos sees through a sliding window (0 without one)
-inline int first_key(int pos, int window) {
-  int lo = window > 0 ? pos - window + 1 : 0;
-  return lo < 0 ? 0 : lo;
-}
+namespace {
+constexpr int QBLOCK = 64;
 
 // d = p ⊙ (d − Σ d ⊙ p) · scale over the first n entries
 CM_CLONES void softmax_backward_row(float* d, const float* p, int n, float scale) {
@@ -53,6 +41,10 @@ CM_CLONES void softmax_backward_row(float* d, const float* p, int n, float scale
 void attention_fwd(float* out, float* probs, const float* q, const float* k, const float* v, int B, int Tq, int Tk,
                    int nH, int nKV, int hd, int kvStride, int qPos0, const int* validLen, float scale, int window,
                    float softcap) {
+  if (!probs && attention_rows_supported(hd)) {
+    attention_rows_fwd(out, q, k, v, B, Tq, Tk, nH, nKV, hd, kvStride, qPos0, validLen, scale, window, softcap);
+    return;
+  }
   int group = nH / nKV;
   int ldq = nH * hd, ldk = nKV * hd;
   parallel_for(B * nH, [&](int task) {

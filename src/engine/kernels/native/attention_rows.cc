@@ -1,0 +1,196 @@
+// Inference attention with AVX-512, one head's block of query rows at a time: scores against the visible keys,
+// softmax, then the weighted sum of values, all on data that stays in L1/L2. The general path (attention.cc) goes
+// through the blocked GEMM, whose packing costs as much as the products at head sizes of 64–128; here the keys are
+// packed once per task (16 keys side by side per head dimension) and the values are read as they are stored.
+// Each output row is computed the same way whatever the task split, so results do not depend on the thread count.
+#include "attention_rows.h"
+#include <immintrin.h>
+#include <algorithm>
+#include <cstring>
+#include <vector>
+#include "attention_softmax.h"
+#include "gemm.h"
+#include "pool.h"
+
+namespace cm {
+namespace {
+constexpr int ROWS = 6;    // query rows per block: 6 × (2 key strips) score accumulators, 6 × 4 output accumulators
+constexpr int CHUNK = 48;  // query rows per task (a multiple of ROWS)
+
+// Kt[s][d][0..16) = K[16s + i][d] for the first `keys` keys, zero beyond
+__attribute__((target("avx512f"))) void pack_keys(float* Kt, const float* K, int ldk, int keys, int hd) {
+  int strips = (keys + 15) / 16;
+  for (int s = 0; s < strips; s++) {
+    float* o = Kt + (long)s * hd * 16;
+    int n = std::min(16, keys - 16 * s);
+    for (int i = 0; i < 16; i++) {
+      const float* row = K + (long)(16 * s + i) * ldk;
+      for (int d = 0; d < hd; d++) o[d * 16 + i] = i < n ? row[d] : 0.f;
+    }
+  }
+}
+
+// S[r][0..16·strips) = scale · q_r · k_j for `rows` query rows
+template <int R>
+__attribute__((target("avx512f"))) void scores(float* S, int lds, const float* Q, int ldq, const float* Kt, int strips,
+                                               int hd, float scale) {
+  const __m512 sc = _mm512_set1_ps(scale);
+  int s = 0;
+  for (; s + 2 <= strips; s += 2) {
+    __m512 a0[R], a1[R];
+    for (int r = 0; r < R; r++) a0[r] = a1[r] = _mm512_setzero_ps();
+    const float* k0 = Kt + (long)s * hd * 16;
+    const float* k1 = k0 + hd * 16;
+    for (int d = 0; d < hd; d++) {
+      __m512 b0 = _mm512_loadu_ps(k0 + d * 16), b1 = _mm512_loadu_ps(k1 + d * 16);
+      for (int r = 0; r < R; r++) {
+        __m512 q = _mm512_set1_ps(Q[(long)r * ldq + d]);
+        a0[r] = _mm512_fmadd_ps(q, b0, a0[r]);
+        a1[r] = _mm512_fmadd_ps(q, b1, a1[r]);
+      }
+    }
+    for (int r = 0; r < R; r++) {
+      _mm512_storeu_ps(S + (long)r * lds + 16 * s, _mm512_mul_ps(a0[r], sc));
+      _mm512_storeu_ps(S + (long)r * lds + 16 * s + 16, _mm512_mul_ps(a1[r], sc));
+    }
+  }
+  for (; s < strips; s++) {
+    __m512 a0[R];
+    for (int r = 0; r < R; r++) a0[r] = _mm512_setzero_ps();
+    const float* k0 = Kt + (long)s * hd * 16;
+    for (int d = 0; d < hd; d++) {
+      __m512 b0 = _mm512_loadu_ps(k0 + d * 16);
+      for (int r = 0; r < R; r++) a0[r] = _mm512_fmadd_ps(_mm512_set1_ps(Q[(long)r * ldq + d]), b0, a0[r]);
+    }
+    for (int r = 0; r < R; r++) _mm512_storeu_ps(S + (long)r * lds + 16 * s, _mm512_mul_ps(a0[r], sc));
+  }
+}
+
+// O[r][0..hd) = Σ_j P[r][j] · V[j] over j < keys, 64 columns of the head at a time (hd a multiple of 16)
+template <int R>
+__attribute__((target("avx512f"))) void weighted_values(float* O, int ldo, const float* P, int ldp, const float* V,
+                                                        int ldv, int keys, int hd) {
+  for (int c0 = 0; c0 < hd; c0 += 64) {
+    const int nc = std::min(4, (hd - c0) / 16);
+    __m512 acc[R][4];
+    for (int r = 0; r < R; r++)
+      for (int c = 0; c < 4; c++) acc[r][c] = _mm512_setzero_ps();
+    for (int j = 0; j < keys; j++) {
+      const float* vr = V + (long)j * ldv + c0;
+      __m512 v[4];
+      for (int c = 0; c < nc; c++) v[c] = _mm512_loadu_ps(vr + 16 * c);
+      for (int r = 0; r < R; r++) {
+        __m512 p = _mm512_set1_ps(P[(long)r * ldp + j]);
+        for (int c = 0; c < nc; c++) acc[r][c] = _mm512_fmadd_ps(p, v[c], acc[r][c]);
+      }
+    }
+    for (int r = 0; r < R; r++)
+      for (int c = 0; c < nc; c++) _mm512_storeu_ps(O + (long)r * ldo + c0 + 16 * c, acc[r][c]);
+  }
+}
+
+// exp(x) as fastmath.h's fast_exp computes it (the same reduction and polynomial), 16 lanes at a time
+__attribute__((target("avx512f"))) inline __m512 exp16(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-87.3f));
+  const __mmask16 over = _mm512_cmp_ps_mask(x, _mm512_set1_ps(88.7f), _CMP_GT_OQ);
+  const __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_LE_OQ);
+  x = _mm512_min_ps(x, _mm512_set1_ps(88.7f));
+  __m512 n = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)),
+                                  _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.f)));
+  __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+  __m512 y = _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+  y = _mm512_mask_mov_ps(y, under, _mm512_setzero_ps());
+  return _mm512_mask_mov_ps(y, over, _mm512_set1_ps(__builtin_inff()));
+}
+
+inline __mmask16 lanes(int from, int to) {  // lanes [from, to) of 16, clipped
+  from = std::max(0, from), to = std::min(16, to);
+  return to <= from ? 0 : (__mmask16)(((1u << (to - from)) - 1) << from);
+}
+
+// row[lo..n) = softmax(row[lo..n)), the rest of row[0..width) = 0 (width a multiple of 16); softcap as softmax_range
+__attribute__((target("avx512f"))) void softmax16(float* row, int lo, int n, int width, float softcap) {
+  if (softcap > 0.f) return softmax_range(row, lo, n, width, softcap);
+  __m512 mx = _mm512_set1_ps(-__builtin_inff());
+  for (int j = lo & ~15; j < n; j += 16)
+    mx = _mm512_mask_max_ps(mx, lanes(lo - j, n - j), mx, _mm512_loadu_ps(row + j));
+  const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+  __m512 sum = _mm512_setzero_ps();
+  for (int j = 0; j < width; j += 16) {
+    const __mmask16 in = lanes(lo - j, n - j);
+    __m512 e = _mm512_maskz_mov_ps(in, exp16(_mm512_sub_ps(_mm512_loadu_ps(row + j), m)));
+    sum = _mm512_add_ps(sum, e);
+    _mm512_storeu_ps(row + j, e);
+  }
+  const __m512 inv = _mm512_set1_ps(1.f / _mm512_reduce_add_ps(sum));
+  for (int j = lo & ~15; j < n; j += 16) _mm512_storeu_ps(row + j, _mm512_mul_ps(_mm512_loadu_ps(row + j), inv));
+}
+
+template <int R>
+void block(float* O, int ldo, const float* Q, int ldq, const float* Kt, const float* V, int ldv, int pos0, int valid,
+           int Tk, int window, float scale, float softcap, int hd, float* S, int lds) {
+  int keys = visible_keys(pos0 + R - 1, valid, Tk);
+  int strips = (keys + 15) / 16;
+  scores<R>(S, lds, Q, ldq, Kt, strips, hd, scale);
+  for (int r = 0; r < R; r++) {
+    float* row = S + (long)r * lds;
+    int last = std::min(pos0 + r, valid - 1);
+    if (last < 0) {  // nothing visible: an output of zeros
+      std::fill(row, row + strips * 16, 0.f);
+      continue;
+    }
+    softmax16(row, first_key(pos0 + r, window), last + 1, strips * 16, softcap);
+  }
+  weighted_values<R>(O, ldo, S, lds, V, ldv, keys, hd);
+}
+
+void rows_of(int rows, float* O, int ldo, const float* Q, int ldq, const float* Kt, const float* V, int ldv, int pos0,
+             int valid, int Tk, int window, float scale, float softcap, int hd, float* S, int lds) {
+  switch (rows) {
+#define CM_ROWS(n)                                                                                       \
+  case n:                                                                                                \
+    block<n>(O, ldo, Q, ldq, Kt, V, ldv, pos0, valid, Tk, window, scale, softcap, hd, S, lds); \
+    break;
+    CM_ROWS(1) CM_ROWS(2) CM_ROWS(3) CM_ROWS(4) CM_ROWS(5) CM_ROWS(6)
+#undef CM_ROWS
+  }
+}
+}  // namespace
+
+bool attention_rows_supported(int hd) { return hd % 16 == 0 && std::strcmp(simd_level(), "avx512") == 0; }
+
+void attention_rows_fwd(float* out, const float* q, const float* k, const float* v, int B, int Tq, int Tk, int nH,
+                        int nKV, int hd, int kvStride, int qPos0, const int* validLen, float scale, int window,
+                        float softcap) {
+  const int group = nH / nKV;
+  const int ldq = nH * hd, ldk = nKV * hd;
+  const int chunks = (Tq + CHUNK - 1) / CHUNK;
+  parallel_for(B * nH * chunks, [&](int task) {
+    const int c = task % chunks, h = (task / chunks) % nH, b = task / (chunks * nH);
+    const int i0 = c * CHUNK, rows = std::min(CHUNK, Tq - i0);
+    const int valid = validLen ? validLen[b] : Tk;
+    const int keys = visible_keys(qPos0 + i0 + rows - 1, valid, Tk);
+    const int lds = ((keys + 15) / 16) * 16;
+    thread_local std::vector<float> Kt, S;
+    Kt.resize((size_t)lds * hd + 16);
+    S.resize((size_t)ROWS * lds + 16);
+    const float* Kh = k + (long)b * kvStride * ldk + (h / group) * hd;
+    const float* Vh = v + (long)b * kvStride * ldk + (h / group) * hd;
+    pack_keys(Kt.data(), Kh, ldk, keys, hd);
+    const float* Qh = q + ((long)b * Tq + i0) * ldq + h * hd;
+    float* Oh = out + ((long)b * Tq + i0) * ldq + h * hd;
+    for (int r0 = 0; r0 < rows; r0 += ROWS)
+      rows_of(std::min(ROWS, rows - r0), Oh + (long)r0 * ldq, ldq, Qh + (long)r0 * ldq, ldq, Kt.data(), Vh, ldk,
+              qPos0 + i0 + r0, valid, Tk, window, scale, softcap, hd, S.data(), lds);
+  });
+}
+}  // namespace cm
