@@ -121,9 +121,10 @@ export class Transformer {
   /** used for LoRA dropout; its state is saved with training checkpoints */
   rng = new Rng(0);
   /**
-   * Activations of an inference forward, one buffer per role, reused by every layer and every call: fresh arrays
-   * of megabytes cost a page fault per 4 KiB on first touch (a tenth of a prefill), and one per token when decoding.
-   * A training forward allocates, since its tape keeps each layer's activations.
+   * Activations and gradients by role, reused by every call: fresh arrays of megabytes cost a page fault per 4 KiB
+   * on first touch (a tenth of a prefill, half of a training step's forward), and one per token when decoding. An
+   * inference forward's roles are shared by all layers; a training forward's are per layer, since its tape keeps
+   * them for the backward pass (until the next training forward); the backward's temporaries are shared again.
    */
   private readonly scratch = new Map<string, Float32Array>();
 
@@ -225,9 +226,8 @@ export class Transformer {
     return w;
   }
 
-  /** n floats for `role`: fresh when training, else the role's reused buffer (its contents are stale). */
-  private buffer(role: string, n: number, train: boolean): Float32Array {
-    if (train) return new Float32Array(n);
+  /** n floats for `role`: the role's reused buffer (its contents are stale). */
+  private buffer(role: string, n: number): Float32Array {
     let b = this.scratch.get(role);
     if (!b || b.length < n) {
       b = new Float32Array(n);
@@ -236,16 +236,14 @@ export class Transformer {
     return b.subarray(0, n);
   }
 
-  private normForward(
-    p: Param,
-    x: Float32Array,
-    rows: number,
-    dim: number,
-    role: string,
-    train: boolean,
-  ): [Float32Array, NormTape] {
-    const out = this.buffer(role, rows * dim, train);
-    const rstd = this.buffer(`${role}.rstd`, rows, train);
+  /** Lets go of the reused buffers (after training, whose tapes would otherwise stay in memory). */
+  releaseScratch(): void {
+    this.scratch.clear();
+  }
+
+  private normForward(p: Param, x: Float32Array, rows: number, dim: number, role: string): [Float32Array, NormTape] {
+    const out = this.buffer(role, rows * dim);
+    const rstd = this.buffer(`${role}.rstd`, rows);
     this.k.rmsnormForward(out, rstd, x, this.scaleOf(p), rows, dim, this.config.rmsEps);
     return [out, { x, rstd }];
   }
@@ -287,7 +285,7 @@ export class Transformer {
     this.ensureRope(pos0 + T);
 
     // embedding (Gemma scales it by √hidden)
-    let h = this.buffer("h", N * d, train);
+    let h = this.buffer(train ? "tape.h" : "h", N * d);
     for (let i = 0; i < N; i++) {
       const t = batch.tokens[i];
       if (t < 0 || t >= c.vocabSize)
@@ -300,21 +298,24 @@ export class Transformer {
     const rng = train ? this.rng : null;
     for (let li = 0; li < c.layers; li++) {
       const L = this.layers[li];
+      // a training forward's activations stay in its tape: each layer has its own
+      const role = (r: string) => (train ? `tape.${li}.${r}` : r);
+      const buf = (r: string, n: number) => this.buffer(role(r), n);
       const lin: Record<string, LinearTape> = {};
       const keep = (name: string, t: LinearTape | null) => {
         if (t) lin[name] = t;
       };
       // --- attention block: h = h + [norm](o(attn(rope(q), rope(k), v))) of x = [norm](h)
-      const [x1, attnIn] = L.attnIn ? this.normForward(L.attnIn, h, N, d, "x1", train) : [h, null];
-      let q: Float32Array = this.buffer("q", N * qDim, train);
-      let kk: Float32Array = this.buffer("k", N * kvDim, train);
-      const v: Float32Array = this.buffer("v", N * kvDim, train);
+      const [x1, attnIn] = L.attnIn ? this.normForward(L.attnIn, h, N, d, role("x1")) : [h, null];
+      let q: Float32Array = buf("q", N * qDim);
+      let kk: Float32Array = buf("k", N * kvDim);
+      const v: Float32Array = buf("v", N * kvDim);
       if (L.qkv) {
-        const qkv = this.buffer("qkv", N * (qDim + 2 * kvDim), train);
+        const qkv = buf("qkv", N * (qDim + 2 * kvDim));
         keep("qkv", L.qkv.forward(k, x1, N, qkv, train, rng));
         splitColumnsInto(qkv, N, [q, kk, v], [qDim, kvDim, kvDim]);
       } else if (!train && L.q && L.k && L.v && adjacentRows([L.q.weight, L.k.weight, L.v.weight])) {
-        const qkv = this.buffer("qkv", N * (qDim + 2 * kvDim), train);
+        const qkv = buf("qkv", N * (qDim + 2 * kvDim));
         const W = L.q.weight.data;
         k.sgemm(
           false,
@@ -350,10 +351,10 @@ export class Transformer {
           c.qkNorm === "head" ? [N * c.heads, c.headDim, N * c.kvHeads, c.headDim] : [N, qDim, N, kvDim];
         qPre = q;
         kPre = kk;
-        q = this.buffer("qNormed", N * qDim, train);
-        kk = this.buffer("kNormed", N * kvDim, train);
-        rstdQ = this.buffer("qNormed.rstd", qRows, train);
-        rstdK = this.buffer("kNormed.rstd", kRows, train);
+        q = buf("qNormed", N * qDim);
+        kk = buf("kNormed", N * kvDim);
+        rstdQ = buf("qNormed.rstd", qRows);
+        rstdK = buf("kNormed.rstd", kRows);
         k.rmsnormForward(q, rstdQ, qPre, this.scaleOf(L.qNorm), qRows, qd, c.rmsEps);
         k.rmsnormForward(kk, rstdK, kPre, this.scaleOf(L.kNorm), kRows, kd, c.rmsEps);
       }
@@ -375,8 +376,8 @@ export class Transformer {
         stride = cache.capacity;
       }
       // zeroed: a query that sees no key (all of its sequence padding) keeps an output of zeros
-      const att = this.buffer("att", N * qDim, train).fill(0);
-      const probs = train ? new Float32Array(B * c.heads * T * Tk) : null;
+      const att = buf("att", N * qDim).fill(0);
+      const probs = train ? buf("probs", B * c.heads * T * Tk) : null;
       k.attentionForward(
         att,
         probs,
@@ -396,31 +397,33 @@ export class Transformer {
         L.window,
         c.attnSoftcap,
       );
-      const o = this.buffer("o", N * d, train);
+      const o = buf("o", N * d);
       keep("o", L.o.forward(k, att, N, o, train, rng));
-      const [a, attnOut] = L.attnOut ? this.normForward(L.attnOut, o, N, d, "oNormed", train) : [o, null];
-      const hMid = train ? h.slice() : h;
+      const [a, attnOut] = L.attnOut ? this.normForward(L.attnOut, o, N, d, role("oNormed")) : [o, null];
+      const hMid = train ? buf("hMid", N * d) : h;
+      if (train) hMid.set(h);
       k.addInPlace(hMid, a, N * d);
 
       // --- MLP block: h = h + [norm](down(act(gate(x)) · up(x))) of x = [norm](h)
-      const [x2, mlpIn] = L.mlpIn ? this.normForward(L.mlpIn, hMid, N, d, "x2", train) : [hMid, null];
-      const gate: Float32Array = this.buffer("gate", N * I, train);
-      const up: Float32Array = this.buffer("up", N * I, train);
+      const [x2, mlpIn] = L.mlpIn ? this.normForward(L.mlpIn, hMid, N, d, role("x2")) : [hMid, null];
+      const gate: Float32Array = buf("gate", N * I);
+      const up: Float32Array = buf("up", N * I);
       if (L.gateUp) {
-        const gu = this.buffer("gateUp", N * 2 * I, train);
+        const gu = buf("gateUp", N * 2 * I);
         keep("gateUp", L.gateUp.forward(k, x2, N, gu, train, rng));
         splitColumnsInto(gu, N, [gate, up], [I, I]);
       } else {
         keep("gate", L.gate?.forward(k, x2, N, gate, train, rng) ?? null);
         keep("up", L.up?.forward(k, x2, N, up, train, rng) ?? null);
       }
-      const act = this.buffer("act", N * I, train);
+      const act = buf("act", N * I);
       if (c.activation === "silu") k.swigluForward(act, gate, up, N * I);
       else k.gegluForward(act, gate, up, N * I);
-      const m = this.buffer("m", N * d, train);
+      const m = buf("m", N * d);
       keep("down", L.down.forward(k, act, N, m, train, rng));
-      const [m2, mlpOut] = L.mlpOut ? this.normForward(L.mlpOut, m, N, d, "mNormed", train) : [m, null];
-      const hOut = train ? hMid.slice() : hMid;
+      const [m2, mlpOut] = L.mlpOut ? this.normForward(L.mlpOut, m, N, d, role("mNormed")) : [m, null];
+      const hOut = train ? buf("hOut", N * d) : hMid;
+      if (train) hOut.set(hMid);
       k.addInPlace(hOut, m2, N * d);
       if (train && probs) {
         layerTapes.push({
@@ -447,10 +450,10 @@ export class Transformer {
 
     // final norm on the rows asked for, then the LM head
     const R = rows.length;
-    const hSel = new Float32Array(R * d);
+    const hSel = this.buffer(train ? "tape.hSel" : "hSel", R * d);
     for (let r = 0; r < R; r++) hSel.set(h.subarray(rows[r] * d, (rows[r] + 1) * d), r * d);
-    const hFinal = new Float32Array(R * d);
-    const rstdF = new Float32Array(R);
+    const hFinal = this.buffer(train ? "tape.hFinal" : "hFinal", R * d);
+    const rstdF = this.buffer(train ? "tape.rstdF" : "rstdF", R);
     k.rmsnormForward(hFinal, rstdF, hSel, this.scaleOf(this.finalNorm), R, d, c.rmsEps);
     const logits = new Float32Array(R * c.vocabSize);
     matmulWT(k, hFinal, R, this.lmHead, logits);
@@ -485,11 +488,11 @@ export class Transformer {
     }
     if (this.lmHead.grad)
       k.sgemm(true, false, c.vocabSize, d, R, 1, dlogits, c.vocabSize, tape.hFinal, d, 1, this.lmHead.grad, d);
-    const dFinal = new Float32Array(R * d);
+    const dFinal = this.buffer("grad.dFinal", R * d);
     matmulW(k, dlogits, R, this.lmHead, dFinal, false);
-    const dSel = new Float32Array(R * d);
+    const dSel = this.buffer("grad.dSel", R * d);
     this.normBackward(this.finalNorm, { x: tape.hSel, rstd: tape.rstdF }, dFinal, dSel, R, d, false);
-    const dh = new Float32Array(N * d);
+    const dh = this.buffer("grad.dh", N * d).fill(0);
     for (let r = 0; r < R; r++) {
       const o = tape.rows[r] * d;
       for (let i = 0; i < d; i++) dh[o + i] += dSel[r * d + i];
@@ -501,16 +504,16 @@ export class Transformer {
       // --- MLP block backward; dh is the gradient of this layer's output
       let dm = dh;
       if (L.mlpOut && t.mlpOut) {
-        dm = new Float32Array(N * d);
+        dm = this.buffer("grad.dm", N * d);
         this.normBackward(L.mlpOut, t.mlpOut, dh, dm, N, d, false);
       }
-      const dAct = new Float32Array(N * I);
+      const dAct = this.buffer("grad.dAct", N * I);
       L.down.backward(k, t.lin.down, dm, N, dAct, false);
-      const dGate = new Float32Array(N * I);
-      const dUp = new Float32Array(N * I);
+      const dGate = this.buffer("grad.dGate", N * I);
+      const dUp = this.buffer("grad.dUp", N * I);
       if (c.activation === "silu") k.swigluBackward(dGate, dUp, dAct, t.gate, t.up, N * I);
       else k.gegluBackward(dGate, dUp, dAct, t.gate, t.up, N * I);
-      const dx2 = new Float32Array(N * d);
+      const dx2 = this.buffer("grad.dx2", N * d);
       if (L.gateUp) L.gateUp.backward(k, t.lin.gateUp, joinColumns([dGate, dUp], N, [I, I]), N, dx2, false);
       else {
         L.gate?.backward(k, t.lin.gate, dGate, N, dx2, false);
@@ -522,14 +525,14 @@ export class Transformer {
       // --- attention block backward; dh is now the gradient of hMid
       let da = dh;
       if (L.attnOut && t.attnOut) {
-        da = new Float32Array(N * d);
+        da = this.buffer("grad.da", N * d);
         this.normBackward(L.attnOut, t.attnOut, dh, da, N, d, false);
       }
-      const dAtt = new Float32Array(N * qDim);
+      const dAtt = this.buffer("grad.dAtt", N * qDim);
       L.o.backward(k, t.lin.o, da, N, dAtt, false);
-      const dq = new Float32Array(N * qDim);
-      const dk = new Float32Array(N * kvDim);
-      const dv = new Float32Array(N * kvDim);
+      const dq = this.buffer("grad.dq", N * qDim);
+      const dk = this.buffer("grad.dk", N * kvDim);
+      const dv = this.buffer("grad.dv", N * kvDim);
       k.attentionBackward(
         dq,
         dk,
@@ -557,12 +560,12 @@ export class Transformer {
       if (L.qNorm && L.kNorm && t.qPre && t.kPre && t.rstdQ && t.rstdK) {
         const [qRows, qd, kRows, kd] =
           c.qkNorm === "head" ? [N * c.heads, c.headDim, N * c.kvHeads, c.headDim] : [N, qDim, N, kvDim];
-        dqIn = new Float32Array(N * qDim);
-        dkIn = new Float32Array(N * kvDim);
+        dqIn = this.buffer("grad.dqIn", N * qDim);
+        dkIn = this.buffer("grad.dkIn", N * kvDim);
         this.normBackward(L.qNorm, { x: t.qPre, rstd: t.rstdQ }, dq, dqIn, qRows, qd, false);
         this.normBackward(L.kNorm, { x: t.kPre, rstd: t.rstdK }, dk, dkIn, kRows, kd, false);
       }
-      const dx1 = new Float32Array(N * d);
+      const dx1 = this.buffer("grad.dx1", N * d);
       if (L.qkv) L.qkv.backward(k, t.lin.qkv, joinColumns([dqIn, dkIn, dv], N, [qDim, kvDim, kvDim]), N, dx1, false);
       else {
         L.q?.backward(k, t.lin.q, dqIn, N, dx1, false);

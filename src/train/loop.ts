@@ -39,6 +39,14 @@ export interface LoopResult {
 }
 
 export function runLoop(model: Transformer, o: LoopOptions): LoopResult {
+  try {
+    return loop(model, o);
+  } finally {
+    model.releaseScratch(); // the last step's activations: a trained model is used for inference, if at all
+  }
+}
+
+function loop(model: Transformer, o: LoopOptions): LoopResult {
   mkdirSync(o.dir, { recursive: true });
   const opt = new AdamW(model.k, model.trainableParams(), { weightDecay: o.weightDecay });
   const ckpt = join(o.dir, "checkpoint");
