@@ -1,7 +1,8 @@
 /**
  * Products with a weight matrix W [out, in] as Hugging Face stores it, whether W is F32 or kept 16-bit in memory.
  * A 16-bit W is converted a block of rows at a time into one reused F32 buffer and multiplied block by block, so
- * no F32 copy of a whole matrix (an embedding of 150k rows is 1.2 GB in F32) ever exists.
+ * no F32 copy of a whole matrix (an embedding of 150k rows is 1.2 GB in F32) ever exists. Where the CPU has BF16 dot
+ * products, x·Wᵀ with a BF16 W uses them instead (x rounded to BF16, sums in F32: see Kernels.sgemmBf16).
  */
 import type { Kernels } from "./kernels/types.js";
 import { type Param, readF32 } from "./params.js";
@@ -34,6 +35,8 @@ export function matmulWT(
     k.sgemm(false, true, rows, O, I, alpha, x, I, W.data, I, beta, y, O);
     return;
   }
+  // BF16 weights straight into the CPU's BF16 dot products, where it has them
+  if (W.half.dtype === "BF16" && k.sgemmBf16?.(rows, O, I, alpha, x, I, W.half.bits, I, beta, y, O)) return;
   const step = rowsPerBlock(I, O);
   for (let r0 = 0; r0 < O; r0 += step) {
     const r1 = Math.min(O, r0 + step);

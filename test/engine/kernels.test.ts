@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { f32ToBf16 } from "../../src/engine/io/dtype.js";
 import { nativeKernels, referenceKernels } from "../../src/engine/kernels/index.js";
+import { bf16ProductReference } from "../../src/engine/kernels/reference.js";
 import type { Kernels } from "../../src/engine/kernels/types.js";
 import { assertClose, randomArray } from "../helpers.js";
 
@@ -361,6 +363,48 @@ test("inference attention (no probabilities kept) matches the reference for head
         });
         r.forEach((a, i) => assertClose(byThreads[0][i], a, 1e-5, `${what}: output ${i}`));
         assert.deepEqual(byThreads[1], byThreads[0], `${what}: 2 threads differ from 1`);
+      }
+    }
+  } finally {
+    native!.setThreads(2);
+  }
+});
+
+test("products with BF16 weights (the CPU's BF16 dot products) match their definition: odd sizes, several K blocks, strides, alpha and beta, decoding's few rows, the same on 1 and 2 threads", {
+  skip: skip || (native!.info().bf16 ? false : "this CPU has no AVX-512 BF16 dot products"),
+}, () => {
+  try {
+    for (const [M, N, K] of [
+      [1, 64, 16],
+      [3, 67, 33],
+      [4, 130, 576],
+      [5, 45, 7],
+      [13, 33, 1037],
+      [100, 300, 64],
+      [200, 40, 700],
+      [64, 200, 600],
+    ]) {
+      const ldx = K + 3;
+      const ldw = K + (K % 2 ? 0 : 2); // odd row strides too: W's pairs are not 32-bit aligned there
+      const ldc = N + 5;
+      const X = randomArray(M * ldx, 41);
+      const W = new Uint16Array(N * ldw);
+      f32ToBf16(randomArray(N * ldw, 42), W);
+      const C0 = randomArray(M * ldc, 43);
+      for (const [alpha, beta] of [
+        [1, 0],
+        [0.7, 0.3],
+      ]) {
+        const r = C0.slice();
+        bf16ProductReference(M, N, K, alpha, X, ldx, W, ldw, beta, r, ldc);
+        const byThreads = [1, 2].map((threads) => {
+          native!.setThreads(threads);
+          const c = C0.slice();
+          assert.equal(native!.sgemmBf16!(M, N, K, alpha, X, ldx, W, ldw, beta, c, ldc), true);
+          return c;
+        });
+        assertClose(byThreads[0], r, 2e-5 * Math.sqrt(K) + 1e-6, `${M}x${N}x${K} alpha ${alpha} beta ${beta}`);
+        assert.deepEqual(byThreads[1], byThreads[0], `${M}x${N}x${K}: 2 threads differ from 1`);
       }
     }
   } finally {

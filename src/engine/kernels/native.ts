@@ -12,6 +12,8 @@ export interface NativeInfo {
   gemmPlan: { row: "openblas" | "own"; small: "openblas" | "own"; large: "openblas" | "own" };
   openblas: boolean;
   simd: "avx512" | "avx2" | "generic";
+  /** whether products with BF16 weights use the CPU's BF16 dot products (CROSSMON_BF16=f32 turns them off) */
+  bf16: boolean;
 }
 
 export interface NativeKernels extends Kernels {
@@ -20,6 +22,8 @@ export interface NativeKernels extends Kernels {
   setGemmBackend(which: 0 | 1 | 2): void;
   /** the same per shape class: one row (decoding), fewer than 64 rows, larger */
   setGemmPlan(row: 0 | 1 | 2, small: 0 | 1 | 2, large: 0 | 1 | 2): void;
+  /** whether products with BF16 weights use the CPU's BF16 dot products (where it has them) or convert W to F32 */
+  setBf16(on: boolean): void;
   info(): NativeInfo;
 }
 

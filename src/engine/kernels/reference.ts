@@ -3,6 +3,7 @@
  * what tests compare the native kernels against. Written for clarity, not speed.
  */
 import type { Kernels } from "./types.js";
+import { bf16ToF32, f32ToBf16 } from "../io/dtype.js";
 
 export function sgemm(
   ta: boolean,
@@ -360,3 +361,36 @@ export const referenceKernels: Kernels = {
   attentionForward,
   attentionBackward,
 };
+
+/**
+ * What Kernels.sgemmBf16 computes: C = alpha·X·Wᵀ + beta·C with W [N×K] as BF16 bits, each element of alpha·X
+ * rounded to BF16 (to nearest even), products summed in F64 here (the kernels sum in F32, in their own order).
+ */
+export function bf16ProductReference(
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  X: Float32Array,
+  ldx: number,
+  W: Uint16Array,
+  ldw: number,
+  beta: number,
+  C: Float32Array,
+  ldc: number,
+): void {
+  const xr = new Float32Array(K);
+  const xb = new Uint16Array(K);
+  const w = new Float32Array(K);
+  for (let i = 0; i < M; i++) {
+    for (let p = 0; p < K; p++) xr[p] = alpha * X[i * ldx + p];
+    f32ToBf16(xr, xb);
+    bf16ToF32(xb, xr);
+    for (let j = 0; j < N; j++) {
+      bf16ToF32(W.subarray(j * ldw, j * ldw + K), w);
+      let s = 0;
+      for (let p = 0; p < K; p++) s += xr[p] * w[p];
+      C[i * ldc + j] = (beta === 0 ? 0 : beta * C[i * ldc + j]) + s;
+    }
+  }
+}

@@ -21,6 +21,24 @@ export interface Kernels {
     C: Float32Array,
     ldc: number,
   ): void;
+  /**
+   * C[M×N] = alpha·X[M×K]·Wᵀ + beta·C with W [N×K] as BF16 bits, on CPUs with BF16 dot products: X is rounded to
+   * BF16 (to nearest even, after alpha) and the products are summed in F32 (bf16ProductReference defines it). Returns
+   * false, doing nothing, where there are none (the caller converts W to F32 instead). Absent from the references.
+   */
+  sgemmBf16?(
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    X: Float32Array,
+    ldx: number,
+    W: Uint16Array,
+    ldw: number,
+    beta: number,
+    C: Float32Array,
+    ldc: number,
+  ): boolean;
   /** out = x / rms(x) · w per row; rstd (1/rms per row) is kept for the backward pass when given. */
   rmsnormForward(
     out: Float32Array,

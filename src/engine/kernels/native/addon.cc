@@ -4,6 +4,7 @@
 #include <string>
 #include "attention.h"
 #include "gemm.h"
+#include "gemm_bf16.h"
 #include "ops.h"
 #include "pool.h"
 
@@ -40,6 +41,20 @@ struct Args {
       return nullptr;
     }
     auto a = info[i].As<Napi::Float32Array>();
+    if ((long)a.ElementLength() < need) {
+      fail("argument " + std::to_string(i) + " has " + std::to_string(a.ElementLength()) + " elements, needs " +
+           std::to_string(need));
+      return nullptr;
+    }
+    return a.Data();
+  }
+  const uint16_t* u16(size_t i, long need) {
+    if (i >= info.Length() || !info[i].IsTypedArray() ||
+        info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array) {
+      fail("argument " + std::to_string(i) + " must be a Uint16Array");
+      return nullptr;
+    }
+    auto a = info[i].As<Napi::Uint16Array>();
     if ((long)a.ElementLength() < need) {
       fail("argument " + std::to_string(i) + " has " + std::to_string(a.ElementLength()) + " elements, needs " +
            std::to_string(need));
@@ -87,6 +102,20 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   else
     cm::sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   return info.Env().Undefined();
+}
+
+// sgemmBf16(M, N, K, alpha, X, ldx, W (BF16 bits), ldw, beta, C, ldc) -> false where the CPU has no BF16 dot products
+Napi::Value SgemmBf16(const Napi::CallbackInfo& info) {
+  Args a{info, "sgemmBf16"};
+  long M = a.integer(0), N = a.integer(1), K = a.integer(2);
+  float alpha = (float)a.num(3);
+  long ldx = a.integer(5), ldw = a.integer(7), ldc = a.integer(10);
+  float beta = (float)a.num(8);
+  const float* X = a.f32(4, span(false, M, K, ldx));
+  const uint16_t* W = a.u16(6, span(false, N, K, ldw));
+  float* C = a.f32(9, span(false, M, N, ldc));
+  if (a.failed) return info.Env().Undefined();
+  return Napi::Boolean::New(info.Env(), cm::sgemm_bf16w(M, N, K, alpha, X, ldx, W, ldw, beta, C, ldc));
 }
 
 // rmsnormForward(out, rstd|null, x, w, rows, dim, eps)
@@ -295,6 +324,13 @@ Napi::Value SetGemmBackend(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value SetBf16(const Napi::CallbackInfo& info) {
+  Args a{info, "setBf16"};
+  bool on = a.flag(0);
+  if (!a.failed) cm::set_bf16(on ? 1 : 0);
+  return info.Env().Undefined();
+}
+
 Napi::Value SetGemmPlan(const Napi::CallbackInfo& info) {
   Args a{info, "setGemmPlan"};
   long row = a.integer(0), small = a.integer(1), large = a.integer(2);
@@ -313,11 +349,13 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("gemmPlan", plan);
   o.Set("openblas", cm::openblas_loaded());
   o.Set("simd", cm::simd_level());
+  o.Set("bf16", cm::bf16_dot_supported());
   return o;
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
+  exports.Set("sgemmBf16", Napi::Function::New(env, SgemmBf16));
   exports.Set("rmsnormForward", Napi::Function::New(env, RmsnormFwd));
   exports.Set("rmsnormBackward", Napi::Function::New(env, RmsnormBwd));
   exports.Set("rope", Napi::Function::New(env, Rope));
@@ -335,6 +373,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("setGemmBackend", Napi::Function::New(env, SetGemmBackend));
   exports.Set("setGemmPlan", Napi::Function::New(env, SetGemmPlan));
+  exports.Set("setBf16", Napi::Function::New(env, SetBf16));
   exports.Set("info", Napi::Function::New(env, Info));
   return exports;
 }

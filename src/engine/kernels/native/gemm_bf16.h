@@ -1,0 +1,13 @@
+#pragma once
+#include <cstdint>
+namespace cm {
+// Whether this CPU has AVX-512 BF16 dot products and they are not switched off (CROSSMON_BF16=f32, or a SIMD level
+// below AVX-512 chosen with CROSSMON_SIMD).
+bool bf16_dot_supported();
+// 1: use them where the CPU has them, 0: products with BF16 weights convert W to F32 instead (exact F32 math).
+void set_bf16(int on);
+// C[M×N] = alpha · X[M×K] · Wᵀ + beta · C, W [N×K] as BF16 bits; X is rounded to BF16 (alpha applied first) and the
+// products summed in F32. Returns false, doing nothing, where bf16_dot_supported() is false.
+bool sgemm_bf16w(int M, int N, int K, float alpha, const float* X, int ldx, const uint16_t* W, int ldw, float beta,
+                 float* C, int ldc);
+}  // namespace cm
