@@ -5,7 +5,8 @@
  * writes). Prefill: one 256-token prompt, logits at its last position (how a monitor is scored), tokens/s. Decode:
  * greedy tokens/s after that prompt, the prompt's own prefill not counted. Training: one AdamW step on 8 × 256 tokens
  * against PyTorch, at the larger shape. Prints one JSON line: raw figures, ratios at the larger shape, and the share of
- * the GEMM-bound limit (FLOPs per token over the measured peak GEMM rate) that crossmon's prefill reaches.
+ * the GEMM-bound limit (FLOPs per token over the measured peak GEMM rate) that crossmon's prefill reaches; then the
+ * same prefill and decode with the weights in BF16 (bf16_* ratios).
  *   npm run bench -- peers [--quick]   (--quick: the engine bench's shape only, fewer repeats)
  */
 import { spawnSync } from "node:child_process";
@@ -14,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Rng } from "../src/core/random.js";
 import { parseConfig, type ModelConfig } from "../src/engine/config.js";
-import { saveModel } from "../src/engine/io/checkpoint.js";
+import { loadModel, saveModel } from "../src/engine/io/checkpoint.js";
 import { kernels, nativeKernels } from "../src/engine/kernels/index.js";
 import { KVCache, Transformer } from "../src/engine/model.js";
 import { AdamW, clipGradNorm } from "../src/engine/optim.js";
@@ -133,6 +134,23 @@ function crossmonTrain(model: Transformer, work: string): number {
   return (B * T) / timed(step, quick ? 2 : 3);
 }
 
+/**
+ * The same weights rounded to BF16, each tool at its BF16 best: crossmon keeps the matrices 16-bit and uses the CPU's
+ * BF16 dot products where it has them (`bf16_dot_products` says whether it did), llama.cpp runs the BF16 GGUF crossmon
+ * exports, PyTorch casts the weights and computes in bfloat16.
+ */
+async function bf16Round(model: Transformer, work: string, prompt: Int32Array) {
+  const dir = join(work, "bf16");
+  saveModel(model, dir, "BF16");
+  for (const f of ["tokenizer.json", "tokenizer_config.json"]) copyFileSync(join(work, f), join(dir, f));
+  const gguf = join(work, "model-bf16.gguf");
+  exportGguf({ base: dir, adapter: null }, gguf, { dtype: "bf16" });
+  const own = crossmonRun(loadModel(dir), prompt);
+  const cpp = await llamaCppRun(gguf, prompt).catch((e: Error) => ({ error: e.message }));
+  const torch = torchRun("torch_peers.py", [work, String(threads), String(T), String(NEW), String(REPS), "bf16"]);
+  return { bf16_dot_products: nativeKernels()?.info().bf16 ?? false, crossmon: own, llama_cpp: cpp, torch };
+}
+
 /** FLOPs per prompt token of a last-position prefill: the layers' products and causal attention (LM head once). */
 function prefillFlopsPerToken(c: ModelConfig): number {
   const q = c.heads * c.headDim;
@@ -170,6 +188,7 @@ for (const [name, hf] of Object.entries(shapes)) {
     prefill_gflops: +((own.prefill_tokens_per_s * flops) / 1e9).toFixed(1),
     gemm_bound_share: peak ? +((own.prefill_tokens_per_s * flops) / 1e9 / peak).toFixed(3) : null,
   };
+  if (name === "peer_108m" || quick) r.bf16 = await bf16Round(model, work, prompt);
   if (name === "peer_108m" || quick) {
     r.crossmon_train_tokens_per_s = crossmonTrain(model, work);
     r.torch_train = torchRun("torch_engine.py", [work, String(threads), String(quick ? 2 : 3)]);
@@ -179,6 +198,7 @@ for (const [name, hf] of Object.entries(shapes)) {
 }
 
 const at = results[quick ? "engine" : "peer_108m"];
+const bf = (at.bf16 ?? {}) as Record<string, unknown>;
 const num = (o: unknown, k: string) =>
   o && typeof o === "object" && k in o ? Number((o as Record<string, number>)[k]) : NaN;
 const ratio = (a: number, b: number) =>
@@ -196,6 +216,12 @@ console.log(
     decode_vs_llamacpp: ratio(num(at.crossmon, "decode_tokens_per_s"), num(at.llama_cpp, "decode_tokens_per_s")),
     decode_vs_torch: ratio(num(at.crossmon, "decode_tokens_per_s"), num(at.torch, "decode_tokens_per_s")),
     train_vs_torch: ratio(Number(at.crossmon_train_tokens_per_s), num(at.torch_train, "train_tokens_per_s")),
+    bf16_prefill_vs_torch: ratio(num(bf.crossmon, "prefill_tokens_per_s"), num(bf.torch, "prefill_tokens_per_s")),
+    bf16_prefill_vs_llamacpp: ratio(
+      num(bf.crossmon, "prefill_tokens_per_s"),
+      num(bf.llama_cpp, "prefill_tokens_per_s"),
+    ),
+    bf16_decode_vs_llamacpp: ratio(num(bf.crossmon, "decode_tokens_per_s"), num(bf.llama_cpp, "decode_tokens_per_s")),
     gemm_bound_share: at.gemm_bound_share,
   }),
 );

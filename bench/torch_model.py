@@ -1,5 +1,5 @@
 """A Llama-family model in plain PyTorch for crossmon's benches: weights read from a crossmon model folder (F32
-safetensors), forward over a batch with an optional KV cache. Written out by hand (not transformers) so that the peer
+safetensors, computed in F32 or cast to BF16), forward over a batch with an optional KV cache. Written out by hand (not transformers) so that the peer
 does the same work as crossmon's engine and nothing else."""
 import json, math, struct
 import torch
@@ -26,9 +26,10 @@ def rot(x):
 
 
 class Llama:
-    def __init__(self, work, trainable=False):
+    def __init__(self, work, trainable=False, dtype=torch.float32):
         cfg = json.load(open(f"{work}/config.json"))
-        self.W = {k: torch.nn.Parameter(v, requires_grad=trainable) for k, v in read_safetensors(f"{work}/model.safetensors").items()}
+        self.dtype = dtype
+        self.W = {k: torch.nn.Parameter(v.to(dtype), requires_grad=trainable) for k, v in read_safetensors(f"{work}/model.safetensors").items()}
         self.d, self.nH, self.nKV = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
         self.hd = cfg.get("head_dim") or self.d // self.nH
         self.L, self.eps = cfg["num_hidden_layers"], cfg["rms_norm_eps"]
@@ -44,8 +45,8 @@ class Llama:
         past = cache[0][0].shape[2] if cache and cache[0] is not None else 0
         fr = torch.outer(torch.arange(past, past + T).float(), self.inv)
         emb = torch.cat((fr, fr), -1)
-        cos, sin = emb.cos(), emb.sin()
-        mask = torch.full((T, past + T), float("-inf")).triu(past + 1) if T > 1 else None
+        cos, sin = emb.cos().to(self.dtype), emb.sin().to(self.dtype)
+        mask = torch.full((T, past + T), float("-inf")).triu(past + 1).to(self.dtype) if T > 1 else None
         h = F.embedding(tok, W["model.embed_tokens.weight"])
         for i in range(self.L):
             p = f"model.layers.{i}"
