@@ -314,7 +314,7 @@ test("native kernels reject buffers that are too short", { skip }, () => {
   );
 });
 
-test("inference attention (no probabilities kept) matches the reference for head sizes 16, 64 and 80, long blocks, padding, windows, softcaps and a cached offset, the same on 1 and 2 threads", {
+test("attention by blocks of rows matches the reference for head sizes 16, 64 and 80, long blocks, padding, windows, softcaps and a cached offset, with and without the probabilities training keeps (and the backward through them), the same on 1 and 2 threads", {
   skip,
 }, () => {
   const B = 2,
@@ -355,11 +355,23 @@ test("inference attention (no probabilities kept) matches the reference for head
           kk.attentionForward(out, null, q7, kc, vc, B, 7, T, nH, nKV, hd, cap, T - 7, lens, scale, win, softcap);
           return out;
         };
+        // training: the probabilities kept, then the backward through them
+        const dout = randomArray(B * T * nH * hd, 33);
+        const trained = (kk: Kernels) => {
+          const out = new Float32Array(B * T * nH * hd),
+            probs = randomArray(B * nH * T * T, 34); // stale values must not survive
+          kk.attentionForward(out, probs, q, k, v, B, T, T, nH, nKV, hd, T, 0, lens, scale, win, softcap);
+          const dq = new Float32Array(q.length),
+            dk = new Float32Array(k.length),
+            dv = new Float32Array(v.length);
+          kk.attentionBackward(dq, dk, dv, dout, probs, q, k, v, B, T, T, nH, nKV, hd, scale, win, softcap);
+          return [out, probs, dq, dk, dv];
+        };
         const what = `head size ${hd}, window ${win}, softcap ${softcap}, lengths ${valid}`;
-        const r = [full(ref), cached(ref)];
+        const r = [full(ref), cached(ref), ...trained(ref)];
         const byThreads = [1, 2].map((threads) => {
           native!.setThreads(threads);
-          return [full(native!), cached(native!)];
+          return [full(native!), cached(native!), ...trained(native!)];
         });
         r.forEach((a, i) => assertClose(byThreads[0][i], a, 1e-5, `${what}: output ${i}`));
         assert.deepEqual(byThreads[1], byThreads[0], `${what}: 2 threads differ from 1`);
@@ -385,7 +397,8 @@ test("products with BF16 weights (the CPU's BF16 dot products) match their defin
       [64, 200, 600],
     ]) {
       const ldx = K + 3;
-      const ldw = K + (K % 2 ? 0 : 2); // odd row strides too: W's pairs are not 32-bit aligned there
+      // odd row strides too (W's pairs then straddle rows' 32-bit words), and odd K with even strides
+      const ldw = K + (M % 3) + 1;
       const ldc = N + 5;
       const X = randomArray(M * ldx, 41);
       const W = new Uint16Array(N * ldw);

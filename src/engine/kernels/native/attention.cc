@@ -41,8 +41,8 @@ CM_CLONES void softmax_backward_row(float* d, const float* p, int n, float scale
 void attention_fwd(float* out, float* probs, const float* q, const float* k, const float* v, int B, int Tq, int Tk,
                    int nH, int nKV, int hd, int kvStride, int qPos0, const int* validLen, float scale, int window,
                    float softcap) {
-  if (!probs && attention_rows_supported(hd)) {
-    attention_rows_fwd(out, q, k, v, B, Tq, Tk, nH, nKV, hd, kvStride, qPos0, validLen, scale, window, softcap);
+  if (attention_rows_supported(hd)) {
+    attention_rows_fwd(out, probs, q, k, v, B, Tq, Tk, nH, nKV, hd, kvStride, qPos0, validLen, scale, window, softcap);
     return;
   }
   int group = nH / nKV;

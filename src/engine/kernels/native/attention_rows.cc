@@ -1,4 +1,4 @@
-// Inference attention with AVX-512, one head's block of query rows at a time: scores against the visible keys,
+// Attention with AVX-512, one head's block of query rows at a time: scores against the visible keys,
 // softmax, then the weighted sum of values, all on data that stays in L1/L2. The general path (attention.cc) goes
 // through the blocked GEMM, whose packing costs as much as the products at head sizes of 64–128; here the keys are
 // packed once per task (16 keys side by side per head dimension) and the values are read as they are stored.
@@ -137,7 +137,7 @@ __attribute__((target("avx512f"))) void softmax16(float* row, int lo, int n, int
 
 template <int R>
 void block(float* O, int ldo, const float* Q, int ldq, const float* Kt, const float* V, int ldv, int pos0, int valid,
-           int Tk, int window, float scale, float softcap, int hd, float* S, int lds) {
+           int Tk, int window, float scale, float softcap, int hd, float* S, int lds, float* P) {
   int keys = visible_keys(pos0 + R - 1, valid, Tk);
   int strips = (keys + 15) / 16;
   scores<R>(S, lds, Q, ldq, Kt, strips, hd, scale);
@@ -150,15 +150,21 @@ void block(float* O, int ldo, const float* Q, int ldq, const float* Kt, const fl
     }
     softmax16(row, first_key(pos0 + r, window), last + 1, strips * 16, softcap);
   }
+  if (P)  // training keeps the probabilities, each row Tk wide
+    for (int r = 0; r < R; r++) {
+      const int n = std::min(Tk, strips * 16);
+      std::memcpy(P + (long)r * Tk, S + (long)r * lds, sizeof(float) * n);
+      std::fill(P + (long)r * Tk + n, P + (long)(r + 1) * Tk, 0.f);
+    }
   weighted_values<R>(O, ldo, S, lds, V, ldv, keys, hd);
 }
 
 void rows_of(int rows, float* O, int ldo, const float* Q, int ldq, const float* Kt, const float* V, int ldv, int pos0,
-             int valid, int Tk, int window, float scale, float softcap, int hd, float* S, int lds) {
+             int valid, int Tk, int window, float scale, float softcap, int hd, float* S, int lds, float* P) {
   switch (rows) {
 #define CM_ROWS(n)                                                                                       \
   case n:                                                                                                \
-    block<n>(O, ldo, Q, ldq, Kt, V, ldv, pos0, valid, Tk, window, scale, softcap, hd, S, lds); \
+    block<n>(O, ldo, Q, ldq, Kt, V, ldv, pos0, valid, Tk, window, scale, softcap, hd, S, lds, P); \
     break;
     CM_ROWS(1) CM_ROWS(2) CM_ROWS(3) CM_ROWS(4) CM_ROWS(5) CM_ROWS(6)
 #undef CM_ROWS
@@ -168,8 +174,8 @@ void rows_of(int rows, float* O, int ldo, const float* Q, int ldq, const float* 
 
 bool attention_rows_supported(int hd) { return hd % 16 == 0 && std::strcmp(simd_level(), "avx512") == 0; }
 
-void attention_rows_fwd(float* out, const float* q, const float* k, const float* v, int B, int Tq, int Tk, int nH,
-                        int nKV, int hd, int kvStride, int qPos0, const int* validLen, float scale, int window,
+void attention_rows_fwd(float* out, float* probs, const float* q, const float* k, const float* v, int B, int Tq, int Tk,
+                        int nH, int nKV, int hd, int kvStride, int qPos0, const int* validLen, float scale, int window,
                         float softcap) {
   const int group = nH / nKV;
   const int ldq = nH * hd, ldk = nKV * hd;
@@ -188,9 +194,10 @@ void attention_rows_fwd(float* out, const float* q, const float* k, const float*
     pack_keys(Kt.data(), Kh, ldk, keys, hd);
     const float* Qh = q + ((long)b * Tq + i0) * ldq + h * hd;
     float* Oh = out + ((long)b * Tq + i0) * ldq + h * hd;
+    float* Ph = probs ? probs + (((long)b * nH + h) * Tq + i0) * Tk : nullptr;
     for (int r0 = 0; r0 < rows; r0 += ROWS)
       rows_of(std::min(ROWS, rows - r0), Oh + (long)r0 * ldq, ldq, Qh + (long)r0 * ldq, ldq, Kt.data(), Vh, ldk,
-              qPos0 + i0 + r0, valid, Tk, window, scale, softcap, hd, S.data(), lds);
+              qPos0 + i0 + r0, valid, Tk, window, scale, softcap, hd, S.data(), lds, Ph ? Ph + (long)r0 * Tk : nullptr);
   });
 }
 }  // namespace cm

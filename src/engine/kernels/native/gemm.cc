@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 #include "gemv.h"
+#include "transpose.h"
 #include "pool.h"
 
 namespace cm {
@@ -74,7 +75,17 @@ void pack_a(bool ta, const float* A, int lda, int i0, int mc, int p0, int kc, fl
   for (int is = 0; is < mc; is += MR) {
     int rows = std::min(MR, mc - is);
     float* o = out + (long)is * kc;
-    for (int p = 0; p < kc; p++) {
+    int p = 0;
+    if constexpr (MR == 12) {  // the AVX-512 kernel's strips
+      if (!ta) {
+        p = kc & ~15;
+        pack_transposed16(A + (long)(i0 + is) * lda + p0, lda, rows, p, alpha, o, MR);
+      } else {
+        p = kc;  // Aᵀ's strips are already k-major: rows of 12 contiguous values
+        pack_rows12(A + (long)p0 * lda + i0 + is, lda, rows, kc, alpha, o);
+      }
+    }
+    for (; p < kc; p++) {
       for (int r = 0; r < MR; r++) {
         float v = 0.f;
         if (r < rows) {
@@ -96,7 +107,16 @@ void pack_b(bool tb, const float* B, int ldb, int j0, int nc, int p0, int kc, fl
       for (int p = 0; p < kc; p++) std::memcpy(o + p * NR, B + (long)(p0 + p) * ldb + j0 + js, NR * sizeof(float));
       continue;
     }
-    for (int p = 0; p < kc; p++)
+    int p = 0;
+    if constexpr (NR == 32) {  // the AVX-512 kernel's strips: two halves of 16 columns
+      if (tb) {
+        p = kc & ~15;
+        for (int h = 0; h < 2; h++)
+          pack_transposed16(B + (long)(j0 + js + 16 * h) * ldb + p0, ldb, std::max(0, std::min(16, cols - 16 * h)), p,
+                            1.f, o + 16 * h, NR);
+      }
+    }
+    for (; p < kc; p++)
       for (int c = 0; c < NR; c++) {
         float v = 0.f;
         if (c < cols) {

@@ -12,6 +12,7 @@
 #include <vector>
 #include "gemm.h"
 #include "pool.h"
+#include "transpose.h"
 
 namespace cm {
 namespace {
@@ -78,6 +79,27 @@ void pack_w(const uint16_t* W, int ldw, int j0, int nc, int p0, int kc, uint32_t
       }
       const uint16_t* w = W + (long)(j0 + js + c) * ldw + p0;
       const int whole = kc / 2;
+      if (c % 16 == 0 && (ldw % 2) == 0 && (p0 % 2) == 0) {
+        // 16 rows of W, 16 pairs at a time, through a register transpose (the pairs are 32-bit values)
+        const int fast = whole & ~15;
+        pack_transposed16(reinterpret_cast<const float*>(w), ldw / 2, std::min(16, cols - c), fast, 1.f,
+                          reinterpret_cast<float*>(o + c), NR);
+        for (int cc = c; cc < c + 16; cc++) {
+          if (cc >= cols) {  // padding columns: zero where the transpose did not write
+            for (int p = fast; p < pairs; p++) o[(long)p * NR + cc] = 0;
+            continue;
+          }
+          const uint16_t* wc = W + (long)(j0 + js + cc) * ldw + p0;
+          for (int p = fast; p < whole; p++) {
+            uint32_t v;
+            std::memcpy(&v, wc + 2 * p, 4);
+            o[(long)p * NR + cc] = v;
+          }
+          if (kc & 1) o[(long)whole * NR + cc] = wc[kc - 1];
+        }
+        c += 15;
+        continue;
+      }
       for (int p = 0; p < whole; p++) {
         uint32_t v;
         std::memcpy(&v, w + 2 * p, 4);
