@@ -207,6 +207,13 @@ test("swiglu, geglu, cross-entropy, adamw, add, scale, sum of squares", { skip }
   ra.forEach((a, i) => assertClose(na[i], a, 1e-4, `adamw/add/scale/sumsq ${i}`));
 });
 
+/** Rows [from, from + n) of each of B sequences of T rows (width w), laid out at a stride of `stride` rows. */
+function rowsOf(x: Float32Array, B: number, T: number, from: number, n: number, w: number, stride: number) {
+  const out = new Float32Array(B * stride * w);
+  for (let b = 0; b < B; b++) out.set(x.subarray((b * T + from) * w, (b * T + from + n) * w), b * stride * w);
+  return out;
+}
+
 test("attention forward and backward, grouped heads, padding and an offset query block", { skip }, () => {
   const B = 2,
     T = 11,
@@ -235,14 +242,9 @@ test("attention forward and backward, grouped heads, padding and an offset query
       kk.attentionBackward(dq, dk, dv, dout, probs, q, k, v, B, T, T, nH, nKV, hd, scale, win, softcap);
       // decode-style: the last 3 queries against a cache of stride 16
       const cap = 16;
-      const kc = new Float32Array(B * cap * nKV * hd),
-        vc = new Float32Array(B * cap * nKV * hd);
-      for (let b = 0; b < B; b++) {
-        kc.set(k.subarray(b * T * nKV * hd, (b + 1) * T * nKV * hd), b * cap * nKV * hd);
-        vc.set(v.subarray(b * T * nKV * hd, (b + 1) * T * nKV * hd), b * cap * nKV * hd);
-      }
-      const q3 = new Float32Array(B * 3 * nH * hd);
-      for (let b = 0; b < B; b++) q3.set(q.subarray((b * T + T - 3) * nH * hd, (b + 1) * T * nH * hd), b * 3 * nH * hd);
+      const kc = rowsOf(k, B, T, 0, T, nKV * hd, cap),
+        vc = rowsOf(v, B, T, 0, T, nKV * hd, cap);
+      const q3 = rowsOf(q, B, T, T - 3, 3, nH * hd, 3);
       const out3 = new Float32Array(q3.length);
       kk.attentionForward(
         out3,
@@ -341,15 +343,9 @@ test("attention by blocks of rows matches the reference for head sizes 16, 64 an
         };
         // the last 7 queries against keys held at a stride of 128 (a KV cache)
         const cap = 128;
-        const kc = new Float32Array(B * cap * nKV * hd),
-          vc = new Float32Array(B * cap * nKV * hd);
-        for (let b = 0; b < B; b++) {
-          kc.set(k.subarray(b * T * nKV * hd, (b + 1) * T * nKV * hd), b * cap * nKV * hd);
-          vc.set(v.subarray(b * T * nKV * hd, (b + 1) * T * nKV * hd), b * cap * nKV * hd);
-        }
-        const q7 = new Float32Array(B * 7 * nH * hd);
-        for (let b = 0; b < B; b++)
-          q7.set(q.subarray((b * T + T - 7) * nH * hd, (b + 1) * T * nH * hd), b * 7 * nH * hd);
+        const kc = rowsOf(k, B, T, 0, T, nKV * hd, cap),
+          vc = rowsOf(v, B, T, 0, T, nKV * hd, cap);
+        const q7 = rowsOf(q, B, T, T - 7, 7, nH * hd, 7);
         const cached = (kk: Kernels) => {
           const out = new Float32Array(q7.length);
           kk.attentionForward(out, null, q7, kc, vc, B, 7, T, nH, nKV, hd, cap, T - 7, lens, scale, win, softcap);

@@ -66,46 +66,37 @@ void pack_x(const uint32_t* Xp, int P, int i0, int mc, int q0, int pairs, uint32
   }
 }
 
-// Packed W: for each strip of NR output columns, pair p of column c at [p·NR + c], zero-padded.
+// pairs [from, pairs) of one row of W into a packed strip's column (the last pair of an odd kc half zero)
+void pack_w_column(const uint16_t* w, int kc, int from, uint32_t* o) {
+  const int whole = kc / 2;
+  for (int p = from; p < whole; p++) {
+    uint32_t v;
+    std::memcpy(&v, w + 2 * p, 4);
+    o[(long)p * NR] = v;
+  }
+  if (kc & 1) o[(long)whole * NR] = w[kc - 1];
+}
+
+// Packed W: for each strip of NR output columns, pair p of column c at [p·NR + c], zero-padded. With whole pairs per
+// row (ldw even), 16 rows at a time go through a register transpose (the pairs are 32-bit values).
 void pack_w(const uint16_t* W, int ldw, int j0, int nc, int p0, int kc, uint32_t* out) {
   const int pairs = (kc + 1) / 2;
+  const int fast = ldw % 2 == 0 ? (kc / 2) & ~15 : 0;
   for (int js = 0; js < nc; js += NR) {
     const int cols = std::min(NR, nc - js);
     uint32_t* o = out + (long)js * pairs;
-    for (int c = 0; c < NR; c++) {
-      if (c >= cols) {
-        for (int p = 0; p < pairs; p++) o[(long)p * NR + c] = 0;
-        continue;
-      }
-      const uint16_t* w = W + (long)(j0 + js + c) * ldw + p0;
-      const int whole = kc / 2;
-      if (c % 16 == 0 && (ldw % 2) == 0 && (p0 % 2) == 0) {
-        // 16 rows of W, 16 pairs at a time, through a register transpose (the pairs are 32-bit values)
-        const int fast = whole & ~15;
-        pack_transposed16(reinterpret_cast<const float*>(w), ldw / 2, std::min(16, cols - c), fast, 1.f,
-                          reinterpret_cast<float*>(o + c), NR);
-        for (int cc = c; cc < c + 16; cc++) {
-          if (cc >= cols) {  // padding columns: zero where the transpose did not write
-            for (int p = fast; p < pairs; p++) o[(long)p * NR + cc] = 0;
-            continue;
-          }
-          const uint16_t* wc = W + (long)(j0 + js + cc) * ldw + p0;
-          for (int p = fast; p < whole; p++) {
-            uint32_t v;
-            std::memcpy(&v, wc + 2 * p, 4);
-            o[(long)p * NR + cc] = v;
-          }
-          if (kc & 1) o[(long)whole * NR + cc] = wc[kc - 1];
+    for (int c0 = 0; c0 < NR; c0 += 16) {
+      const uint16_t* w0 = W + (long)(j0 + js + c0) * ldw + p0;
+      if (fast)
+        pack_transposed16(reinterpret_cast<const float*>(w0), ldw / 2, std::max(0, std::min(16, cols - c0)), fast,
+                          1.f, reinterpret_cast<float*>(o + c0), NR);
+      for (int c = c0; c < c0 + 16; c++) {
+        if (c < cols) {
+          pack_w_column(W + (long)(j0 + js + c) * ldw + p0, kc, fast, o + c);
+        } else {  // padding columns: zero where the transpose did not write
+          for (int p = fast; p < pairs; p++) o[(long)p * NR + c] = 0;
         }
-        c += 15;
-        continue;
       }
-      for (int p = 0; p < whole; p++) {
-        uint32_t v;
-        std::memcpy(&v, w + 2 * p, 4);
-        o[(long)p * NR + c] = v;
-      }
-      if (kc & 1) o[(long)whole * NR + c] = w[kc - 1];
     }
   }
 }
