@@ -262,7 +262,8 @@ export class Transformer {
 
   /**
    * Forward pass. Returns logits [rows.length, vocab] for the flat rows b·T + t asked for, and, when training, the
-   * tape the backward pass needs. With a cache, the batch continues the cached sequences (all of the same length).
+   * tape the backward pass needs (a training forward's logits and tape live until the next training forward). With a
+   * cache, the batch continues the cached sequences (all of the same length).
    */
   forward(
     batch: Batch,
@@ -455,7 +456,10 @@ export class Transformer {
     const hFinal = this.buffer(train ? "tape.hFinal" : "hFinal", R * d);
     const rstdF = this.buffer(train ? "tape.rstdF" : "rstdF", R);
     k.rmsnormForward(hFinal, rstdF, hSel, this.scaleOf(this.finalNorm), R, d, c.rmsEps);
-    const logits = new Float32Array(R * c.vocabSize);
+    // a training step's logits become its gradient in place and are done with before the next step: reused like
+    // the tape (tens of megabytes of fresh pages cost more than the LM head's product here); inference hands the
+    // caller its own array
+    const logits = train ? this.buffer("tape.logits", R * c.vocabSize) : new Float32Array(R * c.vocabSize);
     matmulWT(k, hFinal, R, this.lmHead, logits);
     let capped: Float32Array | null = null;
     if (c.finalSoftcap) {
