@@ -1,4 +1,8 @@
-/** GEMM throughput of the own SIMD kernel and of OpenBLAS, in the same process, on the engine's shapes. */
+/**
+ * GEMM throughput of the own SIMD kernel and of OpenBLAS, in the same process, on the engine's shapes; and, where the
+ * CPU has BF16 dot products, x·Wᵀ with W in BF16 against the own F32 kernel on the same shapes.
+ */
+import { f32ToBf16 } from "../src/engine/io/dtype.js";
 import { nativeKernels } from "../src/engine/kernels/index.js";
 
 export interface GemmResult {
@@ -9,26 +13,42 @@ export interface GemmResult {
   threads: number;
   /** which backend runs each shape class in this process (chosen by measurement; src/engine/kernels/gemm-plan.ts) */
   gemm_plan: Record<string, string>;
+  /** per x·Wᵀ shape "M×N×K": [own F32, BF16 dot products] GFLOP/s, where the CPU has them */
+  bf16_vs_f32?: Record<string, [number, number]>;
 }
 
-function timeGemm(M: number, N: number, K: number, ta: boolean, tb: boolean, minSeconds: number): number {
+function timeGemm(M: number, N: number, K: number, ta: boolean, tb: boolean, minSeconds: number, bf16 = false): number {
   const k = nativeKernels()!;
   const A = new Float32Array(M * K).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
   const B = new Float32Array(K * N).map((_, i) => ((i * 104729) % 1000) / 1000 - 0.5);
+  const W = new Uint16Array(K * N);
+  f32ToBf16(B, W);
   const C = new Float32Array(M * N);
   const lda = ta ? M : K,
     ldb = tb ? K : N;
-  k.sgemm(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N);
+  const run = bf16
+    ? () => void k.sgemmBf16?.(M, N, K, 1, A, K, W, K, 0, C, N)
+    : () => k.sgemm(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N);
+  run();
   let reps = 0;
   const t0 = process.hrtime.bigint();
   let el = 0;
   while (el < minSeconds) {
-    k.sgemm(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N);
+    run();
     reps++;
     el = Number(process.hrtime.bigint() - t0) / 1e9;
   }
   return (2 * M * N * K * reps) / el / 1e9;
 }
+
+/** x·Wᵀ shapes for BF16 against F32: the engine bench's, the ~108M peer model's, and decoding's one row. */
+const XWT_SHAPES: [number, number, number][] = [
+  [2048, 1024, 384],
+  [256, 1536, 576],
+  [256, 576, 1536],
+  [2048, 1536, 576],
+  [1, 4096, 576],
+];
 
 /** Shapes of the bench model's training step: forward NN-like (x·Wᵀ), and the two backward products. */
 const SHAPES: [number, number, number, boolean, boolean][] = [
@@ -61,6 +81,19 @@ export function benchGemm(minSeconds = 0.3, rounds = 3): GemmResult {
       }
     }
   }
+  let bf16: Record<string, [number, number]> | undefined;
+  if (k.info().bf16) {
+    k.setGemmBackend(1);
+    bf16 = Object.fromEntries(
+      XWT_SHAPES.map(([M, N, K]) => [
+        `${M}x${N}x${K}`,
+        [
+          +timeGemm(M, N, K, false, true, minSeconds).toFixed(1),
+          +timeGemm(M, N, K, false, true, minSeconds, true).toFixed(1),
+        ],
+      ]),
+    );
+  }
   const code = (b: string) => (b === "own" ? 1 : 2);
   k.setGemmPlan(code(plan.row), code(plan.small), code(plan.large));
   const o = median(own),
@@ -72,6 +105,7 @@ export function benchGemm(minSeconds = 0.3, rounds = 3): GemmResult {
     simd: k.info().simd,
     threads: k.info().threads,
     gemm_plan: plan,
+    ...(bf16 ? { bf16_vs_f32: bf16 } : {}),
   };
 }
 
