@@ -12,6 +12,11 @@ namespace cm {
 #define CM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
 CM_CLONES void softmax_range(float* row, int lo, int n, int Tk, float softcap) {
+  // no key visible (a window past a padded sequence's last real key): all zero, nothing touched beyond Tk
+  if (lo >= n) {
+    for (int j = 0; j < Tk; j++) row[j] = 0.f;
+    return;
+  }
   if (softcap > 0.f)
     for (int j = lo; j < n; j++) row[j] = softcap * std::tanh(row[j] / softcap);
   float mx = row[lo];

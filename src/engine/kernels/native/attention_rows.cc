@@ -119,7 +119,7 @@ inline __mmask16 lanes(int from, int to) {  // lanes [from, to) of 16, clipped
 
 // row[lo..n) = softmax(row[lo..n)), the rest of row[0..width) = 0 (width a multiple of 16); softcap as softmax_range
 __attribute__((target("avx512f"))) void softmax16(float* row, int lo, int n, int width, float softcap) {
-  if (softcap > 0.f) return softmax_range(row, lo, n, width, softcap);
+  if (softcap > 0.f || lo >= n) return softmax_range(row, lo, n, width, softcap);
   __m512 mx = _mm512_set1_ps(-__builtin_inff());
   for (int j = lo & ~15; j < n; j += 16)
     mx = _mm512_mask_max_ps(mx, lanes(lo - j, n - j), mx, _mm512_loadu_ps(row + j));

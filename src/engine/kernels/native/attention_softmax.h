@@ -15,6 +15,7 @@ inline int first_key(int pos, int window) {
   return lo < 0 ? 0 : lo;
 }
 
-// row[lo..n) = softmax(row[lo..n)) (soft-capped first when softcap > 0), the rest of row[0..Tk) = 0
+// row[lo..n) = softmax(row[lo..n)) (soft-capped first when softcap > 0), the rest of row[0..Tk) = 0; all of it 0
+// when lo >= n (lo may lie beyond Tk then: a sliding window past a padded sequence's last real key)
 void softmax_range(float* row, int lo, int n, int Tk, float softcap);
 }  // namespace cm
