@@ -49,11 +49,11 @@ export class Linear {
     train: boolean,
     rng: Rng | null,
   ): LinearTape | null {
-    const { inFeatures: I, outFeatures: O } = this;
+    const I = this.inFeatures;
     matmulWT(k, x, rows, this.weight, y);
     this.addBias(y, rows);
     if (!this.lora) return train ? { x, xDrop: null, kept: null, xa: null } : null;
-    const { rank, dropout, A, B } = this.lora;
+    const { dropout } = this.lora;
     let xDrop: Float32Array | null = null;
     let kept: Uint8Array | null = null;
     if (train && dropout > 0 && rng) {
@@ -73,9 +73,7 @@ export class Linear {
         }
       }
     }
-    const xa = new Float32Array(rows * rank);
-    k.sgemm(false, true, rows, rank, I, 1, xDrop ?? x, I, A.data, I, 0, xa, rank);
-    k.sgemm(false, true, rows, O, rank, this.loraScale, xa, rank, B.data, rank, 1, y, O);
+    const xa = this.addAdapter(k, xDrop ?? x, rows, y);
     return train ? { x, xDrop, kept, xa } : null;
   }
 
@@ -95,11 +93,17 @@ export class Linear {
    */
   finishInference(k: Kernels, x: Float32Array, rows: number, y: Float32Array): void {
     this.addBias(y, rows);
-    if (!this.lora) return;
-    const { rank, A, B } = this.lora;
+    if (this.lora) this.addAdapter(k, x, rows, y);
+  }
+
+  /** y += scale · x·Aᵀ·Bᵀ; returns x·Aᵀ (the backward pass keeps it). */
+  private addAdapter(k: Kernels, x: Float32Array, rows: number, y: Float32Array): Float32Array {
+    const { rank, A, B } = this.lora!;
+    const { inFeatures: I, outFeatures: O } = this;
     const xa = new Float32Array(rows * rank);
-    k.sgemm(false, true, rows, rank, this.inFeatures, 1, x, this.inFeatures, A.data, this.inFeatures, 0, xa, rank);
-    k.sgemm(false, true, rows, this.outFeatures, rank, this.loraScale, xa, rank, B.data, rank, 1, y, this.outFeatures);
+    k.sgemm(false, true, rows, rank, I, 1, x, I, A.data, I, 0, xa, rank);
+    k.sgemm(false, true, rows, O, rank, this.loraScale, xa, rank, B.data, rank, 1, y, O);
+    return xa;
   }
 
   /** Gradients of forward: dx (= or += dy·W + LoRA part), and dW, db, dA, dB accumulated where they train. */

@@ -376,8 +376,7 @@ export class Transformer {
         Tk = pos0 + T;
         stride = cache.capacity;
       }
-      // zeroed: a query that sees no key (all of its sequence padding) keeps an output of zeros
-      const att = buf("att", N * qDim).fill(0);
+      const att = buf("att", N * qDim); // every row written: one that sees no key as zeros
       const probs = train ? buf("probs", B * c.heads * T * Tk) : null;
       k.attentionForward(
         att,
