@@ -53,18 +53,41 @@ CM_CLONES static void adamw_range(float* p, const float* g, float* m, float* v, 
   }
 }
 
+// Row loops below are clones too: the baseline build vectorises them for SSE2 only (a quarter of AVX-512's width).
+CM_CLONES static void rmsnorm_fwd_rows(float* out, float* rstd, const float* x, const float* w, long b, long e, int dim,
+                                       float eps) {
+  for (long r = b; r < e; r++) {
+    const float* xr = x + r * dim;
+    float* o = out + r * dim;
+    float ss = 0.f;
+    for (int i = 0; i < dim; i++) ss += xr[i] * xr[i];
+    float s = 1.f / std::sqrt(ss / dim + eps);
+    if (rstd) rstd[r] = s;
+    for (int i = 0; i < dim; i++) o[i] = xr[i] * s * w[i];
+  }
+}
+
 void rmsnorm_fwd(float* out, float* rstd, const float* x, const float* w, long rows, int dim, float eps) {
-  for_rows(rows, 8, [&](long b, long e, int) {
-    for (long r = b; r < e; r++) {
-      const float* xr = x + r * dim;
-      float* o = out + r * dim;
-      float ss = 0.f;
-      for (int i = 0; i < dim; i++) ss += xr[i] * xr[i];
-      float s = 1.f / std::sqrt(ss / dim + eps);
-      if (rstd) rstd[r] = s;
-      for (int i = 0; i < dim; i++) o[i] = xr[i] * s * w[i];
-    }
-  });
+  for_rows(rows, 8, [&](long b, long e, int) { rmsnorm_fwd_rows(out, rstd, x, w, b, e, dim, eps); });
+}
+
+CM_CLONES static void rmsnorm_bwd_rows(float* dx, float* pw, const float* dout, const float* x, const float* w,
+                                       const float* rstd, long b, long e, int dim, bool accumulate_dx) {
+  for (long r = b; r < e; r++) {
+    const float* xr = x + r * dim;
+    const float* go = dout + r * dim;
+    float* d = dx + r * dim;
+    float s = rstd[r];
+    float dot = 0.f;
+    for (int i = 0; i < dim; i++) dot += go[i] * w[i] * xr[i];
+    float c = s * s * s * dot / dim;
+    if (accumulate_dx)
+      for (int i = 0; i < dim; i++) d[i] += s * go[i] * w[i] - c * xr[i];
+    else
+      for (int i = 0; i < dim; i++) d[i] = s * go[i] * w[i] - c * xr[i];
+    if (pw)
+      for (int i = 0; i < dim; i++) pw[i] += go[i] * xr[i] * s;
+  }
 }
 
 void rmsnorm_bwd(float* dx, float* dw, const float* dout, const float* x, const float* w, const float* rstd, long rows,
@@ -74,21 +97,7 @@ void rmsnorm_bwd(float* dx, float* dw, const float* dout, const float* x, const 
   parallel_for(tasks, [&](int t) {
     long b = chunk_begin(rows, tasks, t), e = chunk_begin(rows, tasks, t + 1);
     float* pw = dw ? partial.data() + (size_t)t * dim : nullptr;
-    for (long r = b; r < e; r++) {
-      const float* xr = x + r * dim;
-      const float* go = dout + r * dim;
-      float* d = dx + r * dim;
-      float s = rstd[r];
-      float dot = 0.f;
-      for (int i = 0; i < dim; i++) dot += go[i] * w[i] * xr[i];
-      float c = s * s * s * dot / dim;
-      if (accumulate_dx)
-        for (int i = 0; i < dim; i++) d[i] += s * go[i] * w[i] - c * xr[i];
-      else
-        for (int i = 0; i < dim; i++) d[i] = s * go[i] * w[i] - c * xr[i];
-      if (pw)
-        for (int i = 0; i < dim; i++) pw[i] += go[i] * xr[i] * s;
-    }
+    rmsnorm_bwd_rows(dx, pw, dout, x, w, rstd, b, e, dim, accumulate_dx);
   });
   if (dw)
     for (int t = 0; t < tasks; t++) {
@@ -97,25 +106,28 @@ void rmsnorm_bwd(float* dx, float* dw, const float* dout, const float* x, const 
     }
 }
 
-void rope_apply(float* x, long rows, int T, int heads, int hd, int pos0, const float* cos, const float* sin,
-                bool inverse) {
+CM_CLONES static void rope_rows(float* x, long b, long e, int T, int heads, int hd, int pos0, const float* cos,
+                                const float* sin, float sign) {
   int half = hd / 2;
-  float sign = inverse ? -1.f : 1.f;
-  for_rows(rows, 16, [&](long b, long e, int) {
-    for (long r = b; r < e; r++) {
-      long pos = pos0 + (r % T);
-      const float* c = cos + pos * half;
-      const float* s = sin + pos * half;
-      for (int h = 0; h < heads; h++) {
-        float* v = x + (r * heads + h) * hd;
-        for (int i = 0; i < half; i++) {
-          float a = v[i], bb = v[i + half], si = sign * s[i];
-          v[i] = a * c[i] - bb * si;
-          v[i + half] = bb * c[i] + a * si;
-        }
+  for (long r = b; r < e; r++) {
+    long pos = pos0 + (r % T);
+    const float* c = cos + pos * half;
+    const float* s = sin + pos * half;
+    for (int h = 0; h < heads; h++) {
+      float* v = x + (r * heads + h) * hd;
+      for (int i = 0; i < half; i++) {
+        float a = v[i], bb = v[i + half], si = sign * s[i];
+        v[i] = a * c[i] - bb * si;
+        v[i + half] = bb * c[i] + a * si;
       }
     }
-  });
+  }
+}
+
+void rope_apply(float* x, long rows, int T, int heads, int hd, int pos0, const float* cos, const float* sin,
+                bool inverse) {
+  float sign = inverse ? -1.f : 1.f;
+  for_rows(rows, 16, [&](long b, long e, int) { rope_rows(x, b, e, T, heads, hd, pos0, cos, sin, sign); });
 }
 
 CM_CLONES static void swiglu_fwd_range(float* h, const float* gate, const float* up, long b, long e) {
@@ -205,16 +217,20 @@ void adamw(float* p, const float* g, float* m, float* v, long n, float lr, float
   for_rows(n, 8192, [&](long b, long e, int) { adamw_range(p, g, m, v, b, e, lr, b1, b2, eps, wd, bc1, bc2); });
 }
 
+CM_CLONES static void add_range(float* a, const float* b, long s, long e) {
+  for (long i = s; i < e; i++) a[i] += b[i];
+}
+
 void add_inplace(float* a, const float* b, long n) {
-  for_rows(n, 16384, [&](long s, long e, int) {
-    for (long i = s; i < e; i++) a[i] += b[i];
-  });
+  for_rows(n, 16384, [&](long s, long e, int) { add_range(a, b, s, e); });
+}
+
+CM_CLONES static void scale_range(float* a, float f, long s, long e) {
+  for (long i = s; i < e; i++) a[i] *= f;
 }
 
 void scale_inplace(float* a, float f, long n) {
-  for_rows(n, 16384, [&](long s, long e, int) {
-    for (long i = s; i < e; i++) a[i] *= f;
-  });
+  for_rows(n, 16384, [&](long s, long e, int) { scale_range(a, f, s, e); });
 }
 
 double sum_squares(const float* a, long n) {

@@ -52,7 +52,7 @@ struct Pool {
     for (;;) {
       // Spin briefly: a futex wake costs tens of microseconds, more than many of our kernels take.
       long g = generation.load();
-      for (int spin = 0; g == seen && spin < 20000; spin++) g = generation.load();
+      for (int spin = 0; g == seen && spin < 400000; spin++) g = generation.load();
       if (g == seen) {
         std::unique_lock<std::mutex> lk(mu);
         cv.wait(lk, [&] { return stop || generation.load() != seen; });
