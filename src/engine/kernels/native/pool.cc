@@ -50,7 +50,8 @@ struct Pool {
   void worker_loop() {
     long seen = 0;
     for (;;) {
-      // Spin briefly: a futex wake costs tens of microseconds, more than many of our kernels take.
+      // Spin first: a futex wake costs tens of microseconds, more than many of our kernels take, and the JavaScript
+      // between two kernels of a forward pass can outlast a short spin. About as long as libgomp spins by default.
       long g = generation.load();
       for (int spin = 0; g == seen && spin < 400000; spin++) g = generation.load();
       if (g == seen) {
