@@ -46,6 +46,45 @@ test("sgemm: every transpose combination, odd sizes, strides, alpha and beta", {
   native!.setGemmBackend(0);
 });
 
+test("the own gemm with beta 0 never reads C (NaN there stays out), several K blocks and edge tiles, and leaves the gaps between rows alone", {
+  skip,
+}, () => {
+  native!.setGemmBackend(1);
+  try {
+    for (const [M, N, K] of [
+      [37, 70, 600],
+      [130, 45, 257],
+      [300, 200, 150],
+    ]) {
+      for (const [ta, tb] of [
+        [false, true],
+        [true, false],
+        [false, false],
+      ]) {
+        const lda = ta ? M : K;
+        const ldb = tb ? K : N;
+        const ldc = N + 3;
+        const A = randomArray((ta ? K : M) * lda, 21);
+        const B = randomArray((tb ? N : K) * ldb, 22);
+        const r = new Float32Array(M * ldc);
+        ref.sgemm(ta, tb, M, N, K, 0.7, A, lda, B, ldb, 0, r, ldc);
+        for (const threads of [1, 2]) {
+          native!.setThreads(threads);
+          const c = new Float32Array(M * ldc).fill(Number.NaN);
+          native!.sgemm(ta, tb, M, N, K, 0.7, A, lda, B, ldb, 0, c, ldc);
+          for (let i = 0; i < M; i++)
+            for (let j = N; j < ldc; j++) assert.ok(Number.isNaN(c[i * ldc + j]), `gap (${i}, ${j}) written`);
+          const inside = (x: Float32Array) => x.filter((_, idx) => idx % ldc < N);
+          assertClose(inside(c), inside(r), 2e-5 * Math.sqrt(K) + 1e-6, `${M}x${N}x${K} ta=${ta} tb=${tb}`);
+        }
+      }
+    }
+  } finally {
+    native!.setGemmBackend(0);
+    native!.setThreads(2);
+  }
+});
+
 test("decoding's products (a few rows times a weight matrix transposed) match the reference at every SIMD level's edges, the same on 1 and 2 threads", {
   skip,
 }, () => {

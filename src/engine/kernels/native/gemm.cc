@@ -129,7 +129,9 @@ void pack_b(bool tb, const float* B, int ldb, int j0, int nc, int p0, int kc, fl
 }
 
 // ---------------------------------------------------------------- micro-kernels: C[MR×NR] += Ap · Bp over kc
-__attribute__((target("avx512f"))) void micro_avx512(int kc, const float* Ap, const float* Bp, float* C, int ldc) {
+// (C = Ap · Bp when overwrite is set: the first K block of a product with beta = 0, whose C is not read at all)
+__attribute__((target("avx512f"))) void micro_avx512(int kc, const float* Ap, const float* Bp, float* C, int ldc,
+                                                     bool overwrite) {
   constexpr int MR = 12;
   __m512 c0[MR], c1[MR];
   for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();
@@ -144,6 +146,14 @@ __attribute__((target("avx512f"))) void micro_avx512(int kc, const float* Ap, co
     Ap += MR;
     Bp += 32;
   }
+  if (overwrite) {
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; r++) {
+      _mm512_storeu_ps(C + (long)r * ldc, c0[r]);
+      _mm512_storeu_ps(C + (long)r * ldc + 16, c1[r]);
+    }
+    return;
+  }
 #pragma GCC unroll 12
   for (int r = 0; r < MR; r++) {
     float* row = C + (long)r * ldc;
@@ -152,7 +162,8 @@ __attribute__((target("avx512f"))) void micro_avx512(int kc, const float* Ap, co
   }
 }
 
-__attribute__((target("avx2,fma"))) void micro_avx2(int kc, const float* Ap, const float* Bp, float* C, int ldc) {
+__attribute__((target("avx2,fma"))) void micro_avx2(int kc, const float* Ap, const float* Bp, float* C, int ldc,
+                                                    bool overwrite) {
   constexpr int MR = 6;
   __m256 c0[MR], c1[MR];
   for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm256_setzero_ps();
@@ -170,12 +181,12 @@ __attribute__((target("avx2,fma"))) void micro_avx2(int kc, const float* Ap, con
 #pragma GCC unroll 6
   for (int r = 0; r < MR; r++) {
     float* row = C + (long)r * ldc;
-    _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), c0[r]));
-    _mm256_storeu_ps(row + 8, _mm256_add_ps(_mm256_loadu_ps(row + 8), c1[r]));
+    _mm256_storeu_ps(row, overwrite ? c0[r] : _mm256_add_ps(_mm256_loadu_ps(row), c0[r]));
+    _mm256_storeu_ps(row + 8, overwrite ? c1[r] : _mm256_add_ps(_mm256_loadu_ps(row + 8), c1[r]));
   }
 }
 
-void micro_generic(int kc, const float* Ap, const float* Bp, float* C, int ldc) {
+void micro_generic(int kc, const float* Ap, const float* Bp, float* C, int ldc, bool overwrite) {
   constexpr int MR = 4, NR = 8;
   float acc[MR][NR] = {};
   for (int p = 0; p < kc; p++) {
@@ -185,14 +196,17 @@ void micro_generic(int kc, const float* Ap, const float* Bp, float* C, int ldc) 
     Bp += NR;
   }
   for (int r = 0; r < MR; r++)
-    for (int c = 0; c < NR; c++) C[(long)r * ldc + c] += acc[r][c];
+    for (int c = 0; c < NR; c++) C[(long)r * ldc + c] = overwrite ? acc[r][c] : C[(long)r * ldc + c] + acc[r][c];
 }
 
-typedef void (*micro_fn)(int, const float*, const float*, float*, int);
+typedef void (*micro_fn)(int, const float*, const float*, float*, int, bool);
 
+// overwrite: C holds nothing to keep (beta = 0), so the first K block stores its products instead of adding them: C is
+// then written once and read K / KC - 1 times, where zeroing it first wrote it twice and read it K / KC times. A
+// training step's products write 2048 × 1536 outputs, well past the caches.
 template <int MR, int NR>
 void gemm_blocked(micro_fn micro, bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
-                  const float* B, int ldb, float* C, int ldc) {
+                  const float* B, int ldb, float* C, int ldc, bool overwrite) {
   constexpr int MC = (MC_ROWS / MR) * MR;
   thread_local std::vector<float> bufA, bufB;
   bufA.resize((size_t)MC * KC + 64);
@@ -214,13 +228,14 @@ void gemm_blocked(micro_fn micro, bool ta, bool tb, int M, int N, int K, float a
             const float* Ap = bufA.data() + (long)is * kc;
             int rows = std::min(MR, mc - is);
             float* Cij = C + (long)(i0 + is) * ldc + j0 + js;
+            bool first = overwrite && p0 == 0;
             if (rows == MR && cols == NR) {
-              micro(kc, Ap, Bp, Cij, ldc);
+              micro(kc, Ap, Bp, Cij, ldc, first);
             } else {
-              std::memset(tile, 0, sizeof(tile));
-              micro(kc, Ap, Bp, tile, NR);
+              micro(kc, Ap, Bp, tile, NR, true);
               for (int r = 0; r < rows; r++)
-                for (int c = 0; c < cols; c++) Cij[(long)r * ldc + c] += tile[r * NR + c];
+                for (int c = 0; c < cols; c++)
+                  Cij[(long)r * ldc + c] = first ? tile[r * NR + c] : Cij[(long)r * ldc + c] + tile[r * NR + c];
             }
           }
         }
@@ -257,12 +272,13 @@ void scale_c(int M, int N, float beta, float* C, int ldc) {
 void sgemm_own_st(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
                   int ldb, float beta, float* C, int ldc) {
   if (M <= 0 || N <= 0) return;
-  scale_c(M, N, beta, C, ldc);
+  bool overwrite = beta == 0.f && K > 0 && alpha != 0.f;
+  if (!overwrite) scale_c(M, N, beta, C, ldc);
   if (K <= 0 || alpha == 0.f) return;
   switch (detect_simd()) {
-    case 2: gemm_blocked<12, 32>(micro_avx512, ta, tb, M, N, K, alpha, A, lda, B, ldb, C, ldc); break;
-    case 1: gemm_blocked<6, 16>(micro_avx2, ta, tb, M, N, K, alpha, A, lda, B, ldb, C, ldc); break;
-    default: gemm_blocked<4, 8>(micro_generic, ta, tb, M, N, K, alpha, A, lda, B, ldb, C, ldc); break;
+    case 2: gemm_blocked<12, 32>(micro_avx512, ta, tb, M, N, K, alpha, A, lda, B, ldb, C, ldc, overwrite); break;
+    case 1: gemm_blocked<6, 16>(micro_avx2, ta, tb, M, N, K, alpha, A, lda, B, ldb, C, ldc, overwrite); break;
+    default: gemm_blocked<4, 8>(micro_generic, ta, tb, M, N, K, alpha, A, lda, B, ldb, C, ldc, overwrite); break;
   }
 }
 
