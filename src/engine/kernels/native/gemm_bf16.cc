@@ -101,9 +101,9 @@ void pack_w(const uint16_t* W, int ldw, int j0, int nc, int p0, int kc, uint32_t
   }
 }
 
-// C[MR×NR] += Ap · Bp over `pairs` pairs
+// C[MR×NR] += Ap · Bp over `pairs` pairs (C = Ap · Bp when overwrite is set, as in the F32 kernel)
 __attribute__((target("avx512f,avx512bf16"))) void micro(int pairs, const uint32_t* Ap, const uint32_t* Bp,
-                                                          float* C, int ldc) {
+                                                          float* C, int ldc, bool overwrite) {
   __m512 c0[MR], c1[MR];
   for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();
   for (int p = 0; p < pairs; p++) {
@@ -118,12 +118,13 @@ __attribute__((target("avx512f,avx512bf16"))) void micro(int pairs, const uint32
   }
   for (int r = 0; r < MR; r++) {
     float* row = C + (long)r * ldc;
-    _mm512_storeu_ps(row, _mm512_add_ps(_mm512_loadu_ps(row), c0[r]));
-    _mm512_storeu_ps(row + 16, _mm512_add_ps(_mm512_loadu_ps(row + 16), c1[r]));
+    _mm512_storeu_ps(row, overwrite ? c0[r] : _mm512_add_ps(_mm512_loadu_ps(row), c0[r]));
+    _mm512_storeu_ps(row + 16, overwrite ? c1[r] : _mm512_add_ps(_mm512_loadu_ps(row + 16), c1[r]));
   }
 }
 
-void gemm_st(int M, int N, int K, const uint32_t* Xp, const uint16_t* W, int ldw, float* C, int ldc) {
+// overwrite: beta = 0, C not read (the first K block stores)
+void gemm_st(int M, int N, int K, const uint32_t* Xp, const uint16_t* W, int ldw, float* C, int ldc, bool overwrite) {
   const int P = (K + 1) / 2;
   thread_local std::vector<uint32_t> bufX, bufW;
   bufX.resize((size_t)MC * (KC / 2) + 64);
@@ -146,13 +147,14 @@ void gemm_st(int M, int N, int K, const uint32_t* Xp, const uint16_t* W, int ldw
             const uint32_t* Ap = bufX.data() + (long)is * pairs;
             const int rows = std::min(MR, mc - is);
             float* Cij = C + (long)(i0 + is) * ldc + j0 + js;
+            const bool first = overwrite && p0 == 0;
             if (rows == MR && cols == NR) {
-              micro(pairs, Ap, Bp, Cij, ldc);
+              micro(pairs, Ap, Bp, Cij, ldc, first);
             } else {
-              std::memset(tile, 0, sizeof(tile));
-              micro(pairs, Ap, Bp, tile, NR);
+              micro(pairs, Ap, Bp, tile, NR, true);
               for (int r = 0; r < rows; r++)
-                for (int c = 0; c < cols; c++) Cij[(long)r * ldc + c] += tile[r * NR + c];
+                for (int c = 0; c < cols; c++)
+                  Cij[(long)r * ldc + c] = first ? tile[r * NR + c] : Cij[(long)r * ldc + c] + tile[r * NR + c];
             }
           }
         }
@@ -238,13 +240,15 @@ bool sgemm_bf16w(int M, int N, int K, float alpha, const float* X, int ldx, cons
     gemv(M, N, K, alpha, X, ldx, W, ldw, beta, C, ldc);
     return true;
   }
-  for (int i = 0; i < M; i++) {
-    float* row = C + (long)i * ldc;
-    if (beta == 0.f)
-      std::memset(row, 0, sizeof(float) * N);
-    else if (beta != 1.f)
-      for (int j = 0; j < N; j++) row[j] *= beta;
-  }
+  const bool overwrite = beta == 0.f && K > 0 && alpha != 0.f;
+  if (!overwrite)
+    for (int i = 0; i < M; i++) {
+      float* row = C + (long)i * ldc;
+      if (beta == 0.f)
+        std::memset(row, 0, sizeof(float) * N);
+      else if (beta != 1.f)
+        for (int j = 0; j < N; j++) row[j] *= beta;
+    }
   if (K <= 0 || alpha == 0.f) return true;
   // x converted once, shared by every task
   const int P = (K + 1) / 2;
@@ -262,9 +266,9 @@ bool sgemm_bf16w(int M, int N, int K, float alpha, const float* X, int ldx, cons
     const long e = std::min(n, chunk_begin(units, tasks, t + 1) * unit);
     if (e <= b) return;
     if (splitM)
-      gemm_st((int)(e - b), N, K, xp + b * P, W, ldw, C + b * ldc, ldc);
+      gemm_st((int)(e - b), N, K, xp + b * P, W, ldw, C + b * ldc, ldc, overwrite);
     else
-      gemm_st(M, (int)(e - b), K, xp, W + b * ldw, ldw, C + b, ldc);
+      gemm_st(M, (int)(e - b), K, xp, W + b * ldw, ldw, C + b, ldc, overwrite);
   });
   return true;
 }
