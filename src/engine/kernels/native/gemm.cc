@@ -201,31 +201,59 @@ void micro_generic(int kc, const float* Ap, const float* Bp, float* C, int ldc, 
 
 typedef void (*micro_fn)(int, const float*, const float*, float*, int, bool);
 
+inline long round_up(long n, long to) { return (n + to - 1) / to * to; }
+
+// One operand packed whole, by all threads, so that the tasks of a multithreaded product share it: A's rows in MR
+// strips (a = true) or B's columns in NR strips. Layout: the KC blocks of K one after another, block p0 at
+// p0 · (rows or columns rounded up to whole strips), and within a block, strip s at s · (strip width) · kc.
+template <int MR, int NR>
+void pack_whole(bool a, bool trans, const float* X, int ld, int n, int K, float alpha, float* out) {
+  const int width = a ? MR : NR;
+  const long npad = round_up(n, width);
+  const int blocks = (K + KC - 1) / KC, strips = (int)(npad / width);
+  constexpr int STRIPS_PER_TASK = 8;
+  const int per = (strips + STRIPS_PER_TASK - 1) / STRIPS_PER_TASK;
+  parallel_for(blocks * per, [&](int t) {
+    const int p0 = t / per * KC, kc = std::min(KC, K - p0);
+    const int s0 = t % per * STRIPS_PER_TASK * width, count = std::min(STRIPS_PER_TASK * width, n - s0);
+    float* o = out + (long)p0 * npad + (long)s0 * kc;
+    if (a)
+      pack_a<MR>(trans, X, ld, s0, count, p0, kc, alpha, o);
+    else
+      pack_b<NR>(trans, X, ld, s0, count, p0, kc, o);
+  });
+}
+
 // overwrite: C holds nothing to keep (beta = 0), so the first K block stores its products instead of adding them: C is
 // then written once and read K / KC - 1 times, where zeroing it first wrote it twice and read it K / KC times. A
 // training step's products write 2048 × 1536 outputs, well past the caches.
+// packedA / packedB: that operand already packed whole by pack_whole (below), or null to pack it here block by block.
 template <int MR, int NR>
 void gemm_blocked(micro_fn micro, bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
-                  const float* B, int ldb, float* C, int ldc, bool overwrite) {
+                  const float* B, int ldb, float* C, int ldc, bool overwrite, const float* packedA = nullptr,
+                  const float* packedB = nullptr) {
   constexpr int MC = (MC_ROWS / MR) * MR;
   thread_local std::vector<float> bufA, bufB;
-  bufA.resize((size_t)MC * KC + 64);
-  bufB.resize((size_t)(NC + NR) * KC + 64);
+  if (!packedA) bufA.resize((size_t)MC * KC + 64);
+  if (!packedB) bufB.resize((size_t)(NC + NR) * KC + 64);
+  const long Mpad = round_up(M, MR), Npad = round_up(N, NR);
   float tile[MR * NR];
   for (int j0 = 0; j0 < N; j0 += NC) {
     int nc = std::min(NC, N - j0);
     int ncPadded = (nc + NR - 1) / NR * NR;
     for (int p0 = 0; p0 < K; p0 += KC) {
       int kc = std::min(KC, K - p0);
-      pack_b<NR>(tb, B, ldb, j0, nc, p0, kc, bufB.data());
+      const float* panelB = packedB ? packedB + (long)p0 * Npad + (long)j0 * kc : bufB.data();
+      if (!packedB) pack_b<NR>(tb, B, ldb, j0, nc, p0, kc, bufB.data());
       for (int i0 = 0; i0 < M; i0 += MC) {
         int mc = std::min(MC, M - i0);
-        pack_a<MR>(ta, A, lda, i0, mc, p0, kc, alpha, bufA.data());
+        const float* blockA = packedA ? packedA + (long)p0 * Mpad + (long)i0 * kc : bufA.data();
+        if (!packedA) pack_a<MR>(ta, A, lda, i0, mc, p0, kc, alpha, bufA.data());
         for (int js = 0; js < ncPadded; js += NR) {
-          const float* Bp = bufB.data() + (long)js * kc;
+          const float* Bp = panelB + (long)js * kc;
           int cols = std::min(NR, nc - js);
           for (int is = 0; is < mc; is += MR) {
-            const float* Ap = bufA.data() + (long)is * kc;
+            const float* Ap = blockA + (long)is * kc;
             int rows = std::min(MR, mc - is);
             float* Cij = C + (long)(i0 + is) * ldc + j0 + js;
             bool first = overwrite && p0 == 0;
@@ -267,6 +295,47 @@ void scale_c(int M, int N, float beta, float* C, int ldc) {
       for (int j = 0; j < N; j++) row[j] *= beta;
   }
 }
+
+// Splits the larger of M and N into row or column blocks, one per task; block edges fall on whole micro-tiles (a block
+// of 144 columns would run its last 32-column strip half empty). The operand every task reads whole (A when the
+// columns are split, B when the rows are) is packed once, before the tasks start, instead of once per task: a
+// prefill's products spent a fifth of their time packing. The sums are the single-threaded kernel's.
+template <int MR, int NR>
+void gemm_threaded(micro_fn micro, bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
+                   const float* B, int ldb, float beta, float* C, int ldc) {
+  const int threads = pool_threads();
+  const bool splitM = M >= N;
+  const long n = splitM ? M : N;
+  long unit = splitM ? MR : NR;
+  long units = (n + unit - 1) / unit;
+  int tasks = chunk_count(units, 1, threads * 2);
+  if (units < 2 * threads) tasks = chunk_count(n, 32, threads * 2), unit = 1, units = n;
+  if (K <= 0 || alpha == 0.f) return scale_c(M, N, beta, C, ldc);
+  const bool overwrite = beta == 0.f;
+  thread_local std::vector<float> shared;
+  shared.resize(splitM ? round_up(N, NR) * K : round_up(M, MR) * K);
+  float* packed = shared.data();  // by pointer: inside the tasks, `shared` would name each pool thread's own vector
+  if (splitM)
+    pack_whole<MR, NR>(false, tb, B, ldb, N, K, 1.f, packed);
+  else
+    pack_whole<MR, NR>(true, ta, A, lda, M, K, alpha, packed);
+  parallel_for(tasks, [&](int t) {
+    const long b = std::min(n, chunk_begin(units, tasks, t) * unit);
+    const long e = std::min(n, chunk_begin(units, tasks, t + 1) * unit);
+    if (e <= b) return;
+    if (splitM) {
+      const float* Ab = ta ? A + b : A + b * lda;
+      if (!overwrite) scale_c((int)(e - b), N, beta, C + b * ldc, ldc);
+      gemm_blocked<MR, NR>(micro, ta, tb, (int)(e - b), N, K, alpha, Ab, lda, B, ldb, C + b * ldc, ldc, overwrite,
+                           nullptr, packed);
+    } else {
+      const float* Bb = tb ? B + b * ldb : B + b;
+      if (!overwrite) scale_c(M, (int)(e - b), beta, C + b, ldc);
+      gemm_blocked<MR, NR>(micro, ta, tb, M, (int)(e - b), K, alpha, A, lda, Bb, ldb, C + b, ldc, overwrite, packed,
+                           nullptr);
+    }
+  });
+}
 }  // namespace
 
 void sgemm_own_st(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
@@ -296,25 +365,11 @@ void sgemm_own(bool ta, bool tb, int M, int N, int K, float alpha, const float* 
     sgemm_own_st(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
-  // Split the larger of M and N into row or column blocks; each task packs its own panels. Block edges fall on
-  // whole micro-tiles (32 columns, or 12 rows): a block of 144 columns would run its last 32-column strip half empty.
-  bool splitM = M >= N;
-  long n = splitM ? M : N;
-  long unit = splitM ? 12 : 32;
-  long units = (n + unit - 1) / unit;
-  int tasks = chunk_count(units, 1, threads * 2);
-  if (units < 2 * threads) tasks = chunk_count(n, 32, threads * 2), unit = 1, units = n;
-  parallel_for(tasks, [&](int t) {
-    long b = std::min(n, chunk_begin(units, tasks, t) * unit), e = std::min(n, chunk_begin(units, tasks, t + 1) * unit);
-    if (e <= b) return;
-    if (splitM) {
-      const float* Ab = ta ? A + b : A + b * lda;
-      sgemm_own_st(ta, tb, (int)(e - b), N, K, alpha, Ab, lda, B, ldb, beta, C + b * ldc, ldc);
-    } else {
-      const float* Bb = tb ? B + b * ldb : B + b;
-      sgemm_own_st(ta, tb, M, (int)(e - b), K, alpha, A, lda, Bb, ldb, beta, C + b, ldc);
-    }
-  });
+  switch (detect_simd()) {
+    case 2: gemm_threaded<12, 32>(micro_avx512, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
+    case 1: gemm_threaded<6, 16>(micro_avx2, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
+    default: gemm_threaded<4, 8>(micro_generic, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
+  }
 }
 
 void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
