@@ -66,26 +66,38 @@ __attribute__((target("avx512f"))) void scores(float* S, int lds, const float* Q
   }
 }
 
+// O[r][c0..c0 + 16·C) = Σ_j P[r][j] · V[j][c0..) over j < keys. C is a template argument so that the R × C
+// accumulators stay in registers: with a run-time count the compiler kept them in memory, and this loop took two and
+// a half times as long as the scores'.
+template <int R, int C>
+__attribute__((target("avx512f"))) void weighted_columns(float* O, int ldo, const float* P, int ldp, const float* V,
+                                                         int ldv, int keys, int c0) {
+  __m512 acc[R][C];
+  for (int r = 0; r < R; r++)
+    for (int c = 0; c < C; c++) acc[r][c] = _mm512_setzero_ps();
+  for (int j = 0; j < keys; j++) {
+    const float* vr = V + (long)j * ldv + c0;
+    __m512 v[C];
+    for (int c = 0; c < C; c++) v[c] = _mm512_loadu_ps(vr + 16 * c);
+    for (int r = 0; r < R; r++) {
+      const __m512 p = _mm512_set1_ps(P[(long)r * ldp + j]);
+      for (int c = 0; c < C; c++) acc[r][c] = _mm512_fmadd_ps(p, v[c], acc[r][c]);
+    }
+  }
+  for (int r = 0; r < R; r++)
+    for (int c = 0; c < C; c++) _mm512_storeu_ps(O + (long)r * ldo + c0 + 16 * c, acc[r][c]);
+}
+
 // O[r][0..hd) = Σ_j P[r][j] · V[j] over j < keys, 64 columns of the head at a time (hd a multiple of 16)
 template <int R>
-__attribute__((target("avx512f"))) void weighted_values(float* O, int ldo, const float* P, int ldp, const float* V,
-                                                        int ldv, int keys, int hd) {
+void weighted_values(float* O, int ldo, const float* P, int ldp, const float* V, int ldv, int keys, int hd) {
   for (int c0 = 0; c0 < hd; c0 += 64) {
-    const int nc = std::min(4, (hd - c0) / 16);
-    __m512 acc[R][4];
-    for (int r = 0; r < R; r++)
-      for (int c = 0; c < 4; c++) acc[r][c] = _mm512_setzero_ps();
-    for (int j = 0; j < keys; j++) {
-      const float* vr = V + (long)j * ldv + c0;
-      __m512 v[4];
-      for (int c = 0; c < nc; c++) v[c] = _mm512_loadu_ps(vr + 16 * c);
-      for (int r = 0; r < R; r++) {
-        __m512 p = _mm512_set1_ps(P[(long)r * ldp + j]);
-        for (int c = 0; c < nc; c++) acc[r][c] = _mm512_fmadd_ps(p, v[c], acc[r][c]);
-      }
+    switch (std::min(4, (hd - c0) / 16)) {
+      case 4: weighted_columns<R, 4>(O, ldo, P, ldp, V, ldv, keys, c0); break;
+      case 3: weighted_columns<R, 3>(O, ldo, P, ldp, V, ldv, keys, c0); break;
+      case 2: weighted_columns<R, 2>(O, ldo, P, ldp, V, ldv, keys, c0); break;
+      default: weighted_columns<R, 1>(O, ldo, P, ldp, V, ldv, keys, c0); break;
     }
-    for (int r = 0; r < R; r++)
-      for (int c = 0; c < nc; c++) _mm512_storeu_ps(O + (long)r * ldo + c0 + 16 * c, acc[r][c]);
   }
 }
 
