@@ -6,8 +6,10 @@
  * greedy tokens/s after that prompt, the prompt's own prefill not counted. Training: one AdamW step on 8 × 256 tokens
  * against PyTorch, at the larger shape. Prints one JSON line: raw figures, ratios at the larger shape, and the share of
  * the GEMM-bound limit (FLOPs per token over the measured peak GEMM rate) that crossmon's prefill reaches; then the
- * same prefill and decode with the weights in BF16 (bf16_* ratios).
- *   npm run bench -- peers [--quick]   (--quick: the engine bench's shape only, fewer repeats)
+ * same prefill and decode with the weights in BF16 (bf16_* ratios). At the larger shape the three tools take turns for
+ * three rounds, and each ratio is the median of its rounds' ratios (all listed under `rounds`): this machine's speed
+ * drifts by a tenth and more from one minute to the next, and a tool timed alone would carry whatever spell it met.
+ *   npm run bench -- peers [--quick]   (--quick: the engine bench's shape only, fewer repeats, one round)
  */
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -30,6 +32,7 @@ const quick = process.argv.includes("--quick");
 const T = 256;
 const NEW = quick ? 16 : 64;
 const REPS = quick ? 3 : 5;
+const ROUNDS = quick ? 1 : 3;
 const threads = nativeKernels()?.info().threads ?? 1;
 
 async function timedAsync(fn: () => Promise<number | undefined>, n: number): Promise<number> {
@@ -110,8 +113,9 @@ function torchRun(script: string, args: string[]): Record<string, number> | { er
   return JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}");
 }
 
-/** One AdamW step on 8 × 256 tokens, as the engine bench times it. */
-function crossmonTrain(model: Transformer, work: string): number {
+/** One AdamW step on 8 × 256 tokens, as the engine bench times it, from the saved weights (as PyTorch starts). */
+function crossmonTrain(work: string): number {
+  const model = loadModel(work);
   const c = model.config;
   const B = 8;
   const rng = new Rng(99);
@@ -159,6 +163,60 @@ function prefillFlopsPerToken(c: ModelConfig): number {
   return 2 * c.layers * perLayer + 2 * c.layers * q * T + (2 * c.hidden * c.vocabSize) / T;
 }
 
+type Figures = Record<string, number | string>;
+type Round = {
+  crossmon: Figures;
+  llama_cpp: Figures | { error: string };
+  torch: Figures | { error: string };
+  crossmon_train_tokens_per_s?: number;
+  torch_train?: Figures | { error: string };
+};
+
+/** Each tool in turn on the same prompt (and the training step, where asked), so that a slow spell falls on all. */
+async function round(model: Transformer, work: string, gguf: string, prompt: Int32Array, train: boolean) {
+  const r: Round = {
+    crossmon: crossmonRun(model, prompt),
+    llama_cpp: await llamaCppRun(gguf, prompt).catch((e: Error) => ({ error: e.message })),
+    torch: torchRun("torch_peers.py", [work, String(threads), String(T), String(NEW), String(REPS)]),
+  };
+  if (train) {
+    r.crossmon_train_tokens_per_s = crossmonTrain(work);
+    r.torch_train = torchRun("torch_engine.py", [work, String(threads), String(quick ? 2 : 3)]);
+  }
+  return r;
+}
+
+/** The median of each numeric field over the runs that have it (a run that failed carries `error` instead). */
+function medians(runs: (Figures | { error: string })[]): Figures {
+  const ok = runs.filter((x): x is Figures => !("error" in x));
+  const out: Figures = {};
+  for (const key of Object.keys(ok[0] ?? {}))
+    out[key] = typeof ok[0][key] === "number" ? median(ok.map((x) => Number(x[key]))) : ok[0][key];
+  return out;
+}
+
+const num = (o: unknown, k: string) =>
+  o && typeof o === "object" && k in o ? Number((o as Record<string, number>)[k]) : NaN;
+const ratio = (a: number, b: number) =>
+  Number.isFinite(a) && Number.isFinite(b) && b > 0 ? +(a / b).toFixed(3) : null;
+
+/** The headline ratios, each the median over the rounds of that round's own ratio. */
+function ratiosOf(rounds: Round[]) {
+  const med = (f: (x: Round) => number | null) => {
+    const xs = rounds.map(f).filter((x): x is number => x !== null);
+    return xs.length ? median(xs) : null;
+  };
+  const pre = (x: Round) => num(x.crossmon, "prefill_tokens_per_s");
+  const dec = (x: Round) => num(x.crossmon, "decode_tokens_per_s");
+  return {
+    prefill_vs_torch: med((x) => ratio(pre(x), num(x.torch, "prefill_tokens_per_s"))),
+    prefill_vs_llamacpp: med((x) => ratio(pre(x), num(x.llama_cpp, "prefill_tokens_per_s"))),
+    decode_vs_llamacpp: med((x) => ratio(dec(x), num(x.llama_cpp, "decode_tokens_per_s"))),
+    decode_vs_torch: med((x) => ratio(dec(x), num(x.torch, "decode_tokens_per_s"))),
+    train_vs_torch: med((x) => ratio(Number(x.crossmon_train_tokens_per_s), num(x.torch_train, "train_tokens_per_s"))),
+  };
+}
+
 const shapes = quick ? { engine: BENCH_MODEL } : { engine: BENCH_MODEL, peer_108m: PEER_MODEL };
 const results: Record<string, Record<string, unknown>> = {};
 const gemm = nativeKernels() ? benchGemm(0.25, 2) : null;
@@ -175,34 +233,33 @@ for (const [name, hf] of Object.entries(shapes)) {
   const prompt = new Int32Array(T).map(() => rng.int(Math.min(config.vocabSize, 4096)));
   const gguf = join(work, "model-f32.gguf");
   exportGguf({ base: work, adapter: null }, gguf, { dtype: "f32" });
-  const own = crossmonRun(model, prompt);
-  const cpp = await llamaCppRun(gguf, prompt).catch((e: Error) => ({ error: e.message }));
-  const torch = torchRun("torch_peers.py", [work, String(threads), String(T), String(NEW), String(REPS)]);
+  const rounds: Round[] = [];
+  for (let i = 0; i < (name === "peer_108m" ? ROUNDS : 1); i++)
+    rounds.push(await round(model, work, gguf, prompt, name === "peer_108m" || quick));
   const params = [...model.params.values()].reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
   const flops = prefillFlopsPerToken(config);
+  const own = medians(rounds.map((x) => x.crossmon));
   const r: Record<string, unknown> = {
     parameters: params,
     crossmon: own,
-    llama_cpp: cpp,
-    torch,
-    prefill_gflops: +((own.prefill_tokens_per_s * flops) / 1e9).toFixed(1),
-    gemm_bound_share: peak ? +((own.prefill_tokens_per_s * flops) / 1e9 / peak).toFixed(3) : null,
+    llama_cpp: rounds.length === 1 ? rounds[0].llama_cpp : medians(rounds.map((x) => x.llama_cpp)),
+    torch: rounds.length === 1 ? rounds[0].torch : medians(rounds.map((x) => x.torch)),
+    prefill_gflops: +((Number(own.prefill_tokens_per_s) * flops) / 1e9).toFixed(1),
+    gemm_bound_share: peak ? +((Number(own.prefill_tokens_per_s) * flops) / 1e9 / peak).toFixed(3) : null,
+    ratios: ratiosOf(rounds),
   };
-  if (name === "peer_108m" || quick) r.bf16 = await bf16Round(model, work, prompt);
-  if (name === "peer_108m" || quick) {
-    r.crossmon_train_tokens_per_s = crossmonTrain(model, work);
-    r.torch_train = torchRun("torch_engine.py", [work, String(threads), String(quick ? 2 : 3)]);
+  if (rounds[0].torch_train) {
+    r.crossmon_train_tokens_per_s = median(rounds.map((x) => Number(x.crossmon_train_tokens_per_s)));
+    r.torch_train = medians(rounds.map((x) => x.torch_train ?? { error: "not run" }));
   }
+  if (rounds.length > 1) r.rounds = rounds.map((x) => ({ ...x, ratios: ratiosOf([x]) }));
+  if (name === "peer_108m" || quick) r.bf16 = await bf16Round(model, work, prompt);
   results[name] = r;
   rmSync(work, { recursive: true });
 }
 
 const at = results[quick ? "engine" : "peer_108m"];
 const bf = (at.bf16 ?? {}) as Record<string, unknown>;
-const num = (o: unknown, k: string) =>
-  o && typeof o === "object" && k in o ? Number((o as Record<string, number>)[k]) : NaN;
-const ratio = (a: number, b: number) =>
-  Number.isFinite(a) && Number.isFinite(b) && b > 0 ? +(a / b).toFixed(3) : null;
 console.log(
   JSON.stringify({
     threads,
@@ -211,11 +268,7 @@ console.log(
     prompt_tokens: T,
     new_tokens: NEW,
     shapes: results,
-    prefill_vs_torch: ratio(num(at.crossmon, "prefill_tokens_per_s"), num(at.torch, "prefill_tokens_per_s")),
-    prefill_vs_llamacpp: ratio(num(at.crossmon, "prefill_tokens_per_s"), num(at.llama_cpp, "prefill_tokens_per_s")),
-    decode_vs_llamacpp: ratio(num(at.crossmon, "decode_tokens_per_s"), num(at.llama_cpp, "decode_tokens_per_s")),
-    decode_vs_torch: ratio(num(at.crossmon, "decode_tokens_per_s"), num(at.torch, "decode_tokens_per_s")),
-    train_vs_torch: ratio(Number(at.crossmon_train_tokens_per_s), num(at.torch_train, "train_tokens_per_s")),
+    ...(at.ratios as object),
     bf16_prefill_vs_torch: ratio(num(bf.crossmon, "prefill_tokens_per_s"), num(bf.torch, "prefill_tokens_per_s")),
     bf16_prefill_vs_llamacpp: ratio(
       num(bf.crossmon, "prefill_tokens_per_s"),
