@@ -227,7 +227,7 @@ void pack_whole(bool a, bool trans, const float* X, int ld, int n, int K, float 
 // overwrite: C holds nothing to keep (beta = 0), so the first K block stores its products instead of adding them: C is
 // then written once and read K / KC - 1 times, where zeroing it first wrote it twice and read it K / KC times. A
 // training step's products write 2048 × 1536 outputs, well past the caches.
-// packedA / packedB: that operand already packed whole by pack_whole (below), or null to pack it here block by block.
+// packedA / packedB: that operand already packed whole by pack_whole (above), or null to pack it here block by block.
 template <int MR, int NR>
 void gemm_blocked(micro_fn micro, bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
                   const float* B, int ldb, float* C, int ldc, bool overwrite, const float* packedA = nullptr,
@@ -299,7 +299,8 @@ void scale_c(int M, int N, float beta, float* C, int ldc) {
 // Splits the larger of M and N into row or column blocks, one per task; block edges fall on whole micro-tiles (a block
 // of 144 columns would run its last 32-column strip half empty). The operand every task reads whole (A when the
 // columns are split, B when the rows are) is packed once, before the tasks start, instead of once per task: a
-// prefill's products spent a fifth of their time packing. The sums are the single-threaded kernel's.
+// prefill's products spent a fifth of their time packing. The sums are the single-threaded kernel's. The packed
+// operand is the one along the shorter side, so it is never larger than the longer side's operand, already in memory.
 template <int MR, int NR>
 void gemm_threaded(micro_fn micro, bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
                    const float* B, int ldb, float beta, float* C, int ldc) {
