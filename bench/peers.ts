@@ -186,9 +186,11 @@ async function round(model: Transformer, work: string, gguf: string, prompt: Int
   return r;
 }
 
-/** The median of each numeric field over the runs that have it (a run that failed carries `error` instead). */
+/** The median of each numeric field over the runs that have it (a run that failed carries `error` instead; when every
+ * run failed, the first one's error). */
 function medians(runs: (Figures | { error: string })[]): Figures {
   const ok = runs.filter((x): x is Figures => !("error" in x));
+  if (!ok.length) return runs[0] ?? { error: "not run" };
   const out: Figures = {};
   for (const key of Object.keys(ok[0] ?? {}))
     out[key] = typeof ok[0][key] === "number" ? median(ok.map((x) => Number(x[key]))) : ok[0][key];
@@ -242,8 +244,8 @@ for (const [name, hf] of Object.entries(shapes)) {
   const r: Record<string, unknown> = {
     parameters: params,
     crossmon: own,
-    llama_cpp: rounds.length === 1 ? rounds[0].llama_cpp : medians(rounds.map((x) => x.llama_cpp)),
-    torch: rounds.length === 1 ? rounds[0].torch : medians(rounds.map((x) => x.torch)),
+    llama_cpp: medians(rounds.map((x) => x.llama_cpp)),
+    torch: medians(rounds.map((x) => x.torch)),
     prefill_gflops: +((Number(own.prefill_tokens_per_s) * flops) / 1e9).toFixed(1),
     gemm_bound_share: peak ? +((Number(own.prefill_tokens_per_s) * flops) / 1e9 / peak).toFixed(3) : null,
     ratios: ratiosOf(rounds),
