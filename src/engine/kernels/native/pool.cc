@@ -50,10 +50,11 @@ struct Pool {
   void worker_loop() {
     long seen = 0;
     for (;;) {
-      // Spin first: a futex wake costs tens of microseconds, more than many of our kernels take, and the JavaScript
-      // between two kernels of a forward pass can outlast a short spin. About as long as libgomp spins by default.
+      // Spin briefly: a futex wake costs tens of microseconds, more than many of our kernels take. Not for long: a
+      // spin twenty times longer made a prefill 2-3 % faster, but keeps a core busy in every process between its
+      // kernels, which costs where servers, clients and workers share a few cores.
       long g = generation.load();
-      for (int spin = 0; g == seen && spin < 400000; spin++) g = generation.load();
+      for (int spin = 0; g == seen && spin < 20000; spin++) g = generation.load();
       if (g == seen) {
         std::unique_lock<std::mutex> lk(mu);
         cv.wait(lk, [&] { return stop || generation.load() != seen; });
