@@ -20,10 +20,9 @@ import { parseConfig, type ModelConfig } from "../src/engine/config.js";
 import { loadModel, saveModel } from "../src/engine/io/checkpoint.js";
 import { kernels, nativeKernels } from "../src/engine/kernels/index.js";
 import { KVCache, Transformer } from "../src/engine/model.js";
-import { AdamW, clipGradNorm } from "../src/engine/optim.js";
-import { setTrainable } from "../src/engine/params.js";
 import { exportGguf } from "../src/train/export-gguf.js";
 import { benchGemm } from "./gemm.js";
+import { fullTrainingStep } from "./lib/train-step.js";
 import { median, timed } from "./lib/timing.js";
 import { BENCH_MODEL, PEER_MODEL } from "./lib/model-shape.js";
 import { PYTHON, peerEnv } from "./lib/python.js";
@@ -122,19 +121,7 @@ function crossmonTrain(work: string): number {
   const tokens = new Int32Array(B * T).map(() => rng.int(c.vocabSize));
   const targets = new Int32Array(B * T).map(() => rng.int(c.vocabSize));
   writeFileSync(join(work, "batch.json"), JSON.stringify({ B, T, tokens: [...tokens], targets: [...targets] }));
-  for (const p of model.params.values()) setTrainable(p, true);
-  const k = kernels();
-  const opt = new AdamW(k, model.trainableParams(), { weightDecay: 0.1 });
-  const rows = Int32Array.from({ length: B * T }, (_, i) => i);
-  const weights = new Float32Array(B * T).fill(1);
-  const step = () => {
-    const { logits, tape } = model.forward({ tokens, B, T, validLen: null }, rows, { train: true });
-    k.crossEntropy(logits, targets, weights, B * T, c.vocabSize, 1 / (B * T));
-    model.backward(tape!, logits);
-    clipGradNorm(k, opt.params, 1);
-    opt.apply(1e-4);
-    opt.zeroGrad();
-  };
+  const step = fullTrainingStep(model, kernels(), tokens, targets, B, T);
   return (B * T) / timed(step, quick ? 2 : 3);
 }
 

@@ -10,9 +10,8 @@ import { parseConfig } from "../src/engine/config.js";
 import { kernels, nativeKernels } from "../src/engine/kernels/index.js";
 import type { Kernels } from "../src/engine/kernels/types.js";
 import { Transformer } from "../src/engine/model.js";
-import { AdamW, clipGradNorm } from "../src/engine/optim.js";
-import { setTrainable } from "../src/engine/params.js";
 import { PEER_MODEL } from "./lib/model-shape.js";
+import { fullTrainingStep } from "./lib/train-step.js";
 
 const prefillOnly = process.argv.includes("--prefill-only");
 const at = process.argv.indexOf("--passes");
@@ -76,18 +75,7 @@ if (!prefillOnly) {
   const B = 8;
   const tokens = new Int32Array(B * T).map(() => rng.int(config.vocabSize));
   const targets = new Int32Array(B * T).map(() => rng.int(config.vocabSize));
-  for (const p of model.params.values()) setTrainable(p, true);
-  const opt = new AdamW(k, model.trainableParams(), { weightDecay: 0.1 });
-  const rows = Int32Array.from({ length: B * T }, (_, i) => i);
-  const weights = new Float32Array(B * T).fill(1);
-  train = profile(() => {
-    const { logits, tape } = model.forward({ tokens, B, T, validLen: null }, rows, { train: true });
-    k.crossEntropy(logits, targets, weights, B * T, config.vocabSize, 1 / (B * T));
-    model.backward(tape!, logits);
-    clipGradNorm(k, opt.params, 1);
-    opt.apply(1e-4);
-    opt.zeroGrad();
-  }, spent);
+  train = profile(fullTrainingStep(model, k, tokens, targets, B, T), spent);
 }
 
 console.log(
