@@ -40,7 +40,7 @@ export const ExperimentSpec = z
         examples_per_task: z.number().int().positive().default(300),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     eval: z
       .object({
         examples: z.number().int().positive().default(200),
@@ -54,17 +54,17 @@ export const ExperimentSpec = z
             temperature: z.number().min(0).default(0),
           })
           .strict()
-          .default({} as never),
+          .prefault({}),
         summary: z
           .object({
             examples: z.number().int().positive().default(60),
             max_tokens: z.number().int().positive().default(64),
           })
           .strict()
-          .default({} as never),
+          .prefault({}),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     experiments: z
       .object({
         transfer: z

@@ -73,7 +73,7 @@ export const TrainSpec = z
         threads: z.number().int().positive().optional(),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     data: z
       .object({
         /** users' tasks: a path (file, folder, manifest, hf://datasets/...) or several */
@@ -87,7 +87,7 @@ export const TrainSpec = z
         instruction_pool: z.number().int().positive().default(20000),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     stages: z
       .array(
         z

@@ -1,5 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { f32ToBf16 } from "../../src/engine/io/dtype.js";
 import { nativeKernels, referenceKernels } from "../../src/engine/kernels/index.js";
 import { bf16ProductReference } from "../../src/engine/kernels/reference.js";
@@ -30,15 +32,19 @@ test("sgemm: every transpose combination, odd sizes, strides, alpha and beta", {
         const A = randomArray((ta ? K : M) * lda, 1);
         const B = randomArray((tb ? N : K) * ldb, 2);
         const C0 = randomArray(M * ldc, 3);
+        // each backend (auto, own, OpenBLAS where it loaded), with beta 0 and not
         for (const gemm of [0, 1, 2] as const) {
-          native!.setGemmBackend(gemm === 2 ? 1 : 0);
-          const [[r], [n]] = both((k) => {
-            const C = C0.slice();
-            if (gemm === 2) native!.setGemmBackend(1);
-            k.sgemm(ta, tb, M, N, K, 0.7, A, lda, B, ldb, gemm === 0 ? 0 : 0.3, C, ldc);
-            return [C];
-          });
-          assertClose(n, r, 2e-5 * Math.sqrt(K) + 1e-6, `sgemm ${M}x${N}x${K} ta=${ta} tb=${tb} mode=${gemm}`);
+          native!.setGemmBackend(gemm);
+          if (gemm === 2) assert.equal(native!.info().gemm, native!.info().openblas ? "openblas" : "own");
+          for (const beta of [0, 0.3]) {
+            const [[r], [n]] = both((k) => {
+              const C = C0.slice();
+              k.sgemm(ta, tb, M, N, K, 0.7, A, lda, B, ldb, beta, C, ldc);
+              return [C];
+            });
+            const what = `sgemm ${M}x${N}x${K} ta=${ta} tb=${tb} backend=${gemm} beta=${beta}`;
+            assertClose(n, r, 2e-5 * Math.sqrt(K) + 1e-6, what);
+          }
         }
       }
     }
@@ -353,6 +359,87 @@ test("native kernels reject buffers that are too short", { skip }, () => {
       ),
     /must be a number/,
   );
+});
+
+test("the native boundary refuses integers that are not sizes (NaN, fractions, negatives, past INT_MAX), leading dimensions shorter than a row, and positions before the tables, naming the argument", {
+  skip,
+}, () => {
+  const f = (n: number) => new Float32Array(n);
+  const gemm =
+    (M: number, N: number, K: number, lda = K, ldb = N, ldc = N) =>
+    () =>
+      native!.sgemm(false, false, M, N, K, 1, f(16), lda, f(16), ldb, 0, f(16), ldc);
+  for (const [bad, shown] of [
+    [Number.NaN, "NaN"],
+    [2.5, "2.5"],
+    [-1, "-1"],
+    [2 ** 31, "2147483648"],
+    [-4294967292, "-4294967292"],
+    [Number.POSITIVE_INFINITY, "Infinity"],
+  ] as const) {
+    assert.throws(gemm(bad, 4, 4), new RegExp(`^TypeError: sgemm: argument 2 \\(M\\) .* got ${shown}$`), `M ${bad}`);
+    assert.throws(gemm(4, 4, bad), /argument 4 \(K\) must be a whole number/, `K ${bad}`);
+    assert.throws(
+      () => native!.addInPlace(f(4), f(4), bad),
+      /addInPlace: argument 2 \(n\) must be a whole number from 0 to 2147483647/,
+    );
+  }
+  assert.throws(gemm(4, 4, 4, 3), /argument 7 \(lda\) is 3, less than the 4 columns it spans/);
+  assert.throws(gemm(4, 4, 4, 4, 4, 2), /argument 12 \(ldc\) is 2, less than the 4 columns/);
+  // sizes whose product overflows 64 bits need more than any buffer holds
+  assert.throws(() => native!.addInPlace(f(4), f(4), 2 ** 31 - 1), /argument 0 \(x\) has 4 elements, needs 2147483647/);
+  const big = 2 ** 31 - 1;
+  assert.throws(
+    () => native!.attentionForward(f(4), null, f(4), f(4), f(4), big, big, 1, big, 1, big, 1, 0, null, 1, 0, 0),
+    /argument 0 \(out\) has 4 elements, needs more than 2\^63/,
+  );
+  // a negative start position would read before the cos/sin tables
+  const x = randomArray(2 * 4, 5);
+  assert.throws(
+    () => native!.rope(x, 2, 2, 1, 4, -2, f(8), f(8), false),
+    /rope: argument 5 \(pos0\) must be a whole number from 0/,
+  );
+  assert.throws(() => native!.setThreads(0), /setThreads: argument 0 \(threads\) must be a whole number from 1/);
+  assert.throws(() => native!.setGemmBackend(3 as 0), /must be 0, 1 or 2/);
+});
+
+test("the review's crafted call (an M that narrows to a small int) is a TypeError, not a crash of the process", {
+  skip,
+}, () => {
+  // in a child process, so that a crash fails this test instead of ending the test run
+  const call =
+    "sgemm(false, false, -4294967292, 4, 4, 1, new Float32Array(0), 4, new Float32Array(16), 4, 0, " +
+    "new Float32Array(0), 4)";
+  const script =
+    `import { nativeKernels } from "./src/engine/kernels/index.ts";\n` +
+    `try { nativeKernels().${call}; console.log("returned"); } catch (e) { console.log(String(e)); }`;
+  const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+    cwd: join(import.meta.dirname, "..", ".."),
+    encoding: "utf8",
+  });
+  assert.equal(r.signal, null, `the process died of ${r.signal}`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^TypeError: sgemm: argument 2 \(M\) must be a whole number .* got -4294967292$/m);
+});
+
+test("native cross-entropy stays finite for targets far below the row's largest logit (margins past 87)", {
+  skip,
+}, () => {
+  const V = 64;
+  for (const margin of [50, 100, 500, 5000]) {
+    const logits = new Float32Array(2 * V);
+    logits[3] = margin; // row 0: the target (0) sits `margin` below the largest logit
+    logits[V + 7] = margin; // row 1: the target is the largest
+    const targets = new Int32Array([0, 7]);
+    const lr = logits.slice(),
+      ln = logits.slice();
+    const want = ref.crossEntropy(lr, targets, null, 2, V, 1);
+    const got = native!.crossEntropy(ln, targets, null, 2, V, 1);
+    assert.ok(Number.isFinite(got), `margin ${margin}: loss ${got}`);
+    assert.ok(Math.abs(got - want) <= 1e-4 * want, `margin ${margin}: ${got} vs ${want}`);
+    assert.ok(Math.abs(got - margin) < 1e-3 * margin, `margin ${margin}: nll ${got}, expected about the margin`);
+    assertClose(ln, lr, 1e-6, `margin ${margin}: gradient`);
+  }
 });
 
 test("attention by blocks of rows matches the reference for head sizes 16, 64 and 80, long blocks, padding, windows, softcaps and a cached offset, with and without the probabilities training keeps (and the backward through them), the same on 1 and 2 threads", {

@@ -41,3 +41,28 @@ test("thread pool: every task of every round runs exactly once, with workers sta
     assert.match(r.stdout, /^ok 20000/);
   }
 });
+
+test("thread pool: a task's exception reaches its caller, concurrent callers take turns, nested rounds run", {
+  skip,
+}, () => {
+  const exe = join(mkdtempSync(join(tmpdir(), "crossmon-pool-")), "pool-callers");
+  const build = spawnSync(
+    cxx,
+    [
+      "-O2",
+      "-std=c++17",
+      "-pthread",
+      "-o",
+      exe,
+      join(root, "test/engine/native/pool-callers.cc"),
+      join(root, "src/engine/kernels/native/pool.cc"),
+    ],
+    { encoding: "utf8" },
+  );
+  assert.equal(build.status, 0, build.stderr);
+  for (const threads of [2, 4]) {
+    const r = spawnSync(exe, [String(threads)], { encoding: "utf8", timeout: 120_000 });
+    assert.equal(r.status, 0, `${threads} threads: ${r.stdout}${r.stderr}${r.signal ?? ""}`);
+    assert.match(r.stdout, /^ok/);
+  }
+});

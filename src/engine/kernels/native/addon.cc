@@ -1,6 +1,15 @@
-// Node-API bindings of the native kernels. Every buffer's length is checked against what the kernel will touch, so a
-// wrong shape from JavaScript throws a TypeError here instead of corrupting memory.
+// Node-API bindings of the native kernels: the boundary where JavaScript's numbers become C++ sizes and pointers.
+// Every integer is checked (a finite whole number in [0, INT_MAX], so that the kernels' int arguments cannot narrow
+// or wrap), every size a kernel derives from them is computed in 64 bits with saturation, every leading dimension
+// covers its row, and every buffer's length is checked against what the kernel will touch: a wrong call from
+// JavaScript throws a TypeError naming the argument instead of corrupting memory. A C++ exception inside a kernel
+// (an allocation that fails, on any pool thread) comes back as a JavaScript Error.
 #include <napi.h>
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <cstdint>
+#include <exception>
 #include <string>
 #include "attention.h"
 #include "gemm.h"
@@ -9,6 +18,26 @@
 #include "pool.h"
 
 namespace {
+// a·b, or INT64_MAX where that overflows (then no buffer is long enough, and the length check fails)
+int64_t mul(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
+}
+int64_t mul(int64_t a, int64_t b, int64_t c) { return mul(mul(a, b), c); }
+int64_t mul(int64_t a, int64_t b, int64_t c, int64_t d) { return mul(mul(a, b), mul(c, d)); }
+int64_t add(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
+std::string show(double x) {
+  if (std::isnan(x)) return "NaN";
+  if (std::isinf(x)) return x > 0 ? "Infinity" : "-Infinity";
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", x);
+  return buf;
+}
+
 struct Args {
   const Napi::CallbackInfo& info;
   const char* fn;
@@ -17,325 +46,358 @@ struct Args {
     if (!failed) Napi::TypeError::New(info.Env(), std::string(fn) + ": " + msg).ThrowAsJavaScriptException();
     failed = true;
   }
-  double num(size_t i) {
+  std::string arg(size_t i, const char* name) { return "argument " + std::to_string(i) + " (" + name + ")"; }
+  double num(size_t i, const char* name) {
     if (i >= info.Length() || !info[i].IsNumber()) {
-      fail("argument " + std::to_string(i) + " must be a number");
+      fail(arg(i, name) + " must be a number");
       return 0;
     }
     return info[i].As<Napi::Number>().DoubleValue();
   }
-  long integer(size_t i) { return (long)num(i); }
-  bool flag(size_t i) {
+  // A size, count, position or leading dimension: a whole number in [min, INT_MAX] (0 when it is not one).
+  int integer(size_t i, const char* name, int min = 0) {
+    double x = num(i, name);
+    if (failed) return 0;
+    if (!std::isfinite(x) || x != std::floor(x) || x < min || x > INT_MAX) {
+      fail(arg(i, name) + " must be a whole number from " + std::to_string(min) + " to " + std::to_string(INT_MAX) +
+           ", got " + show(x));
+      return 0;
+    }
+    return (int)x;
+  }
+  bool flag(size_t i, const char* name) {
     if (i >= info.Length() || !info[i].IsBoolean()) {
-      fail("argument " + std::to_string(i) + " must be a boolean");
+      fail(arg(i, name) + " must be a boolean");
       return false;
     }
     return info[i].As<Napi::Boolean>().Value();
   }
+  // The leading dimension of a row-major matrix with `cols` columns: at least cols (and 1).
+  int ld(size_t i, const char* name, int cols) {
+    int v = integer(i, name);
+    if (!failed && v < (cols > 1 ? cols : 1))
+      fail(arg(i, name) + " is " + std::to_string(v) + ", less than the " + std::to_string(cols) + " columns it spans");
+    return v;
+  }
+  template <typename T>
+  T* typed(size_t i, const char* name, napi_typedarray_type type, const char* type_name, int64_t need,
+           bool nullable) {
+    if (failed) return nullptr;
+    if (nullable && (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined())) return nullptr;
+    if (i >= info.Length() || !info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != type) {
+      fail(arg(i, name) + " must be a " + type_name);
+      return nullptr;
+    }
+    auto a = info[i].As<Napi::TypedArrayOf<T>>();
+    if ((int64_t)a.ElementLength() < need) {
+      fail(arg(i, name) + " has " + std::to_string(a.ElementLength()) + " elements, needs " +
+           (need == INT64_MAX ? std::string("more than 2^63 (its sizes overflow)") : std::to_string(need)));
+      return nullptr;
+    }
+    return a.Data();
+  }
   // A Float32Array with at least `need` elements, or nullptr when null is allowed and given.
-  float* f32(size_t i, long need, bool nullable = false) {
-    if (nullable && (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined())) return nullptr;
-    if (i >= info.Length() || !info[i].IsTypedArray() ||
-        info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-      fail("argument " + std::to_string(i) + " must be a Float32Array");
-      return nullptr;
-    }
-    auto a = info[i].As<Napi::Float32Array>();
-    if ((long)a.ElementLength() < need) {
-      fail("argument " + std::to_string(i) + " has " + std::to_string(a.ElementLength()) + " elements, needs " +
-           std::to_string(need));
-      return nullptr;
-    }
-    return a.Data();
+  float* f32(size_t i, const char* name, int64_t need, bool nullable = false) {
+    return typed<float>(i, name, napi_float32_array, "Float32Array", need, nullable);
   }
-  const uint16_t* u16(size_t i, long need) {
-    if (i >= info.Length() || !info[i].IsTypedArray() ||
-        info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array) {
-      fail("argument " + std::to_string(i) + " must be a Uint16Array");
-      return nullptr;
-    }
-    auto a = info[i].As<Napi::Uint16Array>();
-    if ((long)a.ElementLength() < need) {
-      fail("argument " + std::to_string(i) + " has " + std::to_string(a.ElementLength()) + " elements, needs " +
-           std::to_string(need));
-      return nullptr;
-    }
-    return a.Data();
+  const uint16_t* u16(size_t i, const char* name, int64_t need) {
+    return typed<uint16_t>(i, name, napi_uint16_array, "Uint16Array", need, false);
   }
-  int* i32(size_t i, long need, bool nullable = false) {
-    if (nullable && (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined())) return nullptr;
-    if (i >= info.Length() || !info[i].IsTypedArray() ||
-        info[i].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-      fail("argument " + std::to_string(i) + " must be an Int32Array");
-      return nullptr;
+  int32_t* i32(size_t i, const char* name, int64_t need, bool nullable = false) {
+    return typed<int32_t>(i, name, napi_int32_array, "Int32Array", need, nullable);
+  }
+  // Runs a kernel; a C++ exception from it (on this thread or a pool thread) becomes a JavaScript Error.
+  template <typename F>
+  Napi::Value guarded(F&& run) {
+    if (failed) return info.Env().Undefined();
+    try {
+      return run();
+    } catch (const std::exception& e) {
+      Napi::Error::New(info.Env(), std::string(fn) + ": " + e.what()).ThrowAsJavaScriptException();
+    } catch (...) {
+      Napi::Error::New(info.Env(), std::string(fn) + ": failed in native code").ThrowAsJavaScriptException();
     }
-    auto a = info[i].As<Napi::Int32Array>();
-    if ((long)a.ElementLength() < need) {
-      fail("argument " + std::to_string(i) + " is too short");
-      return nullptr;
-    }
-    return a.Data();
+    return info.Env().Undefined();
   }
 };
 
-long span(bool trans, long rows, long cols, long ld) {
-  // elements touched by a row-major matrix op(X) of rows×cols with leading dimension ld
-  long r = trans ? cols : rows, c = trans ? rows : cols;
-  return r <= 0 || c <= 0 ? 0 : (r - 1) * ld + c;
+// Elements touched by a row-major matrix op(X) of rows×cols with leading dimension ld.
+int64_t span(bool trans, int rows, int cols, int ld) {
+  int64_t r = trans ? cols : rows, c = trans ? rows : cols;
+  return r <= 0 || c <= 0 ? 0 : add(mul(r - 1, ld), c);
 }
+// The columns of X as stored, which its leading dimension must cover.
+int stored_cols(bool trans, int rows, int cols) { return trans ? rows : cols; }
 
 // sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, own?)
 Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   Args a{info, "sgemm"};
-  bool ta = a.flag(0), tb = a.flag(1);
-  long M = a.integer(2), N = a.integer(3), K = a.integer(4);
-  float alpha = (float)a.num(5);
-  long lda = a.integer(7), ldb = a.integer(9), ldc = a.integer(12);
-  float beta = (float)a.num(10);
-  const float* A = a.f32(6, span(ta, M, K, lda));
-  const float* B = a.f32(8, span(tb, K, N, ldb));
-  float* C = a.f32(11, span(false, M, N, ldc));
+  bool ta = a.flag(0, "transA"), tb = a.flag(1, "transB");
+  int M = a.integer(2, "M"), N = a.integer(3, "N"), K = a.integer(4, "K");
+  float alpha = (float)a.num(5, "alpha");
+  int lda = a.ld(7, "lda", stored_cols(ta, M, K)), ldb = a.ld(9, "ldb", stored_cols(tb, K, N)),
+      ldc = a.ld(12, "ldc", N);
+  float beta = (float)a.num(10, "beta");
+  const float* A = a.f32(6, "A", span(ta, M, K, lda));
+  const float* B = a.f32(8, "B", span(tb, K, N, ldb));
+  float* C = a.f32(11, "C", span(false, M, N, ldc));
   bool own = info.Length() > 13 && info[13].IsBoolean() && info[13].As<Napi::Boolean>().Value();
-  if (a.failed) return info.Env().Undefined();
-  if (own)
-    cm::sgemm_own(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  else
-    cm::sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  return info.Env().Undefined();
+  return a.guarded([&] {
+    if (own)
+      cm::sgemm_own(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else
+      cm::sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return info.Env().Undefined();
+  });
 }
 
 // sgemmBf16(M, N, K, alpha, X, ldx, W (BF16 bits), ldw, beta, C, ldc) -> false where the CPU has no BF16 dot products
 Napi::Value SgemmBf16(const Napi::CallbackInfo& info) {
   Args a{info, "sgemmBf16"};
-  long M = a.integer(0), N = a.integer(1), K = a.integer(2);
-  float alpha = (float)a.num(3);
-  long ldx = a.integer(5), ldw = a.integer(7), ldc = a.integer(10);
-  float beta = (float)a.num(8);
-  const float* X = a.f32(4, span(false, M, K, ldx));
-  const uint16_t* W = a.u16(6, span(false, N, K, ldw));
-  float* C = a.f32(9, span(false, M, N, ldc));
-  if (a.failed) return info.Env().Undefined();
-  return Napi::Boolean::New(info.Env(), cm::sgemm_bf16w(M, N, K, alpha, X, ldx, W, ldw, beta, C, ldc));
+  int M = a.integer(0, "M"), N = a.integer(1, "N"), K = a.integer(2, "K");
+  float alpha = (float)a.num(3, "alpha");
+  int ldx = a.ld(5, "ldx", K), ldw = a.ld(7, "ldw", K), ldc = a.ld(10, "ldc", N);
+  float beta = (float)a.num(8, "beta");
+  const float* X = a.f32(4, "X", span(false, M, K, ldx));
+  const uint16_t* W = a.u16(6, "W", span(false, N, K, ldw));
+  float* C = a.f32(9, "C", span(false, M, N, ldc));
+  return a.guarded([&]() -> Napi::Value {
+    return Napi::Boolean::New(info.Env(), cm::sgemm_bf16w(M, N, K, alpha, X, ldx, W, ldw, beta, C, ldc));
+  });
 }
 
 // rmsnormForward(out, rstd|null, x, w, rows, dim, eps)
 Napi::Value RmsnormFwd(const Napi::CallbackInfo& info) {
   Args a{info, "rmsnormForward"};
-  long rows = a.integer(4), dim = a.integer(5);
-  float eps = (float)a.num(6);
-  float* out = a.f32(0, rows * dim);
-  float* rstd = a.f32(1, rows, true);
-  const float* x = a.f32(2, rows * dim);
-  const float* w = a.f32(3, dim);
-  if (!a.failed) cm::rmsnorm_fwd(out, rstd, x, w, rows, dim, eps);
-  return info.Env().Undefined();
+  int rows = a.integer(4, "rows"), dim = a.integer(5, "dim");
+  float eps = (float)a.num(6, "eps");
+  float* out = a.f32(0, "out", mul(rows, dim));
+  float* rstd = a.f32(1, "rstd", rows, true);
+  const float* x = a.f32(2, "x", mul(rows, dim));
+  const float* w = a.f32(3, "w", dim);
+  return a.guarded([&] {
+    cm::rmsnorm_fwd(out, rstd, x, w, rows, dim, eps);
+    return info.Env().Undefined();
+  });
 }
 
 // rmsnormBackward(dx, dw|null, dout, x, w, rstd, rows, dim, accumulateDx)
 Napi::Value RmsnormBwd(const Napi::CallbackInfo& info) {
   Args a{info, "rmsnormBackward"};
-  long rows = a.integer(6), dim = a.integer(7);
-  bool acc = a.flag(8);
-  float* dx = a.f32(0, rows * dim);
-  float* dw = a.f32(1, dim, true);
-  const float* dout = a.f32(2, rows * dim);
-  const float* x = a.f32(3, rows * dim);
-  const float* w = a.f32(4, dim);
-  const float* rstd = a.f32(5, rows);
-  if (!a.failed) cm::rmsnorm_bwd(dx, dw, dout, x, w, rstd, rows, dim, acc);
-  return info.Env().Undefined();
+  int rows = a.integer(6, "rows"), dim = a.integer(7, "dim");
+  bool acc = a.flag(8, "accumulateDx");
+  float* dx = a.f32(0, "dx", mul(rows, dim));
+  float* dw = a.f32(1, "dw", dim, true);
+  const float* dout = a.f32(2, "dout", mul(rows, dim));
+  const float* x = a.f32(3, "x", mul(rows, dim));
+  const float* w = a.f32(4, "w", dim);
+  const float* rstd = a.f32(5, "rstd", rows);
+  return a.guarded([&] {
+    cm::rmsnorm_bwd(dx, dw, dout, x, w, rstd, rows, dim, acc);
+    return info.Env().Undefined();
+  });
 }
 
-// rope(x, rows, T, heads, headDim, pos0, cos, sin, inverse)
+// rope(x, rows, T, heads, headDim, pos0, cos, sin, inverse): rows of T positions each, from pos0 on
 Napi::Value Rope(const Napi::CallbackInfo& info) {
   Args a{info, "rope"};
-  long rows = a.integer(1), T = a.integer(2), heads = a.integer(3), hd = a.integer(4), pos0 = a.integer(5);
-  bool inv = a.flag(8);
-  float* x = a.f32(0, rows * heads * hd);
-  long maxPos = T > 0 ? pos0 + (rows > T ? T : rows) : 0;
-  const float* c = a.f32(6, maxPos * (hd / 2));
-  const float* s = a.f32(7, maxPos * (hd / 2));
-  if (T <= 0) a.fail("T must be positive");
-  if (!a.failed) cm::rope_apply(x, rows, T, heads, hd, pos0, c, s, inv);
-  return info.Env().Undefined();
+  int rows = a.integer(1, "rows"), T = a.integer(2, "T", 1), heads = a.integer(3, "heads"),
+      hd = a.integer(4, "headDim"), pos0 = a.integer(5, "pos0");
+  bool inv = a.flag(8, "inverse");
+  float* x = a.f32(0, "x", mul(rows, heads, hd));
+  int64_t positions = rows == 0 ? 0 : add(pos0, rows > T ? T : rows);
+  const float* c = a.f32(6, "cos", mul(positions, hd / 2));
+  const float* s = a.f32(7, "sin", mul(positions, hd / 2));
+  return a.guarded([&] {
+    cm::rope_apply(x, rows, T, heads, hd, pos0, c, s, inv);
+    return info.Env().Undefined();
+  });
 }
 
-// swigluForward(h, gate, up, n)
-Napi::Value SwigluFwd(const Napi::CallbackInfo& info) {
-  Args a{info, "swigluForward"};
-  long n = a.integer(3);
-  float* h = a.f32(0, n);
-  const float* g = a.f32(1, n);
-  const float* u = a.f32(2, n);
-  if (!a.failed) cm::swiglu_fwd(h, g, u, n);
-  return info.Env().Undefined();
+// swigluForward / gegluForward(h, gate, up, n)
+template <void (*Kernel)(float*, const float*, const float*, long)>
+Napi::Value GluFwd(const Napi::CallbackInfo& info, const char* fn) {
+  Args a{info, fn};
+  int n = a.integer(3, "n");
+  float* h = a.f32(0, "h", n);
+  const float* g = a.f32(1, "gate", n);
+  const float* u = a.f32(2, "up", n);
+  return a.guarded([&] {
+    Kernel(h, g, u, n);
+    return info.Env().Undefined();
+  });
 }
 
-// swigluBackward(dgate, dup, dh, gate, up, n)
-Napi::Value SwigluBwd(const Napi::CallbackInfo& info) {
-  Args a{info, "swigluBackward"};
-  long n = a.integer(5);
-  float* dg = a.f32(0, n);
-  float* du = a.f32(1, n);
-  const float* dh = a.f32(2, n);
-  const float* g = a.f32(3, n);
-  const float* u = a.f32(4, n);
-  if (!a.failed) cm::swiglu_bwd(dg, du, dh, g, u, n);
-  return info.Env().Undefined();
+// swigluBackward / gegluBackward(dgate, dup, dh, gate, up, n)
+template <void (*Kernel)(float*, float*, const float*, const float*, const float*, long)>
+Napi::Value GluBwd(const Napi::CallbackInfo& info, const char* fn) {
+  Args a{info, fn};
+  int n = a.integer(5, "n");
+  float* dg = a.f32(0, "dgate", n);
+  float* du = a.f32(1, "dup", n);
+  const float* dh = a.f32(2, "dh", n);
+  const float* g = a.f32(3, "gate", n);
+  const float* u = a.f32(4, "up", n);
+  return a.guarded([&] {
+    Kernel(dg, du, dh, g, u, n);
+    return info.Env().Undefined();
+  });
 }
 
-// gegluForward(h, gate, up, n)
-Napi::Value GegluFwd(const Napi::CallbackInfo& info) {
-  Args a{info, "gegluForward"};
-  long n = a.integer(3);
-  float* h = a.f32(0, n);
-  const float* g = a.f32(1, n);
-  const float* u = a.f32(2, n);
-  if (!a.failed) cm::geglu_fwd(h, g, u, n);
-  return info.Env().Undefined();
-}
-
-// gegluBackward(dgate, dup, dh, gate, up, n)
-Napi::Value GegluBwd(const Napi::CallbackInfo& info) {
-  Args a{info, "gegluBackward"};
-  long n = a.integer(5);
-  float* dg = a.f32(0, n);
-  float* du = a.f32(1, n);
-  const float* dh = a.f32(2, n);
-  const float* g = a.f32(3, n);
-  const float* u = a.f32(4, n);
-  if (!a.failed) cm::geglu_bwd(dg, du, dh, g, u, n);
-  return info.Env().Undefined();
-}
+Napi::Value SwigluFwd(const Napi::CallbackInfo& info) { return GluFwd<cm::swiglu_fwd>(info, "swigluForward"); }
+Napi::Value SwigluBwd(const Napi::CallbackInfo& info) { return GluBwd<cm::swiglu_bwd>(info, "swigluBackward"); }
+Napi::Value GegluFwd(const Napi::CallbackInfo& info) { return GluFwd<cm::geglu_fwd>(info, "gegluForward"); }
+Napi::Value GegluBwd(const Napi::CallbackInfo& info) { return GluBwd<cm::geglu_bwd>(info, "gegluBackward"); }
 
 // crossEntropy(logits→grad, targets, weights|null, rows, V, scale) → Σ weight · nll
 Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
   Args a{info, "crossEntropy"};
-  long rows = a.integer(3), V = a.integer(4);
-  float scale = (float)a.num(5);
-  float* z = a.f32(0, rows * V);
-  const int* t = a.i32(1, rows);
-  const float* w = a.f32(2, rows, true);
+  int rows = a.integer(3, "rows"), V = a.integer(4, "V", 1);
+  float scale = (float)a.num(5, "scale");
+  float* z = a.f32(0, "logits", mul(rows, V));
+  const int32_t* t = a.i32(1, "targets", rows);
+  const float* w = a.f32(2, "weights", rows, true);
   if (a.failed) return info.Env().Undefined();
-  for (long r = 0; r < rows; r++)
+  for (int r = 0; r < rows; r++)
     if (t[r] < 0 || t[r] >= V) {
       a.fail("target " + std::to_string(t[r]) + " at row " + std::to_string(r) + " is outside the vocabulary");
       return info.Env().Undefined();
     }
-  return Napi::Number::New(info.Env(), cm::cross_entropy(z, t, w, rows, V, scale));
+  return a.guarded([&]() -> Napi::Value {
+    return Napi::Number::New(info.Env(), cm::cross_entropy(z, t, w, rows, V, scale));
+  });
 }
 
 // adamw(p, g, m, v, n, lr, b1, b2, eps, wd, bc1, bc2)
 Napi::Value Adamw(const Napi::CallbackInfo& info) {
   Args a{info, "adamw"};
-  long n = a.integer(4);
-  float* p = a.f32(0, n);
-  const float* g = a.f32(1, n);
-  float* m = a.f32(2, n);
-  float* v = a.f32(3, n);
-  float lr = (float)a.num(5), b1 = (float)a.num(6), b2 = (float)a.num(7), eps = (float)a.num(8), wd = (float)a.num(9),
-        bc1 = (float)a.num(10), bc2 = (float)a.num(11);
-  if (!a.failed) cm::adamw(p, g, m, v, n, lr, b1, b2, eps, wd, bc1, bc2);
-  return info.Env().Undefined();
+  int n = a.integer(4, "n");
+  float* p = a.f32(0, "p", n);
+  const float* g = a.f32(1, "g", n);
+  float* m = a.f32(2, "m", n);
+  float* v = a.f32(3, "v", n);
+  float lr = (float)a.num(5, "lr"), b1 = (float)a.num(6, "b1"), b2 = (float)a.num(7, "b2"),
+        eps = (float)a.num(8, "eps"), wd = (float)a.num(9, "wd"), bc1 = (float)a.num(10, "bc1"),
+        bc2 = (float)a.num(11, "bc2");
+  return a.guarded([&] {
+    cm::adamw(p, g, m, v, n, lr, b1, b2, eps, wd, bc1, bc2);
+    return info.Env().Undefined();
+  });
 }
 
 Napi::Value AddInplace(const Napi::CallbackInfo& info) {
   Args a{info, "addInPlace"};
-  long n = a.integer(2);
-  float* x = a.f32(0, n);
-  const float* y = a.f32(1, n);
-  if (!a.failed) cm::add_inplace(x, y, n);
-  return info.Env().Undefined();
+  int n = a.integer(2, "n");
+  float* x = a.f32(0, "x", n);
+  const float* y = a.f32(1, "y", n);
+  return a.guarded([&] {
+    cm::add_inplace(x, y, n);
+    return info.Env().Undefined();
+  });
 }
 
 Napi::Value ScaleInplace(const Napi::CallbackInfo& info) {
   Args a{info, "scaleInPlace"};
-  long n = a.integer(2);
-  float* x = a.f32(0, n);
-  float s = (float)a.num(1);
-  if (!a.failed) cm::scale_inplace(x, s, n);
-  return info.Env().Undefined();
+  int n = a.integer(2, "n");
+  float* x = a.f32(0, "x", n);
+  float s = (float)a.num(1, "scale");
+  return a.guarded([&] {
+    cm::scale_inplace(x, s, n);
+    return info.Env().Undefined();
+  });
 }
 
 Napi::Value SumSquares(const Napi::CallbackInfo& info) {
   Args a{info, "sumSquares"};
-  long n = a.integer(1);
-  const float* x = a.f32(0, n);
-  if (a.failed) return info.Env().Undefined();
-  return Napi::Number::New(info.Env(), cm::sum_squares(x, n));
+  int n = a.integer(1, "n");
+  const float* x = a.f32(0, "x", n);
+  return a.guarded([&]() -> Napi::Value { return Napi::Number::New(info.Env(), cm::sum_squares(x, n)); });
 }
 
 // attentionForward(out, probs|null, q, k, v, B, Tq, Tk, nH, nKV, hd, kvStride, qPos0, validLen|null, scale, window,
 //                  softcap)
 Napi::Value AttnFwd(const Napi::CallbackInfo& info) {
   Args a{info, "attentionForward"};
-  long B = a.integer(5), Tq = a.integer(6), Tk = a.integer(7), nH = a.integer(8), nKV = a.integer(9),
-       hd = a.integer(10), kvStride = a.integer(11), qPos0 = a.integer(12);
-  float scale = (float)a.num(14);
-  long window = a.integer(15);
-  float softcap = (float)a.num(16);
-  if (nKV <= 0 || nH % nKV != 0) a.fail("heads must be a multiple of kv heads");
-  if (Tk > kvStride) a.fail("Tk exceeds kvStride");
-  float* out = a.f32(0, B * Tq * nH * hd);
-  float* probs = a.f32(1, B * nH * Tq * Tk, true);
-  const float* q = a.f32(2, B * Tq * nH * hd);
-  const float* k = a.f32(3, B * kvStride * nKV * hd);
-  const float* v = a.f32(4, B * kvStride * nKV * hd);
-  const int* valid = a.i32(13, B, true);
-  if (!a.failed)
+  int B = a.integer(5, "B"), Tq = a.integer(6, "Tq"), Tk = a.integer(7, "Tk"), nH = a.integer(8, "nH"),
+      nKV = a.integer(9, "nKV", 1), hd = a.integer(10, "hd"), kvStride = a.integer(11, "kvStride"),
+      qPos0 = a.integer(12, "qPos0");
+  float scale = (float)a.num(14, "scale");
+  int window = a.integer(15, "window");
+  float softcap = (float)a.num(16, "softcap");
+  if (!a.failed && nH % nKV != 0) a.fail("heads must be a multiple of kv heads");
+  if (!a.failed && Tk > kvStride) a.fail("Tk exceeds kvStride");
+  float* out = a.f32(0, "out", mul(B, Tq, nH, hd));
+  float* probs = a.f32(1, "probs", mul(B, nH, Tq, Tk), true);
+  const float* q = a.f32(2, "q", mul(B, Tq, nH, hd));
+  const float* k = a.f32(3, "k", mul(B, kvStride, nKV, hd));
+  const float* v = a.f32(4, "v", mul(B, kvStride, nKV, hd));
+  const int32_t* valid = a.i32(13, "validLen", B, true);
+  return a.guarded([&] {
     cm::attention_fwd(out, probs, q, k, v, B, Tq, Tk, nH, nKV, hd, kvStride, qPos0, valid, scale, window, softcap);
-  return info.Env().Undefined();
+    return info.Env().Undefined();
+  });
 }
 
 // attentionBackward(dq, dk, dv, dout, probs, q, k, v, B, Tq, Tk, nH, nKV, hd, scale, window, softcap)
 Napi::Value AttnBwd(const Napi::CallbackInfo& info) {
   Args a{info, "attentionBackward"};
-  long B = a.integer(8), Tq = a.integer(9), Tk = a.integer(10), nH = a.integer(11), nKV = a.integer(12),
-       hd = a.integer(13);
-  float scale = (float)a.num(14);
-  long window = a.integer(15);
-  float softcap = (float)a.num(16);
-  if (nKV <= 0 || nH % nKV != 0) a.fail("heads must be a multiple of kv heads");
-  float* dq = a.f32(0, B * Tq * nH * hd);
-  float* dk = a.f32(1, B * Tk * nKV * hd);
-  float* dv = a.f32(2, B * Tk * nKV * hd);
-  const float* dout = a.f32(3, B * Tq * nH * hd);
-  const float* probs = a.f32(4, B * nH * Tq * Tk);
-  const float* q = a.f32(5, B * Tq * nH * hd);
-  const float* k = a.f32(6, B * Tk * nKV * hd);
-  const float* v = a.f32(7, B * Tk * nKV * hd);
-  if (!a.failed) cm::attention_bwd(dq, dk, dv, dout, probs, q, k, v, B, Tq, Tk, nH, nKV, hd, scale, window, softcap);
-  return info.Env().Undefined();
+  int B = a.integer(8, "B"), Tq = a.integer(9, "Tq"), Tk = a.integer(10, "Tk"), nH = a.integer(11, "nH"),
+      nKV = a.integer(12, "nKV", 1), hd = a.integer(13, "hd");
+  float scale = (float)a.num(14, "scale");
+  int window = a.integer(15, "window");
+  float softcap = (float)a.num(16, "softcap");
+  if (!a.failed && nH % nKV != 0) a.fail("heads must be a multiple of kv heads");
+  float* dq = a.f32(0, "dq", mul(B, Tq, nH, hd));
+  float* dk = a.f32(1, "dk", mul(B, Tk, nKV, hd));
+  float* dv = a.f32(2, "dv", mul(B, Tk, nKV, hd));
+  const float* dout = a.f32(3, "dout", mul(B, Tq, nH, hd));
+  const float* probs = a.f32(4, "probs", mul(B, nH, Tq, Tk));
+  const float* q = a.f32(5, "q", mul(B, Tq, nH, hd));
+  const float* k = a.f32(6, "k", mul(B, Tk, nKV, hd));
+  const float* v = a.f32(7, "v", mul(B, Tk, nKV, hd));
+  return a.guarded([&] {
+    cm::attention_bwd(dq, dk, dv, dout, probs, q, k, v, B, Tq, Tk, nH, nKV, hd, scale, window, softcap);
+    return info.Env().Undefined();
+  });
 }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   Args a{info, "setThreads"};
-  long n = a.integer(0);
-  if (a.failed) return info.Env().Undefined();
-  cm::pool_set_threads((int)n);
-  cm::set_blas_threads((int)n);
-  return info.Env().Undefined();
+  int n = a.integer(0, "threads", 1);
+  return a.guarded([&] {
+    cm::pool_set_threads(n);
+    cm::set_blas_threads(n);
+    return info.Env().Undefined();
+  });
 }
 
 Napi::Value SetGemmBackend(const Napi::CallbackInfo& info) {
   Args a{info, "setGemmBackend"};
-  long n = a.integer(0);
-  if (!a.failed) cm::set_gemm_backend((int)n);
-  return info.Env().Undefined();
+  int n = a.integer(0, "backend");
+  if (!a.failed && n > 2) a.fail("argument 0 (backend) must be 0, 1 or 2");
+  return a.guarded([&] {
+    cm::set_gemm_backend(n);
+    return info.Env().Undefined();
+  });
 }
 
 Napi::Value SetBf16(const Napi::CallbackInfo& info) {
   Args a{info, "setBf16"};
-  bool on = a.flag(0);
-  if (!a.failed) cm::set_bf16(on ? 1 : 0);
-  return info.Env().Undefined();
+  bool on = a.flag(0, "on");
+  return a.guarded([&] {
+    cm::set_bf16(on ? 1 : 0);
+    return info.Env().Undefined();
+  });
 }
 
 Napi::Value SetGemmPlan(const Napi::CallbackInfo& info) {
   Args a{info, "setGemmPlan"};
-  long row = a.integer(0), small = a.integer(1), large = a.integer(2);
-  if (!a.failed) cm::set_gemm_plan((int)row, (int)small, (int)large);
-  return info.Env().Undefined();
+  int row = a.integer(0, "row"), small = a.integer(1, "small"), large = a.integer(2, "large");
+  if (!a.failed && (row > 2 || small > 2 || large > 2)) a.fail("each backend must be 0, 1 or 2");
+  return a.guarded([&] {
+    cm::set_gemm_plan(row, small, large);
+    return info.Env().Undefined();
+  });
 }
 
 Napi::Value Info(const Napi::CallbackInfo& info) {

@@ -198,11 +198,11 @@ double cross_entropy(float* z, const int* targets, const float* weights, long ro
         continue;
       }
       float mx = row_max(row, V);
-      double sum = exp_shift_sum(row, V, mx);
       int tgt = targets[r];
-      float pt = row[tgt] / (float)sum;
-      loss[t] += -(double)w * (std::log((double)row[tgt]) - std::log(sum));
-      (void)pt;
+      // The loss from the shifted logit itself: the log of its exponential underflows to -inf below about -87.
+      double shifted = (double)row[tgt] - mx;
+      double sum = exp_shift_sum(row, V, mx);
+      loss[t] += -(double)w * (shifted - std::log(sum));
       scale_row(row, V, (float)(w * scale / sum));
       row[tgt] -= w * scale;
     }

@@ -2,6 +2,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -18,6 +19,19 @@
 
 namespace cm {
 namespace {
+// A pause in spin loops: lets the sibling hyper-thread run and saves power while a thread waits on another.
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Set on a pool worker while it runs tasks, and on a caller while its round runs: a parallel_for from inside a task
+// runs its tasks on that thread (the pool is busy with the round that called it).
+thread_local bool in_round = false;
+
 struct Pool {
   std::vector<std::thread> workers;
   std::mutex mu;
@@ -33,6 +47,13 @@ struct Pool {
   const std::function<void(int)>* fn = nullptr;
   bool stop = false;
   int threads = 1;
+  // One round at a time: the pool is one per process, and serve's model thread, the main thread and any other
+  // thread may call the kernels. A second caller waits here for the first's round to end (resizing too).
+  std::mutex caller;
+  // The first exception a task of this round threw (the rest of the round still runs, so that every task counts as
+  // done); the caller rethrows it when the round ends.
+  std::mutex error_mu;
+  std::exception_ptr error;
 
   void run_tasks(long round) {
     for (;;) {
@@ -43,7 +64,12 @@ struct Pool {
       if (t >= n_tasks.load()) return;
       if (!next.compare_exchange_weak(v, v + 1)) continue;
       // claimed task t of this round, which cannot end before it is done: fn is this round's
-      (*fn)(t);
+      try {
+        (*fn)(t);
+      } catch (...) {
+        std::lock_guard<std::mutex> lk(error_mu);
+        if (!error) error = std::current_exception();
+      }
       done.fetch_add(1);
     }
   }
@@ -54,7 +80,10 @@ struct Pool {
       // spin twenty times longer made a prefill 2-3 % faster, but keeps a core busy in every process between its
       // kernels, which costs where servers, clients and workers share a few cores.
       long g = generation.load();
-      for (int spin = 0; g == seen && spin < 20000; spin++) g = generation.load();
+      for (int spin = 0; g == seen && spin < 20000; spin++) {
+        cpu_relax();
+        g = generation.load();
+      }
       if (g == seen) {
         std::unique_lock<std::mutex> lk(mu);
         cv.wait(lk, [&] { return stop || generation.load() != seen; });
@@ -62,7 +91,9 @@ struct Pool {
         g = generation.load();
       }
       seen = g;
+      in_round = true;
       run_tasks(g);
+      in_round = false;
     }
   }
   void resize(int n) {
@@ -95,7 +126,11 @@ Pool& pool() {
 }
 }  // namespace
 
-void pool_set_threads(int n) { pool().resize(n); }
+void pool_set_threads(int n) {
+  Pool& p = pool();
+  std::lock_guard<std::mutex> lk(p.caller);
+  p.resize(n);
+}
 int pool_threads() { return pool().threads; }
 
 int chunk_count(long n, long min_chunk, int max_chunks) {
@@ -108,16 +143,24 @@ int chunk_count(long n, long min_chunk, int max_chunks) {
 void parallel_for(int n_tasks, const std::function<void(int)>& fn) {
   Pool& p = pool();
   if (n_tasks <= 0) return;
-  if (p.threads == 1 || n_tasks == 1) {
+  if (in_round || n_tasks == 1) {
     for (int t = 0; t < n_tasks; t++) fn(t);
     return;
   }
-  // Only this thread starts rounds, and the previous round has ended (every task done), so no worker is inside fn.
-  // The claim counter is parked first (round 0 is never run): a worker that read the last round's counter before
-  // this and its task count after cannot then claim, since its compare-and-swap meets the parked value. fn and
-  // n_tasks are set next, and the counter names the new round last, which is what lets workers claim.
+  std::unique_lock<std::mutex> turn(p.caller);
+  if (p.threads == 1) {
+    turn.unlock();
+    for (int t = 0; t < n_tasks; t++) fn(t);
+    return;
+  }
+  // Only this thread starts rounds (it holds the caller lock), and the previous round has ended (every task done), so
+  // no worker is inside fn. The claim counter is parked first (round 0 is never run): a worker that read the last
+  // round's counter before this and its task count after cannot then claim, since its compare-and-swap meets the
+  // parked value. fn and n_tasks are set next, and the counter names the new round last, which is what lets workers
+  // claim.
   long round = (p.generation.load() + 1) & 0x7fffffffL;
   if (round == 0) round = 1;
+  p.error = nullptr;
   p.next.store(0);
   p.fn = &fn;
   p.n_tasks.store(n_tasks);
@@ -128,9 +171,20 @@ void parallel_for(int n_tasks, const std::function<void(int)>& fn) {
     p.generation.store(round);
   }
   p.cv.notify_all();
+  in_round = true;
   p.run_tasks(round);
-  while (p.done.load() < n_tasks) {
+  in_round = false;
+  // The tasks left are running on workers: wait with a pause, then yielding the core, which the workers may need.
+  for (long spin = 0; p.done.load() < n_tasks; spin++) {
+    if (spin < 20000)
+      cpu_relax();
+    else
+      std::this_thread::yield();
   }
   // All tasks finished; workers that arrive late find every task claimed, or a later round, and go back to waiting.
+  std::exception_ptr error = p.error;
+  p.error = nullptr;
+  turn.unlock();
+  if (error) std::rethrow_exception(error);
 }
 }  // namespace cm
