@@ -10,6 +10,21 @@ import { hashKey } from "../core/hash.js";
 import { models as named } from "./models.js";
 
 export type Stage = TrainSpec["stages"][number];
+
+/** A line for each task whose training split is smaller than `examples_per_task` asks, with the count used. */
+export function trainingNotes(spec: ExperimentSpec, plan: Plan, trainSizes: ReadonlyMap<string, number>): string[] {
+  const n = spec.train.examples_per_task;
+  const short = new Set<string>();
+  for (const c of plan.train)
+    for (const st of c.stages)
+      for (const p of st.mixture.classification)
+        if (p.examples < n && p.examples === trainSizes.get(p.task)) short.add(p.task);
+  return [...short].map((t) => {
+    const have = trainSizes.get(t);
+    return `train: ${t} has ${have} training examples; using ${have} where examples_per_task asks for ${n}`;
+  });
+}
+
 export type Format = "single" | "thinking" | "summary";
 
 export interface TrainCell {
@@ -38,12 +53,22 @@ export interface Plan {
   models: Record<string, string | null>;
 }
 
-export function planExperiment(spec: ExperimentSpec, baseFingerprint: string | null = null): Plan {
+/**
+ * trainSizes: each task's training split, where known. `examples_per_task` is a cap, not a demand: a task with fewer
+ * training examples gives what it has (trainingNotes says so), while a count the spec names for one task (scaling's
+ * in-domain and adjacent data, instruction's) must be there.
+ */
+export function planExperiment(
+  spec: ExperimentSpec,
+  baseFingerprint: string | null = null,
+  trainSizes?: ReadonlyMap<string, number>,
+): Plan {
   const trains = new Map<string, TrainCell>();
   const evals = new Map<string, EvalCell>();
   const models: Record<string, string | null> = { untrained: null };
   const n = spec.train.examples_per_task;
-  const cls = (tasks: string[], count = n) => tasks.map((task) => ({ task, examples: count }));
+  const cls = (tasks: string[], count = n) =>
+    tasks.map((task) => ({ task, examples: Math.min(count, trainSizes?.get(task) ?? count) }));
   const stage = (name: string, mixture: Partial<Stage["mixture"]>): Stage => ({
     name,
     mixture: {

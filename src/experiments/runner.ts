@@ -24,7 +24,7 @@ import {
   stateOf,
   trainSpecOf,
 } from "./cells.js";
-import { planExperiment, type EvalCell, type Plan, type TrainCell } from "./plan.js";
+import { planExperiment, trainingNotes, type EvalCell, type Plan, type TrainCell } from "./plan.js";
 import { CellClock } from "./eta.js";
 import type { ExperimentSpec } from "./spec.js";
 import { Store } from "./store.js";
@@ -73,9 +73,10 @@ export async function planRun(
 ): Promise<{ train: TrainContext; fingerprint: string | null; plan: Plan }> {
   const train = await runTrainingContext(spec);
   const fingerprint = modelFingerprint(spec.base_model);
-  const plan = planExperiment(spec, fingerprint);
+  const sizes = new Map(train.splits.map((s) => [s.task.id, s.train.length]));
+  const plan = planExperiment(spec, fingerprint, sizes);
   for (const c of plan.evals) examplesOf(train, c.task, c.split, 1);
-  for (const line of shortEvalNotes(plan.evals, train)) log(line);
+  for (const line of [...trainingNotes(spec, plan, sizes), ...shortEvalNotes(plan.evals, train)]) log(line);
   for (const c of plan.train)
     for (const st of c.stages) for (const p of st.mixture.classification) examplesOf(train, p.task, "train", 1);
   return { train, fingerprint, plan };
