@@ -10,10 +10,18 @@ import {
   writeSync,
   closeSync,
   truncateSync,
+  mkdirSync,
+  readdirSync,
+  symlinkSync,
+  utimesSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { modelFingerprint } from "../../src/engine/io/fingerprint.js";
+import { fileHash, modelFingerprint, modelFingerprintCached } from "../../src/engine/io/fingerprint.js";
+import { createHash } from "node:crypto";
+
+// hashes are remembered in a cache folder of this test file's own
+process.env.CROSSMON_CACHE_DIR = mkdtempSync(join(tmpdir(), "crossmon-fp-cache-"));
 
 const FIXTURE = join(import.meta.dirname, "..", "fixtures", "tiny-llama");
 
@@ -39,13 +47,13 @@ test("a model's fingerprint changes with one byte of its weights or config, not 
   assert.equal(modelFingerprint(join(root, "missing")), null, "not a folder: a model name on a server");
 });
 
-test("a weight file over 64 MiB is fingerprinted by its size and its first and last 16 MiB", () => {
+test("a weight file's every byte counts: one changed in the middle of a large file changes the fingerprint", () => {
+  process.env.CROSSMON_CACHE_DIR = mkdtempSync(join(tmpdir(), "crossmon-fp-cache-"));
   const dir = mkdtempSync(join(tmpdir(), "crossmon-fp-big-"));
   const f = join(dir, "model.safetensors");
   writeFileSync(f, "");
   truncateSync(f, 80 * 2 ** 20); // sparse: no 80 MiB written
   const fp = modelFingerprint(dir);
-  // the size alone: still zeros in the first and last 16 MiB
   truncateSync(f, 81 * 2 ** 20);
   assert.notEqual(modelFingerprint(dir), fp, "the size");
   truncateSync(f, 80 * 2 ** 20);
@@ -55,9 +63,53 @@ test("a weight file over 64 MiB is fingerprinted by its size and its first and l
     writeSync(fd, Buffer.from([7]), 0, 1, pos);
     closeSync(fd);
   };
-  poke(80 * 2 ** 20 - 1);
-  const tail = modelFingerprint(dir);
-  assert.notEqual(tail, fp, "the last byte");
-  poke(3);
-  assert.notEqual(modelFingerprint(dir), tail, "the first bytes");
+  let last = fp;
+  for (const [pos, what] of [
+    [40 * 2 ** 20, "a byte in the middle (a middle layer)"],
+    [80 * 2 ** 20 - 1, "the last byte"],
+    [3, "the first bytes"],
+  ] as const) {
+    poke(pos);
+    const now = modelFingerprint(dir);
+    assert.notEqual(now, last, what);
+    last = now;
+  }
+  assert.equal(modelFingerprintCached(dir), last, "the cached form agrees");
+});
+
+test("a file's hash is read once while its size, time and inode stay, and again when the file changes", () => {
+  const cache = mkdtempSync(join(tmpdir(), "crossmon-fp-cache-"));
+  process.env.CROSSMON_CACHE_DIR = cache;
+  const dir = mkdtempSync(join(tmpdir(), "crossmon-fp-keep-"));
+  const f = join(dir, "w.safetensors");
+  writeFileSync(f, "weights, first version");
+  const first = fileHash(f);
+  assert.equal(first, createHash("sha256").update("weights, first version").digest("hex"));
+  const [kept] = readdirSync(join(cache, "file-hashes"));
+  const record = JSON.parse(readFileSync(join(cache, "file-hashes", kept), "utf8"));
+  assert.equal(record.sha256, first);
+  // the record is what is used while the file is unchanged: a forged one is believed (which shows it was not re-read)
+  writeFileSync(join(cache, "file-hashes", kept), JSON.stringify({ ...record, sha256: "ab".repeat(32) }));
+  assert.equal(fileHash(f), "ab".repeat(32));
+  writeFileSync(f, "weights, second version");
+  utimesSync(f, new Date(), new Date(Date.now() + 5000));
+  assert.equal(fileHash(f), createHash("sha256").update("weights, second version").digest("hex"), "changed: re-read");
+});
+
+test("a file in the hub cache is known by its blob's name, the hub's SHA-256 of it", () => {
+  const root = mkdtempSync(join(tmpdir(), "crossmon-fp-hub-"));
+  const sha = createHash("sha256").update("blob").digest("hex");
+  mkdirSync(join(root, "blobs"));
+  mkdirSync(join(root, "snapshots", "c0ffee"), { recursive: true });
+  writeFileSync(join(root, "blobs", sha), "blob");
+  symlinkSync(join("..", "..", "blobs", sha), join(root, "snapshots", "c0ffee", "model.safetensors"));
+  assert.equal(fileHash(join(root, "snapshots", "c0ffee", "model.safetensors")), sha);
+});
+
+test("a path that is there but is no model folder is an error, never a key made of the path", () => {
+  const dir = mkdtempSync(join(tmpdir(), "crossmon-fp-file-"));
+  writeFileSync(join(dir, "weights.bin"), "x");
+  assert.throws(() => modelFingerprint(join(dir, "weights.bin")), /not a folder/);
+  assert.throws(() => modelFingerprintCached(join(dir, "weights.bin")), /not a folder/);
+  assert.equal(modelFingerprintCached("gpt-4o-mini"), null, "a model on a server has no folder here");
 });

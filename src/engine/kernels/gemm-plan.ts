@@ -6,8 +6,9 @@
  * at 1.5× Debian's OpenBLAS while OpenBLAS decodes twice as fast. CROSSMON_GEMM=own (or openblas) decides instead.
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { cpus, homedir } from "node:os";
+import { cpus } from "node:os";
 import { dirname, join } from "node:path";
+import { crossmonCacheDir } from "../../core/cache-dir.js";
 import type { NativeKernels } from "./native.js";
 
 export type Backend = "own" | "openblas";
@@ -57,9 +58,7 @@ export function measurePlan(k: NativeKernels): {
 }
 
 function cacheFile(): string {
-  const base =
-    process.env.CROSSMON_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "crossmon");
-  return join(base, "gemm-plan.json");
+  return join(crossmonCacheDir(), "gemm-plan.json");
 }
 
 const code = (b: Backend) => (b === "own" ? 1 : 2);
