@@ -205,7 +205,8 @@ export function analysePromptChange(
 
 export function analyseInstruction(a: Analysis):
   | {
-      rows: { variant: string; auroc: Record<string, Interval> }[];
+      /** variant: as shown; label: the model's label in the plan (what a chart row's evaluation is found by) */
+      rows: { variant: string; label: string; auroc: Record<string, Interval> }[];
       tasks: string[];
       after_vs_none: Record<string, Interval>;
     }
@@ -219,6 +220,7 @@ export function analyseInstruction(a: Analysis):
   const variants = instructionVariants(i.mixed);
   const rows = variants.map((v) => ({
     variant: v.replace(/^if:/, ""),
+    label: v,
     auroc: Object.fromEntries(tasks.map((t) => [t, a.auroc(v === UNTRAINED ? null : a.model(v), t)])),
   }));
   // what adding IF after classification training changes, paired over the same examples

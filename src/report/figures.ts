@@ -211,7 +211,7 @@ function instruction(i: NonNullable<Results["instruction"]>, a: Analysis): Secti
         id: "instruction-bars",
         spec: barsWithCI(
           i.rows.flatMap((x) =>
-            i.tasks.map((t) => ({ variant: x.variant, task: t, ...ci(x.auroc[t]), eval: evalOf(a, x.variant, t) })),
+            i.tasks.map((t) => ({ variant: x.variant, task: t, ...ci(x.auroc[t]), eval: evalOf(a, x.label, t) })),
           ),
           "variant",
           "AUROC by instruction-following recipe",

@@ -122,6 +122,27 @@ test("the API: runs, a run's findings and evaluations, examples filtered and sor
   );
 });
 
+test("every chart row that stands for an evaluation names one, and a click on it opens its examples", async () => {
+  const run = (await get("/api/runs/tiny")).json;
+  const rows: { section: string; chart: string; row: Json }[] = [];
+  // a chart's rows, in its data and in the data of its layers and facets
+  const walk = (section: string, chart: string, spec: Json) => {
+    if (!spec || typeof spec !== "object") return;
+    for (const row of spec.data?.values ?? []) if (row && "eval" in row) rows.push({ section, chart, row });
+    for (const v of Object.values(spec)) if (typeof v === "object") walk(section, chart, v);
+  };
+  for (const s of run.sections) for (const c of s.charts) walk(s.id, c.id, c.spec);
+  const charts = new Set(rows.map((r) => r.chart));
+  for (const id of ["instruction-bars"]) assert.ok(charts.has(id), `${id} has rows with evaluations`);
+  const known = new Set(run.evaluations.map((e: Json) => e.key));
+  for (const { section, chart, row } of rows) {
+    const what = `${section}/${chart} ${JSON.stringify(row)}`;
+    assert.ok(typeof row.eval === "string" && known.has(row.eval), `${what}: its evaluation does not resolve`);
+  }
+  for (const key of new Set(rows.map((r) => r.row.eval)))
+    assert.equal((await get(`/api/runs/tiny/evals/${key}/examples?limit=1`)).status, 200, key);
+});
+
 test("bad parameters are 400 with the reason; unknown runs, evaluations and examples are 404", async () => {
   const run = (await get("/api/runs/tiny")).json;
   const key = run.evaluations[0].key;
