@@ -11,6 +11,7 @@ import type { ChatMessage } from "../engine/io/tokenizer.js";
 import { generate } from "../engine/generate.js";
 import { nextTokenLogprobs } from "../engine/score.js";
 import { Renderer } from "../formats/render.js";
+import { topIds } from "./top-logprobs.js";
 
 export interface ThreadOptions {
   model: string;
@@ -30,7 +31,8 @@ export interface ClassifyItem {
 }
 
 export interface GenerateParams {
-  max_tokens?: number;
+  /** resolved by the server's request schemas (each endpoint's default there) */
+  max_tokens: number;
   temperature?: number;
   top_p?: number;
   seed?: number;
@@ -72,10 +74,7 @@ function start() {
   const name = (i: number) => tok.decode([i]);
 
   const topLogprobs = (lp: Float32Array, k: number) =>
-    Array.from(lp.keys())
-      .sort((a, b) => lp[b] - lp[a])
-      .slice(0, k)
-      .map((i) => ({ token: name(i), logprob: lp[i], bytes: Array.from(Buffer.from(name(i))) }));
+    topIds(lp, k).map((i) => ({ token: name(i), logprob: lp[i], bytes: Array.from(Buffer.from(name(i))) }));
 
   const checkPrompt = (n: number, maxNew: number) => {
     if (n === 0) throw new Refusal(400, 'field "prompt": no tokens');
@@ -157,7 +156,7 @@ function start() {
   };
 
   const generateFor = (ids: number[], params: GenerateParams, k: number) => {
-    const maxNew = params.max_tokens ?? 64;
+    const maxNew = params.max_tokens;
     checkPrompt(ids.length, maxNew);
     const steps: { id: number; lp: Float32Array }[] = [];
     const g = generate(model, ids, {
@@ -189,7 +188,7 @@ function start() {
       return { promptTokens: ids.length, ...generateFor(ids, q.params, q.topLogprobs) };
     }
     const ids = tok.encode(q.prompt);
-    if ((q.params.max_tokens ?? 16) === 0) {
+    if (q.params.max_tokens === 0) {
       // only the next-token distribution (as a 1-token scoring call would need)
       checkPrompt(ids.length, 0);
       const [lp] = nextTokenLogprobs(model, [ids], 1);

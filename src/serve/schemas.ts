@@ -1,6 +1,12 @@
 /** Request bodies the server accepts (zod): a bad field is a 400 that names it. */
 import { z } from "zod";
 
+/**
+ * max_tokens when a request leaves it out: 16 for completions (OpenAI's documented default), 64 for chat (OpenAI's is
+ * the rest of the context; a monitor's verdict or a short reasoning fits in 64). One place, used by both endpoints.
+ */
+export const DEFAULT_MAX_TOKENS = { completion: 16, chat: 64 } as const;
+
 const Message = z.object({ role: z.string().min(1), content: z.string() });
 const Stop = z.union([z.string(), z.array(z.string()).max(8)]).optional();
 

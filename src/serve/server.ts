@@ -17,7 +17,8 @@ import type { z } from "zod";
 import { InputError } from "../core/errors.js";
 import { TEXT_SLOT } from "../data/task.js";
 import type { ClassifyItem, GenerateParams, ThreadAnswer, ThreadJob, ThreadOptions } from "./model-thread.js";
-import { ChatRequest, ClassifyRequest, CompletionRequest } from "./schemas.js";
+import { responseId } from "./response-id.js";
+import { ChatRequest, ClassifyRequest, CompletionRequest, DEFAULT_MAX_TOKENS } from "./schemas.js";
 
 export interface ServeOptions {
   /** model folder or hub id */
@@ -231,11 +232,12 @@ export class MonitorServer {
   }
 
   private async chat(body: z.infer<typeof ChatRequest>) {
-    const params: GenerateParams = { ...body, max_tokens: body.max_completion_tokens ?? body.max_tokens };
+    const max_tokens = body.max_completion_tokens ?? body.max_tokens ?? DEFAULT_MAX_TOKENS.chat;
+    const params: GenerateParams = { ...body, max_tokens };
     const k = body.logprobs ? (body.top_logprobs ?? 0) : -1;
     const r = (await this.enqueue({ op: "chat", messages: body.messages, params, topLogprobs: k })) as Generated;
     return {
-      id: `chatcmpl-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`,
+      id: responseId("chatcmpl"),
       object: "chat.completion",
       created: Math.floor(Date.now() / 1000),
       model: this.name,
@@ -256,11 +258,11 @@ export class MonitorServer {
     const r = (await this.enqueue({
       op: "completion",
       prompt: body.prompt,
-      params: body,
+      params: { ...body, max_tokens: body.max_tokens ?? DEFAULT_MAX_TOKENS.completion },
       topLogprobs: k,
     })) as Generated;
     const base = {
-      id: `cmpl-${Date.now().toString(36)}`,
+      id: responseId("cmpl"),
       object: "text_completion",
       created: Math.floor(Date.now() / 1000),
     };
