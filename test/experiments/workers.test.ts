@@ -60,16 +60,24 @@ test("three workers on PostgreSQL, one killed mid-cell: the run completes, each 
     const workers = [0, 1, 2].map((i) =>
       cli(["worker", "--store", db.url, "--until-empty", "--lease", "3", "--dir", join(tmp, `w${i}`)]),
     );
-    // kill the first worker once it holds a cell
+    // kill the first worker while it holds a cell: stopped first (SIGSTOP), so that it cannot finish the cell between
+    // the look and the kill, and killed only once the store shows the cell still its own
     const victim = workers[0].child;
     const mine = `${hostname()}:${victim.pid}:%`;
+    const holding = async () =>
+      (
+        await pool.query<{ key: string }>(
+          "SELECT key FROM crossmon.cells WHERE status = 'running' AND worker LIKE $1",
+          [mine],
+        )
+      ).rows[0]?.key ?? null;
     let held: string | null = null;
     for (let i = 0; i < 600 && !held; i++) {
-      const r = await pool.query<{ key: string }>(
-        "SELECT key FROM crossmon.cells WHERE status = 'running' AND worker LIKE $1",
-        [mine],
-      );
-      held = r.rows[0]?.key ?? null;
+      if (await holding()) {
+        assert.ok(victim.kill("SIGSTOP"), "the first worker had already exited");
+        held = await holding();
+        if (!held) victim.kill("SIGCONT");
+      }
       if (!held) await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok(held, "the first worker never took a cell");

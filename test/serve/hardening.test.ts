@@ -19,18 +19,22 @@ async function post(base: string, path: string, body: unknown) {
   return { status: r.status, json: (await r.json()) as { error?: { message: string } } & Record<string, unknown> };
 }
 
-test("GET /v1/models answers at once while generations and large classify bodies keep the model busy", async (t) => {
+test("GET /v1/models answers while generations and large classify bodies keep the model busy", async (t) => {
   const server = new MonitorServer({ model: toyBase(), port: 0, maxBodyBytes: 2 << 20 });
   const { port } = await server.listen();
   const base = `http://127.0.0.1:${port}`;
   try {
     const big = "word ".repeat(180_000); // 0.9 MB of text, truncated by the renderer in the model's thread
-    const work = [
-      post(base, "/v1/chat/completions", { messages: [{ role: "user", content: "Tell a story." }], max_tokens: 400 }),
-      ...Array.from({ length: 6 }, () => post(base, "/v1/classify", { prompt: "Is it long?", text: big })),
-      post(base, "/v1/chat/completions", { messages: [{ role: "user", content: "Another." }], max_tokens: 400 }),
-    ];
-    await new Promise((r) => setTimeout(r, 200)); // the model is busy now
+    // 40 jobs, one after another on the model's thread; each one counted as it settles
+    let settled = 0;
+    const chat = (content: string) =>
+      post(base, "/v1/chat/completions", { messages: [{ role: "user", content }], max_tokens: 400, temperature: 1.5 });
+    const work = Array.from({ length: 40 }, (_, i) =>
+      (i % 5 === 4 ? post(base, "/v1/classify", { prompt: "Is it long?", text: big }) : chat(`Story ${i}.`)).finally(
+        () => settled++,
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 100)); // the first jobs reach the model's thread
     const times: number[] = [];
     for (let i = 0; i < 40; i++) {
       const t0 = performance.now();
@@ -38,17 +42,20 @@ test("GET /v1/models answers at once while generations and large classify bodies
       await r.json();
       times.push(performance.now() - t0);
     }
+    // causal, not timed: had a job held the server's event loop, each answer would have waited for a job to end, and
+    // 40 answers for most of the 40 jobs
+    const settledMeanwhile = settled;
     const answers = await Promise.all(work);
     assert.ok(
       answers.every((a) => a.status === 200),
       JSON.stringify(answers.map((a) => a.status)),
     );
+    assert.ok(settledMeanwhile < 20, `${settledMeanwhile} of 40 jobs ended while 40 model lists were answered`);
     times.sort((a, b) => a - b);
-    const p99 = times[Math.floor(times.length * 0.99) - 1] ?? times.at(-1);
-    t.diagnostic(`/v1/models under load: p50 ${times[20].toFixed(1)} ms, p99 ${p99?.toFixed(1)} ms`);
-    // a bound, with room for a loaded CI machine: before the model had its own thread, a 400-token generation held
-    // /v1/models for seconds
-    assert.ok((p99 ?? 0) < 250, `p99 ${p99?.toFixed(1)} ms (all: ${times.map((t) => t.toFixed(0)).join(" ")})`);
+    t.diagnostic(
+      `/v1/models under load: p50 ${times[20].toFixed(1)} ms, max ${times.at(-1)?.toFixed(1)} ms; ` +
+        `${settledMeanwhile} of 40 jobs ended meanwhile`,
+    );
   } finally {
     await server.close();
   }
