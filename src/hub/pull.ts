@@ -10,7 +10,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { readlink, symlink, unlink, writeFile } from "node:fs/promises";
-import { dirname, join, relative } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { datasetInfo, downloadFile, type ListFileEntry, listFiles, modelInfo } from "@huggingface/hub";
@@ -66,19 +66,20 @@ export async function pull(ref: HubRef, o: PullOptions = {}): Promise<PullResult
     }
   });
   if (entries.length === 0) throw new InputError(`${name}: no file of the repository matches ${globs.join(", ")}`);
+  // every listed path and hash checked before anything is written: a hostile listing writes nothing
+  const storage = repoFolder(ref, cacheDir);
+  const snapshot = join(storage, "snapshots", commit);
+  const places = new Map(entries.map((e) => [e, { pointer: insideSnapshot(snapshot, e.path, name), etag: etagOf(e) }]));
   // configs last: a folder with its config.json in place is one whose weights already are
   const last = (p: string) => (/(^|\/)(adapter_)?config\.json$/.test(p) ? 1 : 0);
   entries.sort((a, b) => last(a.path) - last(b.path) || a.path.localeCompare(b.path));
 
-  const storage = repoFolder(ref, cacheDir);
-  const snapshot = join(storage, "snapshots", commit);
   const total = entries.reduce((s, e) => s + fileSize(e), 0);
   const progress = new Progress(`pull ${name}`, total, { quiet: o.quiet, intervalMs: 250 });
   let done = 0;
   let downloaded = 0;
   for (const e of entries) {
-    const pointer = join(snapshot, e.path);
-    const etag = etagOf(e);
+    const { pointer, etag } = places.get(e)!;
     const blob = join(storage, "blobs", etag);
     if (!existsSync(pointer) || !existsSync(blob)) {
       if (!existsSync(blob)) {
@@ -112,10 +113,34 @@ async function repoCommit(ref: HubRef, params: Params): Promise<string> {
   return sha;
 }
 
-/** The blob's name in the cache: the LFS sha256, or git's object id for a file kept in git. */
+/**
+ * A path from the hub's listing as a file inside the snapshot, or an error: relative, in "/"-separated segments none
+ * of which is empty, "." or "..", no backslash or NUL, and inside the snapshot once resolved (as huggingface_hub
+ * checks). A listing is the hub's word, and a hub can be hostile.
+ */
+export function insideSnapshot(snapshot: string, listed: string, name: string): string {
+  const segments = listed.split("/");
+  const root = resolve(snapshot);
+  const full = resolve(root, ...segments);
+  if (
+    listed === "" ||
+    /[\\\0]/.test(listed) ||
+    segments.some((x) => x === "" || x === "." || x === "..") ||
+    !full.startsWith(root + sep)
+  )
+    throw new InputError(
+      `${name}: the hub lists a file at ${JSON.stringify(listed)}, which is not a path inside the repository: ` +
+        "refused, nothing written",
+    );
+  return full;
+}
+
+/** The blob's name in the cache: the LFS sha256, or git's object id for a file kept in git (hex, nothing else). */
 function etagOf(e: ListFileEntry): string {
   const etag = e.lfs?.oid ?? e.oid;
   if (!etag) throw new Error(`${e.path}: the hub's listing gives no hash for it`);
+  if (!/^([0-9a-f]{40}|[0-9a-f]{64})$/.test(etag))
+    throw new InputError(`${e.path}: the hub's listing gives ${JSON.stringify(etag.slice(0, 80))} as its hash`);
   return etag;
 }
 

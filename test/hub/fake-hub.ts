@@ -18,9 +18,13 @@ export interface FakeRepo {
   refs?: string[];
   /** answers 401 unless the request carries `Authorization: Bearer <token>` */
   token?: string;
+  /** files listed (and served) at these paths besides the folder's: a hostile hub's listing */
+  extra?: { path: string; body: Buffer; etag?: string }[];
 }
 
 interface FileEntry {
+  /** listed by a hostile hub (FakeRepo.extra) */
+  hostile: boolean;
   path: string;
   body: Buffer;
   lfs: boolean;
@@ -45,14 +49,22 @@ export class FakeHub {
 
   constructor(repos: FakeRepo[]) {
     this.repos = repos.map((repo) => {
-      const files = walk(repo.dir).map((f) => {
-        const body = readFileSync(f);
-        const path = relative(repo.dir, f);
+      const listed = [
+        ...walk(repo.dir).map((f) => ({ path: relative(repo.dir, f), body: readFileSync(f), etag: undefined })),
+        ...(repo.extra ?? []),
+      ];
+      const files = listed.map(({ path, body, etag: forced }) => {
         const lfs = path.endsWith(".safetensors") || path.endsWith(".parquet");
         const etag = lfs
           ? createHash("sha256").update(body).digest("hex")
           : createHash("sha1").update(`blob ${body.length}\0`).update(body).digest("hex");
-        return { path, body, lfs, etag };
+        return {
+          path,
+          body,
+          lfs,
+          etag: forced ?? etag,
+          hostile: forced !== undefined || !!repo.extra?.some((x) => x.path === path),
+        };
       });
       const commit = createHash("sha1")
         .update(repo.id + files.map((f) => f.path + f.etag).join())
@@ -129,7 +141,11 @@ export class FakeHub {
       );
       return;
     }
-    const file = files.find((f) => f.path === resolve?.[4]);
+    // a hostile listing's files are served whatever the client made of their paths (a URL normalises "..")
+    const asked = resolve?.[4] ?? "";
+    const file =
+      files.find((f) => f.path === asked) ??
+      files.find((f) => f.hostile && f.path.split(/[\\/]/).pop() === asked.split("/").pop());
     if (!file) {
       res.writeHead(404, { "x-error-code": "EntryNotFound" });
       res.end();

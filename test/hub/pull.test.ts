@@ -266,3 +266,36 @@ test("the cache is shared with huggingface_hub: what it downloads crossmon reads
   const snap = pulled.out.trim();
   assert.deepEqual(found.out.trim().split("\n"), [snap, join(snap, "model.safetensors")]);
 });
+
+test("a hostile hub's listing cannot write outside the snapshot: paths with .. or absolute, and hashes that are paths", async () => {
+  const cache = mkdtempSync(join(tmpdir(), "crossmon-hostile-"));
+  const victim = join(cache, "victim");
+  mkdirSync(victim);
+  writeFileSync(join(victim, "config.json"), "the user's own file");
+  const cases: [string, { path: string; body: Buffer; etag?: string }][] = [
+    ["acme/climb", { path: "../../../victim/config.json", body: Buffer.from('{"evil": 1}') }],
+    ["acme/dotted", { path: "sub/./../../x.json", body: Buffer.from("{}") }],
+    ["acme/absolute", { path: `${victim}/config.json`, body: Buffer.from("{}") }],
+    ["acme/backslash", { path: "..\\..\\victim\\config.json", body: Buffer.from("{}") }],
+    ["acme/etag", { path: "extra.json", body: Buffer.from("{}"), etag: "../../../victim/config.json" }],
+  ];
+  const evil = new FakeHub(cases.map(([id, extra]) => ({ type: "model" as const, id, dir: repoDir, extra: [extra] })));
+  const at = await evil.start();
+  try {
+    for (const [id] of cases) {
+      const r = await cli(["pull", id], { HF_ENDPOINT: at, HF_HUB_CACHE: cache });
+      assert.equal(r.status, 2, `${id}: ${r.err}`);
+      assert.match(r.err, /not a path inside the repository: refused, nothing written|listing gives ".*" as its hash/);
+      assert.equal(r.err.trim().split("\n").length, 1, r.err);
+    }
+    assert.equal(readFileSync(join(victim, "config.json"), "utf8"), "the user's own file");
+    assert.equal(lstatSync(join(victim, "config.json")).isSymbolicLink(), false);
+    // nothing was downloaded either: every entry is checked before the first byte
+    for (const [id] of cases) {
+      const blobs = join(cache, `models--${id.replace("/", "--")}`, "blobs");
+      assert.ok(!existsSync(blobs) || readdirSync(blobs).length === 0, `${id}: blobs written`);
+    }
+  } finally {
+    await evil.close();
+  }
+});
