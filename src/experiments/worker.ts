@@ -16,7 +16,8 @@ import { Renderer } from "../formats/render.js";
 import { type CellEnv, runEvalCell, runTrainCell } from "./cells.js";
 import { blobFolder, putBlob } from "./pg/blobs.js";
 import { PgCallCache, layeredCalls } from "./pg/calls.js";
-import { type ClaimedCell, claimCell, commitCell, failCell, heartbeat, releaseCell, workLeft } from "./pg/cells.js";
+import { type ClaimedCell, claimCell, commitCell, failCell, releaseCell, workLeft } from "./pg/cells.js";
+import { holdLease } from "./pg/lease.js";
 import { cellPredictions } from "./pg/runs.js";
 import type { EvalCell, Plan, TrainCell } from "./plan.js";
 import { planRun } from "./runner.js";
@@ -109,10 +110,7 @@ export async function runWorker(o: WorkerOptions): Promise<{ committed: number; 
         await new Promise((r) => setTimeout(r, poll));
         continue;
       }
-      const beat = setInterval(
-        () => void heartbeat(o.pool, cell, id, lease).catch(() => {}),
-        Math.max(1000, (lease * 1000) / 3),
-      );
+      const held = holdLease(o.pool, cell, id, lease);
       try {
         const here = await runHere(cell.run).catch((e: Error) => e);
         if (here instanceof Error) {
@@ -132,13 +130,22 @@ export async function runWorker(o: WorkerOptions): Promise<{ committed: number; 
         if (ok) committed++;
         log(`worker ${id}: ${cell.kind} ${cell.key} ${ok ? "committed" : "already done elsewhere"}`);
       } catch (e) {
+        if (isConnectionError(e)) {
+          // the store's connection dropped (a restart, a terminated backend) while the cell ran: not the cell's
+          // fault, so it goes back untried, its attempt not counted, and is taken again once the store answers
+          log(
+            `worker ${id}: ${cell.kind} ${cell.key}: lost the store's connection (${(e as Error).message}); retrying`,
+          );
+          await retrying("handing a cell back", () => releaseCell(o.pool, cell, id), log).catch(() => {});
+          continue;
+        }
         failed++;
         log(`worker ${id}: ${cell.kind} ${cell.key} failed: ${(e as Error).message}`);
         await retrying("recording a failure", () => failCell(o.pool, cell, id, (e as Error).message), log).catch(
           () => {},
         );
       } finally {
-        clearInterval(beat);
+        await held.release();
       }
     }
   };

@@ -15,6 +15,7 @@ import type { AddressInfo } from "node:net";
 import { Worker } from "node:worker_threads";
 import type { z } from "zod";
 import { InputError } from "../core/errors.js";
+import { threadEntry } from "../core/thread-entry.js";
 import { TEXT_SLOT } from "../data/task.js";
 import type { ClassifyItem, GenerateParams, ThreadAnswer, ThreadJob, ThreadOptions } from "./model-thread.js";
 import { responseId } from "./response-id.js";
@@ -95,7 +96,7 @@ export class MonitorServer {
       maxTokens: this.o.maxTokens ?? 2048,
       maxPromptTokens: this.o.maxPromptTokens ?? 0,
     };
-    const thread = new Worker(threadEntry(), { workerData: data });
+    const thread = new Worker(threadEntry(import.meta.url, "model-thread"), { workerData: data });
     this.thread = thread;
     return new Promise((resolve, reject) => {
       thread.on("message", (m: ThreadAnswer | { ready: true } | { failed: string }) => {
@@ -441,15 +442,6 @@ export class MonitorServer {
  * The thread's module: built, the .js beside this file; from source, the .ts, which a worker cannot load by itself
  * (it does not inherit the parent's loader), so a one-line entry registers tsx's loader in the thread first.
  */
-function threadEntry(): URL {
-  if (!import.meta.url.endsWith(".ts")) return new URL("./model-thread.js", import.meta.url);
-  const thread = new URL("./model-thread.ts", import.meta.url).href;
-  const code = `const { register } = await import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))});
-register();
-await import(${JSON.stringify(thread)});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
-}
-
 interface Generated {
   promptTokens: number;
   completionTokens: number;

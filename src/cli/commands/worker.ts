@@ -1,8 +1,10 @@
 /** `crossmon worker`, and `run` / `quickstart` / `study` / `report` / `status` on a PostgreSQL store. */
 import type { Command } from "commander";
-import { homedir } from "node:os";
+import { rmSync } from "node:fs";
+import { hostname } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { BACKEND_KINDS, chooseBackend } from "../../backends/choose.js";
+import { crossmonCacheDir } from "../../core/cache-dir.js";
 import { InputError } from "../../core/errors.js";
 import { enqueueRun } from "../../experiments/pg/cells.js";
 import { connect, isPostgresUrl, redactUrl } from "../../experiments/pg/db.js";
@@ -36,8 +38,9 @@ export async function runOnStore(
   try {
     const name = runName(dir);
     const { plan, fingerprint } = await planRun(spec, log);
-    await enqueueRun(pool, name, spec, plan, fingerprint);
-    console.log(`run ${name}: ${plan.train.length + plan.evals.length} cells in ${redactUrl(url)}`);
+    const { retried } = await enqueueRun(pool, name, spec, plan, fingerprint);
+    const again = retried ? ` (${retried} that had failed queued again)` : "";
+    console.log(`run ${name}: ${plan.train.length + plan.evals.length} cells in ${redactUrl(url)}${again}`);
     if (o.noWork) return null;
     const { backend, close } = chooseBackend(o.backend ?? "local", spec.base_model);
     try {
@@ -52,6 +55,11 @@ export async function runOnStore(
   }
 }
 
+/** A worker's own folder when none is named: under crossmon's cache folder, by host and process. */
+export function defaultWorkerDir(): string {
+  return join(crossmonCacheDir(), "worker", `${hostname()}-${process.pid}`);
+}
+
 export function registerWorker(program: Command): void {
   program
     .command("worker")
@@ -62,7 +70,11 @@ export function registerWorker(program: Command): void {
     .option("--until-empty", "exit 0 once no cell of any run is left to do or running", false)
     .option("--run <name>", "only this run's cells")
     .option("--lease <seconds>", "how long a cell stays this worker's without a heartbeat", "60")
-    .option("--dir <dir>", "local folder for this worker's stores, models and fetched blobs")
+    .option(
+      "--dir <dir>",
+      "local folder for this worker's stores, models and fetched blobs (default: a folder of this process's own " +
+        "under ~/.cache/crossmon/worker, removed when it exits)",
+    )
     .action(
       action(
         async (o: {
@@ -77,7 +89,8 @@ export function registerWorker(program: Command): void {
           const pool = await connect(storeUrl(o.store));
           const t0 = Date.now();
           try {
-            const base = o.dir ?? join(homedir(), ".cache", "crossmon", "worker");
+            // a folder per process unless one is named: two workers on a machine never share a training's folder
+            const base = o.dir ?? defaultWorkerDir();
             // one backend per base model (the PyTorch worker decodes with its tokenizer), closed at the end
             const opened = new Map<string, ReturnType<typeof chooseBackend>>();
             const backendFor = (base: string) => {
@@ -107,6 +120,7 @@ export function registerWorker(program: Command): void {
               );
             } finally {
               close();
+              if (!o.dir) rmSync(base, { recursive: true, force: true });
             }
           } finally {
             await pool.end();

@@ -22,15 +22,19 @@ export interface ClaimedCell {
   attempts: number;
 }
 
-/** Registers a run and its cells (again: a no-op for what is there, so `run` may be repeated). */
+/**
+ * Registers a run and its cells (again: a no-op for what is done or under way, so `run` may be repeated). Cells that
+ * failed are queued again with their attempts cleared: running the run again is how a user retries them. Returns how
+ * many were.
+ */
 export async function enqueueRun(
   pool: pg.Pool,
   name: string,
   spec: ExperimentSpec,
   plan: Plan,
   fingerprint: string | null,
-): Promise<void> {
-  await inTransaction(pool, async (c) => {
+): Promise<{ retried: number }> {
+  return inTransaction(pool, async (c) => {
     const had = await c.query<{ plan: string }>("SELECT plan FROM crossmon.runs WHERE name = $1 FOR UPDATE", [name]);
     if (had.rows.length && had.rows[0].plan !== JSON.stringify(plan))
       throw new Error(`the store already holds a run "${name}" with another plan: name this one otherwise (-o)`);
@@ -59,6 +63,12 @@ export async function enqueueRun(
         cells.map((x) => JSON.stringify(cellNeeds(x.cell))),
       ],
     );
+    const retried = await c.query(
+      `UPDATE crossmon.cells SET status = 'queued', attempts = 0, error = NULL, worker = NULL, lease_until = NULL
+       WHERE run = $1 AND status = 'failed'`,
+      [name],
+    );
+    return { retried: retried.rowCount ?? 0 };
   });
 }
 
@@ -108,16 +118,6 @@ export async function claimCell(
   });
 }
 
-/** Extends the lease of a cell this worker holds; false when it is no longer this worker's. */
-export async function heartbeat(pool: pg.Pool, cell: ClaimedCell, worker: string, leaseSeconds: number) {
-  const r = await pool.query(
-    `UPDATE crossmon.cells SET lease_until = now() + make_interval(secs => $4)
-     WHERE run = $1 AND key = $2 AND worker = $3 AND status = 'running'`,
-    [cell.run, cell.key, worker, leaseSeconds],
-  );
-  return (r.rowCount ?? 0) > 0;
-}
-
 /**
  * The cell's result, predictions and done mark in one transaction. A cell another worker finished first is left as
  * it is (its predictions are the same: cells are deterministic), so every prediction is stored once.
@@ -159,6 +159,20 @@ export async function commitCell(
          error = NULL WHERE run = $1 AND key = $2`,
       [cell.run, cell.key, JSON.stringify(result), seconds],
     );
+    // a cell marked failed (its lease ran out on the last attempt) whose work then arrives is done after all: the
+    // cells that were failed for needing it, and those that needed them, are queued again
+    if (r.rows[0].status === "failed")
+      await c.query(
+        `WITH RECURSIVE blocked(key) AS (
+           SELECT key FROM crossmon.cells WHERE run = $1 AND status = 'failed' AND $2 = ANY(needs)
+             AND error LIKE 'needs cell %'
+           UNION
+           SELECT c.key FROM crossmon.cells c JOIN blocked b ON b.key = ANY(c.needs)
+           WHERE c.run = $1 AND c.status = 'failed' AND c.error LIKE 'needs cell %')
+         UPDATE crossmon.cells SET status = 'queued', error = NULL, attempts = 0, worker = NULL
+         WHERE run = $1 AND key IN (SELECT key FROM blocked)`,
+        [cell.run, cell.key],
+      );
     return true;
   });
 }
