@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { InputError } from "../../core/errors.js";
 import { importInspect } from "../../data/import/inspect.js";
 import { parseLabelRule } from "../../data/import/inspect-label.js";
+import { defaultInflateLimits } from "../../data/import/inspect-log.js";
 import { action, numberOption } from "../output.js";
 
 interface InspectOpts {
@@ -19,6 +20,8 @@ interface InspectOpts {
   maxToolOutput?: string;
   force?: boolean;
   quiet?: boolean;
+  maxEntryMb?: string;
+  maxLogGb?: string;
 }
 
 export function registerDataImport(data: Command): void {
@@ -38,10 +41,13 @@ export function registerDataImport(data: Command): void {
     .option("--keep-reasoning", "keep the agent's reasoning parts")
     .option("--max-tool-output <chars>", "cut each tool result after this many characters")
     .option("--force", "replace what the output folder holds")
+    .option("--max-entry-mb <n>", "a .eval entry (one sample) may inflate to this many MB (default 256)")
+    .option("--max-log-gb <n>", "a .eval log may inflate to this many GB in all (default 16)")
     .option("--quiet", "no progress")
     .action(
       action(async (logs: string[], o: InspectOpts) => {
         if (o.as !== "text" && o.as !== "messages") throw new InputError(`--as must be text or messages, got ${o.as}`);
+        const defaults = defaultInflateLimits();
         const r = await importInspect(logs, {
           out: o.out,
           task: o.task,
@@ -59,6 +65,18 @@ export function registerDataImport(data: Command): void {
               : numberOption(o.maxToolOutput, "--max-tool-output", { integer: true, min: 1 }),
           force: o.force,
           quiet: o.quiet,
+          limits: {
+            entryBytes:
+              2 ** 20 *
+              (o.maxEntryMb === undefined
+                ? defaults.entryBytes / 2 ** 20
+                : numberOption(o.maxEntryMb, "--max-entry-mb", { min: 1 })),
+            totalBytes:
+              2 ** 30 *
+              (o.maxLogGb === undefined
+                ? defaults.totalBytes / 2 ** 30
+                : numberOption(o.maxLogGb, "--max-log-gb", { min: 0.001 })),
+          },
         });
         console.log(
           `${r.manifest}: task ${o.task}, ${r.examples} example(s), ` +

@@ -79,9 +79,32 @@ export interface InspectLog {
   samples(): AsyncGenerator<RawSample>;
 }
 
+/**
+ * How much a `.eval` zip may inflate to: per entry (one sample, held whole while it is read) and in all. A zip entry
+ * of 12 MB can inflate to 12 GB; past a limit the read stops with an error that names the entry and the limit.
+ * Overridable (`data import inspect --max-entry-mb / --max-log-gb`, or the environment variables named here).
+ */
+export interface InflateLimits {
+  entryBytes: number;
+  totalBytes: number;
+}
+
+export function defaultInflateLimits(): InflateLimits {
+  const env = (name: string, fallback: number, unit: number) => {
+    const v = Number(process.env[name]);
+    return Number.isFinite(v) && v > 0 ? v * unit : fallback * unit;
+  };
+  return {
+    entryBytes: env("CROSSMON_INSPECT_MAX_ENTRY_MB", 256, 2 ** 20),
+    totalBytes: env("CROSSMON_INSPECT_MAX_LOG_GB", 16, 2 ** 30),
+  };
+}
+
+const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MB`;
+
 /** Opens a log by its extension (.json or .eval); a clear error when it is neither or is not Inspect's. */
-export async function openInspectLog(file: string): Promise<InspectLog> {
-  if (file.endsWith(".eval")) return openEvalZip(file);
+export async function openInspectLog(file: string, limits = defaultInflateLimits()): Promise<InspectLog> {
+  if (file.endsWith(".eval")) return openEvalZip(file, limits);
   if (file.endsWith(".json")) return openJsonLog(file);
   throw new InputError("not an Inspect log (expected a .eval or .json file)", file);
 }
@@ -145,8 +168,29 @@ function entriesOf(zip: yauzl.ZipFile, file: string): Promise<yauzl.Entry[]> {
   });
 }
 
-function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, file: string): Promise<unknown> {
+/**
+ * One entry's JSON, its inflated bytes counted as they come: past the entry's limit, or the log's (`total` counts
+ * every entry read so far), the read stops and nothing more is inflated.
+ */
+function readEntry(
+  zip: yauzl.ZipFile,
+  entry: yauzl.Entry,
+  file: string,
+  limits: InflateLimits,
+  total: { bytes: number },
+): Promise<unknown> {
   const where = `${file} (${entry.fileName})`;
+  const over = (what: string) =>
+    new InputError(
+      `${what}: refused (a zip bomb, or a sample too large to hold; raise the limit with --max-entry-mb or ` +
+        "--max-log-gb if the log is yours)",
+      where,
+    );
+  // the size the zip declares is checked before inflating anything (yauzl then holds the entry to it)
+  if (entry.uncompressedSize > limits.entryBytes)
+    return Promise.reject(
+      over(`inflates to ${mb(entry.uncompressedSize)}, past the limit of ${mb(limits.entryBytes)}`),
+    );
   return new Promise((ok, fail) => {
     zip.openReadStream(entry, (err, stream) => {
       if (err) {
@@ -154,9 +198,31 @@ function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, file: string): Promis
         return fail(new InputError(`unreadable entry: ${err.message}${zstd}`, where));
       }
       const chunks: Buffer[] = [];
-      stream.on("data", (c: Buffer) => chunks.push(c));
-      stream.on("error", (e: Error) => fail(new InputError(`damaged entry: ${e.message}`, where)));
+      let size = 0;
+      let stopped = false;
+      stream.on("data", (c: Buffer) => {
+        if (stopped) return;
+        size += c.length;
+        total.bytes += c.length;
+        const why =
+          size > limits.entryBytes
+            ? `inflates past the limit of ${mb(limits.entryBytes)}`
+            : total.bytes > limits.totalBytes
+              ? `the log inflates past the limit of ${mb(limits.totalBytes)} in all`
+              : null;
+        if (why) {
+          stopped = true;
+          chunks.length = 0;
+          stream.destroy();
+          return fail(over(why));
+        }
+        chunks.push(c);
+      });
+      stream.on("error", (e: Error) => {
+        if (!stopped) fail(new InputError(`damaged entry: ${e.message}`, where));
+      });
       stream.on("end", () => {
+        if (stopped) return;
         try {
           ok(JSON.parse(Buffer.concat(chunks).toString("utf8")));
         } catch (e) {
@@ -167,7 +233,8 @@ function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, file: string): Promis
   });
 }
 
-async function openEvalZip(file: string): Promise<InspectLog> {
+async function openEvalZip(file: string, limits: InflateLimits): Promise<InspectLog> {
+  const total = { bytes: 0 };
   const zip = await openZip(file);
   let entries: yauzl.Entry[];
   try {
@@ -187,14 +254,21 @@ async function openEvalZip(file: string): Promise<InspectLog> {
       .join(", ");
     throw new InputError(`not an Inspect log: the zip has no header.json (it holds ${some || "nothing"})`, file);
   }
-  const header = headerOf(await readEntry(zip, headerEntry, file), file, headerEntry.fileName);
+  let headerJson: unknown;
+  try {
+    headerJson = await readEntry(zip, headerEntry, file, limits, total);
+  } catch (e) {
+    zip.close();
+    throw e;
+  }
+  const header = headerOf(headerJson, file, headerEntry.fileName);
   const sampleEntries = entries.filter((e) => /^samples\/[^/]+\.json$/.test(e.fileName));
   return {
     file,
     header,
     async *samples() {
       try {
-        for (const e of sampleEntries) yield checkSample(await readEntry(zip, e, file));
+        for (const e of sampleEntries) yield checkSample(await readEntry(zip, e, file, limits, total));
       } finally {
         zip.close();
       }

@@ -14,7 +14,7 @@ import { MANIFEST_NAMES } from "../loaders/load.js";
 import { ProblemList } from "../problems.js";
 import { TaskHeader } from "../schema.js";
 import { applyLabelRule, type LabelRule } from "./inspect-label.js";
-import { openInspectLog, type LogSample } from "./inspect-log.js";
+import { type InflateLimits, openInspectLog, type LogSample } from "./inspect-log.js";
 import { resolveAttachments, transcriptTurns, turnsText, type TranscriptOptions } from "./transcript.js";
 
 export const DEFAULT_MONITOR_PROMPT =
@@ -37,6 +37,8 @@ export interface InspectImportOptions extends TranscriptOptions {
   /** replace a task folder that is already there */
   force?: boolean;
   quiet?: boolean;
+  /** how far a `.eval` zip may inflate (default: defaultInflateLimits()) */
+  limits?: InflateLimits;
 }
 
 export interface InspectImportResult {
@@ -103,7 +105,7 @@ export async function importInspect(paths: string[], o: InspectImportOptions): P
   let skipped = 0;
   try {
     for (const [i, file] of logs.entries()) {
-      const log = await openInspectLog(file);
+      const log = await openInspectLog(file, o.limits);
       const prefix = logs.length > 1 ? `${basename(file).replace(/\.(eval|json)$/, "")}/` : "";
       for await (const r of log.samples()) {
         if (!r.ok) {
@@ -128,9 +130,19 @@ export async function importInspect(paths: string[], o: InspectImportOptions): P
           continue;
         }
         seen.add(id);
-        const messages = resolveAttachments(conversation(s), s.attachments) as unknown[];
-        const turns = transcriptTurns(messages, o);
-        const body = o.as === "messages" ? { messages: turns } : { text: turnsText(turns) };
+        let turns: ReturnType<typeof transcriptTurns>;
+        let body: { messages: typeof turns } | { text: string };
+        try {
+          const messages = resolveAttachments(conversation(s), s.attachments) as unknown[];
+          turns = transcriptTurns(messages, o);
+          body = o.as === "messages" ? { messages: turns } : { text: turnsText(turns) };
+          JSON.stringify(body); // what is written below: a value nested too deeply fails here, within this sample
+        } catch (e) {
+          // a sample's content is the monitored agent's: nesting deep enough to overflow the stack is its problem
+          if (!(e instanceof RangeError)) throw e;
+          problems.add({ ...where, message: `is nested too deeply to read (${e.message})` });
+          continue;
+        }
         if (turns.length === 0) {
           problems.add({ ...where, message: "has no message left to read (empty conversation)" });
           continue;

@@ -219,3 +219,54 @@ test("--unlabelled: no label is read or written; the texts load as the task's po
   assert.deepEqual([t.examples.length, t.pool?.map((e) => e.id)], [0, ["1", "2"]]);
   assert.ok(t.pool!.every((e) => !("label" in e)));
 });
+
+test("a .eval zip bomb is refused at the inflate limits (declared, counted per entry, and in all), naming the entry", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "crossmon-bomb-"));
+  const opts = (limits: { entryBytes: number; totalBytes: number }) => ({
+    out: join(dir, `out-${limits.entryBytes}-${limits.totalBytes}`),
+    task: "t",
+    label: parseLabelRule("metadata.eval_mode=attack"),
+    quiet: true,
+    limits,
+  });
+  // one sample that inflates to 24 MB of text (about 24 KB compressed)
+  const bomb = sample({ id: "big", mode: "attack" });
+  (bomb.metadata as Record<string, unknown>).padding = "a".repeat(24 * 2 ** 20);
+  const samples = [sample({ id: 1, mode: "honest" }), bomb];
+  await writeEvalLog(join(dir, "bomb.eval"), samples);
+  assert.ok(statSync(join(dir, "bomb.eval")).size < 2 ** 20, "the bomb is small on disk");
+  await assert.rejects(
+    importInspect([join(dir, "bomb.eval")], opts({ entryBytes: 8 * 2 ** 20, totalBytes: 2 ** 40 })),
+    /bomb\.eval \(samples\/big_epoch_1\.json\): inflates to 24 MB, past the limit of 8 MB: refused .*--max-entry-mb/,
+  );
+  // the whole log past its limit, each entry within its own
+  await assert.rejects(
+    importInspect([join(dir, "bomb.eval")], opts({ entryBytes: 64 * 2 ** 20, totalBytes: 16 * 2 ** 20 })),
+    /samples\/big_epoch_1\.json\): the log inflates past the limit of 16 MB in all/,
+  );
+  // within both limits, the same log imports
+  const ok = await importInspect([join(dir, "bomb.eval")], opts({ entryBytes: 64 * 2 ** 20, totalBytes: 2 ** 30 }));
+  assert.equal(ok.examples, 2);
+});
+
+test("a sample nested 100,000 deep is a problem naming the file and the sample, not a stack overflow", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "crossmon-deep-"));
+  const deep = `${"[".repeat(100_000)}${"]".repeat(100_000)}`;
+  const call = `{"role":"assistant","content":"","tool_calls":[{"id":"c1","function":"bash","arguments":{"cmd":${deep}}}]}`;
+  const s = JSON.stringify(sample({ id: 7, mode: "attack" })).replace('"messages":[', `"messages":[${call},`);
+  writeJsonLog(join(dir, "deep.json"), [JSON.parse('{"id":0}'), sample({ id: 1, mode: "honest" })]);
+  const text = readFileSync(join(dir, "deep.json"), "utf8").replace('{\n      "id": 0\n    }', s);
+  writeFileSync(join(dir, "deep.json"), text);
+  const err = await importInspect([join(dir, "deep.json")], {
+    out: join(dir, "out"),
+    task: "t",
+    label: parseLabelRule("metadata.eval_mode=attack"),
+    quiet: true,
+  }).then(
+    () => null,
+    (e: Error) => e,
+  );
+  assert.ok(err, "refused");
+  assert.match(err.message, /deep\.json: field "sample 7 epoch 1": is nested too deeply to read/);
+  assert.doesNotMatch(err.message, /^\s+at /m, "no stack trace");
+});
