@@ -13,6 +13,9 @@ export interface Postgres {
   url: string;
   /** an immediate restart: every open connection is cut, as when the server crashes */
   restart: () => void;
+  /** an immediate stop (every connection cut, new ones refused) until up() */
+  down: () => void;
+  up: () => void;
   stop: () => void;
 }
 
@@ -60,6 +63,12 @@ export async function startPostgres(): Promise<Postgres | string> {
     url: `postgres://crossmon@127.0.0.1:${port}/postgres`,
     restart: () => {
       run("pg_ctl", ["-D", join(dir, "data"), "-m", "immediate", "-o", opts, "-l", join(dir, "log"), "-w", "restart"]);
+    },
+    down: () => {
+      run("pg_ctl", ["-D", join(dir, "data"), "-m", "immediate", "stop"]);
+    },
+    up: () => {
+      run("pg_ctl", ["-D", join(dir, "data"), "-o", opts, "-l", join(dir, "log"), "-w", "start"]);
     },
     stop: () => {
       run("pg_ctl", ["-D", join(dir, "data"), "-m", "immediate", "stop"]);
