@@ -39,16 +39,20 @@ type RopeScalingT = z.infer<typeof RopeScaling>;
 const RopeParameters = RopeScaling.extend({ rope_theta: z.number().positive().optional() });
 type RopeParametersT = z.infer<typeof RopeParameters>;
 
+// sizes reach the native kernels as C ints; no released model has more than a few hundred layers
+const INT32_MAX = 2 ** 31 - 1;
+const MAX_LAYERS = 10_000;
+
 const HfConfig = z
   .object({
     architectures: z.array(z.string()).min(1),
-    vocab_size: z.number().int().positive(),
-    hidden_size: z.number().int().positive(),
-    intermediate_size: z.number().int().positive(),
-    num_hidden_layers: z.number().int().positive(),
-    num_attention_heads: z.number().int().positive(),
-    num_key_value_heads: z.number().int().positive().nullable().optional(),
-    head_dim: z.number().int().positive().nullable().optional(),
+    vocab_size: z.number().int().positive().max(INT32_MAX),
+    hidden_size: z.number().int().positive().max(INT32_MAX),
+    intermediate_size: z.number().int().positive().max(INT32_MAX),
+    num_hidden_layers: z.number().int().positive().max(MAX_LAYERS),
+    num_attention_heads: z.number().int().positive().max(INT32_MAX),
+    num_key_value_heads: z.number().int().positive().max(INT32_MAX).nullable().optional(),
+    head_dim: z.number().int().positive().max(INT32_MAX).nullable().optional(),
     rms_norm_eps: z.number().positive().default(1e-6),
     rope_theta: z.number().positive().default(10000),
     rope_local_base_freq: z.number().positive().optional(),
@@ -63,7 +67,7 @@ const HfConfig = z
     sliding_window_pattern: z.number().int().positive().optional(),
     _sliding_window_pattern: z.number().int().positive().optional(),
     use_sliding_window: z.boolean().optional(),
-    max_position_embeddings: z.number().int().positive().default(2048),
+    max_position_embeddings: z.number().int().positive().max(INT32_MAX).default(2048),
     tie_word_embeddings: z.boolean().optional(),
     attention_bias: z.boolean().optional(),
     mlp_bias: z.boolean().optional(),

@@ -241,3 +241,46 @@ test("config.json as transformers 5 writes it: RoPE from rope_parameters, layer 
     /rope_parameters/,
   );
 });
+
+test("a config whose sizes do not describe its weights is one line before any allocation (a million layers, head_dim 2^20)", () => {
+  const dir = tmp();
+  const src = join(FIX, "tiny-qwen3");
+  const cfg = JSON.parse(readFileSync(join(src, "config.json"), "utf8"));
+  const withConfig = (name: string, over: Record<string, unknown>) => {
+    const d = join(dir, name);
+    cpSync(src, d, { recursive: true });
+    writeFileSync(join(d, "config.json"), JSON.stringify({ ...cfg, ...over }));
+    return d;
+  };
+  const rss0 = process.memoryUsage().rss;
+  const t0 = Date.now();
+  assert.throws(
+    () => loadModel(withConfig("layers", { num_hidden_layers: 1_000_000 })),
+    /layers\/config\.json: field "num_hidden_layers": Too big: expected number to be <=10000/,
+  );
+  assert.throws(
+    () => loadModel(withConfig("layers-9999", { num_hidden_layers: 9999 })),
+    /config\.json: field "num_hidden_layers" is 9999, the weights in .* hold 2 layer\(s\)/,
+  );
+  assert.throws(
+    () => loadModel(withConfig("head-dim", { head_dim: 2 ** 20 })),
+    /model\.safetensors: tensor "model\.layers\.0\.self_attn\.q_norm\.weight" has shape \[8\], the config implies \[1048576\]/,
+  );
+  assert.throws(() => loadModel(withConfig("vocab", { vocab_size: 2 ** 31 })), /field "vocab_size": Too big/);
+  // nothing was allocated for them: well under a second and a few MB
+  assert.ok(Date.now() - t0 < 5000, `${Date.now() - t0} ms`);
+  assert.ok(process.memoryUsage().rss - rss0 < 256 * 2 ** 20, "no gigabytes allocated");
+  rmSync(dir, { recursive: true });
+});
+
+test("the parameters a config implies (checked against the weights before loading) are exactly those the model builds", async () => {
+  const { paramShapes } = await import("../../src/engine/param-shapes.js");
+  const { SUPPORTED_ARCHITECTURES } = await import("../../src/engine/config.js");
+  const { tinyModel } = await import("./tiny.js");
+  for (const arch of SUPPORTED_ARCHITECTURES) {
+    const m = tinyModel(arch, 3, referenceKernels);
+    const implied = [...paramShapes(m.config)].map(([n, s]) => `${n} [${s}]`).sort();
+    const built = [...m.params.values()].map((p) => `${p.name} [${p.shape}]`).sort();
+    assert.deepEqual(implied, built, arch);
+  }
+});

@@ -5,6 +5,7 @@ import { readConfig, type ModelConfig } from "../config.js";
 import { InputError } from "../../core/errors.js";
 import { resolveModelDir } from "../../hub/resolve.js";
 import type { Kernels } from "../kernels/types.js";
+import { checkConfigAgainstWeights } from "./weights-check.js";
 import { Transformer } from "../model.js";
 import { paramSize, readF32, setHalf, toF32 } from "../params.js";
 import {
@@ -31,6 +32,8 @@ export interface LoadOptions {
 export function loadModel(ref: string, opts: LoadOptions = {}): Transformer {
   const dir = resolveModelDir(ref);
   const config = readConfig(dir);
+  // before any allocation: the config against the weights' headers and the machine's memory
+  checkConfigAgainstWeights(config, dir, opts.dtype ?? "auto");
   const model = new Transformer(config, opts.kernels);
   loadWeights(model, dir, opts.dtype ?? "auto");
   return model;
