@@ -10,6 +10,7 @@ import { deriveSeed } from "../core/random.js";
 import type { Example, Task } from "../data/task.js";
 import { type Renderer, VERDICT_PREFIX, parseVerdict } from "../formats/render.js";
 import { hashKey } from "../core/hash.js";
+import { answerProbability } from "./answer-probability.js";
 import { modelFingerprintCached } from "../engine/io/fingerprint.js";
 import { keepsEvidence } from "./evidence.js";
 
@@ -46,11 +47,9 @@ async function cacheGet<T>(ctx: EvalContext, keys: string[]): Promise<(T | undef
   return ctx.calls ? await ctx.calls.cacheGet<T>(keys) : keys.map(() => undefined);
 }
 
-function softmax2(a: number, b: number): number {
-  const m = Math.max(a, b);
-  const x = Math.exp(a - m),
-    y = Math.exp(b - m);
-  return x / (x + y);
+/** A model as messages name it: its adapter, or its base, or its hosted name. */
+function modelName(ref: ModelRef): string {
+  return ref.hosted ?? ref.adapter ?? ref.base;
 }
 
 async function cachedScores(
@@ -97,9 +96,10 @@ export async function evalSingleToken(
     r.map((x) => ({ ids: x.promptIds, messages: x.messages })),
     r[0].candidates,
   );
+  const answered = lps.map(([a, b]) => answerProbability(a, b, modelName(ref)));
   return {
-    scores: lps.map(([a, b]) => softmax2(a, b)),
-    mass: lps.map(([a, b]) => Math.exp(a) + Math.exp(b)),
+    scores: answered.map((x) => x.p),
+    mass: answered.map((x) => x.mass),
     lengths: r.map((x) => x.promptIds.length),
     truncated: r.filter((x) => x.truncated).length,
   };
@@ -180,7 +180,7 @@ export async function evalThinking(
   const lps = await cachedScores(ctx, ref, scorePrompts, cands);
   const scores = traces.map((ts, i) => {
     let sum = 0;
-    ts.forEach((_, t) => (sum += softmax2(lps[i * s.k + t][0], lps[i * s.k + t][1])));
+    ts.forEach((_, t) => (sum += answerProbability(lps[i * s.k + t][0], lps[i * s.k + t][1], modelName(ref)).p));
     return sum / ts.length;
   });
   return { scores, verdicts, unparseable: verdicts.flat().filter((v) => v === null).length, traces };

@@ -12,6 +12,7 @@ import { generate } from "../engine/generate.js";
 import { nextTokenLogprobs } from "../engine/score.js";
 import { Renderer } from "../formats/render.js";
 import { topIds } from "./top-logprobs.js";
+import { answerProbability } from "../eval/answer-probability.js";
 
 export interface ThreadOptions {
   model: string;
@@ -141,14 +142,19 @@ function start() {
       if (x instanceof Refusal) return { error: x.message, status: x.status };
       const { task, r } = x;
       const lp = lps[at++];
-      const [lpPos, lpNeg] = [lp[r.candidates[0]], lp[r.candidates[1]]];
-      const m = Math.max(lpPos, lpNeg);
-      const p = Math.exp(lpPos - m) / (Math.exp(lpPos - m) + Math.exp(lpNeg - m));
+      let answered: { p: number; mass: number };
+      try {
+        answered = answerProbability(lp[r.candidates[0]], lp[r.candidates[1]], o.adapter ?? o.model);
+      } catch (e) {
+        // never a verdict from a broken model: the request gets a 500 naming it
+        return { error: (e as Error).message, status: 500 };
+      }
+      const { p, mass } = answered;
       return {
         p_positive: p,
         label: p >= 0.5 ? "positive" : "negative",
         answer: p >= 0.5 ? task.answers.positive : task.answers.negative,
-        mass: Math.exp(lpPos) + Math.exp(lpNeg),
+        mass,
         truncated: r.truncated,
         usage: { prompt_tokens: r.promptIds.length },
       };

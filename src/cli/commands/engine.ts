@@ -88,6 +88,13 @@ export function registerEngine(program: Command): void {
           return e[0];
         });
         const [lp] = scoreNextTokens(model, [promptIds(tok, o.prompt as string, !!o.chat)], ids);
+        const bad = lp.findIndex((x) => Number.isNaN(x) || x === Number.POSITIVE_INFINITY);
+        if (bad >= 0)
+          throw new InputError(
+            `the log-probability of ${JSON.stringify(cands[bad])} is ${lp[bad]}: the model gives no valid score ` +
+              "(NaN or infinite values in its weights or activations)",
+            o.model as string,
+          );
         const mass = lp.reduce((s, x) => s + Math.exp(x), 0);
         console.log(
           JSON.stringify({

@@ -60,10 +60,18 @@ export function readHeader(file: string): SafetensorsHeader {
     const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
     delete header.__metadata__;
     const tensors = header as Record<string, HeaderEntry>;
+    const whole = (x: unknown) => typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
     for (const [name, t] of Object.entries(tensors)) {
       if (!t || typeof t.dtype !== "string" || !Array.isArray(t.shape) || !Array.isArray(t.data_offsets)) {
         throw new InputError(`tensor "${name}": malformed header entry`, file);
       }
+      if (!t.shape.every(whole))
+        throw new InputError(`tensor "${name}": shape [${t.shape}] is not a list of whole numbers ≥ 0`, file);
+      if (t.data_offsets.length !== 2 || !t.data_offsets.every(whole) || t.data_offsets[0] > t.data_offsets[1])
+        throw new InputError(
+          `tensor "${name}": data_offsets [${t.data_offsets}] are not two whole numbers ≥ 0, the first no larger`,
+          file,
+        );
       const [a, b] = t.data_offsets;
       const count = t.shape.reduce((x, y) => x * y, 1);
       const width = BYTES[t.dtype];
@@ -73,6 +81,14 @@ export function readHeader(file: string): SafetensorsHeader {
       if (8 + n + b > size)
         throw new InputError(`truncated: tensor "${name}" ends at byte ${8 + n + b} but the file has ${size}`, file);
     }
+    // no two tensors share bytes (a crafted file could make one tensor's weights another's)
+    const spans = Object.entries(tensors)
+      .map(([name, t]) => ({ name, a: t.data_offsets[0], b: t.data_offsets[1] }))
+      .filter((x) => x.b > x.a)
+      .sort((x, y) => x.a - y.a);
+    for (let i = 1; i < spans.length; i++)
+      if (spans[i].a < spans[i - 1].b)
+        throw new InputError(`tensors "${spans[i - 1].name}" and "${spans[i].name}" overlap in the file`, file);
     return { file, dataStart: 8 + n, fileSize: size, tensors, metadata };
   } finally {
     closeSync(fd);
@@ -127,7 +143,29 @@ function readTensorBytes(fd: number, h: SafetensorsHeader, name: string, t: Head
     if (r <= 0) throw new InputError(`truncated while reading tensor "${name}"`, h.file);
     got += r;
   }
+  const bad = firstNonFinite(buf, t.dtype);
+  if (bad >= 0)
+    throw new InputError(
+      `tensor "${name}" holds a NaN or infinite value (element ${bad}): a model with it gives no valid score`,
+      h.file,
+    );
   return buf;
+}
+
+/** The index of the first NaN or infinity among a tensor's stored values, or -1 (integer dtypes: -1). */
+function firstNonFinite(buf: ArrayBuffer, dtype: string): number {
+  if (dtype === "BF16" || dtype === "F16") {
+    // all exponent bits set: infinity or NaN
+    const mask = dtype === "BF16" ? 0x7f80 : 0x7c00;
+    const u = new Uint16Array(buf);
+    for (let i = 0; i < u.length; i++) if ((u[i] & mask) === mask) return i;
+    return -1;
+  }
+  if (dtype === "F32" || dtype === "F64") {
+    const f = dtype === "F32" ? new Float32Array(buf) : new Float64Array(buf);
+    for (let i = 0; i < f.length; i++) if (f[i] - f[i] !== 0) return i;
+  }
+  return -1;
 }
 
 function readTensorData(fd: number, h: SafetensorsHeader, name: string, t: HeaderEntry): Float32Array {
