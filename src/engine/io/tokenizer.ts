@@ -5,9 +5,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
-import { Template } from "@huggingface/jinja";
 import { resolveModelDir } from "../../hub/resolve.js";
 import { InputError } from "../../core/errors.js";
+import { ChatTemplate } from "./chat-template.js";
 
 export interface ChatMessage {
   role: "system" | "user" | "assistant" | "tool" | string;
@@ -36,7 +36,7 @@ const HOLD_CLOSE = "\uE001";
 const HOLD = /\uE000(\d+)\uE001/g;
 
 export class HfTokenizer {
-  private template: Template | null;
+  private template: ChatTemplate | null;
   readonly chatTemplateSource: string | null;
   /** the special tokens' strings, longest first (so "<|im_end|>" is found before a shorter prefix) */
   readonly specialStrings: string[];
@@ -45,11 +45,11 @@ export class HfTokenizer {
   constructor(
     readonly tokenizer: Tokenizer,
     readonly config: Record<string, unknown>,
-    chatTemplate: string | null,
+    chatTemplate: { source: string; file: string } | null,
     readonly json: Record<string, unknown> = {},
   ) {
-    this.chatTemplateSource = chatTemplate;
-    this.template = chatTemplate ? new Template(chatTemplate) : null;
+    this.chatTemplateSource = chatTemplate?.source ?? null;
+    this.template = chatTemplate ? new ChatTemplate(chatTemplate.source, chatTemplate.file) : null;
     const added = (json.added_tokens ?? []) as AddedToken[];
     this.specialStrings = added
       .filter((t) => t.special)
@@ -65,19 +65,23 @@ export class HfTokenizer {
     const tok = readJson(tjson);
     const cfgFile = join(dir, "tokenizer_config.json");
     const cfg = existsSync(cfgFile) ? readJson(cfgFile) : {};
-    let template: string | null = null;
+    let template: { source: string; file: string } | null = null;
     const jinjaFile = join(dir, "chat_template.jinja");
-    if (existsSync(jinjaFile)) template = readFileSync(jinjaFile, "utf8");
-    else if (typeof cfg.chat_template === "string") template = cfg.chat_template;
+    if (existsSync(jinjaFile)) template = { source: readFileSync(jinjaFile, "utf8"), file: jinjaFile };
+    else if (typeof cfg.chat_template === "string") template = { source: cfg.chat_template, file: cfgFile };
     else if (Array.isArray(cfg.chat_template)) {
       const named = cfg.chat_template as { name: string; template: string }[];
-      template = (named.find((t) => t.name === "default") ?? named[0])?.template ?? null;
+      const t = (named.find((x) => x.name === "default") ?? named[0])?.template;
+      if (typeof t === "string") template = { source: t, file: cfgFile };
     }
+    let tokenizer: Tokenizer;
     try {
-      return new HfTokenizer(new Tokenizer(tok, cfg), cfg, template, tok);
+      tokenizer = new Tokenizer(tok, cfg);
     } catch (e) {
       throw new InputError(`could not build the tokenizer: ${(e as Error).message}`, tjson);
     }
+    // the template's own errors name its own file (built outside the tokenizer's try)
+    return new HfTokenizer(tokenizer, cfg, template, tok);
   }
 
   encode(text: string, addSpecialTokens = false): number[] {
@@ -161,14 +165,19 @@ export class HfTokenizer {
   ): string {
     if (!this.template)
       throw new InputError("this tokenizer has no chat template (tokenizer_config.json has no chat_template)");
-    return this.template.render({
-      messages,
-      add_generation_prompt: opts.addGenerationPrompt ?? false,
-      bos_token: this.bosToken ?? "",
-      eos_token: this.eosToken ?? "",
-      pad_token: tokenText(this.config.pad_token as TokenField) ?? "",
-      unk_token: tokenText(this.config.unk_token as TokenField) ?? "",
-      ...opts.extra,
-    });
+    const chars = messages.reduce((n, m) => n + (typeof m.content === "string" ? m.content.length : 0), 0);
+    return this.template.render(
+      {
+        messages,
+        add_generation_prompt: opts.addGenerationPrompt ?? false,
+        bos_token: this.bosToken ?? "",
+        eos_token: this.eosToken ?? "",
+        pad_token: tokenText(this.config.pad_token as TokenField) ?? "",
+        unk_token: tokenText(this.config.unk_token as TokenField) ?? "",
+        ...opts.extra,
+      },
+      chars,
+      messages.length,
+    );
   }
 }
