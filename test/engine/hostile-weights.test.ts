@@ -4,7 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadModel } from "../../src/engine/io/checkpoint.js";
@@ -103,4 +103,58 @@ test("safetensors headers that lie: negative or fractional offsets, negative or 
     b: { dtype: "F32", shape: [2], data_offsets: [8, 16] },
   });
   assert.deepEqual([...readSafetensors(ok).keys()], ["a", "b"]);
+});
+
+test("adapters that would load only in part are refused: unknown layers, lora_A without lora_B, modules_to_save, NaN", async () => {
+  const { addLora } = await import("../../src/engine/lora.js");
+  const { loadAdapter, saveAdapter } = await import("../../src/engine/io/peft.js");
+  const base = join(FIX, "tiny-qwen3");
+  const fresh = () => loadModel(base);
+  const made = join(mkdtempSync(join(tmpdir(), "crossmon-adapter-")), "adapter");
+  const m = fresh();
+  addLora(m, { rank: 2, alpha: 4, dropout: 0, targets: ["q_proj", "v_proj"], seed: 1 });
+  saveAdapter(m, made, base);
+  loadAdapter(fresh(), made); // as written, it loads
+  const variant = (
+    name: string,
+    edit: (t: Map<string, { shape: number[]; data: Float32Array }>) => void,
+    cfg?: object,
+  ) => {
+    const dir = join(mkdtempSync(join(tmpdir(), "crossmon-adapter-")), name);
+    cpSync(made, dir, { recursive: true });
+    const t = readSafetensors(join(dir, "adapter_model.safetensors"));
+    edit(t);
+    writeSafetensors(join(dir, "adapter_model.safetensors"), t);
+    if (cfg) {
+      const file = join(dir, "adapter_config.json");
+      writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, "utf8")), ...cfg }));
+    }
+    return dir;
+  };
+  const key = "base_model.model.model.layers.0.self_attn.q_proj";
+  const cases: [string, string, RegExp][] = [
+    [
+      "unknown-layer",
+      variant("unknown-layer", (t) =>
+        t.set("base_model.model.model.layers.99.self_attn.q_proj.lora_A.weight", t.get(`${key}.lora_A.weight`)!),
+      ),
+      /adapter_model\.safetensors: tensor "base_model\.model\.model\.layers\.99\.self_attn\.q_proj\.lora_A\.weight" match no targeted module/,
+    ],
+    [
+      "no-B",
+      variant("no-B", (t) => t.delete(`${key}.lora_B.weight`)),
+      /module "model\.layers\.0\.self_attn\.q_proj" has lora_A but no lora_B/,
+    ],
+    [
+      "saved-modules",
+      variant("saved-modules", () => {}, { modules_to_save: ["lm_head"] }),
+      /adapter_config\.json: field "modules_to_save": \["lm_head"\]: this adapter replaces whole modules/,
+    ],
+    [
+      "nan",
+      variant("nan", (t) => (t.get(`${key}.lora_B.weight`)!.data[1] = Number.NaN)),
+      /tensor "base_model\.model\.model\.layers\.0\.self_attn\.q_proj\.lora_B\.weight" holds a NaN/,
+    ],
+  ].map(([n, d, r]) => [n as string, d as string, r as RegExp]);
+  for (const [name, dir, why] of cases) assert.throws(() => loadAdapter(fresh(), dir), why, name);
 });

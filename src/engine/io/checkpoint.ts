@@ -11,6 +11,7 @@ import { paramSize, readF32, setHalf, toF32 } from "../params.js";
 import {
   checkpointFiles,
   eachRawTensor,
+  checkFinite,
   rawToF32,
   writeSafetensors,
   type StoredDtype,
@@ -44,6 +45,7 @@ export function loadWeights(model: Transformer, dir: string, dtype: MemoryDtype 
   const seen = new Set<string>();
   for (const file of files) {
     for (const t of eachRawTensor(file)) {
+      checkFinite(t, file);
       const name = t.name;
       const p = model.params.get(name);
       if (!p && name === "lm_head.weight" && model.config.tieEmbeddings) continue; // tied: the embedding serves

@@ -67,7 +67,19 @@ export function loadAdapter(model: Transformer, ref: string, opts: { trainable?:
   if (c.use_dora || c.use_rslora || c.fan_in_fan_out)
     throw new InputError("DoRA, rsLoRA and fan_in_fan_out adapters are not supported", cfgFile);
   const file = join(dir, "adapter_model.safetensors");
+  const saved = (c as { modules_to_save?: unknown }).modules_to_save;
+  if (Array.isArray(saved) && saved.length)
+    throw new InputError(
+      `field "modules_to_save": ${JSON.stringify(saved)}: this adapter replaces whole modules, which crossmon does ` +
+        "not apply (it would score with the base model's instead)",
+      cfgFile,
+    );
   const tensors = readSafetensors(file);
+  for (const [name, t] of tensors) {
+    const bad = t.data.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new InputError(`tensor "${name}" holds a NaN or infinite value (element ${bad})`, file);
+  }
+  const used = new Set<string>();
   const targets = Array.isArray(c.target_modules) ? c.target_modules : [c.target_modules];
   const linears = targetedLinears(
     model,
@@ -76,7 +88,11 @@ export function loadAdapter(model: Transformer, ref: string, opts: { trainable?:
   for (const l of linears) {
     const a = findTensor(tensors, l.name, "lora_A");
     const b = findTensor(tensors, l.name, "lora_B");
-    if (!a || !b) continue; // PEFT allows layers_to_transform; a module without tensors has no adapter
+    if (!a && !b) continue; // PEFT allows layers_to_transform; a module without tensors has no adapter
+    if (!a || !b)
+      throw new InputError(`module "${l.name}" has ${a ? "lora_A but no lora_B" : "lora_B but no lora_A"}`, file);
+    used.add(a.name);
+    used.add(b.name);
     if (a.shape.join() !== `${c.r},${l.inFeatures}`)
       throw new InputError(
         `tensor "${l.name}.lora_A.weight" has shape [${a.shape}], expected [${c.r},${l.inFeatures}]`,
@@ -97,13 +113,32 @@ export function loadAdapter(model: Transformer, ref: string, opts: { trainable?:
   }
   if (!model.linears().some((l) => l.lora))
     throw new InputError("no adapter tensor matches a module of this model", file);
+  // every tensor of the file is applied, or the adapter is refused: one left over would change nothing silently
+  const unused = [...tensors.keys()].filter((n) => !used.has(n));
+  if (unused.length)
+    throw new InputError(
+      `tensor${unused.length > 1 ? "s" : ""} ${unused
+        .slice(0, 4)
+        .map((n) => `"${n}"`)
+        .join(", ")}${unused.length > 4 ? ` and ${unused.length - 4} more` : ""} match no targeted module of this ` +
+        `${model.config.architecture} (adapter_config.json targets ${JSON.stringify(targets)})`,
+      file,
+    );
 }
 
-function findTensor(tensors: Map<string, Tensor>, module: string, which: string): Tensor | undefined {
+function findTensor(
+  tensors: Map<string, Tensor>,
+  module: string,
+  which: string,
+): (Tensor & { name: string }) | undefined {
   // PEFT writes base_model.model.<module>.lora_A.weight; some tools omit the prefix or add an adapter name
-  return (
-    tensors.get(`${PREFIX}${module}.${which}.weight`) ??
-    tensors.get(`${module}.${which}.weight`) ??
-    tensors.get(`${PREFIX}${module}.${which}.default.weight`)
-  );
+  for (const name of [
+    `${PREFIX}${module}.${which}.weight`,
+    `${module}.${which}.weight`,
+    `${PREFIX}${module}.${which}.default.weight`,
+  ]) {
+    const t = tensors.get(name);
+    if (t) return { ...t, name };
+  }
+  return undefined;
 }

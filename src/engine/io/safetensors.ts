@@ -143,13 +143,20 @@ function readTensorBytes(fd: number, h: SafetensorsHeader, name: string, t: Head
     if (r <= 0) throw new InputError(`truncated while reading tensor "${name}"`, h.file);
     got += r;
   }
-  const bad = firstNonFinite(buf, t.dtype);
+  return buf;
+}
+
+/**
+ * A model's tensor refused when it holds a NaN or infinity (a model with one gives no valid score). Loaders of weights
+ * call it; the file reader itself reads such values as they are.
+ */
+export function checkFinite(t: RawTensor, file: string): void {
+  const bad = firstNonFinite(t.bytes, t.dtype);
   if (bad >= 0)
     throw new InputError(
-      `tensor "${name}" holds a NaN or infinite value (element ${bad}): a model with it gives no valid score`,
-      h.file,
+      `tensor "${t.name}" holds a NaN or infinite value (element ${bad}): a model with it gives no valid score`,
+      file,
     );
-  return buf;
 }
 
 /** The index of the first NaN or infinity among a tensor's stored values, or -1 (integer dtypes: -1). */
