@@ -8,6 +8,7 @@ import { Tokenizer } from "@huggingface/tokenizers";
 import { resolveModelDir } from "../../hub/resolve.js";
 import { InputError } from "../../core/errors.js";
 import { ChatTemplate } from "./chat-template.js";
+import { checkTokenizerJson, probeTokenizer } from "./tokenizer-check.js";
 
 export interface ChatMessage {
   role: "system" | "user" | "assistant" | "tool" | string;
@@ -74,12 +75,14 @@ export class HfTokenizer {
       const t = (named.find((x) => x.name === "default") ?? named[0])?.template;
       if (typeof t === "string") template = { source: t, file: cfgFile };
     }
+    checkTokenizerJson(tok, tjson);
     let tokenizer: Tokenizer;
     try {
       tokenizer = new Tokenizer(tok, cfg);
     } catch (e) {
       throw new InputError(`could not build the tokenizer: ${(e as Error).message}`, tjson);
     }
+    probeTokenizer((text) => tokenizer.encode(text, { add_special_tokens: false }).ids, tjson);
     // the template's own errors name its own file (built outside the tokenizer's try)
     return new HfTokenizer(tokenizer, cfg, template, tok);
   }
