@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 /** An error about a user's file or input: the message names the file and the field, tensor or line. */
 export class InputError extends Error {
   constructor(
@@ -27,8 +27,17 @@ export function parseOrThrow<T>(
 }
 
 /** Reads a JSON file, or an InputError saying it is missing (with `what` needs it) or malformed. */
+/**
+ * A file that is there and is a regular file (followed through links): reading a FIFO blocks until something writes
+ * to it, and a device or folder is no file to read; each is a one-line error instead.
+ */
+export function assertRegularFile(file: string, what?: string): void {
+  if (!existsSync(file)) throw new InputError(what ? `not found (${what})` : "not found", file);
+  if (!statSync(file).isFile()) throw new InputError("not a regular file (a FIFO, a device or a folder)", file);
+}
+
 export function readJsonFile(file: string, what: string): unknown {
-  if (!existsSync(file)) throw new InputError(`not found (${what})`, file);
+  assertRegularFile(file, what);
   try {
     return JSON.parse(readFileSync(file, "utf8"));
   } catch (e) {

@@ -158,3 +158,18 @@ test("adapters that would load only in part are refused: unknown layers, lora_A 
   ].map(([n, d, r]) => [n as string, d as string, r as RegExp]);
   for (const [name, dir, why] of cases) assert.throws(() => loadAdapter(fresh(), dir), why, name);
 });
+
+test("a FIFO in place of a weights, config or tokenizer file is an error, not a read that waits forever", async () => {
+  const { spawnSync } = await import("node:child_process");
+  const { rmSync } = await import("node:fs");
+  const { modelFingerprint } = await import("../../src/engine/io/fingerprint.js");
+  for (const f of ["model.safetensors", "config.json"]) {
+    const dir = join(mkdtempSync(join(tmpdir(), "crossmon-fifo-")), "model");
+    cpSync(join(FIX, "tiny-qwen3"), dir, { recursive: true });
+    rmSync(join(dir, f));
+    assert.equal(spawnSync("mkfifo", [join(dir, f)]).status, 0);
+    const what = new RegExp(`${f.replace(".", "\\.")}: not a regular file \\(a FIFO`);
+    assert.throws(() => loadModel(dir), what, f);
+    assert.throws(() => modelFingerprint(dir), what, `${f}: fingerprint`);
+  }
+});

@@ -93,9 +93,15 @@ export async function importInspect(paths: string[], o: InspectImportOptions): P
   // a killed import leaves only its hidden .partial file, which the next one overwrites
   if (!o.force && existsSync(o.out) && readdirSync(o.out).some((f) => !f.endsWith(".partial")))
     throw new InputError("the output folder is not empty (pass --force to replace the task in it)", o.out);
+  const created = !existsSync(o.out);
   mkdirSync(o.out, { recursive: true });
   const dataName = `${o.task}.jsonl`;
   const partial = join(o.out, `.${dataName}.partial`);
+  // a failed import leaves the folder as it found it: its partial file removed, and the folder too if this made it
+  const undo = () => {
+    rmSync(partial, { force: true });
+    if (created && readdirSync(o.out).length === 0) rmSync(o.out, { recursive: true, force: true });
+  };
   const fd = openSync(partial, "w");
   const problems = new ProblemList();
   const seen = new Set<string>();
@@ -164,12 +170,12 @@ export async function importInspect(paths: string[], o: InspectImportOptions): P
     }
   } catch (e) {
     closeSync(fd);
-    rmSync(partial, { force: true });
+    undo();
     throw e;
   }
   closeSync(fd);
   if (!problems.ok || examples === 0) {
-    rmSync(partial, { force: true });
+    undo();
     problems.throwIfAny();
     const why = o.label ? ` (${skipped} without ${o.label.path.join(".")})` : "";
     throw new InputError(`no sample to import${why}`, logs.join(", "));

@@ -23,6 +23,7 @@ import {
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { crossmonCacheDir } from "../../core/cache-dir.js";
+import { assertRegularFile } from "../../core/errors.js";
 import { cachedSnapshot } from "../../hub/cache.js";
 import { parseHubRef } from "../../hub/reference.js";
 import { resolveModelDir } from "../../hub/resolve.js";
@@ -84,6 +85,7 @@ export function fileHash(path: string): string {
   const blob = hubBlobHash(path);
   if (blob) return blob;
   const real = realpathSync(path);
+  assertRegularFile(real);
   const s = statSync(real);
   const key = createHash("sha256").update(real).digest("hex").slice(0, 32);
   const file = join(crossmonCacheDir(), "file-hashes", `${key}.json`);

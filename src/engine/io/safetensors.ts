@@ -4,7 +4,7 @@
  */
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, writeSync, renameSync } from "node:fs";
 import { join, dirname, basename } from "node:path";
-import { InputError } from "../../core/errors.js";
+import { assertRegularFile, InputError } from "../../core/errors.js";
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "./dtype.js";
 
 export type StoredDtype = "F32" | "F16" | "BF16";
@@ -39,7 +39,7 @@ export interface SafetensorsHeader {
 }
 
 export function readHeader(file: string): SafetensorsHeader {
-  if (!existsSync(file)) throw new InputError("not found", file);
+  assertRegularFile(file);
   const fd = openSync(file, "r");
   try {
     const size = fstatSync(fd).size;

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { resolveModelDir } from "../../hub/resolve.js";
-import { InputError } from "../../core/errors.js";
+import { assertRegularFile, InputError } from "../../core/errors.js";
 import { ChatTemplate } from "./chat-template.js";
 import { checkTokenizerJson, probeTokenizer } from "./tokenizer-check.js";
 
@@ -18,6 +18,7 @@ export interface ChatMessage {
 type TokenField = string | { content: string } | null | undefined;
 
 function readJson(file: string): Record<string, unknown> {
+  assertRegularFile(file);
   try {
     return JSON.parse(readFileSync(file, "utf8"));
   } catch (e) {
@@ -68,8 +69,10 @@ export class HfTokenizer {
     const cfg = existsSync(cfgFile) ? readJson(cfgFile) : {};
     let template: { source: string; file: string } | null = null;
     const jinjaFile = join(dir, "chat_template.jinja");
-    if (existsSync(jinjaFile)) template = { source: readFileSync(jinjaFile, "utf8"), file: jinjaFile };
-    else if (typeof cfg.chat_template === "string") template = { source: cfg.chat_template, file: cfgFile };
+    if (existsSync(jinjaFile)) {
+      assertRegularFile(jinjaFile);
+      template = { source: readFileSync(jinjaFile, "utf8"), file: jinjaFile };
+    } else if (typeof cfg.chat_template === "string") template = { source: cfg.chat_template, file: cfgFile };
     else if (Array.isArray(cfg.chat_template)) {
       const named = cfg.chat_template as { name: string; template: string }[];
       const t = (named.find((x) => x.name === "default") ?? named[0])?.template;

@@ -1,7 +1,16 @@
 /** `data import inspect`: both log formats, the transcript layout, labels, ids, provenance and every kind of bad log. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, readdirSync, truncateSync, statSync, writeFileSync, mkdirSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  truncateSync,
+  statSync,
+  writeFileSync,
+  mkdirSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { importInspect } from "../../../src/data/import/inspect.js";
@@ -141,8 +150,9 @@ test("a sample without the label's field stops the import, naming the file and t
       e.message.includes(`${path("partial.json")}: field "sample 7 epoch 1": has no metadata.eval_mode`) &&
       e.message.includes("--skip-unlabelled"),
   );
-  assert.ok(!readdirSync(path("p1")).some((f) => f.endsWith(".jsonl")), "nothing half-written is left");
+  assert.equal(existsSync(path("p1")), false, "nothing half-written is left, nor the folder it made");
   // as a kill would leave it: only the hidden partial file; the next import goes ahead without --force
+  mkdirSync(path("p1"));
   writeFileSync(path("p1/.t.jsonl.partial"), "{}\n");
   await importInspect([path("run.json")], { out: path("p1"), task: "t", label: mode, quiet: true });
   assert.deepEqual(readdirSync(path("p1")).sort(), ["crossmon.yaml", "t.jsonl"]);
@@ -179,6 +189,8 @@ test("bad logs: not Inspect's, a truncated .json, a truncated .eval, a zip witho
     importInspect([path("notzip.eval")], { out: path("x4"), task: "t", label: mode, quiet: true }),
     /notzip\.eval: not a readable \.eval zip/,
   );
+  // nothing left behind by a failed import: no empty output folder
+  for (const x of ["x1", "x2", "x3", "x4"]) assert.equal(existsSync(path(x)), false, `${x} left behind`);
   // a folder holding a task already is not replaced unless asked, and a failed --force import leaves it whole
   await assert.rejects(
     importInspect([path("run.json")], { out: path("a"), task: "bash_monitor", label: mode, quiet: true }),
