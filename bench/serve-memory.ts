@@ -18,7 +18,11 @@ const base = `http://127.0.0.1:${out.match(/:(\d+)\/v1/)?.[1]}`;
 const rss = () =>
   Math.round(Number(readFileSync(`/proc/${child.pid}/status`, "utf8").match(/VmRSS:\s+(\d+)/)?.[1]) / 1024);
 const post = (path: string, body: unknown) =>
-  fetch(base + path, { method: "POST", body: JSON.stringify(body) }).then((r) => r.status);
+  fetch(base + path, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  }).then((r) => r.status);
 const settle = () => new Promise((r) => setTimeout(r, 1500));
 const chat = (words: number, max_tokens: number) =>
   post("/v1/chat/completions", { messages: [{ role: "user", content: "word ".repeat(words) }], max_tokens });

@@ -34,7 +34,8 @@ export const CompletionRequest = z.object({
   seed: z.number().int().optional(),
   stop: Stop,
   logprobs: z.number().int().min(0).max(20).optional(),
-  echo: z.boolean().optional(),
+  /** echoing the prompt back is not done here: true is refused rather than ignored */
+  echo: z.literal(false, { error: "echo: true is not supported (the prompt is not echoed back)" }).optional(),
   n: z.literal(1).optional(),
   stream: z.literal(false).optional(),
 });

@@ -15,6 +15,7 @@ import type { AddressInfo } from "node:net";
 import { Worker } from "node:worker_threads";
 import type { z } from "zod";
 import { InputError } from "../core/errors.js";
+import { hostAllowed, hostRefusal } from "../core/host-check.js";
 import { threadEntry } from "../core/thread-entry.js";
 import { TEXT_SLOT } from "../data/task.js";
 import type { ClassifyItem, GenerateParams, ThreadAnswer, ThreadJob, ThreadOptions } from "./model-thread.js";
@@ -41,10 +42,19 @@ export interface ServeOptions {
   requestTimeoutMs?: number;
   /** how long an idle keep-alive connection stays open (ms) */
   keepAliveTimeoutMs?: number;
+  /** open connections at most (past them new ones are closed at once), so held connections cannot use up descriptors */
+  maxConnections?: number;
+  /** Host names served besides the bound address and loopback names (DNS rebinding protection) */
+  allowedHosts?: string[];
   log?: (line: string) => void;
 }
 
-export const SERVE_DEFAULTS = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 };
+export const SERVE_DEFAULTS = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 256,
+};
 
 class HttpError extends Error {
   constructor(
@@ -335,6 +345,8 @@ export class MonitorServer {
     };
     this.open++;
     try {
+      if (!hostAllowed(req.headers.host, req.socket.localAddress, this.o.allowedHosts))
+        throw new HttpError(403, hostRefusal(req.headers.host ?? ""));
       const url = (req.url ?? "/").split("?")[0];
       if (req.method === "GET" && url === "/v1/models")
         return send(200, {
@@ -363,6 +375,10 @@ export class MonitorServer {
       };
       const route = routes[url];
       if (!route) throw new HttpError(404, `no route ${url}`);
+      // JSON only: a browser page on another site can POST text/plain without asking first, never JSON
+      const type = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
+      if (type !== "application/json" && !type.endsWith("+json"))
+        throw new HttpError(415, `the body must be JSON (Content-Type: application/json), not ${type || "untyped"}`);
       if (this.closing) throw new HttpError(503, "the server is shutting down", "server_error");
       send(200, await route(await this.body(req)));
     } catch (e) {
@@ -403,6 +419,7 @@ export class MonitorServer {
       },
       (req, res) => void this.handle(req, res),
     );
+    server.maxConnections = this.o.maxConnections ?? SERVE_DEFAULTS.maxConnections;
     this.server = server;
     const host = this.o.host ?? "127.0.0.1";
     const port = this.o.port ?? 8000;

@@ -11,6 +11,7 @@ import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { hostAllowed, hostRefusal } from "../core/host-check.js";
 import { runProgress } from "../experiments/open.js";
 import { BadRequest, compare, examplesOf, exampleDetail, NotFound } from "./examples.js";
 import { analysisOf, evalSummaries, type RunEntry, type RunRegistry } from "./runs.js";
@@ -82,7 +83,7 @@ function runDetail(run: RunEntry) {
   };
 }
 
-export function createViewServer(registry: RunRegistry): Server {
+export function createViewServer(registry: RunRegistry, o: { allowedHosts?: string[] } = {}): Server {
   const assets = assetsDir();
   const files = new Map<string, { body: Buffer | string; type: string }>();
   const staticFile = (name: string): { body: Buffer | string; type: string } | null => {
@@ -108,7 +109,16 @@ export function createViewServer(registry: RunRegistry): Server {
   };
 
   const api = (path: string, params: URLSearchParams): unknown => {
-    const parts = path.split("/").filter(Boolean).map(decodeURIComponent); // ["api", "runs", ...]
+    const parts = path
+      .split("/")
+      .filter(Boolean)
+      .map((p) => {
+        try {
+          return decodeURIComponent(p);
+        } catch {
+          throw new BadRequest(`malformed %-escape in the path: ${JSON.stringify(p.slice(0, 80))}`);
+        }
+      }); // ["api", "runs", ...]
     if (parts.length === 2 && parts[1] === "runs") return registry.list().map(runInfo);
     if (parts[1] !== "runs" || parts.length < 3) throw new NotFound(`no API route ${path}`);
     const run = registry.get(parts[2]);
@@ -138,6 +148,8 @@ export function createViewServer(registry: RunRegistry): Server {
         "application/json",
       );
     if (req.method !== "GET") return json(405, { error: "only GET" });
+    if (!hostAllowed(req.headers.host, req.socket.localAddress, o.allowedHosts))
+      return json(403, { error: hostRefusal(req.headers.host ?? "") });
     if (url.pathname.startsWith("/api/")) {
       try {
         return json(200, api(url.pathname, url.searchParams));

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
 import { MonitorServer } from "../../src/serve/server.js";
@@ -15,7 +15,11 @@ import { toyBase } from "../train/toy-base.js";
 const ROOT = join(import.meta.dirname, "..", "..");
 
 async function post(base: string, path: string, body: unknown) {
-  const r = await fetch(`${base}${path}`, { method: "POST", body: JSON.stringify(body) });
+  const r = await fetch(`${base}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   return { status: r.status, json: (await r.json()) as { error?: { message: string } } & Record<string, unknown> };
 }
 
@@ -151,7 +155,10 @@ test("a port in use is one line and exit 2; a client that sends its body slowly 
     const t0 = Date.now();
     const reply = await new Promise<string>((resolve) => {
       const sock = connect(port, "127.0.0.1", () =>
-        sock.write("POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"),
+        sock.write(
+          "POST /v1/classify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+            "Content-Length: 1000\r\n\r\n{",
+        ),
       );
       let got = "";
       sock.on("data", (d) => (got += d));
@@ -164,5 +171,68 @@ test("a port in use is one line and exit 2; a client that sends its body slowly 
   } finally {
     first.child.kill("SIGTERM");
     await first.exited;
+  }
+});
+
+test("requests from other sites: a Host that is not this server's is 403 (DNS rebinding), a body that is not JSON is 415, echo is refused, and open connections are capped", async () => {
+  const server = new MonitorServer({ model: toyBase(), port: 0, maxConnections: 8, allowedHosts: ["monitor.lan"] });
+  const { port } = await server.listen();
+  const base = `http://127.0.0.1:${port}`;
+  const raw = (lines: string[], body = "") =>
+    new Promise<string>((resolve) => {
+      const sock = connect(port, "127.0.0.1", () => sock.write(`${lines.join("\r\n")}\r\n\r\n${body}`));
+      let got = "";
+      sock.on("data", (d) => (got += d));
+      sock.on("close", () => resolve(got));
+      sock.on("error", () => resolve(got));
+    });
+  const body = JSON.stringify({ prompt: "Is it long?", text: "short" });
+  const post = (host: string, type: string) =>
+    raw(
+      [
+        "POST /v1/classify HTTP/1.1",
+        `Host: ${host}`,
+        `Content-Type: ${type}`,
+        `Content-Length: ${body.length}`,
+        "Connection: close",
+      ],
+      body,
+    );
+  try {
+    assert.match(
+      await post("evil.example:8000", "application/json"),
+      /^HTTP\/1\.1 403[\s\S]*not this server's address[\s\S]*--allow-host evil\.example/,
+    );
+    assert.match(await raw(["GET /v1/models HTTP/1.1", "Host: evil.example", "Connection: close"]), /^HTTP\/1\.1 403/);
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, "monitor.lan"])
+      assert.match(await post(host, "application/json"), /^HTTP\/1\.1 200/, host);
+    // a page on another site may POST text/plain without a preflight: never served
+    assert.match(await post(`127.0.0.1:${port}`, "text/plain"), /^HTTP\/1\.1 415[\s\S]*must be JSON/);
+    const echo = await fetch(`${base}/v1/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ prompt: "hello", max_tokens: 1, echo: true }),
+    });
+    assert.equal(echo.status, 400);
+    assert.match(JSON.stringify(await echo.json()), /echo: true is not supported/);
+    // 30 connections held open: the server keeps 8, closes the rest at once, and still answers a new client
+    const held = await Promise.all(
+      Array.from(
+        { length: 30 },
+        () =>
+          new Promise<Socket>((ok) => {
+            const c = connect(port, "127.0.0.1", () => ok(c));
+            c.on("error", () => {});
+          }),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const open = held.filter((c) => !c.destroyed && c.readyState === "open").length;
+    held.forEach((c) => c.destroy());
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(open <= 8, `${open} of 30 held connections stayed open past the cap of 8`);
+    assert.equal((await fetch(`${base}/v1/models`)).status, 200);
+  } finally {
+    await server.close();
   }
 });

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { createServer, connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -160,6 +160,19 @@ test("bad parameters are 400 with the reason; unknown runs, evaluations and exam
   await bad(`/api/runs/tiny/evals/${key}/examples?bogus=1`, 400, /Unrecognized key: "bogus"/);
   await bad("/api/runs/tiny/compare?a=x", 400, /parameter "b"/);
   await bad("/api/nothing", 404, /no API route/);
+  await bad("/api/runs/%E0%A4%A", 400, /malformed %-escape in the path/);
+  // a page on another site whose name resolves here (DNS rebinding) is not served
+  const port = new URL(url).port;
+  const foreign = await new Promise<string>((resolve) => {
+    const sock = netConnect(Number(port), "127.0.0.1", () =>
+      sock.write("GET /api/runs HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"),
+    );
+    let got = "";
+    sock.on("data", (d) => (got += d));
+    sock.on("close", () => resolve(got));
+  });
+  assert.match(foreign, /^HTTP\/1\.1 403/);
+  assert.match(foreign, /not this server's address/);
 });
 
 test("a run in progress: its progress shows, and its findings appear once the missing cells are done", async () => {

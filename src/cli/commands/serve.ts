@@ -19,6 +19,8 @@ export function registerServe(program: Command): void {
     .option("--max-body <bytes>", "largest request body", String(1 << 20))
     .option("--max-prompt-tokens <n>", "longest chat or completion prompt, in tokens (default: the model's context)")
     .option("--request-timeout <s>", "seconds a client may take to send a whole request", "30")
+    .option("--max-connections <n>", "open connections at most (more are closed at once)", "256")
+    .option("--allow-host <names...>", "Host names to serve besides the bound address and localhost")
     .action(
       action(
         async (o: {
@@ -32,6 +34,8 @@ export function registerServe(program: Command): void {
           maxBody: string;
           maxPromptTokens?: string;
           requestTimeout: string;
+          maxConnections: string;
+          allowHost?: string[];
         }) => {
           const server = new MonitorServer({
             model: o.model,
@@ -47,6 +51,8 @@ export function registerServe(program: Command): void {
                 ? undefined
                 : numberOption(o.maxPromptTokens, "--max-prompt-tokens", { integer: true, min: 1 }),
             requestTimeoutMs: 1000 * numberOption(o.requestTimeout, "--request-timeout", { min: 1 }),
+            maxConnections: numberOption(o.maxConnections, "--max-connections", { integer: true, min: 1 }),
+            allowedHosts: o.allowHost,
             log: (l) => process.stderr.write(`${l}\n`),
           });
           const { host, port } = await server.listen();

@@ -41,31 +41,38 @@ export function registerView(program: Command): void {
     .option("--host <address>", "address to bind (the default keeps it on this machine)", "127.0.0.1")
     .option("--store <url>", "a run's store instead of its folder: a store.sqlite path or sqlite:///path/store.sqlite")
     .option("--open", "open it in the default browser")
+    .option("--allow-host <names...>", "Host names to serve besides the bound address and localhost")
     .action(
-      action(async (runs: string[], o: { port: string; host: string; store?: string; open?: boolean }) => {
-        const dirs = o.store ? [...runs, storeFolder(o.store)] : runs.length ? runs : defaultRuns();
-        if (!dirs.length) throw new InputError("no run to show: name a run folder (one holding store.sqlite)", "runs/");
-        const port = numberOption(o.port, "--port", { integer: true, min: 0, max: 65535 });
-        const registry = await RunRegistry.open(dirs);
-        const server = createViewServer(registry);
-        let url: string;
-        try {
-          url = await listen(server, port, o.host);
-        } catch (e) {
-          const err = e as NodeJS.ErrnoException;
-          if (err.code === "EADDRINUSE")
-            throw new InputError(`--port ${port}: already in use (--port 0 picks a free one)`);
-          throw new InputError(`cannot listen on ${o.host}:${port}: ${err.message}`);
-        }
-        console.log(`crossmon view: ${registry.list().length} run(s) on ${url} (pid ${process.pid}; Ctrl-C to stop)`);
-        if (o.open) openBrowser(url);
-        const stop = () => {
-          server.close();
-          registry.close();
-          process.exit(0);
-        };
-        process.on("SIGINT", stop);
-        process.on("SIGTERM", stop);
-      }),
+      action(
+        async (
+          runs: string[],
+          o: { port: string; host: string; store?: string; open?: boolean; allowHost?: string[] },
+        ) => {
+          const dirs = o.store ? [...runs, storeFolder(o.store)] : runs.length ? runs : defaultRuns();
+          if (!dirs.length)
+            throw new InputError("no run to show: name a run folder (one holding store.sqlite)", "runs/");
+          const port = numberOption(o.port, "--port", { integer: true, min: 0, max: 65535 });
+          const registry = await RunRegistry.open(dirs);
+          const server = createViewServer(registry, { allowedHosts: o.allowHost });
+          let url: string;
+          try {
+            url = await listen(server, port, o.host);
+          } catch (e) {
+            const err = e as NodeJS.ErrnoException;
+            if (err.code === "EADDRINUSE")
+              throw new InputError(`--port ${port}: already in use (--port 0 picks a free one)`);
+            throw new InputError(`cannot listen on ${o.host}:${port}: ${err.message}`);
+          }
+          console.log(`crossmon view: ${registry.list().length} run(s) on ${url} (pid ${process.pid}; Ctrl-C to stop)`);
+          if (o.open) openBrowser(url);
+          const stop = () => {
+            server.close();
+            registry.close();
+            process.exit(0);
+          };
+          process.on("SIGINT", stop);
+          process.on("SIGTERM", stop);
+        },
+      ),
     );
 }
