@@ -65,7 +65,8 @@ export function transcriptTurns(messages: Json[], o: TranscriptOptions = {}): Ch
   const turns: ChatTurn[] = [];
   for (const m of messages as Record<string, Json>[]) {
     if (!m || typeof m !== "object") continue;
-    const role = str(m.role);
+    // a role that is missing or not a name (a log written by hand, or damaged) is shown as such, not dropped
+    const role = typeof m.role === "string" && m.role !== "" ? m.role : "unknown";
     if (role === "system" && !o.keepSystem) continue;
     if (role === "tool") {
       const fn = str(m.function) || "tool";
