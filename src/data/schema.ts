@@ -37,6 +37,8 @@ export const ColumnMap = z.object({
   text_column: z.string().min(1).optional(),
   label_column: z.string().min(1).optional(),
   id_column: z.string().min(1).optional(),
+  /** the column whose value groups rows that must share a split (a sample's epochs, one conversation's turns) */
+  group_column: z.string().min(1).optional(),
   positive: LabelValue.optional(),
   negative: LabelValue.optional(),
   splits: z.array(z.string().min(1)).min(1).optional(),
@@ -161,11 +163,21 @@ export function rowToExample(
   };
   const meta = obj("meta");
   const facts = obj("facts");
+  let group: string | undefined;
+  if (row.group !== undefined && row.group !== null && row.group !== "") {
+    if (typeof row.group === "string" || typeof row.group === "number" || typeof row.group === "bigint")
+      group = String(row.group);
+    else {
+      bad("group", "must be a string or a number");
+      ok = false;
+    }
+  }
   if (!ok) return null;
   return {
     id,
     ...(text !== undefined ? { text } : { messages }),
     label: label!,
+    ...(group !== undefined ? { group } : {}),
     ...(meta ? { meta } : {}),
     ...(facts ? { facts } : {}),
   };

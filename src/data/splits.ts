@@ -25,7 +25,8 @@ export interface SplitTask {
 export function splitTasks(tasks: Task[], seed = 0, fractions: SplitFractions = DEFAULT_FRACTIONS): SplitTask[] {
   const total = fractions.train + fractions.validation + fractions.test;
   if (Math.abs(total - 1) > 1e-9) throw new Error(`split fractions must sum to 1, got ${total}`);
-  const assignment = new Map<string, SplitName>(); // domain \0 normalised text → split
+  const assignment = new Map<string, SplitName>(); // domain \0 unit (a group, or a normalised text) → split
+  const units = new Map<string, (e: Example) => string>();
   const byDomain = new Map<string, Task[]>();
   // arrays grow in place: copying one per row made splitting quadratic (100k rows took minutes)
   for (const t of tasks) {
@@ -34,18 +35,30 @@ export function splitTasks(tasks: Task[], seed = 0, fractions: SplitFractions = 
     else byDomain.set(t.domain, [t]);
   }
   for (const [domain, dts] of byDomain) {
-    // stratum of a text: its labels under each task of the domain ("1", "0" or "-" when a task lacks the text)
+    // the unit a split holds whole: an example's group where it has one (a text seen in a group anywhere in the
+    // domain goes with that group), else its text
+    const groupOfText = new Map<string, string>();
+    for (const t of dts)
+      for (const e of t.examples) if (e.group !== undefined) groupOfText.set(normaliseText(exampleText(e)), e.group);
+    const unitOf = (e: Example) => {
+      const text = normaliseText(exampleText(e));
+      const group = e.group ?? groupOfText.get(text);
+      return group === undefined ? text : `\u0000group\u0000${group}`;
+    };
+    units.set(domain, unitOf);
+    // stratum of a unit: its labels under each task of the domain ("1", "0" or "-" when a task lacks it; a group
+    // with both labels under one task counts as positive)
     const strata = new Map<string, string[]>();
     const labels = new Map<string, string[]>();
     dts.forEach((t, ti) => {
       for (const e of t.examples) {
-        const k = normaliseText(exampleText(e));
+        const k = unitOf(e);
         if (!labels.has(k))
           labels.set(
             k,
             dts.map(() => "-"),
           );
-        labels.get(k)![ti] = e.label ? "1" : "0";
+        if (labels.get(k)![ti] !== "1") labels.get(k)![ti] = e.label ? "1" : "0";
       }
     });
     for (const [text, ls] of labels) {
@@ -67,7 +80,8 @@ export function splitTasks(tasks: Task[], seed = 0, fractions: SplitFractions = 
   }
   return tasks.map((task) => {
     const out: SplitTask = { task, train: [], validation: [], test: [] };
-    for (const e of task.examples) out[assignment.get(`${task.domain}\0${normaliseText(exampleText(e))}`)!].push(e);
+    const unitOf = units.get(task.domain)!;
+    for (const e of task.examples) out[assignment.get(`${task.domain}\0${unitOf(e)}`)!].push(e);
     return out;
   });
 }

@@ -17,6 +17,11 @@ export interface Example {
   /** true = the task's positive label */
   label: boolean;
   meta?: Record<string, unknown>;
+  /**
+   * examples of one group always share a split (the epochs of one Inspect sample: near-identical transcripts must not
+   * sit in training and test at once); ungrouped, the unit is the text
+   */
+  group?: string;
   /** latent facts the text was generated from (the built-in world), for exact scoring of reasoning and summaries */
   facts?: Record<string, unknown>;
 }

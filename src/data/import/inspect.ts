@@ -161,7 +161,9 @@ export async function importInspect(paths: string[], o: InspectImportOptions): P
           model: log.header.model,
           ...(s.error ? { error: true } : {}),
         };
-        writeSync(fd, `${JSON.stringify({ id, ...body, ...(label === null ? {} : { label }), meta })}\n`);
+        // a sample's epochs share a group, so that they never straddle training and test
+        const group = `${prefix}${s.id}`;
+        writeSync(fd, `${JSON.stringify({ id, ...body, ...(label === null ? {} : { label }), group, meta })}\n`);
         examples++;
         if (label) positives++;
         progress.update(i, { examples });

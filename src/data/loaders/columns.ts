@@ -1,5 +1,6 @@
 /**
- * Other layouts' rows made into crossmon's: a manifest's column map (text_column, label_column, id_column, positive,
+ * Other layouts' rows made into crossmon's: a manifest's column map (text_column, label_column, id_column,
+ * group_column, positive,
  * negative) applied to each row, and the data files of a folder chosen by split (a Hugging Face dataset keeps
  * `plain_text/train-00000-of-00001.parquet`, `data/test-00000-of-00002.parquet` or `default/train/0000.parquet`).
  */
@@ -17,7 +18,7 @@ function same(v: unknown, want: string | number | boolean): boolean {
 }
 
 function hasMapping(c: ColumnMap): boolean {
-  return [c.text_column, c.label_column, c.id_column, c.positive].some((x) => x !== undefined);
+  return [c.text_column, c.label_column, c.id_column, c.group_column, c.positive].some((x) => x !== undefined);
 }
 
 /** The row with crossmon's fields (id, text, label) taken from the mapped columns; null when its label matches none. */
@@ -26,6 +27,7 @@ export function mapColumns(r: RawRow, c: ColumnMap, file: string, problems: Prob
   const d = r.data;
   const out: Record<string, unknown> = { ...d };
   if (c.id_column) out.id = d[c.id_column];
+  if (c.group_column) out.group = d[c.group_column];
   if (c.text_column) {
     out.text = d[c.text_column];
     if (out.text === undefined) {

@@ -183,14 +183,25 @@ async function loadManifest(file: string, problems: ProblemList, o: LoadOptions)
         continue;
       }
     }
-    const { file: _f, text_column, label_column, id_column, positive, negative, splits, unlabelled, ...header } = t;
+    const {
+      file: _f,
+      text_column,
+      label_column,
+      id_column,
+      group_column,
+      positive,
+      negative,
+      splits,
+      unlabelled,
+      ...header
+    } = t;
     const files = statSync(data).isDirectory() ? dataFilesUnder(data, splits) : [data];
     if (!files.length) {
       const which = splits ? ` of split ${splits.join(", ")}` : "";
       problems.add({ file, field, message: `${t.file} holds no .jsonl/.csv/.parquet file${which}` });
       continue;
     }
-    const columns = { text_column, label_column, id_column, positive, negative };
+    const columns = { text_column, label_column, id_column, group_column, positive, negative };
     const source = isDatasetUri(t.file) ? t.file : data;
     out.push(...rowsToTasks(source, await mappedRows(files, columns, problems), header, problems, { unlabelled }));
   }
