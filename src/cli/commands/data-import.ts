@@ -78,6 +78,7 @@ export function registerDataImport(data: Command): void {
                 : numberOption(o.maxLogGb, "--max-log-gb", { min: 0.001 })),
           },
         });
+        for (const f of r.notLogs) console.error(`import: skipped ${f}: not an Inspect log`);
         console.log(
           `${r.manifest}: task ${o.task}, ${r.examples} example(s), ` +
             `${o.unlabelled ? "unlabelled" : `${r.positives} positive`}, from ${r.logs} log(s)` +

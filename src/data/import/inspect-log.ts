@@ -15,6 +15,9 @@ import { parser } from "stream-json";
 import { z } from "zod";
 import { InputError } from "../../core/errors.js";
 
+/** A file that is readable but is no Inspect log (an expected.json beside the logs): skipped when found in a folder. */
+export class NotALog extends InputError {}
+
 /** What crossmon needs from a log's header: the task and model (for provenance) and the epochs asked for. */
 export interface LogHeader {
   task: string;
@@ -48,7 +51,7 @@ const EvalSpec = z
 
 function headerOf(raw: unknown, file: string, where: string): LogHeader {
   const spec = EvalSpec.safeParse((raw as { eval?: unknown } | null)?.eval);
-  if (!spec.success) throw new InputError(`not an Inspect log: ${where} has no eval header (eval.task)`, file);
+  if (!spec.success) throw new NotALog(`not an Inspect log: ${where} has no eval header (eval.task)`, file);
   const status = (raw as { status?: unknown }).status;
   return {
     task: spec.data.task,
@@ -106,7 +109,7 @@ const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MB`;
 export async function openInspectLog(file: string, limits = defaultInflateLimits()): Promise<InspectLog> {
   if (file.endsWith(".eval")) return openEvalZip(file, limits);
   if (file.endsWith(".json")) return openJsonLog(file);
-  throw new InputError("not an Inspect log (expected a .eval or .json file)", file);
+  throw new NotALog("not an Inspect log (expected a .eval or .json file)", file);
 }
 
 /** The values at the picked paths of a JSON file, assembled one at a time. */
@@ -252,7 +255,7 @@ async function openEvalZip(file: string, limits: InflateLimits): Promise<Inspect
       .slice(0, 3)
       .map((e) => e.fileName)
       .join(", ");
-    throw new InputError(`not an Inspect log: the zip has no header.json (it holds ${some || "nothing"})`, file);
+    throw new NotALog(`not an Inspect log: the zip has no header.json (it holds ${some || "nothing"})`, file);
   }
   let headerJson: unknown;
   try {

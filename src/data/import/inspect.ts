@@ -14,7 +14,7 @@ import { MANIFEST_NAMES } from "../loaders/load.js";
 import { ProblemList } from "../problems.js";
 import { TaskHeader } from "../schema.js";
 import { applyLabelRule, type LabelRule } from "./inspect-label.js";
-import { type InflateLimits, openInspectLog, type LogSample } from "./inspect-log.js";
+import { type InflateLimits, NotALog, openInspectLog, type LogSample } from "./inspect-log.js";
 import { resolveAttachments, transcriptTurns, turnsText, type TranscriptOptions } from "./transcript.js";
 
 export const DEFAULT_MONITOR_PROMPT =
@@ -47,16 +47,25 @@ export interface InspectImportResult {
   positives: number;
   skipped: number;
   logs: number;
+  /** files found in a folder beside the logs that are no logs, skipped */
+  notLogs: string[];
 }
 
-/** The log files named: files as given, folders searched (recursively) for .eval and .json files. */
-export function findLogs(paths: string[]): string[] {
+/**
+ * The log files named: files as given, folders searched (recursively) for .eval and .json files. `found` holds those
+ * a folder gave, which are skipped (and named) when they turn out not to be logs; a file named itself must be one.
+ */
+export function findLogs(paths: string[]): { files: string[]; found: Set<string> } {
   const out: string[] = [];
+  const found = new Set<string>();
   const walk = (dir: string) => {
     for (const name of readdirSync(dir).sort()) {
       const p = join(dir, name);
       if (statSync(p).isDirectory()) walk(p);
-      else if (/\.(eval|json)$/.test(name)) out.push(p);
+      else if (/\.(eval|json)$/.test(name)) {
+        out.push(p);
+        found.add(p);
+      }
     }
   };
   for (const p of paths) {
@@ -67,7 +76,7 @@ export function findLogs(paths: string[]): string[] {
       if (out.length === before) throw new InputError("no .eval or .json log in this folder", p);
     } else out.push(p);
   }
-  return out;
+  return { files: out, found };
 }
 
 function conversation(s: LogSample): unknown[] {
@@ -88,7 +97,8 @@ export async function importInspect(paths: string[], o: InspectImportOptions): P
   }
   if (!o.label === !o.unlabelled)
     throw new InputError("give either --label PATH=VALUE or --unlabelled (texts for unsupervised elicitation)");
-  const logs = findLogs(paths);
+  const { files: logs, found } = findLogs(paths);
+  const notLogs: string[] = [];
   const manifest = join(o.out, MANIFEST_NAMES[0]);
   // a killed import leaves only its hidden .partial file, which the next one overwrites
   if (!o.force && existsSync(o.out) && readdirSync(o.out).some((f) => !f.endsWith(".partial")))
@@ -111,7 +121,15 @@ export async function importInspect(paths: string[], o: InspectImportOptions): P
   let skipped = 0;
   try {
     for (const [i, file] of logs.entries()) {
-      const log = await openInspectLog(file, o.limits);
+      let log: Awaited<ReturnType<typeof openInspectLog>>;
+      try {
+        log = await openInspectLog(file, o.limits);
+      } catch (e) {
+        // a file beside the logs that is no log (an expected.json, a summary) is named and skipped
+        if (!(e instanceof NotALog) || !found.has(file)) throw e;
+        notLogs.push(file);
+        continue;
+      }
       const prefix = logs.length > 1 ? `${basename(file).replace(/\.(eval|json)$/, "")}/` : "";
       for await (const r of log.samples()) {
         if (!r.ok) {
@@ -193,5 +211,5 @@ export async function importInspect(paths: string[], o: InspectImportOptions): P
       `${o.label?.text ?? "none (unlabelled)"}\n` +
       YAML.stringify(doc),
   );
-  return { manifest, examples, positives, skipped, logs: logs.length };
+  return { manifest, examples, positives, skipped, logs: logs.length - notLogs.length, notLogs };
 }

@@ -282,3 +282,31 @@ test("a sample nested 100,000 deep is a problem naming the file and the sample, 
   assert.match(err.message, /deep\.json: field "sample 7 epoch 1": is nested too deeply to read/);
   assert.doesNotMatch(err.message, /^\s+at /m, "no stack trace");
 });
+
+test("a folder of logs with other JSON beside them: the logs are imported, the rest named and skipped", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "crossmon-folder-"));
+  mkdirSync(join(dir, "logs"));
+  await writeEvalLog(join(dir, "logs", "a.eval"), [
+    sample({ id: 1, mode: "attack" }),
+    sample({ id: 2, mode: "honest" }),
+  ]);
+  writeJsonLog(join(dir, "logs", "b.json"), [sample({ id: 3, mode: "attack" }), sample({ id: 4, mode: "honest" })]);
+  writeFileSync(join(dir, "logs", "expected.json"), JSON.stringify({ expected: [1, 2] }));
+  const r = await importInspect([join(dir, "logs")], {
+    out: join(dir, "task"),
+    task: "bash",
+    label: parseLabelRule("metadata.eval_mode=attack"),
+    quiet: true,
+  });
+  assert.deepEqual([r.logs, r.examples, r.notLogs], [2, 4, [join(dir, "logs", "expected.json")]]);
+  // named on its own, the same file is an error
+  await assert.rejects(
+    importInspect([join(dir, "logs", "expected.json")], {
+      out: join(dir, "task2"),
+      task: "bash",
+      label: parseLabelRule("metadata.eval_mode=attack"),
+      quiet: true,
+    }),
+    /expected\.json: not an Inspect log/,
+  );
+});
