@@ -43,3 +43,15 @@ test("gap recovered is reported only where the gap is clear; otherwise the sourc
   );
   assert.doesNotMatch(second, /recovers/);
 });
+
+test("interval bounds that round to zero keep the digits that show their side of it", async () => {
+  const { fmtCI } = await import("../../src/report/findings.js");
+  const i = (value: number, lo: number, hi: number) => ({ value, lo, hi });
+  assert.equal(fmtCI(i(0.04, 0.0021, 0.09)), "0.04 [0.002, 0.09]");
+  assert.equal(fmtCI(i(-0.12, -0.26, 0.0031)), "-0.12 [-0.26, 0.003]");
+  assert.equal(fmtCI(i(-0.12, -0.26, -0.00004)), "-0.12 [-0.26, -0.00004]");
+  assert.equal(fmtCI(i(0.5, 0, 0.9)), "0.50 [0.00, 0.90]", "a bound that is zero stays 0.00");
+  assert.equal(fmtCI(i(0.71, 0.62, 0.8)), "0.71 [0.62, 0.80]", "others as before");
+  assert.equal(fmtCI(i(0.1, 0.003, 0.2), true), "10% [0.3%, 20%]");
+  assert.equal(fmtCI(i(-0.1, -0.2, -0.0004), true), "-10% [-20%, -0.04%]");
+});
