@@ -1,7 +1,9 @@
 /** The README's example: train on the built-in world's tasks, evaluate transfer to a task imported from Inspect logs. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { parse } from "csv-parse/sync";
+import { parquetReadObjects } from "hyparquet";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { importInspect } from "../../src/data/import/inspect.js";
@@ -12,6 +14,8 @@ import { runExperiment } from "../../src/experiments/runner.js";
 import { sample, writeEvalLog } from "../data/import/inspect-fixtures.js";
 import { toyBase } from "../train/toy-base.js";
 import { tinySpec } from "./tiny-spec.js";
+
+const toArrayBuffer = (b: Buffer) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 
 test("sources from the world, evaluation on an imported Inspect task, in one run", async () => {
   const dir = mkdtempSync(join(tmpdir(), "crossmon-own-"));
@@ -43,6 +47,37 @@ test("sources from the world, evaluation on an imported Inspect task, in one run
   for (const i of [row.untrained, row.in_domain, ...row.sources.map((s) => s.auroc)])
     assert.ok(i.lo <= i.value && i.value <= i.hi && i.value >= 0 && i.value <= 1);
   assert.match(t.finding, /^On bash_monitor, /);
+
+  // every prediction out, with its model's name and the imported example's provenance, in each format
+  const { exportPredictions } = await import("../../src/experiments/predictions-export.js");
+  const want = run.plan.evals.reduce((n, c) => n + run.store.predictions(c.key).length, 0);
+  for (const ext of ["csv", "jsonl", "parquet"]) {
+    const file = join(dir, `predictions.${ext}`);
+    const r = await exportPredictions(join(dir, "run"), file);
+    assert.equal(r.rows, want, ext);
+    const rows: Record<string, unknown>[] =
+      ext === "jsonl"
+        ? readFileSync(file, "utf8")
+            .trim()
+            .split("\n")
+            .map((l) => JSON.parse(l))
+        : ext === "csv"
+          ? parse(readFileSync(file), { columns: true })
+          : await parquetReadObjects({ file: toArrayBuffer(readFileSync(file)) });
+    assert.equal(rows.length, want, ext);
+    assert.deepEqual(
+      [...new Set(rows.map((x) => x.model))].sort(),
+      ["in-domain:bash_monitor", "source:chem", "source:cyber", "untrained"],
+      ext,
+    );
+    const imported = rows.filter((x) => x.task === "bash_monitor");
+    assert.ok(imported.length > 0);
+    for (const x of imported) {
+      assert.match(String(x.log), /control\.eval$/, ext);
+      assert.equal(String(x.sample_id), String(x.example).split("#")[0], ext);
+      assert.ok(Number(x.score) >= 0 && Number(x.score) <= 1 && Number(x.mass) > 0, ext);
+    }
+  }
 });
 
 test("elicitation from an unlabelled pool: pseudo-labels on the pool's texts, evaluated on the labelled task", async () => {

@@ -9,6 +9,7 @@ import { writeExport } from "../../mix/export.js";
 import { mixtureOf, trainingContext } from "../../train/run.js";
 import { exportGguf, exportTarget } from "../../train/export-gguf.js";
 import { InputError } from "../../core/errors.js";
+import { exportPredictions } from "../../experiments/predictions-export.js";
 import { action, numberOption } from "../output.js";
 
 export function registerTrain(program: Command): void {
@@ -114,25 +115,39 @@ export function registerExport(program: Command): void {
     .description(
       "--to gguf: a model, adapter or training's output folder as one GGUF file for llama.cpp and Ollama (an adapter " +
         "merged in); --to openai (chat JSONL, answers weighted) or --to tokens (ids + loss weights): a training " +
-        "spec's mixtures for hosted fine-tuning",
+        "spec's mixtures for hosted fine-tuning; --predictions -o FILE: a run folder's per-example predictions " +
+        "(.csv, .jsonl or .parquet)",
     )
-    .requiredOption("--to <format>", "gguf, openai or tokens")
+    .option("--to <format>", "gguf, openai or tokens")
+    .option("--predictions", "a run's predictions, one row per evaluation and example (-o names the file)")
     .option("-o, --out <path>", "gguf: the file (default NAME-DTYPE.gguf); otherwise a prefix, one file per stage")
     .option("--dtype <dtype>", "gguf: f32, f16, bf16 or q8_0 (norms stay F32)", "f16")
     .option("--base <model>", "gguf: the base model of an adapter that does not name it")
     .action(
-      action(async (input: string, o: { to: string; out?: string; dtype: string; base?: string }) => {
-        if (o.to === "gguf") return exportToGguf(input, o);
-        if (o.to !== "openai" && o.to !== "tokens") throw new InputError(`--to ${o.to}: use gguf, openai or tokens`);
-        const spec = readTrainSpec(input);
-        const ctx = await trainingContext(spec);
-        spec.stages.forEach((st, i) => {
-          const mix = buildMixture(mixtureOf(spec, i), ctx.splits, ctx.ifPool, ctx.renderer);
-          const out = `${o.out ?? "export"}-${i + 1}-${st.name}.jsonl`;
-          writeExport(out, mix.items, o.to as "openai" | "tokens");
-          console.log(`${out}: ${mix.items.length} examples\n${formatDilution(dilution(mix.items))}`);
-        });
-      }),
+      action(
+        async (
+          input: string,
+          o: { to?: string; out?: string; dtype: string; base?: string; predictions?: boolean },
+        ) => {
+          if (o.predictions) {
+            if (!o.out) throw new InputError("--predictions: name the file with -o (.csv, .jsonl or .parquet)");
+            const r = await exportPredictions(input, o.out);
+            console.log(`${o.out}: ${r.rows} predictions from ${r.evaluations} evaluations`);
+            return;
+          }
+          if (!o.to) throw new InputError("export: say what to export: --to gguf|openai|tokens, or --predictions");
+          if (o.to === "gguf") return exportToGguf(input, o);
+          if (o.to !== "openai" && o.to !== "tokens") throw new InputError(`--to ${o.to}: use gguf, openai or tokens`);
+          const spec = readTrainSpec(input);
+          const ctx = await trainingContext(spec);
+          spec.stages.forEach((st, i) => {
+            const mix = buildMixture(mixtureOf(spec, i), ctx.splits, ctx.ifPool, ctx.renderer);
+            const out = `${o.out ?? "export"}-${i + 1}-${st.name}.jsonl`;
+            writeExport(out, mix.items, o.to as "openai" | "tokens");
+            console.log(`${out}: ${mix.items.length} examples\n${formatDilution(dilution(mix.items))}`);
+          });
+        },
+      ),
     );
 }
 
