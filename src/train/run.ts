@@ -77,7 +77,7 @@ export interface TrainResult {
 export async function trainingContext(spec: TrainSpec): Promise<TrainContext> {
   readConfig(spec.base_model); // a missing or malformed model is reported before anything else
   const tok = HfTokenizer.load(spec.base_model);
-  const tasks = await loadSources(spec.data);
+  const tasks = await loadSources(spec.data, { allowOutside: spec.data.allow_outside });
   return {
     splits: splitTasks(tasks, spec.data.split_seed),
     ifPool: generateInstructionData({

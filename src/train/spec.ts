@@ -85,6 +85,8 @@ export const TrainSpec = z
           .optional(),
         split_seed: z.number().int().default(0),
         instruction_pool: z.number().int().positive().default(20000),
+        /** let a manifest name data files outside its folder (also --allow-outside on the command line) */
+        allow_outside: z.boolean().default(false),
       })
       .strict()
       .prefault({}),

@@ -205,9 +205,24 @@ test("a manifest's files stay in its folder (../, absolute paths, links out) unl
       r.problems.items.map(formatProblem).join("\n"),
       /field "tasks\.t\.file": .*outside\.csv|link\.csv is outside the manifest's folder .*--allow-outside/,
     );
+    if (f === "link.csv")
+      assert.match(r.problems.items.map(formatProblem).join("\n"), /link\.csv \(a link to .*outside\.csv\) is outside/);
     const allowed = await loadPath(folder, undefined, { allowOutside: true });
     assert.equal(allowed.tasks[0]?.examples.length, 2, f);
   }
+  // a spec's data.allow_outside (what run and train --allow-outside set) reads it too
+  const { loadSources } = await import("../../src/data/sources.js");
+  await assert.rejects(loadSources({ tasks: folder }), /is outside the manifest's folder/);
+  const { trainingContext } = await import("../../src/train/run.js");
+  const { parseTrainSpec } = await import("../../src/train/spec.js");
+  const { toyBase } = await import("../train/toy-base.js");
+  const spec = parseTrainSpec({
+    base_model: toyBase(),
+    data: { tasks: folder, allow_outside: true, instruction_pool: 10 },
+    stages: [{ name: "s", mixture: { classification: [{ task: "t", examples: 1 }] } }],
+  });
+  const ctx = await trainingContext(spec);
+  assert.equal(ctx.splits.find((x) => x.task.id === "t")?.task.examples.length, 2);
 });
 
 test("JSON Lines are read a chunk at a time: lines and characters that straddle two reads stay whole", async () => {

@@ -65,7 +65,7 @@ test("an experiment spec with only a name, a base model and one question gets th
     thinking: { examples: 60, k: 1, max_tokens: 48, temperature: 0 },
     summary: { examples: 60, max_tokens: 64 },
   });
-  assert.deepEqual(spec.data, { split_seed: 0, instruction_pool: 20000 });
+  assert.deepEqual(spec.data, { split_seed: 0, instruction_pool: 20000, allow_outside: false });
   assert.equal(spec.experiments.transfer?.leave_one_out, true);
 });
 
@@ -77,7 +77,7 @@ test("a training spec with only a base model and a stage gets the documented def
   assert.equal(spec.hyper.lr, 1e-3);
   assert.equal(spec.hyper.max_tokens, 768);
   assert.equal(spec.hyper.schedule, "cosine");
-  assert.deepEqual(spec.data, { split_seed: 0, instruction_pool: 20000 });
+  assert.deepEqual(spec.data, { split_seed: 0, instruction_pool: 20000, allow_outside: false });
 });
 
 test("examples/transfer-to-inspect.yaml runs as written (its defaults), on a task imported from an Inspect log", async () => {

@@ -154,10 +154,13 @@ export function registerStudy(program: Command): void {
     .option("--yes", "start paid work (hosted fine-tuning) without asking; the estimate is printed all the same")
     .option("--store <url>", STORE_HELP)
     .option("--no-work", "with --store: plan and enqueue the cells, then return (workers run them)")
+    .option("--allow-outside", "let a manifest name data files outside its folder (data.allow_outside in the spec)")
     .action(
-      action(async (file: string, o: RunOpts & { out?: string }) =>
-        runAndReport(readExperimentSpec(file), o.out ?? join("runs", basename(file).replace(/\.ya?ml$/i, "")), o),
-      ),
+      action(async (file: string, o: RunOpts & { out?: string; allowOutside?: boolean }) => {
+        const spec = readExperimentSpec(file);
+        if (o.allowOutside) spec.data.allow_outside = true;
+        return runAndReport(spec, o.out ?? join("runs", basename(file).replace(/\.ya?ml$/i, "")), o);
+      }),
     );
   program
     .command("report <runDir>")

@@ -18,9 +18,11 @@ export function registerTrain(program: Command): void {
     .description("train a monitor from a spec (see examples/train.yaml); the same command on the same --out resumes")
     .option("-o, --out <dir>", "run folder (default runs/<spec name>)")
     .option("-q, --quiet", "no progress output", false)
+    .option("--allow-outside", "let a manifest name data files outside its folder (data.allow_outside in the spec)")
     .action(
-      action(async (file: string, o: { out?: string; quiet: boolean }) => {
+      action(async (file: string, o: { out?: string; quiet: boolean; allowOutside?: boolean }) => {
         const spec = readTrainSpec(file);
+        if (o.allowOutside) spec.data.allow_outside = true;
         const dir = o.out ?? join("runs", basename(file).replace(/\.ya?ml$/i, ""));
         const r = await runTraining(spec, dir, { quiet: o.quiet, log: o.quiet ? () => {} : undefined });
         for (const s of r.stages)

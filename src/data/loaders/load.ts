@@ -173,12 +173,16 @@ async function loadManifest(file: string, problems: ProblemList, o: LoadOptions)
       }
       // through links too: a file inside the folder that links to /etc/passwd is outside it
       const folder = realpathSync(dirname(file));
-      const rel = relative(folder, realpathSync(data));
+      const target = realpathSync(data);
+      const rel = relative(folder, target);
       if (!o.allowOutside && (rel.startsWith("..") || isAbsolute(rel))) {
+        const link = target !== resolve(dirname(file), t.file) ? ` (a link to ${target})` : "";
         problems.add({
           file,
           field,
-          message: `${t.file} is outside the manifest's folder (${folder}); pass --allow-outside to read it`,
+          message:
+            `${t.file}${link} is outside the manifest's folder (${folder}); pass --allow-outside (or ` +
+            "data.allow_outside: true in a spec) to read it",
         });
         continue;
       }
