@@ -102,7 +102,25 @@ function modelOf(env: CellEnv, key: string | null): ModelRef {
 }
 
 /** Trains the cell's model into the store (its result is the model's reference); returns the seconds it took. */
-export async function runTrainCell(env: CellEnv, c: TrainCell): Promise<number> {
+/** Runs a cell's work between its start and its end in the store; an error removes its start again. */
+async function asCell<T>(store: Store, key: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    store.abandon(key);
+    throw e;
+  }
+}
+
+export function runTrainCell(env: CellEnv, c: TrainCell): Promise<number> {
+  return asCell(env.store, c.key, () => trainCell(env, c));
+}
+
+export function runEvalCell(env: CellEnv, c: EvalCell): Promise<number> {
+  return asCell(env.store, c.key, () => evalCell(env, c));
+}
+
+async function trainCell(env: CellEnv, c: TrainCell): Promise<number> {
   const t = Date.now();
   env.store.start(c.key, "train", c);
   env.log(`training ${c.label}`);
@@ -118,7 +136,7 @@ export async function runTrainCell(env: CellEnv, c: TrainCell): Promise<number> 
 }
 
 /** Scores the cell's examples into the store (predictions and a summary); returns the seconds it took. */
-export async function runEvalCell(env: CellEnv, c: EvalCell): Promise<number> {
+async function evalCell(env: CellEnv, c: EvalCell): Promise<number> {
   const { spec, store, renderer } = env;
   const t = Date.now();
   store.start(c.key, "eval", c);

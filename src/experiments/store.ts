@@ -47,6 +47,14 @@ export class Store {
       .run(key, kind, JSON.stringify(spec), Date.now() / 1000);
   }
 
+  /**
+   * A cell that failed (an error, not a kill): its record goes, unless it is done, so that a failed or refused start
+   * leaves no cell marked running behind it (a killed process's cell stays, for `status` to call it interrupted).
+   */
+  abandon(key: string): void {
+    this.db.prepare("DELETE FROM cells WHERE key = ? AND status <> 'done'").run(key);
+  }
+
   /** Marks a cell done with its result and predictions, all or nothing. */
   finish(key: string, result: unknown, predictions: PredictionRow[] = [], seconds = 0): void {
     const ins = this.db.prepare(

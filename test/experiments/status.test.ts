@@ -10,6 +10,7 @@ import { LOCK_FILE } from "../../src/core/lock.js";
 import { openRun } from "../../src/experiments/open.js";
 import { runExperiment } from "../../src/experiments/runner.js";
 import { runStatus } from "../../src/experiments/status.js";
+import { Store } from "../../src/experiments/store.js";
 import { toyBase } from "../train/toy-base.js";
 import { tinySpec } from "./tiny-spec.js";
 
@@ -61,4 +62,25 @@ test("done, running, interrupted and not started, from the store and the folder'
   run = await openRun(done, { partial: true });
   assert.equal(runStatus(run).process, null);
   run.store.close();
+});
+
+test("a cell whose start fails leaves no cell marked running behind it", async () => {
+  const dir = join(mkdtempSync(join(tmpdir(), "crossmon-failed-start-")), "run");
+  // the scaling question names more in-domain examples than the task's training split holds
+  const spec = tinySpec(toyBase(), {
+    experiments: {
+      scaling: { target: "agent_dangerous", in_domain: 5000, adjacent_task: "cyber_harm", adjacent: [0, 8] },
+    },
+  });
+  await assert.rejects(runExperiment(spec, dir, { quiet: true, log: () => {} }), /asks for 5000 examples/);
+  const store = new Store(join(dir, "store.sqlite"));
+  try {
+    assert.deepEqual(
+      store.cells().filter((c) => c.status !== "done"),
+      [],
+      "no cell left running",
+    );
+  } finally {
+    store.close();
+  }
 });
