@@ -23,6 +23,13 @@ export const TaskHeader = z.object({
     .default({ ...DEFAULT_ANSWERS }),
   /** whether single-token scoring appends "Answer with Yes or No." (auto: unless the prompt asks already) */
   answer_line: z.enum(ANSWER_LINE_MODES).optional(),
+  /** this task's split fractions (default 0.7 / 0.1 / 0.2); the tasks of one domain must agree, sharing its texts */
+  split: z
+    .object({ train: z.number().min(0).max(1), validation: z.number().min(0).max(1), test: z.number().min(0).max(1) })
+    .strict()
+    .refine((f) => Math.abs(f.train + f.validation + f.test - 1) < 1e-9, "the fractions must add up to 1")
+    .refine((f) => f.test > 0, "test must be more than 0")
+    .optional(),
 });
 export type TaskHeader = z.infer<typeof TaskHeader>;
 

@@ -3,6 +3,7 @@
  * of a domain: a text sits in the same split under every prompt, so the prompt-change experiments never evaluate
  * on a text that was trained under another prompt. Texts are stratified by their labels across the domain's tasks.
  */
+import { InputError } from "../core/errors.js";
 import { fnv1a } from "../core/hash.js";
 import { normaliseText } from "./hash.js";
 import { exampleText, type Example, type Task } from "./task.js";
@@ -35,6 +36,17 @@ export function splitTasks(tasks: Task[], seed = 0, fractions: SplitFractions = 
     else byDomain.set(t.domain, [t]);
   }
   for (const [domain, dts] of byDomain) {
+    // the domain's fractions: its tasks' own where they give them (all the same: they share texts), else the default
+    const declared = dts.filter((t) => t.split);
+    const own = declared[0]?.split;
+    const clash = declared.find((t) => JSON.stringify(t.split) !== JSON.stringify(own));
+    if (own && clash)
+      throw new InputError(
+        `tasks "${declared[0].id}" and "${clash.id}" share domain "${domain}" but not their split fractions ` +
+          `(${JSON.stringify(own)} and ${JSON.stringify(clash.split)}): give them the same split`,
+        clash.source,
+      );
+    const f = own ?? fractions;
     // the unit a split holds whole: an example's group where it has one (a text seen in a group anywhere in the
     // domain goes with that group), else its text
     const groupOfText = new Map<string, string>();
@@ -71,8 +83,8 @@ export function splitTasks(tasks: Task[], seed = 0, fractions: SplitFractions = 
       const ordered = texts
         .map((t) => ({ t, h: fnv1a(t, fnv1a(`${seed}\0${domain}\0${stratum}`)) }))
         .sort((a, b) => a.h - b.h || (a.t < b.t ? -1 : 1));
-      const nTrain = Math.round(ordered.length * fractions.train);
-      const nVal = Math.round(ordered.length * (fractions.train + fractions.validation)) - nTrain;
+      const nTrain = Math.round(ordered.length * f.train);
+      const nVal = Math.round(ordered.length * (f.train + f.validation)) - nTrain;
       ordered.forEach(({ t }, i) =>
         assignment.set(`${domain}\0${t}`, i < nTrain ? "train" : i < nTrain + nVal ? "validation" : "test"),
       );

@@ -50,6 +50,8 @@ export interface Task {
    * unless the prompt already asks for the answers, "always" and "never" say so outright.
    */
   answer_line?: AnswerLine;
+  /** the task's split fractions, where its manifest gives them (the domain's tasks agree) */
+  split?: { train: number; validation: number; test: number };
 }
 
 export const ANSWER_LINE_MODES = ["auto", "always", "never"] as const;

@@ -100,3 +100,38 @@ test("an Inspect import groups a sample's epochs, which never straddle splits; a
   assert.equal(byConv.size, 30);
   for (const [c, s] of byConv) assert.equal(s.size, 1, `conversation ${c} straddles ${[...s]}`);
 });
+
+test("a manifest's split fractions for a task: used for its domain, and tasks of one domain must agree", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "crossmon-fractions-"));
+  const rows = Array.from({ length: 200 }, (_, i) => ({ text: `transcript ${i}`, label: i % 2 }));
+  writeFileSync(join(dir, "rows.jsonl"), rows.map((r) => JSON.stringify(r)).join("\n"));
+  const manifest = (extra: string) =>
+    writeFileSync(
+      join(dir, "crossmon.yaml"),
+      "tasks:\n" +
+        "  - { id: a, domain: d, prompt: '{text} Harmful?', file: rows.jsonl, " +
+        "split: { train: 0.4, validation: 0.1, test: 0.5 } }\n" +
+        extra,
+    );
+  manifest("");
+  const [a] = splitTasks(await loadTasks(dir), 0);
+  assert.deepEqual([a.train.length, a.validation.length, a.test.length], [80, 20, 100]);
+  manifest("  - { id: b, domain: d, prompt: '{text} Safe?', file: rows.jsonl }\n");
+  const [a2, b2] = splitTasks(await loadTasks(dir), 0);
+  assert.equal(a2.test.length, 100);
+  assert.deepEqual(
+    b2.test.map((e) => e.text),
+    a2.test.map((e) => e.text),
+    "the domain's other task follows the fractions given",
+  );
+  manifest(
+    "  - { id: b, domain: d, prompt: '{text} Safe?', file: rows.jsonl, split: { train: 0.7, validation: 0.1, test: 0.2 } }\n",
+  );
+  const clashing = await loadTasks(dir);
+  assert.throws(() => splitTasks(clashing, 0), /tasks "a" and "b" share domain "d" but not their split fractions/);
+  writeFileSync(
+    join(dir, "crossmon.yaml"),
+    "tasks:\n  - { id: a, domain: d, prompt: '{text}?', file: rows.jsonl, split: { train: 0.5, validation: 0.1, test: 0.1 } }\n",
+  );
+  await assert.rejects(loadTasks(dir), /field "tasks\.0\.split": the fractions must add up to 1/);
+});
