@@ -112,7 +112,9 @@ async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<Ru
 
   const runEval = async (c: EvalCell) => {
     if (store.result(c.key)) return;
-    tick(c, await runEvalCell(env, c), `${c.format} ${c.task}`);
+    // which model a cell scores, by the name the plan gives it
+    const model = c.model === null ? "untrained" : (plan.train.find((t) => t.key === c.model)?.label ?? c.model);
+    tick(c, await runEvalCell(env, c), `${c.format} ${c.task} (${model})`);
   };
 
   // elicitation's pseudo-labels come from an evaluation, which must run before its training cell

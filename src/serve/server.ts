@@ -91,7 +91,10 @@ export class MonitorServer {
   private created = Math.floor(Date.now() / 1000);
 
   constructor(readonly o: ServeOptions) {
-    this.name = o.name ?? (o.model.replace(/\/+$/, "").split("/").pop() || "model");
+    // an adapter's server is named after the adapter (its folder, or the run folder holding adapter/), not its base
+    const parts = (o.adapter ?? o.model).replace(/\/+$/, "").split("/");
+    const last = parts.pop();
+    this.name = o.name ?? ((o.adapter && last === "adapter" ? parts.pop() : last) || "model");
   }
 
   private get queued(): number {

@@ -51,7 +51,7 @@ export interface GgufExport {
 export function exportGguf(
   target: ExportTarget,
   out: string,
-  o: { dtype: ExportDtype; log?: (l: string) => void },
+  o: { dtype: ExportDtype; log?: (l: string) => void; name?: string },
 ): GgufExport {
   const log = o.log ?? (() => {});
   // F32 in memory whatever the checkpoint holds, so that the merge and the conversion start from exact values
@@ -61,7 +61,7 @@ export function exportGguf(
     mergeLora(model);
   }
   const tok = HfTokenizer.load(target.base);
-  const name = basename(target.adapter ? resolve(target.adapter, "..") : target.base);
+  const name = o.name ?? basename(target.adapter ? resolve(target.adapter, "..") : target.base);
   const { metadata, tensors } = ggufOf(model, tok, { dtype: o.dtype, name, warn: log });
   const arch = String(metadata.find(([k]) => k === "general.architecture")?.[1].value);
   const bytes = writeGguf(out, metadata, tensors);

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { readJsonAs } from "../core/errors.js";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import YAML from "yaml";
 import { readConfig } from "../engine/config.js";
 import { linearNamesOf } from "../engine/model.js";
@@ -72,6 +72,14 @@ export interface TrainResult {
   output: string;
   stages: StageReport[];
   finished: boolean;
+}
+
+/**
+ * The base an adapter's config names: a folder as its absolute path (a relative one meant nothing once the adapter
+ * moved), a hub id as it is.
+ */
+function baseForAdapter(base: string): string {
+  return existsSync(base) ? resolve(base) : base;
 }
 
 export async function trainingContext(spec: TrainSpec): Promise<TrainContext> {
@@ -233,7 +241,7 @@ async function train(
       quiet: o.quiet,
       metricsExtra: () => ({ stage: st.name }),
     });
-    if (spec.method === "lora") saveAdapter(model, out, spec.base_model);
+    if (spec.method === "lora") saveAdapter(model, out, baseForAdapter(spec.base_model));
     else saveModel(model, out);
     const report: StageReport = {
       name: st.name,
@@ -247,7 +255,7 @@ async function train(
     reports.push(report);
   }
   const output = join(dir, spec.method === "lora" ? "adapter" : "model");
-  if (spec.method === "lora") saveAdapter(model, output, spec.base_model);
+  if (spec.method === "lora") saveAdapter(model, output, baseForAdapter(spec.base_model));
   else {
     saveModel(model, output);
     const baseDir = resolveModelDir(spec.base_model);

@@ -1,5 +1,7 @@
 /** `crossmon serve`: a model (and adapter) as an OpenAI-compatible server with a monitor endpoint. */
 import type { Command } from "commander";
+import { InputError } from "../../core/errors.js";
+import { monitorTitle, parseMonitorRef, runMonitor } from "../../experiments/monitors.js";
 import { MonitorServer } from "../../serve/server.js";
 import { ADAPTER_HELP, action, MODEL_HELP, numberOption } from "../output.js";
 
@@ -9,8 +11,11 @@ export function registerServe(program: Command): void {
     .description(
       "serve a model folder (optionally with a LoRA adapter) over an OpenAI-compatible API, with POST /v1/classify",
     )
-    .requiredOption("--model <ref>", MODEL_HELP)
-    .option("--adapter <ref>", ADAPTER_HELP)
+    .option("--model <ref>", `${MODEL_HELP} (with --adapter RUN:NAME, the monitor's own base by default)`)
+    .option(
+      "--adapter <ref>",
+      `${ADAPTER_HELP}; or RUN:NAME, a monitor a run trained (export RUN --to gguf lists them)`,
+    )
     .option("--name <name>", "the model name clients use (default: the folder's name)")
     .option("--host <host>", "address to bind (default loopback only)", "127.0.0.1")
     .option("--port <n>", "port (0 = any free port)", "8000")
@@ -24,7 +29,7 @@ export function registerServe(program: Command): void {
     .action(
       action(
         async (o: {
-          model: string;
+          model?: string;
           adapter?: string;
           name?: string;
           host: string;
@@ -37,10 +42,17 @@ export function registerServe(program: Command): void {
           maxConnections: string;
           allowHost?: string[];
         }) => {
+          // RUN:NAME: a monitor of a run, served under that name with the base it was trained on
+          const named = o.adapter ? parseMonitorRef(o.adapter) : null;
+          const monitor = named ? runMonitor(named.run, named.name, "--adapter") : null;
+          if (monitor && !monitor.ref.adapter)
+            throw new InputError(`--adapter ${o.adapter}: that monitor is not an adapter (serve its model folder)`);
+          const model = o.model ?? monitor?.ref.base;
+          if (!model) throw new InputError("--model: name the model to serve");
           const server = new MonitorServer({
-            model: o.model,
-            adapter: o.adapter,
-            name: o.name,
+            model,
+            adapter: monitor ? monitor.ref.adapter : o.adapter,
+            name: o.name ?? (named ? monitorTitle(named.run, named.name) : undefined),
             host: o.host,
             port: numberOption(o.port, "--port", { integer: true, min: 0, max: 65535 }),
             maxBatch: numberOption(o.maxBatch, "--max-batch", { integer: true, min: 1 }),

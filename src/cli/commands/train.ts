@@ -9,6 +9,7 @@ import { writeExport } from "../../mix/export.js";
 import { mixtureOf, trainingContext } from "../../train/run.js";
 import { exportGguf, exportTarget } from "../../train/export-gguf.js";
 import { InputError } from "../../core/errors.js";
+import { isRunFolder, monitorTitle, runMonitor } from "../../experiments/monitors.js";
 import { exportPredictions } from "../../experiments/predictions-export.js";
 import { action, numberOption } from "../output.js";
 
@@ -125,6 +126,7 @@ export function registerExport(program: Command): void {
     .option("-o, --out <path>", "gguf: the file (default NAME-DTYPE.gguf); otherwise a prefix, one file per stage")
     .option("--dtype <dtype>", "gguf: f32, f16, bf16 or q8_0 (norms stay F32)", "f16")
     .option("--base <model>", "gguf: the base model of an adapter that does not name it")
+    .option("--monitor <name>", "gguf from a run folder: which of its trained monitors (the names are listed if not)")
     .action(
       action(
         async (
@@ -155,12 +157,19 @@ export function registerExport(program: Command): void {
 
 const DTYPES = ["f32", "f16", "bf16", "q8_0"] as const;
 
-function exportToGguf(input: string, o: { out?: string; dtype: string; base?: string }): void {
+function exportToGguf(input: string, o: { out?: string; dtype: string; base?: string; monitor?: string }): void {
   const dtype = DTYPES.find((d) => d === o.dtype.toLowerCase());
   if (!dtype) throw new InputError(`--dtype ${o.dtype}: use ${DTYPES.join(", ")}`);
-  const target = exportTarget(input, o.base);
-  const out = o.out ?? `${basename(resolve(input))}-${dtype}.gguf`;
-  const r = exportGguf(target, out, { dtype, log: (l) => process.stderr.write(`warning: ${l}\n`) });
+  // a run folder: one of its trained monitors, by name, which the GGUF file then carries as its name
+  const monitor = isRunFolder(input) ? runMonitor(input, o.monitor, "--monitor") : null;
+  if (!monitor && o.monitor) throw new InputError(`--monitor ${o.monitor}: ${input} is not a run folder`);
+  if (monitor?.ref.hosted) throw new InputError(`--monitor ${monitor.name}: a hosted model has no weights here`);
+  const target = monitor
+    ? { base: monitor.ref.base, adapter: monitor.ref.adapter ?? null }
+    : exportTarget(input, o.base);
+  const title = monitor ? monitorTitle(input, monitor.name) : undefined;
+  const out = o.out ?? `${monitor ? title!.replace(":", "-") : basename(resolve(input))}-${dtype}.gguf`;
+  const r = exportGguf(target, out, { dtype, name: title, log: (l) => process.stderr.write(`warning: ${l}\n`) });
   console.log(
     `${r.file}: ${r.architecture}, ${r.tensors} tensors, ${(r.bytes / 2 ** 20).toFixed(1)} MiB, ${dtype}` +
       (target.adapter ? ` (adapter ${target.adapter} merged into ${target.base})` : ""),

@@ -1,0 +1,81 @@
+/**
+ * The monitors a run trained, by name: each training cell's plan label made into a name that reads ("source-cyber",
+ * "in-domain-agent_dangerous", "if-mixed-25pct-by-examples"), for `export RUN --monitor NAME`, `serve --adapter
+ * RUN:NAME` and the names a GGUF file and a served model carry. Where a monitor's weights are is the run's business.
+ */
+import { existsSync } from "node:fs";
+import { basename, isAbsolute, join, resolve } from "node:path";
+import type { ModelRef } from "../backends/types.js";
+import { InputError } from "../core/errors.js";
+import { Store } from "./store.js";
+import type { Plan } from "./plan.js";
+
+export interface Monitor {
+  name: string;
+  /** the plan's label of its training cell */
+  label: string;
+  ref: ModelRef;
+}
+
+/** A plan label as a name: letters, digits, _ . and -, no spaces or colons. */
+export function monitorName(label: string): string {
+  return label
+    .replaceAll("%", "pct")
+    .replace(/[^A-Za-z0-9_.-]+/g, "-")
+    .replace(/^-+|-+$/g, "");
+}
+
+export function isRunFolder(dir: string): boolean {
+  return existsSync(join(dir, "store.sqlite"));
+}
+
+/** The monitors a run folder holds (trained cells that are done), by name. */
+export function runMonitors(dir: string): Monitor[] {
+  if (!isRunFolder(dir)) throw new InputError("no store.sqlite here: not a crossmon run folder", dir);
+  const store = new Store(join(dir, "store.sqlite"));
+  try {
+    const plan = store.getMeta<Plan>("plan");
+    if (!plan) throw new InputError("the store holds no plan", join(dir, "store.sqlite"));
+    const out: Monitor[] = [];
+    for (const c of plan.train) {
+      const ref = store.result<ModelRef>(c.key);
+      if (!ref) continue;
+      // a path the run wrote relative to where it ran is kept as written; one that exists from here is made whole
+      const whole = (p: string | undefined) => (p && !isAbsolute(p) && existsSync(p) ? resolve(p) : p);
+      out.push({
+        name: monitorName(c.label),
+        label: c.label,
+        ref: { ...ref, base: whole(ref.base)!, adapter: whole(ref.adapter) },
+      });
+    }
+    return out;
+  } finally {
+    store.close();
+  }
+}
+
+/** One monitor of a run, or an error that lists the names there are. */
+export function runMonitor(dir: string, name: string | undefined, flag: string): Monitor {
+  const all = runMonitors(dir);
+  const found = all.find((m) => m.name === name);
+  if (found) return found;
+  const names = all.map((m) => m.name).join(", ") || "none trained yet";
+  throw new InputError(
+    `${name === undefined ? "name one of the run's monitors" : `no monitor "${name}" in the run`} (${names})`,
+    flag,
+  );
+}
+
+/** `RUN:NAME` (a run folder and one of its monitors), or null when the reference is no such thing. */
+export function parseMonitorRef(ref: string): { run: string; name: string } | null {
+  const at = ref.lastIndexOf(":");
+  if (at <= 0) return null;
+  const run = ref.slice(0, at);
+  const name = ref.slice(at + 1);
+  return name && !name.includes("/") && isRunFolder(run) ? { run, name } : null;
+}
+
+/** The name a monitor goes by outside its run: the run folder's name, then the monitor's. */
+export function monitorTitle(run: string, name: string): string {
+  return `${basename(resolve(run))}:${name}`;
+}
