@@ -2,7 +2,7 @@
 the same requests are answered on this machine's CPU (record) and on the GPU (check), and compared.
 
   record: python3 python/gpu_worker_check.py record EXPECTED.json            (here, CPU; the CPU worker itself
-          equals crossmon's engine to 1e-4: test/serve/worker.test.ts)
+          equals crossmon's engine to 1e-4: test/backends/worker.test.ts)
   check:  python3 python/gpu_worker_check.py check EXPECTED.json OUT_DIR      (there, CUDA) -> OUT_DIR/worker-check.json
           and OUT_DIR/adapter/ (the LoRA adapter trained on the GPU, to be scored by crossmon's engine back here)
 

@@ -626,7 +626,7 @@ function splitColumnsInto(x: Float32Array, N: number, out: Float32Array[], width
   }
 }
 
-/** The inverse of splitColumns: parts side by side in each row. */
+/** The inverse of splitColumnsInto: parts side by side in each row. */
 function joinColumns(parts: Float32Array[], N: number, widths: number[]): Float32Array {
   const total = widths.reduce((a, b) => a + b, 0);
   const out = new Float32Array(N * total);

@@ -1,5 +1,5 @@
 /**
- * The recipe study's export (src/train/recipe-study.ts) holds exactly the streams `crossmon pretrain` trains on, and
+ * The recipe study's export (studies/pretrain-recipe/recipe-study.ts) holds exactly the streams `crossmon pretrain` trains on, and
  * studies/pretrain-recipe/pretrain_study.py, where torch imports, trains from it and scores as crossmon's engine does.
  */
 import { test } from "node:test";

@@ -120,12 +120,12 @@ export function registerStudy(program: Command): void {
     [
       "quickstart",
       "a small version of all six experiments on the built-in world with the shipped base model, then the report " +
-        "(about 5 minutes on 2 cores)",
+        "(about 3–4 minutes on 2 cores)",
       quickstartSpec,
     ],
     [
       "study",
-      "the larger version of the six experiments on the built-in world (about 30 minutes on 2 cores); resumable",
+      "the larger version of the six experiments on the built-in world (about 17 minutes on 2 cores); resumable",
       studySpec,
     ],
   ];
