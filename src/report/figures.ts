@@ -355,18 +355,15 @@ export function headline(r: Results): string {
   if (!aurocs.length) return "No evaluation has finished yet.";
   const lo = Math.min(...aurocs.map((x) => x.value));
   const hi = Math.max(...aurocs.map((x) => x.value));
-  const above = aurocs.filter((x) => x.lo > 0.5).length;
-  const diffs = [
-    ...(r.transfer?.eval_tasks.flatMap((e) => [e.gap, ...e.sources.map((s) => s.diff_vs_untrained)]) ?? []),
-  ];
-  const clear = diffs.filter((d) => d.lo > 0 || d.hi < 0).length;
-  const diffPart = diffs.length
-    ? ` Of ${diffs.length} paired differences between a trained and the untrained model on held-out tasks, ` +
-      `${clear} ${clear === 1 ? "excludes" : "exclude"} zero.`
+  const { above_chance: above, paired_differences: diffs } = r.counts;
+  const diffPart = diffs.of
+    ? ` Of ${diffs.of} paired differences between a trained and the untrained model on held-out tasks, ` +
+      `${diffs.uncorrected} ${diffs.uncorrected === 1 ? "excludes" : "exclude"} zero (${diffs.holm} after Holm's ` +
+      `correction for ${diffs.of}).`
     : "";
   return (
-    `Across ${aurocs.length} evaluations, test AUROCs lie within ${lo.toFixed(2)}–${hi.toFixed(2)}; ` +
-    `${above} of ${aurocs.length} ${above === 1 ? "lies" : "lie"} clearly above chance (95% interval above ` +
-    `0.5).${diffPart}`
+    `Across ${above.of} evaluations, test AUROCs lie within ${lo.toFixed(2)}–${hi.toFixed(2)}; ` +
+    `${above.uncorrected} of ${above.of} ${above.uncorrected === 1 ? "lies" : "lie"} clearly above chance (95% ` +
+    `interval above 0.5), ${above.holm} after Holm's correction for ${above.of} comparisons.${diffPart}`
   );
 }

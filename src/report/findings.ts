@@ -4,6 +4,7 @@
  * there; elsewhere the sentence says so and gives the changes against the untrained model instead.
  */
 import type { Interval } from "../eval/metrics.js";
+import { countClear } from "../eval/multiplicity.js";
 import type { Analysed } from "../experiments/analyze.js";
 
 // "+ 0" turns a rounded −0 into 0, so a tiny negative prints as 0.00 and 0%, not -0.00 and -0%
@@ -134,12 +135,33 @@ export function elicitationFinding(e: Q<"elicitation">): string {
   );
 }
 
+/**
+ * The run's counts over many claims, each with Holm's correction for the number of claims counted (see
+ * src/eval/multiplicity.ts): evaluations clearly above chance, and paired differences on held-out tasks (trained −
+ * untrained) that clearly exclude zero.
+ */
+export function runCounts(a: Analysed) {
+  const diffs = a.transfer?.eval_tasks.flatMap((e) => [e.gap, ...e.sources.map((s) => s.diff_vs_untrained)]) ?? [];
+  return {
+    correction: "holm" as const,
+    alpha: 0.05,
+    p_values: "two-sided, from each interval's bootstrap standard error (normal approximation)",
+    above_chance: countClear(
+      a.evaluations.map((e) => e.auroc),
+      0.5,
+      "above",
+    ),
+    paired_differences: countClear(diffs, 0, "either"),
+  };
+}
+
 /** The analysis with each question's sentence beside its numbers (what the report, results.json, the viewer show) */
 export function describe(a: Analysed) {
   const withFinding = <T extends object>(x: T | undefined, f: (x: T) => string) =>
     x === undefined ? undefined : { ...x, finding: f(x) };
   return {
     ...a,
+    counts: runCounts(a),
     transfer: withFinding(a.transfer, transferFinding),
     scaling: withFinding(a.scaling, scalingFinding),
     prompt_change: withFinding(a.prompt_change, promptFinding),
