@@ -87,6 +87,8 @@ export interface TransferResult {
   /** per held-out task; gap: in-domain − untrained AUROC (paired), the denominator of every gap recovered */
   eval_tasks: {
     task: string;
+    /** test examples every model here was scored on */
+    n: number;
     untrained: Interval;
     in_domain: Interval;
     gap: Interval;
@@ -106,6 +108,7 @@ export function analyseTransfer(a: Analysis): TransferResult | undefined {
       d = a.need(a.model(models.inDomain(task)), task);
     return {
       task,
+      n: u.labels.length,
       untrained: aurocCI(u.labels, u.scores, a.boot),
       in_domain: aurocCI(d.labels, d.scores, a.boot),
       gap: pairedAurocDiff(u.labels, u.scores, d.scores, a.boot),

@@ -5,7 +5,7 @@
  */
 import { rocCurve } from "../eval/metrics.js";
 import type { Analysis } from "../experiments/analyze.js";
-import { fmtCI, type Results } from "./findings.js";
+import { fmtCI, type Results, SMALL_TEST } from "./findings.js";
 import type { Format } from "../experiments/plan.js";
 import { JUDGE_PROMPT } from "../eval/evaluate.js";
 import { models, UNTRAINED } from "../experiments/models.js";
@@ -361,9 +361,14 @@ export function headline(r: Results): string {
       `${diffs.uncorrected} ${diffs.uncorrected === 1 ? "excludes" : "exclude"} zero (${diffs.holm} after Holm's ` +
       `correction for ${diffs.of}).`
     : "";
+  const { sizes, small } = r.test_sizes;
+  const smallPart = small.length
+    ? ` Small test sets (under ${SMALL_TEST} examples, so wide intervals): ` +
+      `${small.map((t) => `${t} (${sizes[t]})`).join(", ")}.`
+    : "";
   return (
     `Across ${above.of} evaluations, test AUROCs lie within ${lo.toFixed(2)}–${hi.toFixed(2)}; ` +
     `${above.uncorrected} of ${above.of} ${above.uncorrected === 1 ? "lies" : "lie"} clearly above chance (95% ` +
-    `interval above 0.5), ${above.holm} after Holm's correction for ${above.of} comparisons.${diffPart}`
+    `interval above 0.5), ${above.holm} after Holm's correction for ${above.of} comparisons.${diffPart}${smallPart}`
   );
 }

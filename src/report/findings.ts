@@ -39,7 +39,8 @@ export function transferFinding(t: Q<"transfer">): string {
         const byDiff = [...singles].sort((x, y) => y.diff_vs_untrained.value - x.diff_vs_untrained.value);
         const changes = byDiff.map((s) => `${s.name} changes AUROC by ${fmtCI(s.diff_vs_untrained)}`).join(", ");
         return (
-          `On ${r.task}, in-domain training does not clearly beat the untrained model (AUROC ${fmtCI(r.in_domain)} ` +
+          `On ${r.task} (${r.n} test examples), in-domain training does not clearly beat the untrained model ` +
+          `(AUROC ${fmtCI(r.in_domain)} ` +
           `against ${fmtCI(r.untrained)}: a difference of ${fmtCI(r.gap)}), so there is no measurable gap to ` +
           `recover; against the untrained model, training on ${changes}.`
         );
@@ -47,7 +48,8 @@ export function transferFinding(t: Q<"transfer">): string {
       const [best, ...others] = singles;
       const rest = others.map((s) => `${s.name} ${fmtCI(s.gap, true)}`).join(", ");
       return (
-        `On ${r.task}, the untrained model scores AUROC ${fmtCI(r.untrained)} and in-domain training ` +
+        `On ${r.task} (${r.n} test examples), the untrained model scores AUROC ${fmtCI(r.untrained)} and in-domain ` +
+        "training " +
         `${fmtCI(r.in_domain)}; training on ${best.name} alone recovers ${fmtCI(best.gap, true)} of that gap ` +
         `(AUROC ${fmtCI(best.auroc)})${rest ? `, against ${rest} for the other sources` : ""}.`
       );
@@ -140,6 +142,16 @@ export function elicitationFinding(e: Q<"elicitation">): string {
  * src/eval/multiplicity.ts): evaluations clearly above chance, and paired differences on held-out tasks (trained −
  * untrained) that clearly exclude zero.
  */
+/** Fewer test examples than this, and a task's intervals are wide enough that the report says so. */
+export const SMALL_TEST = 50;
+
+/** Each task's test examples (the fewest any of its evaluations scored), and those under SMALL_TEST. */
+export function testSizes(a: Analysed): { sizes: Record<string, number>; small: string[] } {
+  const sizes: Record<string, number> = {};
+  for (const e of a.evaluations) sizes[e.task] = Math.min(sizes[e.task] ?? Number.POSITIVE_INFINITY, e.n);
+  return { sizes, small: Object.keys(sizes).filter((t) => sizes[t] < SMALL_TEST) };
+}
+
 export function runCounts(a: Analysed) {
   const diffs = a.transfer?.eval_tasks.flatMap((e) => [e.gap, ...e.sources.map((s) => s.diff_vs_untrained)]) ?? [];
   return {
@@ -162,6 +174,7 @@ export function describe(a: Analysed) {
   return {
     ...a,
     counts: runCounts(a),
+    test_sizes: testSizes(a),
     transfer: withFinding(a.transfer, transferFinding),
     scaling: withFinding(a.scaling, scalingFinding),
     prompt_change: withFinding(a.prompt_change, promptFinding),

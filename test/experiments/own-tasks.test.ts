@@ -10,6 +10,7 @@ import { importInspect } from "../../src/data/import/inspect.js";
 import { parseLabelRule } from "../../src/data/import/inspect-label.js";
 import { analyse } from "../../src/experiments/analyze.js";
 import { describe } from "../../src/report/findings.js";
+import { headline } from "../../src/report/figures.js";
 import { runExperiment } from "../../src/experiments/runner.js";
 import { sample, writeEvalLog } from "../data/import/inspect-fixtures.js";
 import { toyBase } from "../train/toy-base.js";
@@ -46,7 +47,11 @@ test("sources from the world, evaluation on an imported Inspect task, in one run
   const row = t.eval_tasks[0];
   for (const i of [row.untrained, row.in_domain, ...row.sources.map((s) => s.auroc)])
     assert.ok(i.lo <= i.value && i.value <= i.hi && i.value >= 0 && i.value <= 1);
-  assert.match(t.finding, /^On bash_monitor, /);
+  assert.match(t.finding, /^On bash_monitor \(\d+ test examples\), /);
+  assert.match(
+    headline(describe(analyse(run))),
+    /Small test sets \(under 50 examples, so wide intervals\): .*bash_monitor \(\d+\)/,
+  );
 
   // every prediction out, with its model's name and the imported example's provenance, in each format
   const { exportPredictions } = await import("../../src/experiments/predictions-export.js");

@@ -36,10 +36,13 @@ test("gap recovered is reported only where the gap is clear; otherwise the sourc
   const [clear, none] = r.eval_tasks;
   assert.ok(clear.gap.lo > 0 && !(none.gap.lo > 0), `${JSON.stringify(clear.gap)} ${JSON.stringify(none.gap)}`);
   const [first, second] = transferFinding(r).split(/(?<=\.) (?=On )/);
-  assert.match(first, /^On clear, the untrained model scores AUROC .* training on src alone recovers -?\d+% \[/);
+  assert.match(
+    first,
+    /^On clear \(\d+ test examples\), the untrained model scores AUROC .* training on src alone recovers -?\d+% \[/,
+  );
   assert.match(
     second,
-    /^On none, in-domain training does not clearly beat the untrained model .* no measurable gap to recover; against the untrained model, training on src changes AUROC by -?\d\.\d\d \[/,
+    /^On none \(\d+ test examples\), in-domain training does not clearly beat the untrained model .* no measurable gap to recover; against the untrained model, training on src changes AUROC by -?\d\.\d\d \[/,
   );
   assert.doesNotMatch(second, /recovers/);
 });

@@ -93,7 +93,14 @@ export function registerEval(program: Command): void {
           const progress = new Progress("eval", splits.length, { quiet: o.quiet });
           const rows = [];
           for (const [i, s] of splits.entries()) {
-            const ex = s.test.slice(0, numberOption(o.examples, "--examples", { integer: true, min: 1 }));
+            const asked = numberOption(o.examples, "--examples", { integer: true, min: 1 });
+            const ex = s.test.slice(0, asked);
+            // a task's test split can be smaller than asked for: say so, not score fewer without a word
+            if (ex.length < asked)
+              process.stderr.write(
+                `eval: ${s.task.id} has ${s.test.length} test examples; using ${ex.length} where --examples asks ` +
+                  `for ${asked}\n`,
+              );
             const r = await evalSingleToken({ backend, renderer, calls: null }, ref, s.task, ex);
             const m = metricSet(
               ex.map((e) => e.label),
