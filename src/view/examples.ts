@@ -177,6 +177,7 @@ export function exampleDetail(run: RunEntry, key: string, id: string) {
     text,
     facts: e.facts ?? null,
     highlights: factSpans(e, text),
+    provenance: provenanceOf(e),
     prompt: renderer.tok.decode(scored.promptIds),
     answers: scored.candidates.map((tokenId, i) => ({
       token: renderer.tok.decode([tokenId]),
@@ -221,5 +222,20 @@ export function compare(run: RunEntry, params: URLSearchParams) {
     disagreements: rows.filter((r) => r.disagree).length,
     total: rows.length,
     rows: rows.slice(0, q.limit),
+  };
+}
+
+/** Where an imported example came from (an Inspect log's sample and epoch), or null for the built-in world's. */
+function provenanceOf(e: Example): Record<string, string | number | null> | null {
+  const m = (e.meta ?? {}) as Record<string, unknown>;
+  if (m.log === undefined && m.sample_id === undefined && e.group === undefined) return null;
+  const text = (v: unknown) => (v === undefined || v === null ? null : String(v));
+  return {
+    log: text(m.log),
+    sample_id: text(m.sample_id),
+    epoch: typeof m.epoch === "number" ? m.epoch : null,
+    inspect_task: text(m.inspect_task),
+    model: text(m.model),
+    group: e.group ?? null,
   };
 }

@@ -15,6 +15,8 @@ import { runExperiment } from "../../src/experiments/runner.js";
 import { sample, writeEvalLog } from "../data/import/inspect-fixtures.js";
 import { toyBase } from "../train/toy-base.js";
 import { tinySpec } from "./tiny-spec.js";
+import { RunRegistry } from "../../src/view/runs.js";
+import { createViewServer, listen } from "../../src/view/server.js";
 
 const toArrayBuffer = (b: Buffer) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 
@@ -52,6 +54,27 @@ test("sources from the world, evaluation on an imported Inspect task, in one run
     headline(describe(analyse(run))),
     /Small test sets \(under 50 examples, so wide intervals\): .*bash_monitor \(\d+\)/,
   );
+
+  // the viewer shows where an imported example came from
+  const registry = await RunRegistry.open([join(dir, "run")]);
+  const server = createViewServer(registry);
+  const url = await listen(server, 0, "127.0.0.1");
+  try {
+    const info = await (await fetch(new URL("/api/runs/run", url))).json();
+    const ev = info.evaluations.find(
+      (e: { task: string; format: string }) => e.task === "bash_monitor" && e.format === "single",
+    );
+    const first = (await (await fetch(new URL(`/api/runs/run/evals/${ev.key}/examples?limit=1`, url))).json()).rows[0];
+    const one = await (
+      await fetch(new URL(`/api/runs/run/evals/${ev.key}/examples/${encodeURIComponent(first.id)}`, url))
+    ).json();
+    assert.match(one.provenance.log, /control\.eval$/);
+    assert.equal(String(one.provenance.sample_id), String(first.id).split("#")[0]);
+    assert.equal(one.provenance.epoch, 1);
+  } finally {
+    server.close();
+    registry.close();
+  }
 
   // every prediction out, with its model's name and the imported example's provenance, in each format
   const { exportPredictions } = await import("../../src/experiments/predictions-export.js");

@@ -223,6 +223,24 @@ function Highlighted({ text, spans }) {
   return html`<pre data-testid="text">${out}</pre>`;
 }
 
+/** The folder of a path as written (the log's folder, for Inspect's own viewer). */
+function dirOf(path) {
+  const at = path.lastIndexOf("/");
+  return at > 0 ? path.slice(0, at) : ".";
+}
+
+/** Where an imported example came from: its log, sample and epoch, and the command that opens the log in Inspect. */
+function Provenance({ p }) {
+  const sample = p.sample_id === null ? "" : html`, sample <b>${p.sample_id}</b>`;
+  const epoch = p.epoch === null ? "" : `, epoch ${p.epoch}`;
+  const source = [p.inspect_task && `Inspect task ${p.inspect_task}`, p.model && `model ${p.model}`].filter(Boolean);
+  const open =
+    p.log && p.sample_id !== null ? html`: <code>inspect view --log-dir ${dirOf(p.log)}</code> shows the sample` : "";
+  return html`<p data-testid="provenance">
+    From ${p.log ?? "an imported file"}${sample}${epoch}${source.length ? ` (${source.join(", ")})` : ""}${open}.
+  </p>`;
+}
+
 function Example({ id, evalKey, exampleId }) {
   const { data, error } = useJson(
     `/api/runs/${encodeURIComponent(id)}/evals/${evalKey}/examples/${encodeURIComponent(exampleId)}`,
@@ -235,6 +253,7 @@ function Example({ id, evalKey, exampleId }) {
   return html`<h1>${data.task} / ${data.id}</h1>
     <p>Label: <b>${labelName(data.label)}</b>; ${data.model}: P(positive) = <b>${fmt(data.p)}</b>
       ${data.truncated ? " (the text's middle was cut to fit the token budget)" : ""}</p>
+    ${data.provenance ? html`<${Provenance} p=${data.provenance} />` : null}
     <h2>The prompt as scored</h2>
     <pre data-testid="prompt">${data.prompt}<mark class="answer">${tokens.join(" | ")}</mark></pre>
     <p class="q">The answer is read at the marked place: ${tokens.map((t) => JSON.stringify(t)).join(" or ")}.</p>
