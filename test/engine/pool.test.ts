@@ -16,25 +16,26 @@ const cxx = process.env.CXX ?? "g++";
 const has = spawnSync(cxx, ["--version"], { encoding: "utf8" });
 const skip = has.status === 0 ? false : `no C++ compiler (${cxx}) to build the stress program`;
 
-test("thread pool: every task of every round runs exactly once, with workers stalled at the claim point", {
-  skip,
-}, () => {
-  const exe = join(mkdtempSync(join(tmpdir(), "crossmon-pool-")), "pool-stress");
+/** Builds test/engine/native/NAME.cc with the pool (and any extra flags) into a temporary folder. */
+function buildWithPool(name: string, flags: string[] = []): string {
+  const exe = join(mkdtempSync(join(tmpdir(), "crossmon-pool-")), name);
   const build = spawnSync(
     cxx,
     [
-      "-O2",
-      "-std=c++17",
-      "-pthread",
-      "-DCM_POOL_STRESS",
-      "-o",
-      exe,
-      join(root, "test/engine/native/pool-stress.cc"),
+      ...["-O2", "-std=c++17", "-pthread", ...flags, "-o", exe],
+      join(root, `test/engine/native/${name}.cc`),
       join(root, "src/engine/kernels/native/pool.cc"),
     ],
     { encoding: "utf8" },
   );
   assert.equal(build.status, 0, build.stderr);
+  return exe;
+}
+
+test("thread pool: every task of every round runs exactly once, with workers stalled at the claim point", {
+  skip,
+}, () => {
+  const exe = buildWithPool("pool-stress", ["-DCM_POOL_STRESS"]);
   for (const threads of [2, 4, 8]) {
     const r = spawnSync(exe, [String(threads), "20000"], { encoding: "utf8", timeout: 120_000 });
     assert.equal(r.status, 0, `${threads} threads: ${r.stdout}${r.stderr}`);
@@ -45,21 +46,7 @@ test("thread pool: every task of every round runs exactly once, with workers sta
 test("thread pool: a task's exception reaches its caller, concurrent callers take turns, nested rounds run", {
   skip,
 }, () => {
-  const exe = join(mkdtempSync(join(tmpdir(), "crossmon-pool-")), "pool-callers");
-  const build = spawnSync(
-    cxx,
-    [
-      "-O2",
-      "-std=c++17",
-      "-pthread",
-      "-o",
-      exe,
-      join(root, "test/engine/native/pool-callers.cc"),
-      join(root, "src/engine/kernels/native/pool.cc"),
-    ],
-    { encoding: "utf8" },
-  );
-  assert.equal(build.status, 0, build.stderr);
+  const exe = buildWithPool("pool-callers");
   for (const threads of [2, 4]) {
     const r = spawnSync(exe, [String(threads)], { encoding: "utf8", timeout: 120_000 });
     assert.equal(r.status, 0, `${threads} threads: ${r.stdout}${r.stderr}${r.signal ?? ""}`);
