@@ -30,6 +30,8 @@ export const TaskHeader = z.object({
     .refine((f) => Math.abs(f.train + f.validation + f.test - 1) < 1e-9, "the fractions must add up to 1")
     .refine((f) => f.test > 0, "test must be more than 0")
     .optional(),
+  /** every example is a test example: the task is evaluated on all its data and never trained on */
+  eval_only: z.boolean().optional(),
 });
 export type TaskHeader = z.infer<typeof TaskHeader>;
 

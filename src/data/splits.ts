@@ -37,7 +37,7 @@ export function splitTasks(tasks: Task[], seed = 0, fractions: SplitFractions = 
   }
   for (const [domain, dts] of byDomain) {
     // the domain's fractions: its tasks' own where they give them (all the same: they share texts), else the default
-    const declared = dts.filter((t) => t.split);
+    const declared = dts.filter((t) => t.split && !t.eval_only);
     const own = declared[0]?.split;
     const clash = declared.find((t) => JSON.stringify(t.split) !== JSON.stringify(own));
     if (own && clash)
@@ -58,6 +58,8 @@ export function splitTasks(tasks: Task[], seed = 0, fractions: SplitFractions = 
       return group === undefined ? text : `\u0000group\u0000${group}`;
     };
     units.set(domain, unitOf);
+    // an evaluation-only task's units are test examples, under every task of the domain
+    const testOnly = new Set(dts.filter((t) => t.eval_only).flatMap((t) => t.examples.map(unitOf)));
     // stratum of a unit: its labels under each task of the domain ("1", "0" or "-" when a task lacks it; a group
     // with both labels under one task counts as positive)
     const strata = new Map<string, string[]>();
@@ -80,7 +82,9 @@ export function splitTasks(tasks: Task[], seed = 0, fractions: SplitFractions = 
       else strata.set(s, [text]);
     }
     for (const [stratum, texts] of [...strata.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      for (const t of texts) if (testOnly.has(t)) assignment.set(`${domain}\0${t}`, "test");
       const ordered = texts
+        .filter((t) => !testOnly.has(t))
         .map((t) => ({ t, h: fnv1a(t, fnv1a(`${seed}\0${domain}\0${stratum}`)) }))
         .sort((a, b) => a.h - b.h || (a.t < b.t ? -1 : 1));
       const nTrain = Math.round(ordered.length * f.train);

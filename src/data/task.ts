@@ -52,6 +52,8 @@ export interface Task {
   answer_line?: AnswerLine;
   /** the task's split fractions, where its manifest gives them (the domain's tasks agree) */
   split?: { train: number; validation: number; test: number };
+  /** all examples are test examples; the task is never trained on (its domain's texts in it are test everywhere) */
+  eval_only?: boolean;
 }
 
 export const ANSWER_LINE_MODES = ["auto", "always", "never"] as const;

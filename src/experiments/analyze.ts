@@ -71,6 +71,11 @@ export class Analysis {
     return m;
   }
 
+  /** whether the plan trains a model of this label (an eval_only task has no in-domain model) */
+  hasModel(label: string): boolean {
+    return label in this.run.plan.models;
+  }
+
   auroc(model: string | null, task: string, format: Format = "single"): Interval {
     const p = this.need(model, task, format);
     return aurocCI(p.labels, p.scores, this.boot);
@@ -90,9 +95,10 @@ export interface TransferResult {
     /** test examples every model here was scored on */
     n: number;
     untrained: Interval;
-    in_domain: Interval;
-    gap: Interval;
-    sources: { name: string; auroc: Interval; gap: Interval; diff_vs_untrained: Interval }[];
+    /** null for an eval_only task: no in-domain reference, so no gap and nothing of it recovered */
+    in_domain: Interval | null;
+    gap: Interval | null;
+    sources: { name: string; auroc: Interval; gap: Interval | null; diff_vs_untrained: Interval }[];
   }[];
   /** the sources trained on one recipe each (the others are "all but" one) */
   single_sources: string[];
@@ -104,20 +110,21 @@ export function analyseTransfer(a: Analysis): TransferResult | undefined {
   const names = Object.keys(t.sources);
   const recipes = [...names, ...(t.leave_one_out && names.length > 2 ? names.map((n) => `all but ${n}`) : [])];
   const rows = t.eval_tasks.map((task) => {
-    const u = a.need(null, task),
-      d = a.need(a.model(models.inDomain(task)), task);
+    const u = a.need(null, task);
+    // an eval_only task has no in-domain model in the plan
+    const d = a.hasModel(models.inDomain(task)) ? a.need(a.model(models.inDomain(task)), task) : null;
     return {
       task,
       n: u.labels.length,
       untrained: aurocCI(u.labels, u.scores, a.boot),
-      in_domain: aurocCI(d.labels, d.scores, a.boot),
-      gap: pairedAurocDiff(u.labels, u.scores, d.scores, a.boot),
+      in_domain: d && aurocCI(d.labels, d.scores, a.boot),
+      gap: d && pairedAurocDiff(u.labels, u.scores, d.scores, a.boot),
       sources: recipes.map((name) => {
         const s = a.need(a.model(models.source(name)), task);
         return {
           name,
           auroc: aurocCI(s.labels, s.scores, a.boot),
-          gap: gapRecovered(u.labels, u.scores, d.scores, s.scores, a.boot),
+          gap: d && gapRecovered(u.labels, u.scores, d.scores, s.scores, a.boot),
           diff_vs_untrained: pairedAurocDiff(u.labels, u.scores, s.scores, a.boot),
         };
       }),

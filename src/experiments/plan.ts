@@ -6,6 +6,7 @@
  */
 import type { ExperimentSpec } from "./spec.js";
 import type { TrainSpec } from "../train/spec.js";
+import { InputError } from "../core/errors.js";
 import { hashKey } from "../core/hash.js";
 import { models as named } from "./models.js";
 
@@ -62,6 +63,8 @@ export function planExperiment(
   spec: ExperimentSpec,
   baseFingerprint: string | null = null,
   trainSizes?: ReadonlyMap<string, number>,
+  /** tasks evaluated on all their data and never trained on: transfer gives them no in-domain reference */
+  evalOnly: ReadonlySet<string> = new Set(),
 ): Plan {
   const trains = new Map<string, TrainCell>();
   const evals = new Map<string, EvalCell>();
@@ -122,7 +125,8 @@ export function planExperiment(
   };
   const single = (model: string | null, task: string) => {
     evaluate(model, task, "single", "test");
-    if (spec.eval.validation > 0) evaluate(model, task, "single", "validation");
+    // an evaluation-only task has no validation split (all of it is test)
+    if (spec.eval.validation > 0 && !evalOnly.has(task)) evaluate(model, task, "single", "validation");
   };
   const e = spec.experiments;
 
@@ -130,7 +134,8 @@ export function planExperiment(
     const all = Object.keys(e.transfer.sources);
     for (const t of e.transfer.eval_tasks) {
       single(null, t);
-      single(train(named.inDomain(t), [stage("classification", { classification: cls([t]) })]), t);
+      if (!evalOnly.has(t))
+        single(train(named.inDomain(t), [stage("classification", { classification: cls([t]) })]), t);
     }
     const recipes: [string, string[]][] = all.map((s) => [s, e.transfer!.sources[s]]);
     if (e.transfer.leave_one_out && all.length > 2)
@@ -227,5 +232,13 @@ export function planExperiment(
       el.target,
     );
   }
+  for (const c of trains.values())
+    for (const st of c.stages)
+      for (const part of st.mixture.classification)
+        if (evalOnly.has(part.task))
+          throw new InputError(
+            `experiments: "${c.label}" would train on task "${part.task}", which is eval_only (evaluated on all its ` +
+              "data, never trained on): use it only as a task a question evaluates",
+          );
   return { train: [...trains.values()], evals: [...evals.values()], models };
 }

@@ -74,7 +74,8 @@ export async function planRun(
   const train = await runTrainingContext(spec);
   const fingerprint = modelFingerprint(spec.base_model);
   const sizes = new Map(train.splits.map((s) => [s.task.id, s.train.length]));
-  const plan = planExperiment(spec, fingerprint, sizes);
+  const evalOnly = new Set(train.splits.filter((s) => s.task.eval_only).map((s) => s.task.id));
+  const plan = planExperiment(spec, fingerprint, sizes, evalOnly);
   for (const c of plan.evals) examplesOf(train, c.task, c.split, 1);
   for (const line of [...trainingNotes(spec, plan, sizes), ...shortEvalNotes(plan.evals, train)]) log(line);
   for (const c of plan.train)

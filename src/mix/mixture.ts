@@ -78,6 +78,8 @@ export function buildMixture(
     const s = byId.get(part.task);
     if (!s)
       throw new InputError(`unknown task "${part.task}" in the mixture (available: ${[...byId.keys()].join(", ")})`);
+    if (s.task.eval_only)
+      throw new InputError(`task "${part.task}" is eval_only: it is evaluated on all its data and never trained on`);
     // with pseudo-labels, only the examples that were labelled (in a fixed order) are candidates: from the training
     // split, or from the task's unlabelled pool (whose stand-in label is replaced by the pseudo-label below)
     const labelled = part.pseudoLabels ? [...s.train, ...(s.task.pool ?? []).map((e) => ({ ...e, label: false }))] : [];

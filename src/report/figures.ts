@@ -51,20 +51,29 @@ function transfer(r: NonNullable<Results["transfer"]>, a: Analysis): Section {
       auroc: s.auroc.value,
       eval: evalOf(a, models.source(s.name), e.task),
     })),
-    { source: "in-domain", task: e.task, auroc: e.in_domain.value, eval: evalOf(a, models.inDomain(e.task), e.task) },
+    ...(e.in_domain
+      ? [
+          {
+            source: "in-domain",
+            task: e.task,
+            auroc: e.in_domain.value,
+            eval: evalOf(a, models.inDomain(e.task), e.task),
+          },
+        ]
+      : []),
   ]);
   charts.push({
     id: "transfer-matrix",
     spec: heatmap(heat, "task", "source", "auroc", "AUROC by training source (rows) and held-out task (columns)"),
   });
   for (const e of r.eval_tasks) {
-    const measurable = e.gap.lo > 0;
+    const measurable = e.gap !== null && e.gap.lo > 0;
     // a share of a gap that is not clearly there is noise over noise: no bars, no percentages
     if (measurable)
       charts.push({
         id: `transfer-gap-${e.task}`,
         spec: barsWithCI(
-          e.sources.map((s) => ({ source: s.name, ...ci(s.gap), eval: evalOf(a, models.source(s.name), e.task) })),
+          e.sources.map((s) => ({ source: s.name, ...ci(s.gap!), eval: evalOf(a, models.source(s.name), e.task) })),
           "source",
           `Gap recovered on ${e.task} (axis clipped to −100%…150%)`,
           "gap recovered",
@@ -77,7 +86,7 @@ function transfer(r: NonNullable<Results["transfer"]>, a: Analysis): Section {
     const curves: Record<string, string | number | null>[] = [];
     for (const [name, label] of [
       ["untrained", "untrained"],
-      ["in-domain", models.inDomain(e.task)],
+      ...(e.in_domain ? [["in-domain", models.inDomain(e.task)]] : []),
       [`source: ${best.name}`, models.source(best.name)],
     ]) {
       const p = a.preds(label === "untrained" ? null : a.model(label), e.task);
@@ -86,14 +95,19 @@ function transfer(r: NonNullable<Results["transfer"]>, a: Analysis): Section {
       roc.fpr.forEach((f, i) => curves.push({ model: name, fpr: f, tpr: roc.tpr[i], i }));
     }
     charts.push({ id: `transfer-roc-${e.task}`, spec: rocChart(curves, `ROC on ${e.task}`) });
-    const gapCol = (s: string) => (measurable ? s : "– (no clear gap)");
+    const gapCol = (s: string) => (measurable ? s : e.gap ? "– (no clear gap)" : "– (evaluation only)");
     tables.push({
       title: `On ${e.task}`,
       head: ["source", "AUROC [95% CI]", "gap recovered [95% CI]", "AUROC − untrained [95% CI]"],
       rows: [
         ["untrained", fmtCI(e.untrained), gapCol("0"), "0"],
-        ...e.sources.map((s) => [s.name, fmtCI(s.auroc), gapCol(fmtCI(s.gap, true)), fmtCI(s.diff_vs_untrained)]),
-        ["in-domain", fmtCI(e.in_domain), gapCol("100%"), fmtCI(e.gap)],
+        ...e.sources.map((s) => [
+          s.name,
+          fmtCI(s.auroc),
+          gapCol(s.gap ? fmtCI(s.gap, true) : ""),
+          fmtCI(s.diff_vs_untrained),
+        ]),
+        ...(e.in_domain && e.gap ? [["in-domain", fmtCI(e.in_domain), gapCol("100%"), fmtCI(e.gap)]] : []),
       ],
     });
   }

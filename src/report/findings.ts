@@ -33,11 +33,17 @@ export function transferFinding(t: Q<"transfer">): string {
     .map((r) => {
       const singles = r.sources
         .filter((s) => t.single_sources.includes(s.name))
-        .sort((x, y) => (y.gap.value || -9) - (x.gap.value || -9));
+        .sort((x, y) => (y.gap?.value || -9) - (x.gap?.value || -9));
+      const byDiff = [...singles].sort((x, y) => y.diff_vs_untrained.value - x.diff_vs_untrained.value);
+      const changes = byDiff.map((s) => `${s.name} changes AUROC by ${fmtCI(s.diff_vs_untrained)}`).join(", ");
+      // an evaluation-only task: no in-domain reference, so the sources against the untrained model alone
+      if (!r.in_domain || !r.gap)
+        return (
+          `On ${r.task} (${r.n} test examples, evaluation only: no in-domain reference), the untrained model scores ` +
+          `AUROC ${fmtCI(r.untrained)}; against it, training on ${changes}.`
+        );
       // a share of a gap that is not clearly there is noise over noise: say so, and give the sources' changes
       if (!(r.gap.lo > 0)) {
-        const byDiff = [...singles].sort((x, y) => y.diff_vs_untrained.value - x.diff_vs_untrained.value);
-        const changes = byDiff.map((s) => `${s.name} changes AUROC by ${fmtCI(s.diff_vs_untrained)}`).join(", ");
         return (
           `On ${r.task} (${r.n} test examples), in-domain training does not clearly beat the untrained model ` +
           `(AUROC ${fmtCI(r.in_domain)} ` +
@@ -46,11 +52,11 @@ export function transferFinding(t: Q<"transfer">): string {
         );
       }
       const [best, ...others] = singles;
-      const rest = others.map((s) => `${s.name} ${fmtCI(s.gap, true)}`).join(", ");
+      const rest = others.map((s) => `${s.name} ${fmtCI(s.gap!, true)}`).join(", ");
       return (
         `On ${r.task} (${r.n} test examples), the untrained model scores AUROC ${fmtCI(r.untrained)} and in-domain ` +
         "training " +
-        `${fmtCI(r.in_domain)}; training on ${best.name} alone recovers ${fmtCI(best.gap, true)} of that gap ` +
+        `${fmtCI(r.in_domain)}; training on ${best.name} alone recovers ${fmtCI(best.gap!, true)} of that gap ` +
         `(AUROC ${fmtCI(best.auroc)})${rest ? `, against ${rest} for the other sources` : ""}.`
       );
     })
@@ -153,7 +159,9 @@ export function testSizes(a: Analysed): { sizes: Record<string, number>; small: 
 }
 
 export function runCounts(a: Analysed) {
-  const diffs = a.transfer?.eval_tasks.flatMap((e) => [e.gap, ...e.sources.map((s) => s.diff_vs_untrained)]) ?? [];
+  const diffs =
+    a.transfer?.eval_tasks.flatMap((e) => [...(e.gap ? [e.gap] : []), ...e.sources.map((s) => s.diff_vs_untrained)]) ??
+    [];
   return {
     correction: "holm" as const,
     alpha: 0.05,

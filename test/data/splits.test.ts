@@ -135,3 +135,17 @@ test("a manifest's split fractions for a task: used for its domain, and tasks of
   );
   await assert.rejects(loadTasks(dir), /field "tasks\.0\.split": the fractions must add up to 1/);
 });
+
+test("an eval_only task's texts are all test examples, under every task of its domain", () => {
+  const texts = Array.from({ length: 80 }, (_, i) => ({ id: `x${i}`, text: `shared text ${i}`, label: i % 2 === 0 }));
+  const target = { ...task("target", texts), eval_only: true } as Task;
+  const other = task("other", [
+    ...texts.map((e) => ({ ...e, id: `o${e.id}`, label: !e.label })),
+    ...Array.from({ length: 80 }, (_, i) => ({ id: `own${i}`, text: `own text ${i}`, label: i % 3 === 0 })),
+  ]);
+  const [t, o] = splitTasks([target, other], 0);
+  assert.deepEqual([t.train.length, t.validation.length, t.test.length], [0, 0, 80]);
+  const shared = new Set(texts.map((e) => e.text));
+  assert.ok(!o.train.some((e) => shared.has(e.text ?? "")), "a shared text is never trained on under another prompt");
+  assert.ok(o.train.length > 0, "the other task's own texts still split");
+});

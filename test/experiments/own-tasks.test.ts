@@ -1,7 +1,7 @@
 /** The README's example: train on the built-in world's tasks, evaluate transfer to a task imported from Inspect logs. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { parse } from "csv-parse/sync";
 import { parquetReadObjects } from "hyparquet";
 import { tmpdir } from "node:os";
@@ -47,7 +47,7 @@ test("sources from the world, evaluation on an imported Inspect task, in one run
     [["bash_monitor", ["cyber", "chem"]]],
   );
   const row = t.eval_tasks[0];
-  for (const i of [row.untrained, row.in_domain, ...row.sources.map((s) => s.auroc)])
+  for (const i of [row.untrained, row.in_domain!, ...row.sources.map((s) => s.auroc)])
     assert.ok(i.lo <= i.value && i.value <= i.hi && i.value >= 0 && i.value <= 1);
   assert.match(t.finding, /^On bash_monitor \(\d+ test examples\), /);
   assert.match(
@@ -144,4 +144,47 @@ test("elicitation from an unlabelled pool: pseudo-labels on the pool's texts, ev
     "the pool's texts, nothing of the labelled task",
   );
   run.store.close();
+});
+
+test("an eval_only task: evaluated on all its examples, never trained on, transfer without an in-domain reference", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "crossmon-evalonly-"));
+  const samples = Array.from({ length: 40 }, (_, i) => sample({ id: i, mode: i % 2 ? "attack" : "honest" }));
+  await writeEvalLog(join(dir, "control.eval"), samples);
+  await importInspect([join(dir, "control.eval")], {
+    out: join(dir, "bash"),
+    task: "bash_monitor",
+    label: parseLabelRule("metadata.eval_mode=attack"),
+    quiet: true,
+  });
+  const manifest = join(dir, "bash", "crossmon.yaml");
+  writeFileSync(
+    manifest,
+    readFileSync(manifest, "utf8").replace("file: bash_monitor.jsonl", "file: bash_monitor.jsonl\n    eval_only: true"),
+  );
+  const data = { world: { seed: 0, size: 80 }, tasks: [join(dir, "bash")], instruction_pool: 100 };
+  const spec = tinySpec(toyBase(), {
+    data,
+    eval: { ...tinySpec(toyBase()).eval, examples: 100 },
+    experiments: {
+      transfer: { sources: { cyber: ["cyber_harm"] }, eval_tasks: ["bash_monitor"], leave_one_out: false },
+    },
+  });
+  const run = await runExperiment(spec, join(dir, "run"), { quiet: true, log: () => {} });
+  assert.ok(!run.plan.train.some((c) => c.label.includes("bash_monitor")), "no in-domain training");
+  const t = describe(analyse(run)).transfer!;
+  assert.equal(t.eval_tasks[0].n, 40, "every example is a test example");
+  assert.equal(t.eval_tasks[0].in_domain, null);
+  assert.match(
+    t.finding,
+    /^On bash_monitor \(40 test examples, evaluation only: no in-domain reference\), the untrained model scores AUROC .*; against it, training on cyber changes AUROC by /,
+  );
+  // a question that would train on it is refused, naming the task
+  const scaling = tinySpec(toyBase(), {
+    data,
+    experiments: { scaling: { target: "bash_monitor", in_domain: 8, adjacent_task: "cyber_harm", adjacent: [0, 8] } },
+  });
+  await assert.rejects(
+    runExperiment(scaling, join(dir, "run2"), { quiet: true, log: () => {} }),
+    /experiments: "scaling:0" would train on task "bash_monitor", which is eval_only/,
+  );
 });

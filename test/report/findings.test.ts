@@ -25,6 +25,7 @@ test("gap recovered is reported only where the gap is clear; otherwise the sourc
     },
     boot: { n: 200, seed: 0 },
     model: (label: string) => (label.startsWith("in-domain") ? "in-domain" : "src"),
+    hasModel: () => true,
     need: (model: string | null, task: string) => ({
       ids: labels.map((_, i) => String(i)),
       labels,
@@ -34,7 +35,7 @@ test("gap recovered is reported only where the gap is clear; otherwise the sourc
   } as unknown as Analysis;
   const r = analyseTransfer(fake)!;
   const [clear, none] = r.eval_tasks;
-  assert.ok(clear.gap.lo > 0 && !(none.gap.lo > 0), `${JSON.stringify(clear.gap)} ${JSON.stringify(none.gap)}`);
+  assert.ok(clear.gap!.lo > 0 && !(none.gap!.lo > 0), `${JSON.stringify(clear.gap)} ${JSON.stringify(none.gap)}`);
   const [first, second] = transferFinding(r).split(/(?<=\.) (?=On )/);
   assert.match(
     first,
