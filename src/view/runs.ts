@@ -28,7 +28,10 @@ export interface EvalSummary {
   task: string;
   format: EvalCell["format"];
   split: EvalCell["split"];
+  /** the examples scored (once done; until then, those asked for) */
   examples: number;
+  /** the examples the spec asked for: more than were scored where the task's split is smaller */
+  asked: number;
   done: boolean;
 }
 
@@ -69,15 +72,19 @@ export function modelLabel(ctx: RunContext, key: string | null): string {
 }
 
 export function evalSummaries(ctx: RunContext): EvalSummary[] {
-  return ctx.plan.evals.map((c) => ({
-    key: c.key,
-    model: modelLabel(ctx, c.model),
-    task: c.task,
-    format: c.format,
-    split: c.split,
-    examples: c.examples,
-    done: ctx.store.result(c.key) !== null,
-  }));
+  return ctx.plan.evals.map((c) => {
+    const result = ctx.store.result<{ n?: number }>(c.key);
+    return {
+      key: c.key,
+      model: modelLabel(ctx, c.model),
+      task: c.task,
+      format: c.format,
+      split: c.split,
+      examples: typeof result?.n === "number" ? result.n : c.examples,
+      asked: c.examples,
+      done: result !== null,
+    };
+  });
 }
 
 /** The run's findings and charts, recomputed when more cells are done; null results while questions lack cells. */

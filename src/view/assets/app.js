@@ -144,7 +144,8 @@ function Run({ id }) {
       <tbody>
         ${shown.map(
           (e) => html`<tr class=${e.done ? "clickable" : ""} onClick=${() => e.done && open(e.key)}>
-            <td>${e.model}</td><td>${e.task}</td><td>${e.format}</td><td>${e.split}</td><td>${e.examples}</td>
+            <td>${e.model}</td><td>${e.task}</td><td>${e.format}</td><td>${e.split}</td>
+            <td><${ExampleCount} e=${e} /></td>
             <td>${e.done ? ci(metric.get(e.key)?.auroc) : "not yet"}</td>
           </tr>`,
         )}
@@ -221,6 +222,16 @@ function Highlighted({ text, spans }) {
   }
   out.push(text.slice(at));
   return html`<pre data-testid="text">${out}</pre>`;
+}
+
+/** Test sets smaller than this get wide intervals, and the table says so (the report's own threshold). */
+const SMALL_TEST = 50;
+
+/** An evaluation's examples as scored, the count asked for where it was more, and "small" where intervals are wide. */
+function ExampleCount({ e }) {
+  const asked = e.examples < e.asked ? ` (of ${e.asked} asked)` : "";
+  const small = e.done && e.examples < SMALL_TEST ? html` <span class="q" title="wide intervals">small</span>` : "";
+  return html`${e.examples}${asked}${small}`;
 }
 
 /** The folder of a path as written (the log's folder, for Inspect's own viewer). */
