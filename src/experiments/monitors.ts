@@ -57,7 +57,8 @@ export function runMonitors(dir: string): Monitor[] {
 /** One monitor of a run, or an error that lists the names there are. */
 export function runMonitor(dir: string, name: string | undefined, flag: string): Monitor {
   const all = runMonitors(dir);
-  const found = all.find((m) => m.name === name);
+  // by its name, or by the plan label that status and the viewer show ("source:cyber" for "source-cyber")
+  const found = name === undefined ? undefined : all.find((m) => m.name === name || m.name === monitorName(name));
   if (found) return found;
   const names = all.map((m) => m.name).join(", ") || "none trained yet";
   throw new InputError(
@@ -68,11 +69,13 @@ export function runMonitor(dir: string, name: string | undefined, flag: string):
 
 /** `RUN:NAME` (a run folder and one of its monitors), or null when the reference is no such thing. */
 export function parseMonitorRef(ref: string): { run: string; name: string } | null {
-  const at = ref.lastIndexOf(":");
-  if (at <= 0) return null;
-  const run = ref.slice(0, at);
-  const name = ref.slice(at + 1);
-  return name && !name.includes("/") && isRunFolder(run) ? { run, name } : null;
+  // the run is the longest prefix before a colon that is a run folder (a label has colons of its own)
+  for (let at = ref.lastIndexOf(":"); at > 0; at = ref.lastIndexOf(":", at - 1)) {
+    const run = ref.slice(0, at);
+    const name = ref.slice(at + 1);
+    if (name && !name.includes("/") && isRunFolder(run)) return { run, name: monitorName(name) };
+  }
+  return null;
 }
 
 /** The name a monitor goes by outside its run: the run folder's name, then the monitor's. */

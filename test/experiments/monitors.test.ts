@@ -67,6 +67,9 @@ test("a run's monitors by name: listed, exported to GGUF under their name, serve
   const ref = parseMonitorRef(`${dir}:source-cyber`);
   assert.deepEqual(ref, { run: dir, name: "source-cyber" });
   assert.equal(parseMonitorRef(`${dir}/adapter`), null);
+  // the label status and the viewer show works too
+  assert.deepEqual(parseMonitorRef(`${dir}:source:cyber`), { run: dir, name: "source-cyber" });
+  assert.equal(runMonitor(dir, "in-domain:agent_dangerous", "--monitor").name, "in-domain-agent_dangerous");
   const server = new MonitorServer({ model: m.ref.base, adapter: m.ref.adapter, name: "tiny:source-cyber", port: 0 });
   const { port } = await server.listen();
   try {
