@@ -18,11 +18,10 @@ import { tinySpec } from "./tiny-spec.js";
 import { RunRegistry } from "../../src/view/runs.js";
 import { createViewServer, listen } from "../../src/view/server.js";
 
-const toArrayBuffer = (b: Buffer) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-
-test("sources from the world, evaluation on an imported Inspect task, in one run", async () => {
+/** A folder holding control.eval (n samples, attack and honest in turn) imported as task bash_monitor in bash/. */
+async function importedBash(n: number): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "crossmon-own-"));
-  const samples = Array.from({ length: 60 }, (_, i) => sample({ id: i, mode: i % 2 ? "attack" : "honest" }));
+  const samples = Array.from({ length: n }, (_, i) => sample({ id: i, mode: i % 2 ? "attack" : "honest" }));
   await writeEvalLog(join(dir, "control.eval"), samples);
   await importInspect([join(dir, "control.eval")], {
     out: join(dir, "bash"),
@@ -30,6 +29,13 @@ test("sources from the world, evaluation on an imported Inspect task, in one run
     label: parseLabelRule("metadata.eval_mode=attack"),
     quiet: true,
   });
+  return dir;
+}
+
+const toArrayBuffer = (b: Buffer) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+
+test("sources from the world, evaluation on an imported Inspect task, in one run", async () => {
+  const dir = await importedBash(60);
   const spec = tinySpec(toyBase(), {
     data: { world: { seed: 0, size: 80 }, tasks: [join(dir, "bash")], instruction_pool: 100 },
     experiments: {
@@ -151,15 +157,7 @@ test("elicitation from an unlabelled pool: pseudo-labels on the pool's texts, ev
 });
 
 test("an eval_only task: evaluated on all its examples, never trained on, transfer without an in-domain reference", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "crossmon-evalonly-"));
-  const samples = Array.from({ length: 40 }, (_, i) => sample({ id: i, mode: i % 2 ? "attack" : "honest" }));
-  await writeEvalLog(join(dir, "control.eval"), samples);
-  await importInspect([join(dir, "control.eval")], {
-    out: join(dir, "bash"),
-    task: "bash_monitor",
-    label: parseLabelRule("metadata.eval_mode=attack"),
-    quiet: true,
-  });
+  const dir = await importedBash(40);
   const manifest = join(dir, "bash", "crossmon.yaml");
   writeFileSync(
     manifest,
