@@ -7,7 +7,7 @@ import { basename, resolve } from "node:path";
 import { InputError } from "../core/errors.js";
 import { HfTokenizer } from "../engine/io/tokenizer.js";
 import { Analysis, analyse } from "../experiments/analyze.js";
-import { describe, type Results } from "../report/findings.js";
+import { describe, type Results, SMALL_TEST } from "../report/findings.js";
 import { openRun, runProgress } from "../experiments/open.js";
 import type { EvalCell } from "../experiments/plan.js";
 import type { RunContext } from "../experiments/runner.js";
@@ -32,6 +32,8 @@ export interface EvalSummary {
   examples: number;
   /** the examples the spec asked for: more than were scored where the task's split is smaller */
   asked: number;
+  /** scored on fewer test examples than the report calls small (wide intervals) */
+  small: boolean;
   done: boolean;
 }
 
@@ -74,14 +76,16 @@ export function modelLabel(ctx: RunContext, key: string | null): string {
 export function evalSummaries(ctx: RunContext): EvalSummary[] {
   return ctx.plan.evals.map((c) => {
     const result = ctx.store.result<{ n?: number }>(c.key);
+    const examples = typeof result?.n === "number" ? result.n : c.examples;
     return {
       key: c.key,
       model: modelLabel(ctx, c.model),
       task: c.task,
       format: c.format,
       split: c.split,
-      examples: typeof result?.n === "number" ? result.n : c.examples,
+      examples,
       asked: c.examples,
+      small: result !== null && examples < SMALL_TEST,
       done: result !== null,
     };
   });

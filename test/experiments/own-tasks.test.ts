@@ -72,7 +72,7 @@ test("sources from the world, evaluation on an imported Inspect task, in one run
     );
     // the evaluation table gives the examples scored, and the count asked for where the task's split held fewer
     const scored = (await (await fetch(new URL(`/api/runs/run/evals/${ev.key}/examples`, url))).json()).total;
-    assert.deepEqual([ev.examples, ev.asked], [scored, 20]);
+    assert.deepEqual([ev.examples, ev.asked, ev.small], [scored, 20, true]);
     assert.ok(scored < 20, `${scored}`);
     const first = (await (await fetch(new URL(`/api/runs/run/evals/${ev.key}/examples?limit=1`, url))).json()).rows[0];
     const one = await (

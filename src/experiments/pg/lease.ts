@@ -18,7 +18,7 @@ export interface HeldLease {
 }
 
 export function holdLease(pool: pg.Pool, cell: ClaimedCell, worker: string, leaseSeconds: number): HeldLease {
-  const connectionString = (pool as unknown as { options: { connectionString?: string } }).options.connectionString;
+  const connectionString = pool.options.connectionString;
   if (!connectionString) throw new Error("the store's pool has no connection string for the lease's thread");
   const data: LeaseThreadOptions = {
     connectionString,

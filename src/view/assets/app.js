@@ -224,13 +224,10 @@ function Highlighted({ text, spans }) {
   return html`<pre data-testid="text">${out}</pre>`;
 }
 
-/** Test sets smaller than this get wide intervals, and the table says so (the report's own threshold). */
-const SMALL_TEST = 50;
-
 /** An evaluation's examples as scored, the count asked for where it was more, and "small" where intervals are wide. */
 function ExampleCount({ e }) {
   const asked = e.examples < e.asked ? ` (of ${e.asked} asked)` : "";
-  const small = e.done && e.examples < SMALL_TEST ? html` <span class="q" title="wide intervals">small</span>` : "";
+  const small = e.small ? html` <span class="q" title="wide intervals">small</span>` : "";
   return html`${e.examples}${asked}${small}`;
 }
 
