@@ -50,3 +50,45 @@ export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
   }
   return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : NaN;
 }
+
+/**
+ * AUROC of many resamples of one set of scores: the scores sorted once into tie groups, then each resample (as how
+ * many times it drew each example) in one pass, with no sort. Equal to auroc() on the resampled arrays.
+ */
+export class ResampledAuroc {
+  /** examples in ascending score order, and where each tie group starts in it (one past the end last) */
+  private readonly order: Int32Array;
+  private readonly groups: Int32Array;
+  constructor(
+    private readonly labels: ArrayLike<number | boolean>,
+    scores: ArrayLike<number>,
+  ) {
+    const n = scores.length;
+    this.order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
+    const starts: number[] = [];
+    for (let i = 0; i < n; i++) if (i === 0 || scores[this.order[i]] !== scores[this.order[i - 1]]) starts.push(i);
+    starts.push(n);
+    this.groups = Int32Array.from(starts);
+  }
+
+  /** counts[i]: how many times the resample drew example i. NaN when it holds one class only. */
+  of(counts: ArrayLike<number>): number {
+    let negBelow = 0,
+      sum = 0,
+      pos = 0;
+    for (let g = 0; g + 1 < this.groups.length; g++) {
+      let p = 0,
+        q = 0;
+      for (let k = this.groups[g]; k < this.groups[g + 1]; k++) {
+        const i = this.order[k];
+        const l = this.labels[i];
+        if (l === true || l === 1) p += counts[i];
+        else q += counts[i];
+      }
+      sum += p * (negBelow + 0.5 * q);
+      negBelow += q;
+      pos += p;
+    }
+    return pos > 0 && negBelow > 0 ? sum / (pos * negBelow) : NaN;
+  }
+}

@@ -88,7 +88,7 @@ export async function evalSingleToken(
   task: Task,
   examples: Example[],
 ): Promise<SingleResult> {
-  const r = examples.map((e) => ctx.renderer.singleToken(task, e));
+  const r = examples.map((e) => ctx.renderer.cachedSingleToken(task, e));
   if (!r.length) return { scores: [], mass: [], lengths: [], truncated: 0 };
   const lps = await cachedScores(
     ctx,

@@ -15,6 +15,11 @@ export interface Interval {
   value: number;
   lo: number;
   hi: number;
+  /** over training replicates: each replicate's value (their mean is `value`) */
+  replicates?: number[];
+  /** over training replicates: the standard error and Student's t degrees of freedom the interval was built from */
+  se?: number;
+  df?: number;
 }
 
 function percentile(sorted: number[], q: number): number {

@@ -2,27 +2,21 @@
  * Counting "clearly above chance" or "clearly helps" over many tasks or pairs: each claim is a test, and among 29 of
  * them one or two pass by chance at 5% each. Holm's step-down correction keeps the chance of any false claim among
  * them at 5%. Each test's p-value comes from its interval: the estimate against the null in units of the interval's
- * bootstrap standard error (its width over 2 × 1.96), two-sided, on the normal approximation.
+ * bootstrap standard error (its width over 2 × 1.96), two-sided, on the normal approximation; an interval over
+ * training replicates gives its own standard error and degrees of freedom (Student's t).
  */
+import { normalCdf, tCdf } from "./distributions.js";
 import type { Interval } from "./metrics.js";
 
 const Z95 = 1.959963984540054;
 
-/** Φ, the standard normal's distribution function (Abramowitz and Stegun 7.1.26, |error| < 1.5e-7). */
-function normalCdf(z: number): number {
-  const x = Math.abs(z) / Math.SQRT2;
-  const t = 1 / (1 + 0.3275911 * x);
-  const erf =
-    1 -
-    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
-  return z >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
-}
-
 /** The two-sided p-value of "the value differs from nullValue"; 1 where the interval has no width to measure by. */
 export function pFromInterval(i: Interval, nullValue: number): number {
-  const se = (i.hi - i.lo) / (2 * Z95);
+  // an interval over replicates carries its standard error and degrees of freedom: Student's t, not the normal
+  const se = i.se ?? (i.hi - i.lo) / (2 * Z95);
   if (!(se > 0) || !Number.isFinite(i.value)) return 1;
-  return Math.min(1, 2 * (1 - normalCdf(Math.abs(i.value - nullValue) / se)));
+  const z = Math.abs(i.value - nullValue) / se;
+  return Math.min(1, 2 * (1 - (i.df !== undefined ? tCdf(z, i.df) : normalCdf(z))));
 }
 
 /** Holm's step-down procedure: which of the hypotheses are rejected with the family-wise error kept at alpha. */

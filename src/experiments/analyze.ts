@@ -3,15 +3,8 @@
  * questions the numbers that answer it. The sentences that say what they show are src/report/findings.ts's.
  */
 import { instructionVariants, models, UNTRAINED } from "./models.js";
-import {
-  aurocCI,
-  gapRecovered,
-  metricSet,
-  pairedAurocDiff,
-  withCI,
-  type Interval,
-  type MetricSet,
-} from "../eval/metrics.js";
+import { metricSet, type Interval, type MetricSet } from "../eval/metrics.js";
+import { aurocOver, diffOver, gapOver, measureOver, proportionOver } from "../eval/replicated.js";
 import type { RunContext } from "./runner.js";
 import type { EvalCell, Format } from "./plan.js";
 
@@ -71,14 +64,38 @@ export class Analysis {
     return m;
   }
 
+  /** A model's replicates' keys by its label (null: the untrained base, scored once). */
+  keysOf(label: string | null): (string | null)[] {
+    if (label === null) return [null];
+    return this.run.plan.replicates?.[label] ?? [this.model(label)];
+  }
+
+  /** The predictions of every replicate of a model (by label; null: untrained), on the same examples. */
+  reps(label: string | null, task: string, format: Format = "single"): Preds & { reps: number[][] } {
+    const all = this.keysOf(label).map((k) => this.need(k, task, format));
+    const first = all[0];
+    for (const p of all)
+      if (p.ids.length !== first.ids.length || p.ids.some((id, i) => id !== first.ids[i]))
+        throw new Error(`the replicates of ${label} were scored on different ${task} examples`);
+    return { ...first, reps: all.map((p) => p.scores) };
+  }
+
+  /** A model's AUROC on a task over its replicates (label null: the untrained base). */
+  aurocOf(label: string | null, task: string, format: Format = "single"): Interval {
+    const p = this.reps(label, task, format);
+    return aurocOver(p.labels, p.reps, this.boot);
+  }
+
+  /** AUROC(b) − AUROC(a) on a task, paired over examples and replicates. */
+  diff(a: string | null, b: string | null, task: string): Interval {
+    const pa = this.reps(a, task),
+      pb = this.reps(b, task);
+    return diffOver(pa.labels, pa.reps, pb.reps, this.boot);
+  }
+
   /** whether the plan trains a model of this label (an eval_only task has no in-domain model) */
   hasModel(label: string): boolean {
     return label in this.run.plan.models;
-  }
-
-  auroc(model: string | null, task: string, format: Format = "single"): Interval {
-    const p = this.need(model, task, format);
-    return aurocCI(p.labels, p.scores, this.boot);
   }
 
   metrics(model: string | null, task: string): MetricSet {
@@ -98,10 +115,30 @@ export interface TransferResult {
     /** null for an eval_only task: no in-domain reference, so no gap and nothing of it recovered */
     in_domain: Interval | null;
     gap: Interval | null;
-    sources: { name: string; auroc: Interval; gap: Interval | null; diff_vs_untrained: Interval }[];
+    sources: {
+      name: string;
+      auroc: Interval;
+      /** null without an in-domain model, or where the gap is too small to give a share of (gap_withheld) */
+      gap: Interval | null;
+      gap_withheld: boolean;
+      diff_vs_untrained: Interval;
+    }[];
+    /** the highest single source's AUROC minus the next one's, paired (null with fewer than two sources) */
+    lead: { top: string; over: string; diff: Interval } | null;
   }[];
   /** the sources trained on one recipe each (the others are "all but" one) */
   single_sources: string[];
+}
+
+/**
+ * Gap recovered is given only over a gap its interval puts clearly away from zero, at least four standard errors
+ * (GAP_MIN_Z): a ratio over a denominator near zero has no useful interval (the planted-truth check measures the
+ * coverage of those given).
+ */
+export const GAP_MIN_Z = 4;
+export function gapIsGiven(gap: Interval): boolean {
+  const se = gap.se ?? (gap.hi - gap.lo) / (2 * 1.96);
+  return gap.value > 0 && se > 0 && gap.value / se >= GAP_MIN_Z;
 }
 
 export function analyseTransfer(a: Analysis): TransferResult | undefined {
@@ -110,27 +147,47 @@ export function analyseTransfer(a: Analysis): TransferResult | undefined {
   const names = Object.keys(t.sources);
   const recipes = [...names, ...(t.leave_one_out && names.length > 2 ? names.map((n) => `all but ${n}`) : [])];
   const rows = t.eval_tasks.map((task) => {
-    const u = a.need(null, task);
+    const u = a.reps(null, task);
     // an eval_only task has no in-domain model in the plan
-    const d = a.hasModel(models.inDomain(task)) ? a.need(a.model(models.inDomain(task)), task) : null;
+    const dLabel = a.hasModel(models.inDomain(task)) ? models.inDomain(task) : null;
+    const d = dLabel ? a.reps(dLabel, task) : null;
+    const gap = d && diffOver(u.labels, u.reps, d.reps, a.boot);
     return {
       task,
       n: u.labels.length,
-      untrained: aurocCI(u.labels, u.scores, a.boot),
-      in_domain: d && aurocCI(d.labels, d.scores, a.boot),
-      gap: d && pairedAurocDiff(u.labels, u.scores, d.scores, a.boot),
+      untrained: aurocOver(u.labels, u.reps, a.boot),
+      in_domain: d && aurocOver(d.labels, d.reps, a.boot),
+      gap,
       sources: recipes.map((name) => {
-        const s = a.need(a.model(models.source(name)), task);
+        const s = a.reps(models.source(name), task);
+        const recovered = d && gapOver(u.labels, u.reps, d.reps, s.reps, a.boot);
         return {
           name,
-          auroc: aurocCI(s.labels, s.scores, a.boot),
-          gap: d && gapRecovered(u.labels, u.scores, d.scores, s.scores, a.boot),
-          diff_vs_untrained: pairedAurocDiff(u.labels, u.scores, s.scores, a.boot),
+          auroc: aurocOver(s.labels, s.reps, a.boot),
+          // a share of a gap its interval cannot tell from zero is not worth giving (see GAP_RULE)
+          gap: recovered && gap && gapIsGiven(gap) ? recovered : null,
+          gap_withheld: Boolean(recovered && gap && !gapIsGiven(gap)),
+          diff_vs_untrained: diffOver(u.labels, u.reps, s.reps, a.boot),
         };
       }),
     };
   });
-  return { eval_tasks: rows, single_sources: names };
+  // the highest single source against the next, paired: naming a "best" source needs its own test
+  const withLead = rows.map((r) => {
+    const ranked = r.sources
+      .filter((s) => names.includes(s.name))
+      .sort((x, y) => (y.gap?.value ?? y.diff_vs_untrained.value) - (x.gap?.value ?? x.diff_vs_untrained.value));
+    const lead =
+      ranked.length > 1
+        ? {
+            top: ranked[0].name,
+            over: ranked[1].name,
+            diff: a.diff(models.source(ranked[1].name), models.source(ranked[0].name), r.task),
+          }
+        : null;
+    return { ...r, lead };
+  });
+  return { eval_tasks: withLead, single_sources: names };
 }
 
 export interface ScalingResult {
@@ -145,17 +202,15 @@ export interface ScalingResult {
 export function analyseScaling(a: Analysis): ScalingResult | undefined {
   const s = a.spec.experiments.scaling;
   if (!s) return;
-  const u = a.need(null, s.target);
-  const pts = s.adjacent.map((n) => ({ adjacent: n, preds: a.need(a.model(models.scaling(n)), s.target) }));
-  const first = pts[0],
-    last = pts[pts.length - 1];
-  const gain = pairedAurocDiff(first.preds.labels, first.preds.scores, last.preds.scores, a.boot);
-  const points = pts.map((p) => ({ adjacent: p.adjacent, auroc: aurocCI(p.preds.labels, p.preds.scores, a.boot) }));
+  const first = models.scaling(s.adjacent[0]),
+    last = models.scaling(s.adjacent[s.adjacent.length - 1]);
+  const gain = a.diff(first, last, s.target);
+  const points = s.adjacent.map((n) => ({ adjacent: n, auroc: a.aurocOf(models.scaling(n), s.target) }));
   return {
     target: s.target,
     adjacent_task: s.adjacent_task,
     in_domain: s.in_domain,
-    untrained: aurocCI(u.labels, u.scores, a.boot),
+    untrained: a.aurocOf(null, s.target),
     points,
     gain,
   };
@@ -176,19 +231,22 @@ function following(
   evalTask: string,
   trainTask: string,
 ): { follows_new: Interval; follows_trained: Interval } {
-  const p = a.need(model, evalTask);
+  const p = a.reps(model, evalTask);
   const trained = a.run.train.splits.find((s) => s.task.id === trainTask);
   if (!trained) throw new Error(`no task "${trainTask}" among the run's tasks`);
   const old = new Map(trained.task.examples.map((e) => [e.id, e.label ? 1 : 0]));
   const oldLabels = p.ids.map((id) => old.get(id) ?? NaN);
-  const agree = (labels: number[]) => (idx: Int32Array | null) => {
-    const ix = idx ? Array.from(idx) : p.scores.map((_, i) => i);
-    const ok = ix.filter((i) => Number.isFinite(labels[i]) && (p.scores[i] >= 0.5 ? 1 : 0) === labels[i]).length;
-    return ok / ix.filter((i) => Number.isFinite(labels[i])).length;
-  };
+  const agree =
+    (labels: number[]) =>
+    (scores: ArrayLike<number>, idx: Int32Array | null): number => {
+      const ix = idx ? Array.from(idx) : p.labels.map((_, i) => i);
+      const known = ix.filter((i) => Number.isFinite(labels[i]));
+      return known.filter((i) => (scores[i] >= 0.5 ? 1 : 0) === labels[i]).length / known.length;
+    };
+  const boot = { ...a.boot, bothClasses: false };
   return {
-    follows_new: withCI(p.labels, agree(p.labels), { ...a.boot, bothClasses: false }),
-    follows_trained: withCI(p.labels, agree(oldLabels), { ...a.boot, bothClasses: false }),
+    follows_new: measureOver(p.labels, p.reps, boot, agree(p.labels), [0, 1]),
+    follows_trained: measureOver(p.labels, p.reps, boot, agree(oldLabels), [0, 1]),
   };
 }
 
@@ -199,15 +257,13 @@ export function analysePromptChange(
   if (!pc) return;
   const compared: [string, string | null][] = [
     ["untrained", null],
-    ["trained", a.model(models.promptTrained)],
-    ...(pc.contrast_tasks.length
-      ? [["trained + contrast pairs", a.model(models.promptContrast)] as [string, string | null]]
-      : []),
+    ["trained", models.promptTrained],
+    ...(pc.contrast_tasks.length ? [["trained + contrast pairs", models.promptContrast] as [string, string]] : []),
   ];
   const rows = compared.map(([name, m]) => ({
     model: name,
-    auroc_new_prompt: a.auroc(m, pc.eval_task),
-    auroc_trained_prompt: a.auroc(m, pc.train_task),
+    auroc_new_prompt: a.aurocOf(m, pc.eval_task),
+    auroc_trained_prompt: a.aurocOf(m, pc.train_task),
     ...following(a, m, pc.eval_task, pc.train_task),
   }));
   return { eval_task: pc.eval_task, train_task: pc.train_task, rows };
@@ -231,16 +287,10 @@ export function analyseInstruction(a: Analysis):
   const rows = variants.map((v) => ({
     variant: v.replace(/^if:/, ""),
     label: v,
-    auroc: Object.fromEntries(tasks.map((t) => [t, a.auroc(v === UNTRAINED ? null : a.model(v), t)])),
+    auroc: Object.fromEntries(tasks.map((t) => [t, a.aurocOf(v === UNTRAINED ? null : v, t)])),
   }));
   // what adding IF after classification training changes, paired over the same examples
-  const after_vs_none = Object.fromEntries(
-    tasks.map((t) => {
-      const pn = a.need(a.model(models.ifNone), t);
-      const pa = a.need(a.model(models.ifAfter), t);
-      return [t, pairedAurocDiff(pn.labels, pn.scores, pa.scores, a.boot)];
-    }),
-  );
+  const after_vs_none = Object.fromEntries(tasks.map((t) => [t, a.diff(models.ifNone, models.ifAfter, t)]));
   return { rows, tasks, after_vs_none };
 }
 
@@ -263,32 +313,28 @@ export function analyseFormats(a: Analysis):
     (
       [
         ["untrained", null],
-        ["1-token trained", a.model(models.formatTrained)],
+        ["1-token trained", models.formatTrained],
       ] as [string, string | null][]
     ).map(([name, m]) => {
-      const th = a.need(m, t, "thinking");
-      const sm = a.need(m, t, "summary");
-      const pos = sm.scores.map((s, i) => ({ s, i })).filter((x) => x.s >= 0);
-      const keepLabels = pos.map((x) => (x.s === 1 ? 1 : 0));
-      const recall = pos.length
-        ? withCI(
-            keepLabels.map(() => 1),
-            (idx) => {
-              const ix = idx ? Array.from(idx) : keepLabels.map((_, j) => j);
-              return ix.reduce((s, j) => s + keepLabels[j], 0) / ix.length;
-            },
-            { ...a.boot, bothClasses: false },
+      const th = a.reps(m, t, "thinking");
+      // a summary judged keeps the evidence (1) or not (0); -1: the positive was not judged
+      const sm = a.keysOf(m).map((k) => a.need(k, t, "summary"));
+      const judged = sm[0].scores.map((_, i) => i).filter((i) => sm.every((p) => p.scores[i] >= 0));
+      const recall = judged.length
+        ? proportionOver(
+            sm.map((p) => judged.filter((i) => p.scores[i] === 1).length),
+            judged.length,
           )
         : null;
-      const unparseable = (th.extra as { verdicts: (boolean | null)[] }[]).reduce(
-        (s, e) => s + e.verdicts.filter((v) => v === null).length,
-        0,
-      );
+      const unparseable = a
+        .keysOf(m)
+        .map((k) => a.need(k, t, "thinking").extra as { verdicts: (boolean | null)[] }[])
+        .reduce((s, ex) => s + ex.reduce((x, e) => x + e.verdicts.filter((v) => v === null).length, 0), 0);
       return {
         task: t,
         model: name,
-        single: a.auroc(m, t),
-        thinking: aurocCI(th.labels, th.scores, a.boot),
+        single: a.aurocOf(m, t),
+        thinking: aurocOver(th.labels, th.reps, a.boot),
         unparseable,
         summary_recall: recall,
       };
@@ -312,9 +358,9 @@ export function analyseElicitation(a: Analysis):
   | undefined {
   const el = a.spec.experiments.elicitation;
   if (!el) return;
-  const u = a.auroc(null, el.target),
-    p = a.auroc(a.model(models.elicitPseudo), el.target),
-    s = a.auroc(a.model(models.elicitSupervised), el.target);
+  const u = a.aurocOf(null, el.target),
+    p = a.aurocOf(models.elicitPseudo, el.target),
+    s = a.aurocOf(models.elicitSupervised, el.target);
   const pseudo = a.need(null, el.pool ?? el.target, "thinking", el.pool ? "pool" : "train");
   const acc = el.pool
     ? null
@@ -350,6 +396,12 @@ export function analyse(run: RunContext) {
   );
   const label = (m: string | null) =>
     m === null ? "untrained" : (Object.entries(run.plan.models).find(([, k]) => k === m)?.[0] ?? m);
+  // a replicate's model: the label its replicates share
+  const modelOf = (m: string | null) =>
+    m === null ? null : (Object.entries(run.plan.replicates ?? {}).find(([, ks]) => ks.includes(m))?.[0] ?? label(m));
+  const perModel = new Map<string, { model: string | null; task: string }>();
+  for (const e of evals) perModel.set(`${modelOf(e.model)}\0${e.task}`, { model: modelOf(e.model), task: e.task });
+  const replicates = Math.max(1, ...Object.values(run.plan.replicates ?? {}).map((ks) => ks.length));
   return {
     name: run.spec.name,
     base_model: run.spec.base_model,
@@ -365,6 +417,15 @@ export function analyse(run: RunContext) {
       task: e.task,
       ...a.metrics(e.model, e.task),
       mean_mass: (run.store.result<{ mean_mass: number }>(e.key) ?? { mean_mass: NaN }).mean_mass,
+    })),
+    /** the most replicates any trained model has: with 1, every interval covers test sampling only */
+    replicates,
+    /** each model (its replicates together) on each task it was evaluated on: what the run's counts count */
+    models: [...perModel.values()].map(({ model, task }) => ({
+      model: model ?? "untrained",
+      task,
+      replicates: a.keysOf(model).length,
+      auroc: a.aurocOf(model, task),
     })),
     cells: run.store.cells(),
     /** cells that failed on a worker (a PostgreSQL run), and the questions left out for want of them */

@@ -55,7 +55,7 @@ export function cellNeeds(c: TrainCell | EvalCell): string[] {
 export function trainSpecOf(spec: ExperimentSpec, cell: TrainCell, pseudo?: Record<string, boolean>): TrainSpec {
   return {
     base_model: spec.base_model,
-    seed: spec.seed,
+    seed: cell.seed ?? spec.seed,
     method: spec.train.method,
     lora: spec.train.lora,
     hyper: spec.train.hyper,

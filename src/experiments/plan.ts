@@ -8,6 +8,7 @@ import type { ExperimentSpec } from "./spec.js";
 import type { TrainSpec } from "../train/spec.js";
 import { InputError } from "../core/errors.js";
 import { hashKey } from "../core/hash.js";
+import { deriveSeed } from "../core/random.js";
 import { models as named } from "./models.js";
 
 export type Stage = TrainSpec["stages"][number];
@@ -30,8 +31,12 @@ export type Format = "single" | "thinking" | "summary";
 
 export interface TrainCell {
   key: string;
+  /** the model's name in the plan; replicate r > 0 is "LABEL#r+1" */
   label: string;
   stages: Stage[];
+  /** which training of this recipe (0-based) and its seed: replicate 0 trains with the spec's seed */
+  replicate?: number;
+  seed?: number;
   /** elicitation: the pseudo-labels come from this evaluation cell */
   pseudoFrom?: string;
 }
@@ -50,8 +55,20 @@ export interface EvalCell {
 export interface Plan {
   train: TrainCell[];
   evals: EvalCell[];
-  /** named models per question, for the analysis */
+  /** named models per question, for the analysis (a replicated model's label names its first replicate) */
   models: Record<string, string | null>;
+  /** each trained model's replicates by its label, first to last (absent in plans made before replicates) */
+  replicates?: Record<string, string[]>;
+}
+
+/** The seed of a recipe's replicate r: the spec's seed for the first, a named stream of it for the others. */
+export function replicateSeed(seed: number, r: number): number {
+  return r === 0 ? seed : deriveSeed(seed, `replicate.${r}`);
+}
+
+/** A replicate's label: the first keeps the model's label, so a run with one replicate names its models as before. */
+export function replicateLabel(label: string, r: number): string {
+  return r === 0 ? label : `${label}#${r + 1}`;
 }
 
 /**
@@ -82,18 +99,29 @@ export function planExperiment(
       ...mixture,
     } as Stage["mixture"],
   });
-  const train = (label: string, stages: Stage[], pseudoFrom?: string): string => {
-    const key = hashKey({
-      stages,
-      pseudoFrom: pseudoFrom ?? null,
-      base: spec.base_model,
-      fp: baseFingerprint,
-      train: spec.train,
-      seed: spec.seed,
+  const replicates: Record<string, string[]> = {};
+  /** trains the recipe `count` times; returns the replicates' keys */
+  const train = (label: string, stages: Stage[], count: number, pseudoFrom?: string): string[] => {
+    const keys = Array.from({ length: count }, (_, r) => {
+      const seed = replicateSeed(spec.seed, r);
+      const key = hashKey({
+        stages,
+        pseudoFrom: pseudoFrom ?? null,
+        base: spec.base_model,
+        fp: baseFingerprint,
+        train: spec.train,
+        seed,
+        // the first replicate's key is the key of a model trained once, so a run resumes across the change
+        ...(r > 0 ? { replicate: r } : {}),
+      });
+      const name = replicateLabel(label, r);
+      if (!trains.has(key)) trains.set(key, { key, label: name, stages, pseudoFrom, replicate: r, seed });
+      models[name] = key;
+      return key;
     });
-    if (!trains.has(key)) trains.set(key, { key, label, stages, pseudoFrom });
-    models[label] = key;
-    return key;
+    // a model two questions share keeps the larger number of replicates either asks for
+    if (!replicates[label] || replicates[label].length < keys.length) replicates[label] = keys;
+    return keys;
   };
   const evaluate = (
     model: string | null,
@@ -123,19 +151,23 @@ export function planExperiment(
     if (!evals.has(key)) evals.set(key, { key, model, task, format, split, examples });
     return key;
   };
-  const single = (model: string | null, task: string) => {
-    evaluate(model, task, "single", "test");
-    // an evaluation-only task has no validation split (all of it is test)
-    if (spec.eval.validation > 0 && !evalOnly.has(task)) evaluate(model, task, "single", "validation");
+  /** a model's single-token evaluation on a task (every replicate of it), with validation where the task has it */
+  const single = (model: string[] | null, task: string) => {
+    for (const m of model ?? [null]) {
+      evaluate(m, task, "single", "test");
+      // an evaluation-only task has no validation split (all of it is test)
+      if (spec.eval.validation > 0 && !evalOnly.has(task)) evaluate(m, task, "single", "validation");
+    }
   };
   const e = spec.experiments;
 
   if (e.transfer) {
+    const n = e.transfer.replicates ?? spec.replicates;
     const all = Object.keys(e.transfer.sources);
     for (const t of e.transfer.eval_tasks) {
       single(null, t);
       if (!evalOnly.has(t))
-        single(train(named.inDomain(t), [stage("classification", { classification: cls([t]) })]), t);
+        single(train(named.inDomain(t), [stage("classification", { classification: cls([t]) })], n), t);
     }
     const recipes: [string, string[]][] = all.map((s) => [s, e.transfer!.sources[s]]);
     if (e.transfer.leave_one_out && all.length > 2)
@@ -143,36 +175,42 @@ export function planExperiment(
         recipes.push([`all but ${s}`, all.filter((x) => x !== s).flatMap((x) => e.transfer!.sources[x])]);
     for (const [name, tasks] of recipes) {
       // every task of a recipe gets examples_per_task examples: "all but one" sees more data than one source
-      const m = train(named.source(name), [stage("classification", { classification: cls(tasks) })]);
+      const m = train(named.source(name), [stage("classification", { classification: cls(tasks) })], n);
       for (const t of e.transfer.eval_tasks) single(m, t);
     }
   }
   if (e.scaling) {
     const s = e.scaling;
+    const reps = s.replicates ?? spec.replicates;
     single(null, s.target);
     for (const a of s.adjacent) {
       const parts = [
         { task: s.target, examples: s.in_domain },
         ...(a > 0 ? [{ task: s.adjacent_task, examples: a }] : []),
       ];
-      single(train(named.scaling(a), [stage("classification", { classification: parts })]), s.target);
+      single(train(named.scaling(a), [stage("classification", { classification: parts })], reps), s.target);
     }
   }
   if (e.prompt_change) {
     const p = e.prompt_change;
+    const reps = p.replicates ?? spec.replicates;
     single(null, p.eval_task);
     single(null, p.train_task);
-    const plain = train(named.promptTrained, [stage("classification", { classification: cls([p.train_task]) })]);
+    const plain = train(named.promptTrained, [stage("classification", { classification: cls([p.train_task]) })], reps);
     single(plain, p.eval_task);
     single(plain, p.train_task);
     if (p.contrast_tasks.length) {
-      const withContrast = train(named.promptContrast, [
-        stage("classification", {
-          classification: cls([p.train_task, ...p.contrast_tasks], Math.round(n / 2)),
-          prompt_contrast: true,
-          contrast_exclude: [p.eval_task],
-        }),
-      ]);
+      const withContrast = train(
+        named.promptContrast,
+        [
+          stage("classification", {
+            classification: cls([p.train_task, ...p.contrast_tasks], Math.round(n / 2)),
+            prompt_contrast: true,
+            contrast_exclude: [p.eval_task],
+          }),
+        ],
+        reps,
+      );
       single(withContrast, p.eval_task);
       single(withContrast, p.train_task);
     }
@@ -192,23 +230,30 @@ export function planExperiment(
     ];
     for (const t of evalOn) single(null, t);
     for (const [label, stages] of variants) {
-      const m = train(label, stages);
+      const m = train(label, stages, i.replicates ?? spec.replicates);
       for (const t of evalOn) single(m, t);
     }
   }
   if (e.format_transfer) {
     const f = e.format_transfer;
-    const m = train(named.formatTrained, [stage("classification", { classification: cls(f.source) })]);
+    const m = train(
+      named.formatTrained,
+      [stage("classification", { classification: cls(f.source) })],
+      f.replicates ?? spec.replicates,
+    );
     for (const t of f.eval_tasks) {
       for (const model of [null, m]) {
         single(model, t);
-        evaluate(model, t, "thinking");
-        evaluate(model, t, "summary");
+        for (const r of model ?? [null]) {
+          evaluate(r, t, "thinking");
+          evaluate(r, t, "summary");
+        }
       }
     }
   }
   if (e.elicitation) {
     const el = e.elicitation;
+    const reps = el.replicates ?? spec.replicates;
     single(null, el.target);
     // the texts pseudo-labelled: the target's training split, or another task's unlabelled pool
     const from = el.pool ?? el.target;
@@ -217,6 +262,7 @@ export function planExperiment(
       train(
         named.elicitPseudo,
         [stage("classification", { classification: [{ task: from, examples: el.examples }] })],
+        reps,
         pseudo,
       ),
       el.target,
@@ -227,6 +273,7 @@ export function planExperiment(
       train(
         named.elicitSupervised,
         [stage("classification", { classification: [{ task: el.target, examples: el.examples }] })],
+        reps,
         el.pool ? undefined : `${pseudo}:true-labels`,
       ),
       el.target,
@@ -240,5 +287,5 @@ export function planExperiment(
             `experiments: "${c.label}" would train on task "${part.task}", which is eval_only (evaluated on all its ` +
               "data, never trained on): use it only as a task a question evaluates",
           );
-  return { train: [...trains.values()], evals: [...evals.values()], models };
+  return { train: [...trains.values()], evals: [...evals.values()], models, replicates };
 }

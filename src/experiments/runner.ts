@@ -31,6 +31,8 @@ import { Store } from "./store.js";
 
 export interface RunOptions {
   backend?: Backend;
+  /** the run's tasks and splits, where the caller already built them for the same data (simulated studies) */
+  context?: TrainContext;
   quiet?: boolean;
   log?: (line: string) => void;
 }
@@ -70,8 +72,9 @@ export async function runExperiment(spec: ExperimentSpec, dir: string, o: RunOpt
 export async function planRun(
   spec: ExperimentSpec,
   log: (line: string) => void,
+  context?: TrainContext,
 ): Promise<{ train: TrainContext; fingerprint: string | null; plan: Plan }> {
-  const train = await runTrainingContext(spec);
+  const train = context ?? (await runTrainingContext(spec));
   const fingerprint = modelFingerprint(spec.base_model);
   const sizes = new Map(train.splits.map((s) => [s.task.id, s.train.length]));
   const evalOnly = new Set(train.splits.filter((s) => s.task.eval_only).map((s) => s.task.id));
@@ -86,7 +89,7 @@ export async function planRun(
 async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<RunContext> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const backend: Backend = o.backend ?? new LocalBackend();
-  const { train: tctx, fingerprint, plan } = await planRun(spec, log);
+  const { train: tctx, fingerprint, plan } = await planRun(spec, log, o.context);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "experiment.yaml"), YAML.stringify(spec));
   const store = new Store(join(dir, "store.sqlite"));

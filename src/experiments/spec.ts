@@ -7,6 +7,8 @@ import { InputError, parseOrThrow } from "../core/errors.js";
 import { nearSpec, nearSpecTasks, readYamlFile, TrainSpec } from "../train/spec.js";
 
 const TaskList = z.array(z.string().min(1)).min(1);
+/** training replicates: each trained model is trained this many times, with seeds from named streams */
+const Replicates = z.number().int().min(1).max(100);
 const Share = z.object({ share: z.number().min(0).max(0.99), by: z.enum(["examples", "tokens"]) }).strict();
 
 export const ExperimentSpec = z
@@ -14,6 +16,8 @@ export const ExperimentSpec = z
     name: z.string().min(1),
     base_model: z.string().min(1),
     seed: z.number().int().default(0),
+    /** every training cell is trained this many times (a question's own `replicates` overrides it) */
+    replicates: Replicates.default(1),
     data: TrainSpec.shape.data,
     /** where models run when it is not this machine: an OpenAI-compatible API, optionally fine-tuning there too */
     backend: z
@@ -70,6 +74,7 @@ export const ExperimentSpec = z
         transfer: z
           .object({
             sources: z.record(z.string(), TaskList),
+            replicates: Replicates.optional(),
             eval_tasks: TaskList,
             leave_one_out: z.boolean().default(true),
           })
@@ -77,6 +82,7 @@ export const ExperimentSpec = z
           .optional(),
         scaling: z
           .object({
+            replicates: Replicates.optional(),
             target: z.string(),
             in_domain: z.number().int().positive(),
             adjacent_task: z.string(),
@@ -85,11 +91,17 @@ export const ExperimentSpec = z
           .strict()
           .optional(),
         prompt_change: z
-          .object({ train_task: z.string(), eval_task: z.string(), contrast_tasks: z.array(z.string()).default([]) })
+          .object({
+            train_task: z.string(),
+            eval_task: z.string(),
+            contrast_tasks: z.array(z.string()).default([]),
+            replicates: Replicates.optional(),
+          })
           .strict()
           .optional(),
         instruction: z
           .object({
+            replicates: Replicates.optional(),
             source: TaskList,
             after_examples: z.number().int().positive(),
             mixed: z.array(Share).min(1),
@@ -97,9 +109,13 @@ export const ExperimentSpec = z
           })
           .strict()
           .optional(),
-        format_transfer: z.object({ source: TaskList, eval_tasks: TaskList }).strict().optional(),
+        format_transfer: z
+          .object({ source: TaskList, eval_tasks: TaskList, replicates: Replicates.optional() })
+          .strict()
+          .optional(),
         elicitation: z
           .object({
+            replicates: Replicates.optional(),
             target: z.string(),
             examples: z.number().int().positive(),
             /** a task whose unlabelled texts (`unlabelled: true` in its manifest) are pseudo-labelled instead */

@@ -37,8 +37,14 @@ export interface SingleTokenRender {
   messages: ChatMessage[];
 }
 
+/** Renders kept per renderer for evaluation (cachedSingleToken): at most this many, holding at most this much text */
+const SINGLE_CACHE_SIZE = 20_000;
+const SINGLE_CACHE_CHARS = 20_000_000;
+
 export class Renderer {
   private answerCache = new Map<string, number>();
+  private singleCache = new Map<string, SingleTokenRender>();
+  private singleCacheChars = 0;
   constructor(
     readonly tok: HfTokenizer,
     readonly maxTokens = 1024,
@@ -93,6 +99,26 @@ export class Renderer {
   private userContent(task: Task, formatLine: string | null): (text: string) => string {
     return (text: string) =>
       `${task.prompt.split(TEXT_SLOT).join(text)}${formatLine === null ? "" : `\n${formatLine}`}`;
+  }
+
+  /**
+   * singleToken, kept for the next model scoring the same text under the same task (an evaluation renders each test
+   * text once per model; tokenising dominates a simulated study's cost). Bounded in entries and in text held.
+   */
+  cachedSingleToken(task: Task, e: Example): SingleTokenRender {
+    const text = exampleText(e);
+    const a = task.answers;
+    const key = [task.id, task.prompt, a.positive, a.negative, task.answer_line, e.label, text].join("\0");
+    const hit = this.singleCache.get(key);
+    if (hit) return hit;
+    const r = this.singleToken(task, e);
+    if (this.singleCache.size >= SINGLE_CACHE_SIZE || this.singleCacheChars > SINGLE_CACHE_CHARS) {
+      this.singleCache.clear();
+      this.singleCacheChars = 0;
+    }
+    this.singleCache.set(key, r);
+    this.singleCacheChars += key.length;
+    return r;
   }
 
   singleToken(task: Task, e: Example): SingleTokenRender {

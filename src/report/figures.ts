@@ -67,7 +67,8 @@ function transfer(r: NonNullable<Results["transfer"]>, a: Analysis): Section {
     spec: heatmap(heat, "task", "source", "auroc", "AUROC by training source (rows) and held-out task (columns)"),
   });
   for (const e of r.eval_tasks) {
-    const measurable = e.gap !== null && e.gap.lo > 0;
+    // shares are given only over a gap clearly there (GAP_MIN_Z standard errors; see gapIsGiven)
+    const measurable = e.sources.some((s) => s.gap !== null);
     // a share of a gap that is not clearly there is noise over noise: no bars, no percentages
     if (measurable)
       charts.push({
@@ -95,7 +96,14 @@ function transfer(r: NonNullable<Results["transfer"]>, a: Analysis): Section {
       roc.fpr.forEach((f, i) => curves.push({ model: name, fpr: f, tpr: roc.tpr[i], i }));
     }
     charts.push({ id: `transfer-roc-${e.task}`, spec: rocChart(curves, `ROC on ${e.task}`) });
-    const gapCol = (s: string) => (measurable ? s : e.gap ? "– (no clear gap)" : "– (evaluation only)");
+    const gapCol = (s: string) =>
+      measurable
+        ? s
+        : !e.gap
+          ? "– (evaluation only)"
+          : e.gap.lo > 0
+            ? "– (gap too small to divide by)"
+            : "– (no clear gap)";
     tables.push({
       title: `On ${e.task}`,
       head: ["source", "AUROC [95% CI]", "gap recovered [95% CI]", "AUROC − untrained [95% CI]"],
@@ -365,7 +373,7 @@ export function sectionsOf(r: Results, a: Analysis): Section[] {
  * trained models differ clearly from the untrained one on the same examples.
  */
 export function headline(r: Results): string {
-  const aurocs = r.evaluations.map((e) => e.auroc);
+  const aurocs = r.models.map((e) => e.auroc);
   if (!aurocs.length) return "No evaluation has finished yet.";
   const lo = Math.min(...aurocs.map((x) => x.value));
   const hi = Math.max(...aurocs.map((x) => x.value));
@@ -380,9 +388,16 @@ export function headline(r: Results): string {
     ? ` Small test sets (under ${SMALL_TEST} examples, so wide intervals): ` +
       `${small.map((t) => `${t} (${sizes[t]})`).join(", ")}.`
     : "";
+  const covers =
+    r.replicates > 1
+      ? ` Each trained model was trained ${r.replicates} times (seeds from named streams): figures are means over ` +
+        "those replicates, and every 95% interval covers both test sampling and training randomness."
+      : " Each model was trained once: every 95% interval resamples test examples only, and a re-run with another " +
+        "training seed can land outside it (set `replicates:` to cover training randomness).";
   return (
     `Across ${above.of} evaluations, test AUROCs lie within ${lo.toFixed(2)}–${hi.toFixed(2)}; ` +
     `${above.uncorrected} of ${above.of} ${above.uncorrected === 1 ? "lies" : "lie"} clearly above chance (95% ` +
-    `interval above 0.5), ${above.holm} after Holm's correction for ${above.of} comparisons.${diffPart}${smallPart}`
+    `interval above 0.5), ${above.holm} after Holm's correction for ${above.of} comparisons.` +
+    `${diffPart}${smallPart}${covers}`
   );
 }

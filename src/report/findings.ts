@@ -42,22 +42,30 @@ export function transferFinding(t: Q<"transfer">): string {
           `On ${r.task} (${r.n} test examples, evaluation only: no in-domain reference), the untrained model scores ` +
           `AUROC ${fmtCI(r.untrained)}; against it, training on ${changes}.`
         );
-      // a share of a gap that is not clearly there is noise over noise: say so, and give the sources' changes
-      if (!(r.gap.lo > 0)) {
+      // a share of a gap that is not clearly there is noise over noise: say so, and give the sources' changes;
+      // "no clear gap" is a statement of power, so say what size of gap could go unseen at this size
+      if (!singles.some((s) => s.gap)) {
+        const unseen = 2.8 * (r.gap.se ?? (r.gap.hi - r.gap.lo) / (2 * 1.96));
         return (
-          `On ${r.task} (${r.n} test examples), in-domain training does not clearly beat the untrained model ` +
-          `(AUROC ${fmtCI(r.in_domain)} ` +
-          `against ${fmtCI(r.untrained)}: a difference of ${fmtCI(r.gap)}), so there is no measurable gap to ` +
-          `recover; against the untrained model, training on ${changes}.`
+          `On ${r.task} (${r.n} test examples), in-domain training ` +
+          (r.gap.lo > 0 ? "beats the untrained model, but by too little to divide by " : "does not clearly beat ") +
+          `(AUROC ${fmtCI(r.in_domain)} against ${fmtCI(r.untrained)}: a difference of ${fmtCI(r.gap)}; at this ` +
+          `size a true gap under about ${f2(unseen)} is missed as often as not), so no share of the gap is given; ` +
+          `against the untrained model, training on ${changes}.`
         );
       }
       const [best, ...others] = singles;
-      const rest = others.map((s) => `${s.name} ${fmtCI(s.gap!, true)}`).join(", ");
+      const rest = others.map((s) => `${s.name} ${s.gap ? fmtCI(s.gap, true) : "n/a"}`).join(", ");
+      // the first-named source is only the highest estimate: whether it beats the next is its own paired test
+      const lead = r.lead
+        ? ` ${best.name}'s lead over ${r.lead.over} is ${fmtCI(r.lead.diff)} in AUROC` +
+          (r.lead.diff.lo > 0 ? "." : ", an interval that includes zero: no source is clearly best.")
+        : "";
       return (
         `On ${r.task} (${r.n} test examples), the untrained model scores AUROC ${fmtCI(r.untrained)} and in-domain ` +
         "training " +
         `${fmtCI(r.in_domain)}; training on ${best.name} alone recovers ${fmtCI(best.gap!, true)} of that gap ` +
-        `(AUROC ${fmtCI(best.auroc)})${rest ? `, against ${rest} for the other sources` : ""}.`
+        `(AUROC ${fmtCI(best.auroc)})${rest ? `, against ${rest} for the other sources` : ""}.${lead}`
       );
     })
     .join(" ");
@@ -165,9 +173,12 @@ export function runCounts(a: Analysed) {
   return {
     correction: "holm" as const,
     alpha: 0.05,
-    p_values: "two-sided, from each interval's bootstrap standard error (normal approximation)",
+    p_values:
+      a.replicates > 1
+        ? "two-sided, from each interval's standard error over test examples and training seeds (Student's t)"
+        : "two-sided, from each interval's bootstrap standard error (normal approximation)",
     above_chance: countClear(
-      a.evaluations.map((e) => e.auroc),
+      a.models.map((e) => e.auroc),
       0.5,
       "above",
     ),
