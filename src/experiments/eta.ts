@@ -40,9 +40,14 @@ export class CellClock {
   }
 
   record(c: TrainCell | EvalCell, seconds: number): void {
+    this.recordUnits(c, seconds, this.unitsOf(c));
+  }
+
+  /** A cell's time with its size as another spec measured it (a pilot run's cells, for `crossmon plan`). */
+  recordUnits(c: TrainCell | EvalCell, seconds: number, units: number): void {
     const k = this.kindOf(c);
     this.seconds.set(k, (this.seconds.get(k) ?? 0) + seconds);
-    this.units.set(k, (this.units.get(k) ?? 0) + this.unitsOf(c));
+    this.units.set(k, (this.units.get(k) ?? 0) + units);
   }
 
   /** Seconds left for these cells; undefined until a cell has been measured. */

@@ -3,7 +3,7 @@ import * as vega from "vega";
 import * as vl from "vega-lite";
 import type { Interval } from "../eval/metrics.js";
 
-type Row = Record<string, string | number | null>;
+type Row = Record<string, string | number | null | number[]>;
 const FONT = {
   config: {
     font: "DejaVu Sans, Helvetica, Arial, sans-serif",
@@ -21,7 +21,8 @@ export async function toSvg(spec: Record<string, unknown>): Promise<string> {
   return svg;
 }
 
-const ci = (i: Interval) => ({ value: i.value, lo: i.lo, hi: i.hi });
+/** An interval as a chart row's fields; over replicates, each replicate's value too (drawn as dots). */
+const ci = (i: Interval) => ({ value: i.value, lo: i.lo, hi: i.hi, ...(i.replicates ? { reps: i.replicates } : {}) });
 
 export function heatmap(rows: Row[], x: string, y: string, value: string, title: string): Record<string, unknown> {
   return {
@@ -52,9 +53,9 @@ export function heatmap(rows: Row[], x: string, y: string, value: string, title:
   };
 }
 
-/** Bars (or points) with 95% interval whiskers. */
+/** Bars (or points) with 95% interval whiskers, and a dot per training replicate where a row has them. */
 export function barsWithCI(
-  rows: (Row & { value: number; lo: number; hi: number })[],
+  rows: (Row & { value: number; lo: number; hi: number; reps?: number[] })[],
   x: string,
   title: string,
   yTitle: string,
@@ -64,9 +65,10 @@ export function barsWithCI(
     x: { field: x, type: "nominal", title: null, sort: null, axis: { labelAngle: -30, labelLimit: 0 } },
     ...(o.color ? { xOffset: { field: o.color, sort: null } } : {}),
   };
+  const dots = rows.flatMap(({ reps, ...r }) => (reps ?? []).map((rep) => ({ ...r, rep })));
   return {
     title,
-    data: { values: rows },
+    data: { values: rows.map(({ reps: _, ...r }) => r) },
     width: { step: o.color ? 24 : 60 },
     height: 180,
     layer: [
@@ -91,6 +93,15 @@ export function barsWithCI(
         mark: { type: "rule", color: "#333", clip: !!o.domain },
         encoding: { ...enc, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } },
       },
+      ...(dots.length
+        ? [
+            {
+              data: { values: dots },
+              mark: { type: "point", filled: true, size: 18, color: "#222", opacity: 0.7, clip: !!o.domain },
+              encoding: { ...enc, y: { field: "rep", type: "quantitative" } },
+            },
+          ]
+        : []),
       ...(o.rule !== undefined
         ? [
             {
@@ -105,15 +116,16 @@ export function barsWithCI(
 }
 
 export function lineWithBand(
-  rows: (Row & { value: number; lo: number; hi: number })[],
+  rows: (Row & { value: number; lo: number; hi: number; reps?: number[] })[],
   x: string,
   title: string,
   xTitle: string,
   yTitle: string,
 ): Record<string, unknown> {
+  const dots = rows.flatMap(({ reps, ...r }) => (reps ?? []).map((rep) => ({ ...r, rep })));
   return {
     title,
-    data: { values: rows },
+    data: { values: rows.map(({ reps: _, ...r }) => r) },
     width: 320,
     height: 180,
     layer: [
@@ -129,6 +141,15 @@ export function lineWithBand(
         mark: { type: "line", point: { tooltip: true } },
         encoding: { x: { field: x, type: "quantitative" }, y: { field: "value", type: "quantitative" } },
       },
+      ...(dots.length
+        ? [
+            {
+              data: { values: dots },
+              mark: { type: "point", filled: true, size: 18, color: "#222", opacity: 0.7 },
+              encoding: { x: { field: x, type: "quantitative" }, y: { field: "rep", type: "quantitative" } },
+            },
+          ]
+        : []),
     ],
   };
 }

@@ -9,6 +9,7 @@ import { describe, fmtCI, type Results } from "./findings.js";
 import type { RunContext } from "../experiments/runner.js";
 import { toSvg } from "./charts.js";
 import { headline, sectionsOf } from "./figures.js";
+import { planSpec, type SpecPlan } from "../experiments/power.js";
 
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 const f2 = (x: number | null | undefined) =>
@@ -58,10 +59,36 @@ pre{background:#f6f6f6;padding:1em;font-size:.75em;overflow-x:auto}.note{font-si
 const tocEntry = (s: { id: string; title: string }) =>
   `<li><a href="#${esc(s.id)}">${esc(s.title.replace(/^\d+\. /, ""))}</a></li>`;
 
+/** What each question of the run can detect, from its own variances (the stated defaults where it cannot tell). */
+function powerOf(run: RunContext): SpecPlan {
+  try {
+    if (run.spec.experiments.transfer) return planSpec(run.spec, { pilot: run });
+  } catch {
+    // an incomplete run (a failed cell): no variances measured here
+  }
+  return planSpec(run.spec);
+}
+
+/** What the run's intervals resample, and how they are built (the README's statistics page says more). */
+export function intervalMethod(replicates: number, bootstrap: number): string {
+  const gap =
+    "Gap recovered = (AUROC after training elsewhere − untrained) / (in-domain − untrained), paired over the same " +
+    "examples, is given only where the gap is at least four standard errors from zero.";
+  return replicates > 1
+    ? `Each trained model was trained ${replicates} times with seeds from named streams; a figure is the mean over ` +
+        "its replicates, and its 95% interval is mean ± t·se with se² = the variance of that mean over test " +
+        `examples (a bootstrap of ${bootstrap} resamples, paired across models) + the replicates' variance / their ` +
+        "number, and t from Welch–Satterthwaite's degrees of freedom. It covers test sampling and training " +
+        `randomness (measured by \`npm run bench -- coverage\` on planted truths). ${gap}`
+    : `Each model was trained once: intervals are 95% bootstrap percentile intervals over test examples ` +
+        `(${bootstrap} resamples) and cover test sampling only; a re-run with another training seed can land ` +
+        `outside them (set \`replicates:\` to cover training randomness). ${gap}`;
+}
+
 export async function writeReport(
   run: RunContext,
 ): Promise<{ html: string; json: string; md: string; results: Results }> {
-  const r = describe(analyse(run));
+  const r: Results & { detectable?: Record<string, number> } = describe(analyse(run));
   const a = new Analysis(run);
   const sections = sectionsOf(r, a);
   const verdict = headline(r);
@@ -103,14 +130,24 @@ export async function writeReport(
       `probability the model puts on the two answer tokens: low mass means it is not answering in the expected ` +
       `format.</p>${table(EVAL_COLUMNS, evalRows)}</section>`,
   );
+  const power = powerOf(run);
+  r.detectable = Object.fromEntries(power.questions.map((q) => [q.question, q.detectable]));
+  md.push(`${intervalMethod(r.replicates, run.spec.eval.bootstrap)}`, "");
   const totalSec = r.cells.reduce((s, c) => s + (c.seconds ?? 0), 0);
   parts.push(
     `<section><h2>How this was produced</h2><p>${r.cells.length} cells ` +
       `(${r.cells.filter((c) => c.kind === "train").length} trainings, ` +
       `${r.cells.filter((c) => c.kind === "eval").length} evaluations), ${Math.round(totalSec)} s of compute in ` +
-      `the store. Intervals are 95% bootstrap percentile intervals over test examples (${run.spec.eval.bootstrap} ` +
-      `resamples); gap recovered = (AUROC after training elsewhere − untrained) / (in-domain − untrained), paired ` +
-      `over the same examples.</p><details><summary>The experiment's configuration ` +
+      `the store. ${intervalMethod(r.replicates, run.spec.eval.bootstrap)}</p>` +
+      `<h3>What each question can detect</h3><p class="note">The smallest true paired AUROC difference its headline ` +
+      "comparison finds with 80% power (two-sided 5% test), from this run's own variances " +
+      `(${esc(power.variances.source)}` +
+      `: per-example test SD ${f2(power.variances.test_sd)}, seed SD ${power.variances.seed_sd.toFixed(3)}).</p>` +
+      table(
+        ["question", "comparison", "test examples", "replicates", "detectable"],
+        power.questions.map((q) => [q.question, q.comparison, q.test_examples, q.replicates, q.detectable.toFixed(3)]),
+      ) +
+      `<details><summary>The experiment's configuration ` +
       `(JSON)</summary><pre>${esc(JSON.stringify(run.spec, null, 2))}</pre></details></section>`,
   );
 

@@ -7,7 +7,8 @@ import { InputError } from "../../core/errors.js";
 import { quickstartSpec, studySpec, SHIPPED_BASE_MODEL } from "../../experiments/builtin.js";
 import { openRun } from "../../experiments/open.js";
 import { formatStatus, runStatus, type RunStatus } from "../../experiments/status.js";
-import { runExperiment } from "../../experiments/runner.js";
+import { planRun, runExperiment } from "../../experiments/runner.js";
+import { formatSpecPlan, planSpec } from "../../experiments/power.js";
 import { readExperimentSpec, type ExperimentSpec } from "../../experiments/spec.js";
 import { writeReport } from "../../report/report.js";
 import { BACKEND_KINDS, chooseBackend } from "../../backends/choose.js";
@@ -160,6 +161,33 @@ export function registerStudy(program: Command): void {
         const spec = readExperimentSpec(file);
         if (o.allowOutside) spec.data.allow_outside = true;
         return runAndReport(spec, o.out ?? join("runs", basename(file).replace(/\.ya?ml$/i, "")), o);
+      }),
+    );
+  program
+    .command("plan <experiment>")
+    .description(
+      "before any training: per question the cells, the time (from a pilot run's), the test examples, the " +
+        "replicates and the smallest effect detectable with 80% power; EXPERIMENT: a spec file, quickstart or study",
+    )
+    .option("--pilot <run>", "a finished run on the same base model and machine: its cells' times and variances")
+    .option("--json", "as JSON")
+    .action(
+      action(async (file: string, o: { pilot?: string; json?: boolean }) => {
+        const spec =
+          file === "quickstart"
+            ? quickstartSpec(shippedBase())
+            : file === "study"
+              ? studySpec(shippedBase())
+              : readExperimentSpec(file);
+        const { train } = await planRun(spec, (l) => console.error(l));
+        const pilot = o.pilot ? await openRun(o.pilot) : undefined;
+        const p = planSpec(spec, {
+          pilot,
+          sizes: new Map(train.splits.map((s) => [s.task.id, s.train.length])),
+          evalOnly: new Set(train.splits.filter((s) => s.task.eval_only).map((s) => s.task.id)),
+        });
+        pilot?.store.close();
+        console.log(o.json ? JSON.stringify(p, null, 2) : formatSpecPlan(p));
       }),
     );
   program
