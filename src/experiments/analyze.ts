@@ -15,6 +15,9 @@ export interface Preds {
   extra: (Record<string, unknown> | undefined)[];
 }
 
+/** An evaluation the analysis needs has no predictions (a cell failed on a worker, or the run is not finished). */
+export class MissingPredictions extends Error {}
+
 export class Analysis {
   constructor(readonly run: RunContext) {}
   get spec() {
@@ -52,7 +55,7 @@ export class Analysis {
   need(model: string | null, task: string, format: Format = "single", split: EvalCell["split"] = "test"): Preds {
     const p = this.preds(model, task, format, split);
     if (!p)
-      throw new Error(
+      throw new MissingPredictions(
         `no predictions for ${model ?? "the untrained model"} on ${task} (${format}, ${split}): is the run complete?`,
       );
     return p;
@@ -381,9 +384,8 @@ function partOf<T>(name: string, incomplete: string[], fn: () => T): T | undefin
   try {
     return fn();
   } catch (e) {
-    const msg = (e as Error).message;
-    if (!msg.startsWith("no predictions for")) throw e;
-    incomplete.push(`${name}: ${msg.replace(/: is the run complete\?$/, "")}`);
+    if (!(e instanceof MissingPredictions)) throw e;
+    incomplete.push(`${name}: ${e.message.replace(/: is the run complete\?$/, "")}`);
     return undefined;
   }
 }

@@ -49,7 +49,7 @@ export function examplesOf(ctx: TrainContext, task: string, split: EvalCell["spl
 /** The cells a cell reads: an evaluation its trained model, an elicited training the evaluation it labels from. */
 export function cellNeeds(c: TrainCell | EvalCell): string[] {
   if ("format" in c) return c.model ? [c.model] : [];
-  return c.pseudoFrom ? [c.pseudoFrom.replace(/:true-labels$/, "")] : [];
+  return c.pseudoFrom ? [c.pseudoFrom] : [];
 }
 
 export function trainSpecOf(spec: ExperimentSpec, cell: TrainCell, pseudo?: Record<string, boolean>): TrainSpec {
@@ -81,9 +81,8 @@ export function runTrainingContext(spec: ExperimentSpec): Promise<TrainContext> 
 /** An elicited training's labels: the untrained model's verdicts (or the true labels, for the comparison). */
 export function pseudoOf(store: Store, c: TrainCell): Record<string, boolean> | undefined {
   if (!c.pseudoFrom) return undefined;
-  const trueLabels = c.pseudoFrom.endsWith(":true-labels");
-  const preds = store.predictions(c.pseudoFrom.replace(/:true-labels$/, ""));
-  return Object.fromEntries(preds.map((p) => [p.example, trueLabels ? p.label === 1 : p.score >= 0.5]));
+  const preds = store.predictions(c.pseudoFrom);
+  return Object.fromEntries(preds.map((p) => [p.example, c.trueLabels ? p.label === 1 : p.score >= 0.5]));
 }
 
 /** What a training backend must not lose to a kill (a hosted job's id) lives in the store, beside the results. */

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "../core/errors.js";
 import { runTrainingContext } from "./cells.js";
-import { planExperiment, type Plan } from "./plan.js";
+import { normalisePlan, planExperiment, type Plan } from "./plan.js";
 import { parseExperimentSpec, type ExperimentSpec } from "./spec.js";
 import { Store } from "./store.js";
 import type { RunContext } from "./runner.js";
@@ -29,8 +29,10 @@ export async function openRun(dir: string, o: { partial?: boolean } = {}): Promi
   if (!raw) throw new InputError("the store holds no experiment spec", file);
   const spec = parseExperimentSpec(raw, file);
   // the plan the run was made with (its keys carry the base model's fingerprint at that time)
-  const plan =
-    store.getMeta<Plan>("plan") ?? planExperiment(spec, store.getMeta<string | null>("base_fingerprint") ?? null);
+  const stored = store.getMeta<Plan>("plan");
+  const plan = stored
+    ? normalisePlan(stored)
+    : planExperiment(spec, store.getMeta<string | null>("base_fingerprint") ?? null);
   const missing = [...plan.train, ...plan.evals].filter((c) => !store.result(c.key)).length;
   if (missing && !o.partial)
     throw new InputError(

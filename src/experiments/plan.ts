@@ -37,8 +37,10 @@ export interface TrainCell {
   /** which training of this recipe (0-based) and its seed: replicate 0 trains with the spec's seed */
   replicate?: number;
   seed?: number;
-  /** elicitation: the pseudo-labels come from this evaluation cell */
+  /** elicitation: the training texts' labels come from this evaluation cell (its thinking verdicts) */
   pseudoFrom?: string;
+  /** elicitation's supervised reference: the same texts as pseudoFrom's, with their true labels */
+  trueLabels?: boolean;
 }
 
 export interface EvalCell {
@@ -59,6 +61,17 @@ export interface Plan {
   models: Record<string, string | null>;
   /** each trained model's replicates by its label, first to last (absent in plans made before replicates) */
   replicates?: Record<string, string[]>;
+}
+
+/** A plan as stored by an earlier version (elicitation's true labels marked inside the cell key): as today's. */
+export function normalisePlan(plan: Plan): Plan {
+  const legacy = ":true-labels";
+  return {
+    ...plan,
+    train: plan.train.map((c) =>
+      c.pseudoFrom?.endsWith(legacy) ? { ...c, pseudoFrom: c.pseudoFrom.slice(0, -legacy.length), trueLabels: true } : c,
+    ),
+  };
 }
 
 /** The seed of a recipe's replicate r: the spec's seed for the first, a named stream of it for the others. */
@@ -101,12 +114,18 @@ export function planExperiment(
   });
   const replicates: Record<string, string[]> = {};
   /** trains the recipe `count` times; returns the replicates' keys */
-  const train = (label: string, stages: Stage[], count: number, pseudoFrom?: string): string[] => {
+  const train = (
+    label: string,
+    stages: Stage[],
+    count: number,
+    labels?: { from: string; true: boolean },
+  ): string[] => {
     const keys = Array.from({ length: count }, (_, r) => {
       const seed = replicateSeed(spec.seed, r);
       const key = hashKey({
         stages,
-        pseudoFrom: pseudoFrom ?? null,
+        // (the form keys have always hashed: the cell's key, marked when its true labels are used)
+        pseudoFrom: labels ? `${labels.from}${labels.true ? ":true-labels" : ""}` : null,
         base: spec.base_model,
         fp: baseFingerprint,
         train: spec.train,
@@ -115,7 +134,8 @@ export function planExperiment(
         ...(r > 0 ? { replicate: r } : {}),
       });
       const name = replicateLabel(label, r);
-      if (!trains.has(key)) trains.set(key, { key, label: name, stages, pseudoFrom, replicate: r, seed });
+      const from = labels && { pseudoFrom: labels.from, ...(labels.true ? { trueLabels: true } : {}) };
+      if (!trains.has(key)) trains.set(key, { key, label: name, stages, ...from, replicate: r, seed });
       models[name] = key;
       return key;
     });
@@ -263,7 +283,7 @@ export function planExperiment(
         named.elicitPseudo,
         [stage("classification", { classification: [{ task: from, examples: el.examples }] })],
         reps,
-        pseudo,
+        { from: pseudo, true: false },
       ),
       el.target,
     );
@@ -274,7 +294,7 @@ export function planExperiment(
         named.elicitSupervised,
         [stage("classification", { classification: [{ task: el.target, examples: el.examples }] })],
         reps,
-        el.pool ? undefined : `${pseudo}:true-labels`,
+        el.pool ? undefined : { from: pseudo, true: true },
       ),
       el.target,
     );

@@ -123,7 +123,7 @@ async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<Ru
 
   // elicitation's pseudo-labels come from an evaluation, which must run before its training cell
   for (const c of plan.train.filter((x) => x.pseudoFrom)) {
-    const src = plan.evals.find((e) => e.key === c.pseudoFrom!.replace(/:true-labels$/, ""));
+    const src = plan.evals.find((e) => e.key === c.pseudoFrom);
     if (src) await runEval(src);
   }
   const untrained = plan.train.filter((c) => !store.result(c.key));
