@@ -149,6 +149,15 @@ export function analyseTransfer(a: Analysis): TransferResult | undefined {
   if (!t) return;
   const names = Object.keys(t.sources);
   const recipes = [...names, ...(t.leave_one_out && names.length > 2 ? names.map((n) => `all but ${n}`) : [])];
+  // a source trained on a task of the target's own domain is not held out from it: its row leaves it out
+  const domainOf = (task: string) => a.run.train?.splits.find((s) => s.task.id === task)?.task.domain;
+  const heldOut = (recipe: string, task: string) => {
+    const own = domainOf(task);
+    const tasks = recipe.startsWith("all but ")
+      ? names.filter((n) => `all but ${n}` !== recipe).flatMap((n) => t.sources[n])
+      : t.sources[recipe];
+    return own === undefined || !tasks.some((x) => domainOf(x) === own);
+  };
   const rows = t.eval_tasks.map((task) => {
     const u = a.reps(null, task);
     // an eval_only task has no in-domain model in the plan
@@ -161,18 +170,20 @@ export function analyseTransfer(a: Analysis): TransferResult | undefined {
       untrained: aurocOver(u.labels, u.reps, a.boot),
       in_domain: d && aurocOver(d.labels, d.reps, a.boot),
       gap,
-      sources: recipes.map((name) => {
-        const s = a.reps(models.source(name), task);
-        const recovered = d && gapOver(u.labels, u.reps, d.reps, s.reps, a.boot);
-        return {
-          name,
-          auroc: aurocOver(s.labels, s.reps, a.boot),
-          // a share of a gap its interval cannot tell from zero is not worth giving (see GAP_RULE)
-          gap: recovered && gap && gapIsGiven(gap) ? recovered : null,
-          gap_withheld: Boolean(recovered && gap && !gapIsGiven(gap)),
-          diff_vs_untrained: diffOver(u.labels, u.reps, s.reps, a.boot),
-        };
-      }),
+      sources: recipes
+        .filter((name) => heldOut(name, task))
+        .map((name) => {
+          const s = a.reps(models.source(name), task);
+          const recovered = d && gapOver(u.labels, u.reps, d.reps, s.reps, a.boot);
+          return {
+            name,
+            auroc: aurocOver(s.labels, s.reps, a.boot),
+            // a share of a gap its interval cannot tell from zero is not worth giving (see GAP_RULE)
+            gap: recovered && gap && gapIsGiven(gap) ? recovered : null,
+            gap_withheld: Boolean(recovered && gap && !gapIsGiven(gap)),
+            diff_vs_untrained: diffOver(u.labels, u.reps, s.reps, a.boot),
+          };
+        }),
     };
   });
   // the highest single source against the next, paired: naming a "best" source needs its own test

@@ -1,8 +1,30 @@
 /**
- * The built-in experiment specs: `quickstart` (small, minutes on a 2-core CPU) and `study` (full size), both on the
- * built-in world with the shipped base model. Sizes were chosen for run time, not for any outcome.
+ * The built-in experiment specs: `quickstart` (the full transfer matrix, small: minutes on a 2-core CPU) and `study`
+ * (all six questions, full size), both on the built-in world with the shipped base model and 3 training replicates.
+ * Sizes were chosen for run time, not for any outcome.
  */
 import { parseExperimentSpec, type ExperimentSpec } from "./spec.js";
+
+/**
+ * The built-in world's eight domains, each by its first (monitoring) task: the transfer matrix trains one model per
+ * domain and scores it on every other domain's task; the model of a target's own domain is its in-domain reference.
+ */
+export const WORLD_DOMAINS: Record<string, string> = {
+  reviews: "reviews_sentiment",
+  chem: "chem_harm",
+  cyber: "cyber_harm",
+  agent: "agent_dangerous",
+  covert: "covert_side_task",
+  phishing: "email_phishing",
+  code: "code_backdoor",
+  support: "support_refund",
+};
+
+const fullMatrix = (leaveOneOut: boolean) => ({
+  sources: Object.fromEntries(Object.entries(WORLD_DOMAINS).map(([d, t]) => [d, [t]])),
+  eval_tasks: Object.values(WORLD_DOMAINS),
+  leave_one_out: leaveOneOut,
+});
 
 export const SHIPPED_BASE_MODEL = "models/crossmon-base";
 
@@ -16,6 +38,7 @@ const common = (name: string, base: string) => ({
 export function quickstartSpec(base = SHIPPED_BASE_MODEL): ExperimentSpec {
   return parseExperimentSpec({
     ...common("quickstart", base),
+    replicates: 3,
     train: {
       method: "lora",
       // no LoRA dropout: it doubles the step time here, and the runs are short
@@ -30,45 +53,19 @@ export function quickstartSpec(base = SHIPPED_BASE_MODEL): ExperimentSpec {
         max_tokens: 512,
         checkpoint_every: 50,
       },
-      examples_per_task: 160,
+      examples_per_task: 100,
     },
-    eval: {
-      examples: 120,
-      validation: 40,
-      bootstrap: 500,
-      thinking: { examples: 40, k: 1, max_tokens: 40, temperature: 0 },
-      summary: { examples: 30, max_tokens: 48 },
-    },
-    experiments: {
-      transfer: {
-        sources: { reviews: ["reviews_sentiment"], chem: ["chem_harm"], cyber: ["cyber_harm"] },
-        eval_tasks: ["agent_dangerous", "covert_side_task"],
-        leave_one_out: false,
-      },
-      scaling: { target: "agent_dangerous", in_domain: 40, adjacent_task: "cyber_harm", adjacent: [0, 80, 160] },
-      prompt_change: {
-        train_task: "cyber_harm",
-        eval_task: "cyber_deadline",
-        contrast_tasks: ["chem_harm", "reviews_sentiment"],
-      },
-      instruction: {
-        source: ["cyber_harm"],
-        after_examples: 160,
-        mixed: [
-          { share: 0.25, by: "examples" },
-          { share: 0.5, by: "tokens" },
-        ],
-        eval_tasks: ["agent_dangerous"],
-      },
-      format_transfer: { source: ["cyber_harm"], eval_tasks: ["agent_dangerous", "covert_side_task"] },
-      elicitation: { target: "agent_dangerous", examples: 120 },
-    },
+    // no validation split: the matrix reports AUROC, which needs no threshold
+    eval: { examples: 100, validation: 0, bootstrap: 500 },
+    // the one question that fits ten minutes with every domain held out and 3 replicates; `study` asks all six
+    experiments: { transfer: fullMatrix(false) },
   });
 }
 
 export function studySpec(base = SHIPPED_BASE_MODEL): ExperimentSpec {
   return parseExperimentSpec({
     ...common("study", base),
+    replicates: 3,
     data: { world: { seed: 0, size: 3000 }, split_seed: 0, instruction_pool: 8000 },
     train: {
       method: "lora",
@@ -93,17 +90,8 @@ export function studySpec(base = SHIPPED_BASE_MODEL): ExperimentSpec {
       summary: { examples: 60, max_tokens: 48 },
     },
     experiments: {
-      transfer: {
-        sources: {
-          reviews: ["reviews_sentiment"],
-          chem: ["chem_harm"],
-          cyber: ["cyber_harm"],
-          phishing: ["email_phishing"],
-          code: ["code_backdoor"],
-        },
-        eval_tasks: ["agent_dangerous", "covert_side_task"],
-        leave_one_out: true,
-      },
+      // every domain held out; "all but one" sources (7 tasks each, 3 replicates) would more than double the time
+      transfer: fullMatrix(false),
       scaling: { target: "agent_dangerous", in_domain: 100, adjacent_task: "cyber_harm", adjacent: [0, 200, 400, 800] },
       prompt_change: {
         train_task: "cyber_harm",

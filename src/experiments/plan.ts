@@ -69,7 +69,9 @@ export function normalisePlan(plan: Plan): Plan {
   return {
     ...plan,
     train: plan.train.map((c) =>
-      c.pseudoFrom?.endsWith(legacy) ? { ...c, pseudoFrom: c.pseudoFrom.slice(0, -legacy.length), trueLabels: true } : c,
+      c.pseudoFrom?.endsWith(legacy)
+        ? { ...c, pseudoFrom: c.pseudoFrom.slice(0, -legacy.length), trueLabels: true }
+        : c,
     ),
   };
 }
@@ -114,12 +116,7 @@ export function planExperiment(
   });
   const replicates: Record<string, string[]> = {};
   /** trains the recipe `count` times; returns the replicates' keys */
-  const train = (
-    label: string,
-    stages: Stage[],
-    count: number,
-    labels?: { from: string; true: boolean },
-  ): string[] => {
+  const train = (label: string, stages: Stage[], count: number, labels?: { from: string; true: boolean }): string[] => {
     const keys = Array.from({ length: count }, (_, r) => {
       const seed = replicateSeed(spec.seed, r);
       const key = hashKey({

@@ -43,9 +43,11 @@ export function heatmap(rows: Row[], x: string, y: string, value: string, title:
         },
       },
       {
+        // the value, and a row's `mark` (a significance sign) after it where it has one
+        transform: [{ calculate: `format(datum['${value}'], '.2f') + (datum.mark || '')`, as: "label" }],
         mark: { type: "text", fontSize: 11 },
         encoding: {
-          text: { field: value, type: "quantitative", format: ".2f" },
+          text: { field: "label", type: "nominal" },
           color: { condition: { test: `datum['${value}'] > 0.8`, value: "white" }, value: "black" },
         },
       },

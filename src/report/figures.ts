@@ -5,7 +5,7 @@
  */
 import { rocCurve } from "../eval/metrics.js";
 import type { Analysis } from "../experiments/analyze.js";
-import { fmtCI, type Results, SMALL_TEST } from "./findings.js";
+import { fmtCI, type Results, SMALL_TEST, transferPairs } from "./findings.js";
 import type { Format } from "../experiments/plan.js";
 import { JUDGE_PROMPT } from "../eval/evaluate.js";
 import { models, UNTRAINED } from "../experiments/models.js";
@@ -43,12 +43,19 @@ function evalOf(a: Analysis, label: string, task: string, format: Format = "sing
 function transfer(r: NonNullable<Results["transfer"]>, a: Analysis): Section {
   const charts: Chart[] = [];
   const tables: Table[] = [];
+  // a pair that clearly helps (▲) or hurts (▼) against untrained after Holm's correction over all pairs
+  const clear = new Map(transferPairs(r).map((p) => [`${p.source}\0${p.task}`, p.clear]));
+  const mark = (source: string, task: string) => {
+    const c = clear.get(`${source}\0${task}`);
+    return c === "helps" ? " ▲" : c === "hurts" ? " ▼" : "";
+  };
   const heat = r.eval_tasks.flatMap((e) => [
     { source: "untrained", task: e.task, auroc: e.untrained.value, eval: evalOf(a, "untrained", e.task) },
     ...e.sources.map((s) => ({
       source: s.name,
       task: e.task,
       auroc: s.auroc.value,
+      mark: mark(s.name, e.task),
       eval: evalOf(a, models.source(s.name), e.task),
     })),
     ...(e.in_domain
@@ -64,7 +71,13 @@ function transfer(r: NonNullable<Results["transfer"]>, a: Analysis): Section {
   ]);
   charts.push({
     id: "transfer-matrix",
-    spec: heatmap(heat, "task", "source", "auroc", "AUROC by training source (rows) and held-out task (columns)"),
+    spec: heatmap(
+      heat,
+      "task",
+      "source",
+      "auroc",
+      "AUROC by training source (rows) and held-out task (columns); ▲/▼: clearly above/below untrained (Holm)",
+    ),
   });
   for (const e of r.eval_tasks) {
     // shares are given only over a gap clearly there (GAP_MIN_Z standard errors; see gapIsGiven)
@@ -383,6 +396,11 @@ export function headline(r: Results): string {
       `${diffs.uncorrected} ${diffs.uncorrected === 1 ? "excludes" : "exclude"} zero (${diffs.holm} after Holm's ` +
       `correction for ${diffs.of}).`
     : "";
+  const tp = r.counts.transfer_pairs;
+  const pairPart = tp?.of
+    ? ` Of ${tp.of} source → held-out task pairs, ${tp.helps} clearly help and ${tp.hurts} clearly hurt against ` +
+      "the untrained model (Holm's correction over the pairs)."
+    : "";
   const { sizes, small } = r.test_sizes;
   const smallPart = small.length
     ? ` Small test sets (under ${SMALL_TEST} examples, so wide intervals): ` +
@@ -398,6 +416,6 @@ export function headline(r: Results): string {
     `Across ${above.of} evaluations, test AUROCs lie within ${lo.toFixed(2)}–${hi.toFixed(2)}; ` +
     `${above.uncorrected} of ${above.of} ${above.uncorrected === 1 ? "lies" : "lie"} clearly above chance (95% ` +
     `interval above 0.5), ${above.holm} after Holm's correction for ${above.of} comparisons.` +
-    `${diffPart}${smallPart}${covers}`
+    `${diffPart}${pairPart}${smallPart}${covers}`
   );
 }

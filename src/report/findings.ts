@@ -4,7 +4,7 @@
  * there; elsewhere the sentence says so and gives the changes against the untrained model instead.
  */
 import type { Interval } from "../eval/metrics.js";
-import { countClear } from "../eval/multiplicity.js";
+import { countClear, holm, pFromInterval } from "../eval/multiplicity.js";
 import type { Analysed } from "../experiments/analyze.js";
 
 // "+ 0" turns a rounded −0 into 0, so a tiny negative prints as 0.00 and 0%, not -0.00 and -0%
@@ -28,7 +28,53 @@ export const fmtCI = (i: Interval, asPct = false) =>
 
 type Q<K extends keyof Analysed> = NonNullable<Analysed[K]>;
 
+/**
+ * Every (source, held-out task) pair of the transfer matrix with its paired difference against the untrained model,
+ * and whether it clearly helps or hurts after Holm's correction over all the pairs.
+ */
+export function transferPairs(t: Q<"transfer">): {
+  source: string;
+  task: string;
+  diff: Interval;
+  clear: "helps" | "hurts" | null;
+}[] {
+  const pairs = t.eval_tasks.flatMap((e) =>
+    e.sources.map((s) => ({ source: s.name, task: e.task, diff: s.diff_vs_untrained })),
+  );
+  const rejected = holm(pairs.map((p) => pFromInterval(p.diff, 0)));
+  return pairs.map((p, i) => ({
+    ...p,
+    clear: rejected[i] && p.diff.lo > 0 ? "helps" : rejected[i] && p.diff.hi < 0 ? "hurts" : null,
+  }));
+}
+
+/** The matrix in a few sentences: what helps and hurts clearly (Holm), and each target's gap. */
+function matrixFinding(t: Q<"transfer">): string {
+  const pairs = transferPairs(t);
+  const list = (what: "helps" | "hurts") =>
+    pairs
+      .filter((p) => p.clear === what)
+      .map((p) => `${p.source} → ${p.task} ${fmtCI(p.diff)}`)
+      .join(", ");
+  const helps = list("helps"),
+    hurts = list("hurts");
+  const gaps = t.eval_tasks
+    .filter((e) => e.gap)
+    .map((e) => `${e.task} ${fmtCI(e.gap!)}`)
+    .join(", ");
+  return (
+    `Of ${pairs.length} source → held-out task pairs, ${pairs.filter((p) => p.clear === "helps").length} clearly ` +
+    `help and ${pairs.filter((p) => p.clear === "hurts").length} clearly hurt against the untrained model ` +
+    `(paired AUROC difference, Holm's correction over the ${pairs.length})` +
+    (helps ? `; helping: ${helps}` : "") +
+    (hurts ? `; hurting: ${hurts}` : "") +
+    `. In-domain training against untrained (the gap a source could recover): ${gaps || "none measured"}.`
+  );
+}
+
 export function transferFinding(t: Q<"transfer">): string {
+  // a whole matrix (more sources than a sentence per task can carry): the pairs, counted and listed
+  if (t.single_sources.length > 3) return matrixFinding(t);
   return t.eval_tasks
     .map((r) => {
       const singles = r.sources
@@ -183,6 +229,17 @@ export function runCounts(a: Analysed) {
       "above",
     ),
     paired_differences: countClear(diffs, 0, "either"),
+    /** the transfer matrix's (source, held-out task) pairs that clearly help or hurt, Holm over all of them */
+    transfer_pairs: a.transfer
+      ? (() => {
+          const pairs = transferPairs(a.transfer);
+          return {
+            of: pairs.length,
+            helps: pairs.filter((p) => p.clear === "helps").length,
+            hurts: pairs.filter((p) => p.clear === "hurts").length,
+          };
+        })()
+      : null,
   };
 }
 
