@@ -9,7 +9,7 @@ import type { TrainSpec } from "../train/spec.js";
 import { InputError } from "../core/errors.js";
 import { hashKey } from "../core/hash.js";
 import { deriveSeed } from "../core/random.js";
-import { models as named } from "./models.js";
+import { QUESTIONS } from "./questions/index.js";
 
 export type Stage = TrainSpec["stages"][number];
 
@@ -86,10 +86,128 @@ export function replicateLabel(label: string, r: number): string {
   return r === 0 ? label : `${label}#${r + 1}`;
 }
 
+/** What a question's plan adds cells with: cells keyed by content, so a model two questions share is one cell. */
+export class PlanBuilder {
+  private readonly trains = new Map<string, TrainCell>();
+  private readonly evals = new Map<string, EvalCell>();
+  private readonly models: Record<string, string | null> = { untrained: null };
+  private readonly replicates: Record<string, string[]> = {};
+
+  constructor(
+    readonly spec: ExperimentSpec,
+    private readonly baseFingerprint: string | null,
+    private readonly trainSizes: ReadonlyMap<string, number> | undefined,
+    /** tasks evaluated on all their data and never trained on */
+    readonly evalOnly: ReadonlySet<string>,
+  ) {}
+
+  /** The replicates a question trains: its own count, or the spec's. */
+  replicatesOf(part: { replicates?: number }): number {
+    return part.replicates ?? this.spec.replicates;
+  }
+
+  /** Classification parts: `count` examples of each task (examples_per_task by default), or what its split has. */
+  cls(tasks: string[], count = this.spec.train.examples_per_task): Stage["mixture"]["classification"] {
+    return tasks.map((task) => ({ task, examples: Math.min(count, this.trainSizes?.get(task) ?? count) }));
+  }
+
+  stage(name: string, mixture: Partial<Stage["mixture"]>): Stage {
+    return {
+      name,
+      mixture: {
+        classification: [],
+        prompt_contrast: false,
+        contrast_exclude: [],
+        source_weights: {},
+        ...mixture,
+      } as Stage["mixture"],
+    };
+  }
+
+  /** Trains the recipe `count` times; returns the replicates' keys. */
+  train(label: string, stages: Stage[], count: number, labels?: { from: string; true: boolean }): string[] {
+    const spec = this.spec;
+    const keys = Array.from({ length: count }, (_, r) => {
+      const seed = replicateSeed(spec.seed, r);
+      const key = hashKey({
+        stages,
+        // (the form keys have always hashed: the cell's key, marked when its true labels are used)
+        pseudoFrom: labels ? `${labels.from}${labels.true ? ":true-labels" : ""}` : null,
+        base: spec.base_model,
+        fp: this.baseFingerprint,
+        train: spec.train,
+        seed,
+        // the first replicate's key is the key of a model trained once, so a run resumes across the change
+        ...(r > 0 ? { replicate: r } : {}),
+      });
+      const name = replicateLabel(label, r);
+      const from = labels && { pseudoFrom: labels.from, ...(labels.true ? { trueLabels: true } : {}) };
+      if (!this.trains.has(key)) this.trains.set(key, { key, label: name, stages, ...from, replicate: r, seed });
+      this.models[name] = key;
+      return key;
+    });
+    // a model two questions share keeps the larger number of replicates either asks for
+    if (!this.replicates[label] || this.replicates[label].length < keys.length) this.replicates[label] = keys;
+    return keys;
+  }
+
+  /** An evaluation of one model (null: untrained) on a task, in a format and split; returns its key. */
+  evaluate(model: string | null, task: string, format: Format, split: EvalCell["split"] = "test", count?: number) {
+    const ev = this.spec.eval;
+    const examples =
+      count ??
+      (split === "validation"
+        ? ev.validation
+        : format === "thinking"
+          ? ev.thinking.examples
+          : format === "summary"
+            ? ev.summary.examples
+            : ev.examples);
+    const key = hashKey({
+      model,
+      fp: this.baseFingerprint,
+      task,
+      format,
+      split,
+      examples,
+      ev: format === "thinking" ? ev.thinking : format === "summary" ? ev.summary : null,
+    });
+    if (!this.evals.has(key)) this.evals.set(key, { key, model, task, format, split, examples });
+    return key;
+  }
+
+  /** A model's single-token evaluation on a task (every replicate of it), with validation where the task has it. */
+  single(model: string[] | null, task: string): void {
+    for (const m of model ?? [null]) {
+      this.evaluate(m, task, "single", "test");
+      // an evaluation-only task has no validation split (all of it is test)
+      if (this.spec.eval.validation > 0 && !this.evalOnly.has(task)) this.evaluate(m, task, "single", "validation");
+    }
+  }
+
+  build(): Plan {
+    for (const c of this.trains.values())
+      for (const st of c.stages)
+        for (const part of st.mixture.classification)
+          if (this.evalOnly.has(part.task))
+            throw new InputError(
+              `experiments: "${c.label}" would train on task "${part.task}", which is eval_only (evaluated on all ` +
+                "its data, never trained on): use it only as a task a question evaluates",
+            );
+    return {
+      train: [...this.trains.values()],
+      evals: [...this.evals.values()],
+      models: this.models,
+      replicates: this.replicates,
+    };
+  }
+}
+
 /**
  * trainSizes: each task's training split, where known. `examples_per_task` is a cap, not a demand: a task with fewer
  * training examples gives what it has (trainingNotes says so), while a count the spec names for one task (scaling's
- * in-domain and adjacent data, instruction's) must be there.
+ * in-domain and adjacent data, instruction's) must be there. Each question plans its own cells (src/experiments/
+ * questions/), in the paper's order.
  */
 export function planExperiment(
   spec: ExperimentSpec,
@@ -98,211 +216,11 @@ export function planExperiment(
   /** tasks evaluated on all their data and never trained on: transfer gives them no in-domain reference */
   evalOnly: ReadonlySet<string> = new Set(),
 ): Plan {
-  const trains = new Map<string, TrainCell>();
-  const evals = new Map<string, EvalCell>();
-  const models: Record<string, string | null> = { untrained: null };
-  const n = spec.train.examples_per_task;
-  const cls = (tasks: string[], count = n) =>
-    tasks.map((task) => ({ task, examples: Math.min(count, trainSizes?.get(task) ?? count) }));
-  const stage = (name: string, mixture: Partial<Stage["mixture"]>): Stage => ({
-    name,
-    mixture: {
-      classification: [],
-      prompt_contrast: false,
-      contrast_exclude: [],
-      source_weights: {},
-      ...mixture,
-    } as Stage["mixture"],
-  });
-  const replicates: Record<string, string[]> = {};
-  /** trains the recipe `count` times; returns the replicates' keys */
-  const train = (label: string, stages: Stage[], count: number, labels?: { from: string; true: boolean }): string[] => {
-    const keys = Array.from({ length: count }, (_, r) => {
-      const seed = replicateSeed(spec.seed, r);
-      const key = hashKey({
-        stages,
-        // (the form keys have always hashed: the cell's key, marked when its true labels are used)
-        pseudoFrom: labels ? `${labels.from}${labels.true ? ":true-labels" : ""}` : null,
-        base: spec.base_model,
-        fp: baseFingerprint,
-        train: spec.train,
-        seed,
-        // the first replicate's key is the key of a model trained once, so a run resumes across the change
-        ...(r > 0 ? { replicate: r } : {}),
-      });
-      const name = replicateLabel(label, r);
-      const from = labels && { pseudoFrom: labels.from, ...(labels.true ? { trueLabels: true } : {}) };
-      if (!trains.has(key)) trains.set(key, { key, label: name, stages, ...from, replicate: r, seed });
-      models[name] = key;
-      return key;
-    });
-    // a model two questions share keeps the larger number of replicates either asks for
-    if (!replicates[label] || replicates[label].length < keys.length) replicates[label] = keys;
-    return keys;
-  };
-  const evaluate = (
-    model: string | null,
-    task: string,
-    format: Format,
-    split: EvalCell["split"] = "test",
-    count?: number,
-  ): string => {
-    const examples =
-      count ??
-      (split === "validation"
-        ? spec.eval.validation
-        : format === "thinking"
-          ? spec.eval.thinking.examples
-          : format === "summary"
-            ? spec.eval.summary.examples
-            : spec.eval.examples);
-    const key = hashKey({
-      model,
-      fp: baseFingerprint,
-      task,
-      format,
-      split,
-      examples,
-      ev: format === "thinking" ? spec.eval.thinking : format === "summary" ? spec.eval.summary : null,
-    });
-    if (!evals.has(key)) evals.set(key, { key, model, task, format, split, examples });
-    return key;
-  };
-  /** a model's single-token evaluation on a task (every replicate of it), with validation where the task has it */
-  const single = (model: string[] | null, task: string) => {
-    for (const m of model ?? [null]) {
-      evaluate(m, task, "single", "test");
-      // an evaluation-only task has no validation split (all of it is test)
-      if (spec.eval.validation > 0 && !evalOnly.has(task)) evaluate(m, task, "single", "validation");
-    }
-  };
-  const e = spec.experiments;
-
-  if (e.transfer) {
-    const n = e.transfer.replicates ?? spec.replicates;
-    const all = Object.keys(e.transfer.sources);
-    for (const t of e.transfer.eval_tasks) {
-      single(null, t);
-      if (!evalOnly.has(t))
-        single(train(named.inDomain(t), [stage("classification", { classification: cls([t]) })], n), t);
-    }
-    const recipes: [string, string[]][] = all.map((s) => [s, e.transfer!.sources[s]]);
-    if (e.transfer.leave_one_out && all.length > 2)
-      for (const s of all)
-        recipes.push([`all but ${s}`, all.filter((x) => x !== s).flatMap((x) => e.transfer!.sources[x])]);
-    for (const [name, tasks] of recipes) {
-      // every task of a recipe gets examples_per_task examples: "all but one" sees more data than one source
-      const m = train(named.source(name), [stage("classification", { classification: cls(tasks) })], n);
-      for (const t of e.transfer.eval_tasks) single(m, t);
-    }
+  const b = new PlanBuilder(spec, baseFingerprint, trainSizes, evalOnly);
+  for (const q of QUESTIONS) {
+    const part = spec.experiments[q.id];
+    // each module's part of the spec, as its own schema typed it
+    if (part) (q.plan as (b: PlanBuilder, part: unknown, spec: ExperimentSpec) => void)(b, part, spec);
   }
-  if (e.scaling) {
-    const s = e.scaling;
-    const reps = s.replicates ?? spec.replicates;
-    single(null, s.target);
-    for (const a of s.adjacent) {
-      const parts = [
-        { task: s.target, examples: s.in_domain },
-        ...(a > 0 ? [{ task: s.adjacent_task, examples: a }] : []),
-      ];
-      single(train(named.scaling(a), [stage("classification", { classification: parts })], reps), s.target);
-    }
-  }
-  if (e.prompt_change) {
-    const p = e.prompt_change;
-    const reps = p.replicates ?? spec.replicates;
-    single(null, p.eval_task);
-    single(null, p.train_task);
-    const plain = train(named.promptTrained, [stage("classification", { classification: cls([p.train_task]) })], reps);
-    single(plain, p.eval_task);
-    single(plain, p.train_task);
-    if (p.contrast_tasks.length) {
-      const withContrast = train(
-        named.promptContrast,
-        [
-          stage("classification", {
-            classification: cls([p.train_task, ...p.contrast_tasks], Math.round(n / 2)),
-            prompt_contrast: true,
-            contrast_exclude: [p.eval_task],
-          }),
-        ],
-        reps,
-      );
-      single(withContrast, p.eval_task);
-      single(withContrast, p.train_task);
-    }
-  }
-  if (e.instruction) {
-    const i = e.instruction;
-    const evalOn = [...i.eval_tasks, ...(e.prompt_change ? [e.prompt_change.eval_task] : [])];
-    const base = [stage("classification", { classification: cls(i.source) })];
-    const variants: [string, Stage[]][] = [
-      [named.ifNone, base],
-      [named.ifAfter, [...base, stage("instruction", { instruction: { examples: i.after_examples } })]],
-      ...i.mixed.map((m): [string, Stage[]] => [
-        named.ifMixed(m),
-        [stage("mixed", { classification: cls(i.source), instruction: m })],
-      ]),
-      [named.ifOnly, [stage("instruction", { instruction: { examples: i.after_examples } })]],
-    ];
-    for (const t of evalOn) single(null, t);
-    for (const [label, stages] of variants) {
-      const m = train(label, stages, i.replicates ?? spec.replicates);
-      for (const t of evalOn) single(m, t);
-    }
-  }
-  if (e.format_transfer) {
-    const f = e.format_transfer;
-    const m = train(
-      named.formatTrained,
-      [stage("classification", { classification: cls(f.source) })],
-      f.replicates ?? spec.replicates,
-    );
-    for (const t of f.eval_tasks) {
-      for (const model of [null, m]) {
-        single(model, t);
-        for (const r of model ?? [null]) {
-          evaluate(r, t, "thinking");
-          evaluate(r, t, "summary");
-        }
-      }
-    }
-  }
-  if (e.elicitation) {
-    const el = e.elicitation;
-    const reps = el.replicates ?? spec.replicates;
-    single(null, el.target);
-    // the texts pseudo-labelled: the target's training split, or another task's unlabelled pool
-    const from = el.pool ?? el.target;
-    const pseudo = evaluate(null, from, "thinking", el.pool ? "pool" : "train", el.examples);
-    single(
-      train(
-        named.elicitPseudo,
-        [stage("classification", { classification: [{ task: from, examples: el.examples }] })],
-        reps,
-        { from: pseudo, true: false },
-      ),
-      el.target,
-    );
-    // the supervised reference: the same texts with their true labels; a pool has none, so the target's own
-    // training split, as many examples, stands in
-    single(
-      train(
-        named.elicitSupervised,
-        [stage("classification", { classification: [{ task: el.target, examples: el.examples }] })],
-        reps,
-        el.pool ? undefined : { from: pseudo, true: true },
-      ),
-      el.target,
-    );
-  }
-  for (const c of trains.values())
-    for (const st of c.stages)
-      for (const part of st.mixture.classification)
-        if (evalOnly.has(part.task))
-          throw new InputError(
-            `experiments: "${c.label}" would train on task "${part.task}", which is eval_only (evaluated on all its ` +
-              "data, never trained on): use it only as a task a question evaluates",
-          );
-  return { train: [...trains.values()], evals: [...evals.values()], models, replicates };
+  return b.build();
 }

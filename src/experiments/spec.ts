@@ -5,11 +5,13 @@
 import { z } from "zod";
 import { InputError, parseOrThrow } from "../core/errors.js";
 import { nearSpec, nearSpecTasks, readYamlFile, TrainSpec } from "../train/spec.js";
-
-const TaskList = z.array(z.string().min(1)).min(1);
-/** training replicates: each trained model is trained this many times, with seeds from named streams */
-const Replicates = z.number().int().min(1).max(100);
-const Share = z.object({ share: z.number().min(0).max(0.99), by: z.enum(["examples", "tokens"]) }).strict();
+import { ElicitationSchema } from "./questions/elicitation.js";
+import { FormatTransferSchema } from "./questions/format-transfer.js";
+import { InstructionSchema } from "./questions/instruction.js";
+import { PromptChangeSchema } from "./questions/prompt-change.js";
+import { ScalingSchema } from "./questions/scaling.js";
+import { Replicates } from "./questions/schema.js";
+import { TransferSchema } from "./questions/transfer.js";
 
 export const ExperimentSpec = z
   .object({
@@ -71,58 +73,12 @@ export const ExperimentSpec = z
       .prefault({}),
     experiments: z
       .object({
-        transfer: z
-          .object({
-            sources: z.record(z.string(), TaskList),
-            replicates: Replicates.optional(),
-            eval_tasks: TaskList,
-            leave_one_out: z.boolean().default(true),
-          })
-          .strict()
-          .optional(),
-        scaling: z
-          .object({
-            replicates: Replicates.optional(),
-            target: z.string(),
-            in_domain: z.number().int().positive(),
-            adjacent_task: z.string(),
-            adjacent: z.array(z.number().int().nonnegative()).min(2),
-          })
-          .strict()
-          .optional(),
-        prompt_change: z
-          .object({
-            train_task: z.string(),
-            eval_task: z.string(),
-            contrast_tasks: z.array(z.string()).default([]),
-            replicates: Replicates.optional(),
-          })
-          .strict()
-          .optional(),
-        instruction: z
-          .object({
-            replicates: Replicates.optional(),
-            source: TaskList,
-            after_examples: z.number().int().positive(),
-            mixed: z.array(Share).min(1),
-            eval_tasks: TaskList,
-          })
-          .strict()
-          .optional(),
-        format_transfer: z
-          .object({ source: TaskList, eval_tasks: TaskList, replicates: Replicates.optional() })
-          .strict()
-          .optional(),
-        elicitation: z
-          .object({
-            replicates: Replicates.optional(),
-            target: z.string(),
-            examples: z.number().int().positive(),
-            /** a task whose unlabelled texts (`unlabelled: true` in its manifest) are pseudo-labelled instead */
-            pool: z.string().optional(),
-          })
-          .strict()
-          .optional(),
+        transfer: TransferSchema.optional(),
+        scaling: ScalingSchema.optional(),
+        prompt_change: PromptChangeSchema.optional(),
+        instruction: InstructionSchema.optional(),
+        format_transfer: FormatTransferSchema.optional(),
+        elicitation: ElicitationSchema.optional(),
       })
       .strict()
       .refine((e) => Object.values(e).some((x) => x !== undefined), {

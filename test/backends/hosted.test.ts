@@ -17,6 +17,7 @@ import { parseExperimentSpec } from "../../src/experiments/spec.js";
 import { parseTrainSpec } from "../../src/train/spec.js";
 import { trainingContext } from "../../src/train/run.js";
 import { analyse } from "../../src/experiments/analyze.js";
+import { describe } from "../../src/report/findings.js";
 import { toyBase } from "../train/toy-base.js";
 import { tinySpec } from "../experiments/tiny-spec.js";
 import { FakeOpenAI } from "./fake-openai.js";
@@ -163,7 +164,7 @@ test("a run on the API: training cells are jobs, evaluations score the fine-tune
   const scored = new Set(api.log.filter((l) => l.model).map((l) => l.model));
   for (const j of made) assert.ok(scored.has(`ft:base-model:crossmon:${j.id}`), `${j.id}'s model was scored`);
   assert.ok(scored.has("base-model"), "the untrained model too");
-  const t = analyse(run).transfer!;
+  const t = describe(analyse(run)).transfer!;
   assert.equal(t.eval_tasks[0].task, "agent_dangerous");
   run.store.close();
   const again = await runExperiment(s, join(dir, "run"), { backend: backend(), quiet: true, log: () => {} });

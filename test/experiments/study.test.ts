@@ -13,6 +13,9 @@ import { runExperiment } from "../../src/experiments/runner.js";
 import { writeReport } from "../../src/report/report.js";
 import { openRun } from "../../src/experiments/open.js";
 import { quickstartSpec, studySpec } from "../../src/experiments/builtin.js";
+import { Analysis, analyse } from "../../src/experiments/analyze.js";
+import { describe } from "../../src/report/findings.js";
+import { sectionsOf } from "../../src/report/figures.js";
 import { toyBase } from "../train/toy-base.js";
 import { tinySpec } from "./tiny-spec.js";
 import { nativeKernels } from "../../src/engine/kernels/index.js";
@@ -74,6 +77,20 @@ test("a run answers all six questions; the report has a sentence, a chart and a 
   // the report can be rebuilt from the store alone
   const again = await openRun(dir);
   const r2 = await writeReport(again);
+  // every chart row names the evaluation behind it (what the viewer opens on a click), and that evaluation exists
+  const planned = new Set(again.plan.evals.map((e) => e.key));
+  const sections = sectionsOf(describe(analyse(again)), new Analysis(again));
+  let rows = 0;
+  for (const s of sections)
+    for (const c of s.charts)
+      for (const layer of [c.spec, ...((c.spec.layer as Record<string, unknown>[] | undefined) ?? [])]) {
+        const values = (layer.data as { values?: Record<string, unknown>[] } | undefined)?.values ?? [];
+        for (const row of values.filter((v) => "eval" in v)) {
+          rows++;
+          assert.ok(planned.has(row.eval as string), `${s.id}/${c.id}: ${JSON.stringify(row)}`);
+        }
+      }
+  assert.ok(rows > 40, `${rows} chart rows checked`);
   again.store.close();
   assert.equal(readFileSync(r2.json, "utf8"), readFileSync(r.json, "utf8"));
 });

@@ -5,9 +5,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Analysis, analyseTransfer } from "../../src/experiments/analyze.js";
+import { Analysis } from "../../src/experiments/analyze.js";
+import { transfer } from "../../src/experiments/questions/transfer.js";
 import type { RunContext } from "../../src/experiments/runner.js";
-import { transferFinding } from "../../src/report/findings.js";
 
 test("gap recovered is reported only where the gap is clear; otherwise the sources' changes against untrained", () => {
   const n = 200;
@@ -45,10 +45,10 @@ test("gap recovered is reported only where the gap is clear; otherwise the sourc
     },
   } as unknown as RunContext;
   const fake = new Analysis(run);
-  const r = analyseTransfer(fake)!;
+  const r = transfer.analyse(fake, run.spec.experiments.transfer!, run.spec);
   const [clear, none] = r.eval_tasks;
   assert.ok(clear.gap!.lo > 0 && !(none.gap!.lo > 0), `${JSON.stringify(clear.gap)} ${JSON.stringify(none.gap)}`);
-  const [first, second] = transferFinding(r).split(/(?<=\.) (?=On )/);
+  const [first, second] = transfer.finding(r).split(/(?<=\.) (?=On )/);
   assert.match(
     first,
     /^On clear \(\d+ test examples\), the untrained model scores AUROC .* training on src alone recovers -?\d+% \[/,
