@@ -35,11 +35,11 @@ export interface Variances {
 }
 
 /**
- * Stated defaults, for a plan without a pilot: a paired AUROC difference's test SE of about 0.045 at 100 balanced
- * examples (Hanley and McNeil's variance near AUROC 0.75, with the correlation between two monitors' scores of one
- * text), and a seed SD of 0.04 (what re-running the quickstart's training with seeds 0..4 gave on main).
+ * Stated defaults, for a plan without a pilot: a per-example SD of a paired AUROC difference of 0.25 (the quickstart's
+ * pilot measured 0.17 on the built-in world; rounded up for data not yet seen), and a seed SD of 0.04 (re-running the
+ * quickstart's training with seeds 0..4 moved a paired difference by 0.7–2.1 times its test-only standard error).
  */
-export const DEFAULT_VARIANCES: Variances = { test_sd: 0.45, seed_sd: 0.04, source: "stated defaults" };
+export const DEFAULT_VARIANCES: Variances = { test_sd: 0.25, seed_sd: 0.04, source: "stated defaults" };
 
 /** The smallest true difference detected with 80% power by a two-sided 5% test, with k_a and k_b replicates. */
 export function detectableEffect(v: Variances, n: number, ka: number, kb: number): number {

@@ -17,5 +17,12 @@ function bound(x: number, asPct: boolean): string {
   while (digits < 8 && Number(scaled.toFixed(digits)) === 0) digits++;
   return `${scaled.toFixed(digits)}${asPct ? "%" : ""}`;
 }
-export const fmtCI = (i: Interval, asPct = false) =>
-  `${asPct ? pct(i.value) : f2(i.value)} [${bound(i.lo, asPct)}, ${bound(i.hi, asPct)}]`;
+/**
+ * A figure with its 95% interval. An interval of no width (every resample gave the same value: all scores tied, or a
+ * share of 0 or 1 by the bootstrap) says nothing of the uncertainty, and is written so, not as "[0.00, 0.00]".
+ */
+export const fmtCI = (i: Interval, asPct = false) => {
+  const v = asPct ? pct(i.value) : f2(i.value);
+  if (i.lo === i.hi && Number.isFinite(i.lo)) return `${v} (no interval: every resample gave the same value)`;
+  return `${v} [${bound(i.lo, asPct)}, ${bound(i.hi, asPct)}]`;
+};

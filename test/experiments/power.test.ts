@@ -16,7 +16,7 @@ import { tinySpec } from "./tiny-spec.js";
 test("the detectable effect: 2.8 test SEs with one replicate; smaller with more examples or replicates", () => {
   const v = DEFAULT_VARIANCES;
   // one replicate: z₀.₉₇₅ + z₀.₈₀ = 2.80 test standard errors (the interval ignores training noise)
-  assert.ok(Math.abs(detectableEffect(v, 100, 0, 1) - (1.96 + 0.8416) * (0.45 / 10)) < 1e-3);
+  assert.ok(Math.abs(detectableEffect(v, 100, 0, 1) - (1.96 + 0.8416) * (v.test_sd / 10)) < 1e-3);
   assert.ok(detectableEffect(v, 400, 0, 3) < detectableEffect(v, 100, 0, 3));
   assert.ok(detectableEffect(v, 100, 0, 10) < detectableEffect(v, 100, 0, 3));
   // two trained sides carry two models' seed noise

@@ -68,6 +68,7 @@ test("interval bounds that round to zero keep the digits that show their side of
   assert.equal(fmtCI(i(-0.12, -0.26, -0.00004)), "-0.12 [-0.26, -0.00004]");
   assert.equal(fmtCI(i(0.5, 0, 0.9)), "0.50 [0.00, 0.90]", "a bound that is zero stays 0.00");
   assert.equal(fmtCI(i(0.71, 0.62, 0.8)), "0.71 [0.62, 0.80]", "others as before");
+  assert.equal(fmtCI(i(0, 0, 0), true), "0% (no interval: every resample gave the same value)", "no width, no claim");
   assert.equal(fmtCI(i(0.1, 0.003, 0.2), true), "10% [0.3%, 20%]");
   assert.equal(fmtCI(i(-0.1, -0.2, -0.0004), true), "-10% [-20%, -0.04%]");
 });

@@ -120,13 +120,14 @@ export function registerStudy(program: Command): void {
   const builtin: [string, string, (base: string) => ExperimentSpec][] = [
     [
       "quickstart",
-      "a small version of all six experiments on the built-in world with the shipped base model, then the report " +
-        "(about 3–4 minutes on 2 cores)",
+      "the full transfer matrix on the built-in world (every domain held out, 3 training replicates) with the " +
+        "shipped base model, then the report (about 4 minutes on 2 cores)",
       quickstartSpec,
     ],
     [
       "study",
-      "the larger version of the six experiments on the built-in world (about 17 minutes on 2 cores); resumable",
+      "all six experiments on the built-in world, full size, 3 training replicates (about STUDY_TIME on 2 cores; " +
+        "`crossmon plan study` estimates it for this machine); resumable",
       studySpec,
     ],
   ];
