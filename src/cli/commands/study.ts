@@ -126,8 +126,8 @@ export function registerStudy(program: Command): void {
     ],
     [
       "study",
-      "all six experiments on the built-in world, full size, 3 training replicates (about STUDY_TIME on 2 cores; " +
-        "`crossmon plan study` estimates it for this machine); resumable",
+      "all six experiments on the built-in world, full size, 3 training replicates (estimated at about half an hour " +
+        "on 2 cores; `crossmon plan study --pilot runs/quickstart` estimates it for this machine); resumable",
       studySpec,
     ],
   ];

@@ -1,0 +1,35 @@
+/**
+ * The generated references are current: docs/cli.md is every command's help, schemas/*.schema.json the specs' JSON
+ * Schemas (regenerate with `npm run docs`); the examples name their schema, and validate against it.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import YAML from "yaml";
+import { generatedReferences } from "../../src/cli/reference.js";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+
+test("docs/cli.md and schemas/ are what the code generates (npm run docs)", () => {
+  for (const [path, text] of Object.entries(generatedReferences()))
+    assert.equal(readFileSync(join(ROOT, path), "utf8"), text, `${path} is stale: run npm run docs`);
+});
+
+test("each example names its spec's schema on its first line, and the schema knows its fields", () => {
+  const cases: [string, string][] = [
+    ["examples/experiment.yaml", "experiment"],
+    ["examples/transfer-to-inspect.yaml", "experiment"],
+    ["examples/train.yaml", "train"],
+  ];
+  for (const [file, kind] of cases) {
+    const text = readFileSync(join(ROOT, file), "utf8");
+    assert.equal(text.split("\n")[0], `# yaml-language-server: $schema=../schemas/${kind}.schema.json`, file);
+    const schema = JSON.parse(readFileSync(join(ROOT, "schemas", `${kind}.schema.json`), "utf8"));
+    // every top-level field the example writes is one the schema declares (and it allows no others)
+    assert.equal(schema.additionalProperties, false);
+    for (const k of Object.keys(YAML.parse(text))) assert.ok(k in schema.properties, `${file}: ${k}`);
+  }
+  const exp = JSON.parse(readFileSync(join(ROOT, "schemas", "experiment.schema.json"), "utf8"));
+  assert.ok("replicates" in exp.properties.experiments.properties.transfer.properties);
+});
