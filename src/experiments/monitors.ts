@@ -37,14 +37,16 @@ export function runMonitors(dir: string): Monitor[] {
     const plan = store.getMeta<Plan>("plan");
     if (!plan) throw new InputError("the store holds no plan", join(dir, "store.sqlite"));
     const out: Monitor[] = [];
-    for (const c of plan.train) {
-      const ref = store.result<ModelRef>(c.key);
+    // every name the plan gives a trained model: one model can answer to several (the quickstart's source:cyber is
+    // also in-domain:cyber_harm, the same training)
+    for (const [label, key] of Object.entries(plan.models)) {
+      const ref = key === null ? undefined : store.result<ModelRef>(key);
       if (!ref) continue;
       // a path the run wrote relative to where it ran is kept as written; one that exists from here is made whole
       const whole = (p: string | undefined) => (p && !isAbsolute(p) && existsSync(p) ? resolve(p) : p);
       out.push({
-        name: monitorName(c.label),
-        label: c.label,
+        name: monitorName(label),
+        label,
         ref: { ...ref, base: whole(ref.base)!, adapter: whole(ref.adapter) },
       });
     }
