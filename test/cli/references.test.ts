@@ -4,7 +4,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import YAML from "yaml";
 import { generatedReferences } from "../../src/cli/reference.js";
@@ -32,4 +34,20 @@ test("each example names its spec's schema on its first line, and the schema kno
   }
   const exp = JSON.parse(readFileSync(join(ROOT, "schemas", "experiment.schema.json"), "utf8"));
   assert.ok("replicates" in exp.properties.experiments.properties.transfer.properties);
+});
+
+test("docs/api is TypeDoc's reference of the library (src/index.ts) as the code stands", () => {
+  const out = mkdtempSync(join(tmpdir(), "crossmon-api-"));
+  const bin = join(ROOT, "node_modules", "typedoc", "bin", "typedoc");
+  const r = spawnSync(process.execPath, [bin, "--out", out], { cwd: ROOT, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  const list = (dir: string) => readdirSync(dir, { recursive: true, encoding: "utf8" }).sort();
+  const files = list(out);
+  assert.deepEqual(list(join(ROOT, "docs", "api")), files, "docs/api's files: run npm run docs");
+  for (const f of files.filter((x) => x.endsWith(".md")))
+    assert.equal(readFileSync(join(ROOT, "docs", "api", f), "utf8"), readFileSync(join(out, f), "utf8"), f);
+  assert.ok(
+    files.some((f) => /auroc/i.test(f)),
+    "the API's auroc is documented",
+  );
 });
