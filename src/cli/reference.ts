@@ -3,6 +3,8 @@
  * `npm run docs` writes them; a test fails when the committed ones are stale.
  */
 import type { Command } from "commander";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { SPEC_SCHEMAS, specJsonSchema } from "./commands/schema.js";
 import { buildProgram } from "./program.js";
 
@@ -27,9 +29,65 @@ export function cliReference(program: Command = buildProgram()): string {
   return out.join("\n");
 }
 
+interface BenchRecord {
+  bench: string;
+  args: string[];
+  commit: string;
+  cpu: string;
+  cores: number;
+  date: string;
+  node: string;
+  records: Record<string, unknown>[];
+}
+
+/** A JSON value's leaves as dotted keys (long arrays summarised by their length). */
+function leaves(v: unknown, prefix = ""): [string, string][] {
+  if (v === null || typeof v !== "object")
+    return [[prefix, typeof v === "number" ? String(+v.toPrecision(6)) : `${v}`]];
+  if (Array.isArray(v) && (v.length > 8 || v.some((x) => typeof x === "object")))
+    return [[prefix, `${v.length} items`]];
+  if (Array.isArray(v)) return [[prefix, v.join(", ")]];
+  return Object.entries(v).flatMap(([k, x]) => leaves(x, prefix ? `${prefix}.${k}` : k));
+}
+
+/** docs/benchmarks.md: every recorded bench run (bench/results/*.json, written by `npm run bench`), as tables. */
+export function benchmarksPage(dir = "bench/results"): string {
+  const out = [
+    "# Benchmarks",
+    "",
+    "Each table is one recorded run of `npm run bench -- NAME` (its JSON lines, as the bench printed them), with the",
+    "commit, CPU, cores and date it ran on; `npm run docs` renders this page from bench/results/. Speed figures are",
+    "ratios to a peer run in the same script on the same weights; see each bench's header comment for what it does.",
+    "",
+  ];
+  const files = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith(".json"))
+        .sort()
+    : [];
+  const benches = readdirSync("bench")
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => f.slice(0, -3))
+    .sort();
+  for (const f of files) {
+    const r = JSON.parse(readFileSync(join(dir, f), "utf8")) as BenchRecord;
+    const cmd = ["npm run bench --", r.bench, ...r.args].join(" ");
+    out.push(`## ${r.bench}`, "", `\`${cmd}\` · commit ${r.commit} · ${r.cpu} · ${r.cores} cores · ${r.date}`, "");
+    for (const rec of r.records) {
+      out.push("| figure | value |", "|---|---|");
+      for (const [k, v] of leaves(rec)) out.push(`| ${k} | ${v.replaceAll("|", "\\|")} |`);
+      out.push("");
+    }
+  }
+  const missing = benches.filter((b) => !files.includes(`${b}.json`));
+  if (missing.length)
+    out.push("## Not recorded yet", "", `No recorded run of: ${missing.map((b) => `\`${b}\``).join(", ")}.`, "");
+  return out.join("\n");
+}
+
 /** The generated files, by path from the repository root. */
 export function generatedReferences(): Record<string, string> {
-  const files: Record<string, string> = { "docs/cli.md": cliReference() };
+  const files: Record<string, string> = { "docs/cli.md": cliReference(), "docs/benchmarks.md": benchmarksPage() };
   for (const name of Object.keys(SPEC_SCHEMAS) as (keyof typeof SPEC_SCHEMAS)[])
     files[`schemas/${name}.schema.json`] = specJsonSchema(name);
   return files;
