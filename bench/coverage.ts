@@ -65,6 +65,21 @@ for (const s of settings) {
       `${f(c.gap).padEnd(14)} ${f(c.diff_trained).padEnd(16)} ${c.gap_withheld}`,
   );
 }
+// one JSON line per setting (what `npm run bench` records), then the goal setting's
+for (const s of settings) {
+  const c = results.get(s.join(","))!;
+  console.log(
+    JSON.stringify({
+      setting: `${s[0]} replicates, seed SD ${s[1]}`,
+      coverage_auroc: +share(c.auroc).toFixed(3),
+      coverage_diff: +share(c.diff).toFixed(3),
+      coverage_gap: +share(c.gap).toFixed(3),
+      coverage_diff_trained: +share(c.diff_trained).toFixed(3),
+      intervals: { auroc: c.auroc.of, diff: c.diff.of, gap: c.gap.of, diff_trained: c.diff_trained.of },
+      gaps_withheld: c.gap_withheld,
+    }),
+  );
+}
 const goal = results.get("3,0.03")!;
 console.log(
   JSON.stringify({
