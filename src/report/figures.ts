@@ -37,7 +37,8 @@ export function headline(r: Results): string {
     : "";
   const tp = r.counts.transfer_pairs;
   const pairPart = tp?.of
-    ? ` Of ${tp.of} source → held-out task pairs, ${tp.helps} clearly help and ${tp.hurts} clearly hurt against ` +
+    ? ` Of ${tp.of} source → held-out task pairs, ${tp.helps} clearly ${tp.helps === 1 ? "helps" : "help"} and ` +
+      `${tp.hurts} clearly ${tp.hurts === 1 ? "hurts" : "hurt"} against ` +
       "the untrained model (Holm's correction over the pairs)."
     : "";
   const { sizes, small } = r.test_sizes;

@@ -153,9 +153,11 @@ function matrixFinding(t: TransferResult): string {
     .filter((e) => e.gap)
     .map((e) => `${e.task} ${fmtCI(e.gap!)}`)
     .join(", ");
+  const nHelp = pairs.filter((p) => p.clear === "helps").length;
+  const nHurt = pairs.filter((p) => p.clear === "hurts").length;
   return (
-    `Of ${pairs.length} source → held-out task pairs, ${pairs.filter((p) => p.clear === "helps").length} clearly ` +
-    `help and ${pairs.filter((p) => p.clear === "hurts").length} clearly hurt against the untrained model ` +
+    `Of ${pairs.length} source → held-out task pairs, ${nHelp} clearly ${nHelp === 1 ? "helps" : "help"} and ` +
+    `${nHurt} clearly ${nHurt === 1 ? "hurts" : "hurt"} against the untrained model ` +
     `(paired AUROC difference, Holm's correction over the ${pairs.length})` +
     (helps ? `; helping: ${helps}` : "") +
     (hurts ? `; hurting: ${hurts}` : "") +
