@@ -3,7 +3,7 @@
  * (src/train/recipe-study.ts says what and how): the three phases' streams with conversations, questions and stories
  * SCALE times as many, the recipe, and every built-in task's test prompts for world seeds 0 and 1.
  *   npx tsx studies/pretrain-recipe/export.ts MODEL_DIR OUT_DIR [SCALE] [n] [KNOWLEDGE]
- * KNOWLEDGE: reference documents about the world's vocabulary (src/data/world/knowledge.ts), before scaling; the
+ * KNOWLEDGE: reference documents about the world's vocabulary (src/train/pretrain/knowledge.ts), before scaling; the
  * recipe's own is 0.
  */
 import { exportPretrainStudy } from "./recipe-study.js";

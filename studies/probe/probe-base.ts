@@ -8,12 +8,12 @@ import { loadModel } from "../../src/engine/io/checkpoint.js";
 import { HfTokenizer } from "../../src/engine/io/tokenizer.js";
 import { Renderer } from "../../src/formats/render.js";
 import { scoreNextTokens } from "../../src/engine/score.js";
-import { generateStoryQuestions } from "../../src/data/world/stories.js";
+import { generateStoryQuestions } from "../../src/train/pretrain/stories.js";
 import {
   generateComprehensionQuestions,
   generateReadingQuestions,
   type ReadingQuestion,
-} from "../../src/data/world/reading.js";
+} from "../../src/train/pretrain/reading.js";
 import { DEFAULT_ANSWERS, DEFAULT_LABELS } from "../../src/data/task.js";
 import { auroc } from "../../src/eval/auroc.js";
 

@@ -1,7 +1,7 @@
 /**
  * Does a base model read the question, or answer one it was trained on? For every built-in task, the same test texts
  * under the task's own prompt with its question swapped for each question the base model's curriculum asks about that
- * domain (`src/data/world/reading.ts`: comprehension questions, as asked and negated, and the generic reading
+ * domain (`src/train/pretrain/reading.ts`: comprehension questions, as asked and negated, and the generic reading
  * questions). Prints, per task, the AUROC of the task's own question; Spearman's ρ over the texts between its scores
  * and the mean score of all those other questions (each asked both ways, so the mean is the text's own pull towards
  * Yes, whatever is asked), with that mean's AUROC; and the single curriculum question whose scores are closest, beside
@@ -15,7 +15,7 @@ import { Renderer } from "../../src/formats/render.js";
 import { scoreNextTokens } from "../../src/engine/score.js";
 import { buildWorld, DEFAULT_WORLD_SIZE } from "../../src/data/world/index.js";
 import { splitTasks } from "../../src/data/splits.js";
-import { generateComprehensionQuestions, negateQuestion } from "../../src/data/world/reading.js";
+import { generateComprehensionQuestions, negateQuestion } from "../../src/train/pretrain/reading.js";
 import { TEXT_SLOT, type Example, type Task } from "../../src/data/task.js";
 import { auroc, spearman } from "../../src/eval/metrics.js";
 

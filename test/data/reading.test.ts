@@ -7,8 +7,8 @@ import {
   generateComprehensionQuestions,
   generateReadingQuestions,
   negateQuestion,
-} from "../../src/data/world/reading.js";
-import { generateStoryQuestions } from "../../src/data/world/stories.js";
+} from "../../src/train/pretrain/reading.js";
+import { generateStoryQuestions } from "../../src/train/pretrain/stories.js";
 
 const lastLine = (prompt: string) => prompt.slice(prompt.lastIndexOf("\n") + 1);
 const taskQuestions = WORLD_DOMAINS.flatMap((d) => d.tasks.map((t) => t.prompt.split(TEXT_SLOT).pop()!.trim()));

@@ -32,7 +32,7 @@ export interface PretrainOptions {
    * of a single-token answer (one token against a thinking trace's dozens: without it, answers are ~1% of the loss) */
   readingThinkingShare?: number;
   readingAnswerWeight?: number;
-  /** reference documents about the world's vocabulary (src/data/world/knowledge.ts) in the pretraining corpus; a
+  /** reference documents about the world's vocabulary (src/train/pretrain/knowledge.ts) in the pretraining corpus; a
    * quarter as many again in the reading phase */
   knowledgeSize?: number;
   minutes?: number;

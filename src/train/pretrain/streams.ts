@@ -8,13 +8,9 @@ import type { HfTokenizer } from "../../engine/io/tokenizer.js";
 import type { WeightedSequence } from "../../engine/sequences.js";
 import { generateWorldTexts } from "../../data/world/index.js";
 import { generateInstructionData } from "../../data/world/instructions.js";
-import {
-  generateComprehensionQuestions,
-  generateReadingQuestions,
-  type ReadingQuestion,
-} from "../../data/world/reading.js";
-import { generateStoryQuestions } from "../../data/world/stories.js";
-import { generateKnowledgeDocuments } from "../../data/world/knowledge.js";
+import { generateComprehensionQuestions, generateReadingQuestions, type ReadingQuestion } from "./reading.js";
+import { generateStoryQuestions } from "./stories.js";
+import { generateKnowledgeDocuments } from "./knowledge.js";
 import { DEFAULT_ANSWERS, DEFAULT_LABELS, type Task } from "../../data/task.js";
 import type { Renderer } from "../../formats/render.js";
 import type { PretrainOptions } from "./recipe.js";

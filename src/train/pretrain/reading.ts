@@ -4,10 +4,10 @@
  * about it, in the classification layouts, without ever asking an evaluation task's question.
  */
 import { deriveSeed } from "../../core/random.js";
-import { words } from "../text-features.js";
-import { Gen } from "./gen.js";
-import { generateWorldTexts, WORLD_DOMAINS } from "./index.js";
-import { TEXT_SLOT } from "../task.js";
+import { words } from "../../data/text-features.js";
+import { Gen } from "../../data/world/gen.js";
+import { generateWorldTexts, WORLD_DOMAINS } from "../../data/world/index.js";
+import { TEXT_SLOT } from "../../data/task.js";
 
 export interface ReadingQuestion {
   id: string;

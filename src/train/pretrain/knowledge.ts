@@ -11,7 +11,7 @@
  * written knowing the evaluation's concepts (models/crossmon-base/README.md says so).
  */
 import { deriveSeed } from "../../core/random.js";
-import { Gen } from "./gen.js";
+import { Gen } from "../../data/world/gen.js";
 
 /** A topic: the terms it explains and sentences that explain them (each sentence stands alone). */
 interface Topic {

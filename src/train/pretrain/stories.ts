@@ -13,8 +13,8 @@
  * evaluation questions use, as a real base model knows them from pretraining, never a task's question with its labels.
  */
 import { deriveSeed } from "../../core/random.js";
-import { Gen, capitalise } from "./gen.js";
-import { TEXT_SLOT } from "../task.js";
+import { Gen, capitalise } from "../../data/world/gen.js";
+import { TEXT_SLOT } from "../../data/task.js";
 import type { ReadingQuestion } from "./reading.js";
 
 const NAMES = [
