@@ -73,10 +73,32 @@ export function benchmarksPage(dir = "bench/results"): string {
     const r = JSON.parse(readFileSync(join(dir, f), "utf8")) as BenchRecord;
     const cmd = ["npm run bench --", r.bench, ...r.args].join(" ");
     out.push(`## ${r.bench}`, "", `\`${cmd}\` · commit ${r.commit} · ${r.cpu} · ${r.cores} cores · ${r.date}`, "");
-    for (const rec of r.records) {
-      out.push("| figure | value |", "|---|---|");
-      for (const [k, v] of leaves(rec)) out.push(`| ${k} | ${v.replaceAll("|", "\\|")} |`);
+    // records with the same fields (one per setting, say) as one table, a row each; others as a table of their own
+    const cell = (v: string) => v.replaceAll("|", "\\|");
+    for (let i = 0; i < r.records.length; ) {
+      const keys = leaves(r.records[i]).map(([k]) => k);
+      let j = i + 1;
+      while (
+        j < r.records.length &&
+        leaves(r.records[j])
+          .map(([k]) => k)
+          .join() === keys.join()
+      )
+        j++;
+      if (j - i > 1) {
+        out.push(`| ${keys.join(" | ")} |`, `|${keys.map(() => "---").join("|")}|`);
+        for (const rec of r.records.slice(i, j))
+          out.push(
+            `| ${leaves(rec)
+              .map(([, v]) => cell(v))
+              .join(" | ")} |`,
+          );
+      } else {
+        out.push("| figure | value |", "|---|---|");
+        for (const [k, v] of leaves(r.records[i])) out.push(`| ${k} | ${cell(v)} |`);
+      }
       out.push("");
+      i = j;
     }
   }
   const missing = benches.filter((b) => !files.includes(`${b}.json`));
