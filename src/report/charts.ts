@@ -24,7 +24,15 @@ export async function toSvg(spec: Record<string, unknown>): Promise<string> {
 /** An interval as a chart row's fields; over replicates, each replicate's value too (drawn as dots). */
 const ci = (i: Interval) => ({ value: i.value, lo: i.lo, hi: i.hi, ...(i.replicates ? { reps: i.replicates } : {}) });
 
-export function heatmap(rows: Row[], x: string, y: string, value: string, title: string): Record<string, unknown> {
+/** A grid of values; `rows` orders the y categories (default: as they first appear in the data). */
+export function heatmap(
+  rows: Row[],
+  x: string,
+  y: string,
+  value: string,
+  title: string,
+  order?: string[],
+): Record<string, unknown> {
   return {
     title,
     data: { values: rows },
@@ -33,7 +41,7 @@ export function heatmap(rows: Row[], x: string, y: string, value: string, title:
     encoding: {
       // long task names run into each other level: slanted, never cut
       x: { field: x, type: "nominal", title: null, axis: { labelAngle: -30, labelLimit: 0 } },
-      y: { field: y, type: "nominal", title: null, sort: null },
+      y: { field: y, type: "nominal", title: null, sort: order ?? null },
     },
     layer: [
       {

@@ -247,6 +247,13 @@ function section(r: TransferResult & { finding: string }, a: Analysis): Section 
       "source",
       "auroc",
       "AUROC by training source (rows) and held-out task (columns); ▲/▼: clearly above/below untrained (Holm)",
+      // untrained first, the sources in the spec's order, in-domain last (a source missing from a column's row, the
+      // target's own domain, must not move it)
+      [
+        "untrained",
+        ...new Set([...r.single_sources, ...r.eval_tasks.flatMap((e) => e.sources.map((s) => s.name))]),
+        "in-domain",
+      ],
     ),
   });
   for (const e of r.eval_tasks) {
