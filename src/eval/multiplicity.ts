@@ -10,10 +10,15 @@ import type { Interval } from "./metrics.js";
 
 const Z95 = 1.959963984540054;
 
+/** An interval's standard error: its own (over replicates), or its width over 2 × 1.96 (a bootstrap interval). */
+export function intervalSe(i: Interval): number {
+  return i.se ?? (i.hi - i.lo) / (2 * Z95);
+}
+
 /** The two-sided p-value of "the value differs from nullValue"; 1 where the interval has no width to measure by. */
 export function pFromInterval(i: Interval, nullValue: number): number {
   // an interval over replicates carries its standard error and degrees of freedom: Student's t, not the normal
-  const se = i.se ?? (i.hi - i.lo) / (2 * Z95);
+  const se = intervalSe(i);
   if (!(se > 0) || !Number.isFinite(i.value)) return 1;
   const z = Math.abs(i.value - nullValue) / se;
   return Math.min(1, 2 * (1 - (i.df !== undefined ? tCdf(z, i.df) : normalCdf(z))));

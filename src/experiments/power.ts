@@ -7,6 +7,7 @@
  * seeds (the untrained model has none), both measured on a pilot run or the stated defaults.
  */
 import { tQuantile } from "../eval/distributions.js";
+import { intervalSe } from "../eval/multiplicity.js";
 import { diffOver } from "../eval/replicated.js";
 import { Analysis } from "./analyze.js";
 import { CellClock } from "./eta.js";
@@ -87,7 +88,7 @@ export function pilotVariances(run: RunContext): Variances {
       const reps = d.replicates;
       const k = reps?.length ?? 1;
       const vSeed = reps ? variance(reps) : 0;
-      const se = d.se ?? (d.hi - d.lo) / (2 * 1.96);
+      const se = intervalSe(d);
       tests.push(Math.sqrt(Math.max(0, se * se - vSeed / k) * u.labels.length));
       if (reps) seeds.push(Math.sqrt(vSeed));
     }

@@ -3,7 +3,7 @@
  * untrained model and the in-domain reference; gap recovered = (source − untrained) / (in-domain − untrained).
  */
 import { z } from "zod";
-import { holm, pFromInterval } from "../../eval/multiplicity.js";
+import { holm, intervalSe, pFromInterval } from "../../eval/multiplicity.js";
 import type { Interval } from "../../eval/metrics.js";
 import { aurocOver, diffOver, gapOver } from "../../eval/replicated.js";
 import { rocCurve } from "../../eval/metrics.js";
@@ -57,7 +57,7 @@ export interface TransferResult {
  */
 export const GAP_MIN_Z = 4;
 export function gapIsGiven(gap: Interval): boolean {
-  const se = gap.se ?? (gap.hi - gap.lo) / (2 * 1.96);
+  const se = intervalSe(gap);
   return gap.value > 0 && se > 0 && gap.value / se >= GAP_MIN_Z;
 }
 
@@ -184,7 +184,7 @@ function finding(t: TransferResult): string {
       // a share of a gap that is not clearly there is noise over noise: say so, and give the sources' changes;
       // "no clear gap" is a statement of power, so say what size of gap could go unseen at this size
       if (!singles.some((s) => s.gap)) {
-        const unseen = 2.8 * (r.gap.se ?? (r.gap.hi - r.gap.lo) / (2 * 1.96));
+        const unseen = 2.8 * intervalSe(r.gap);
         return (
           `On ${r.task} (${r.n} test examples), in-domain training ` +
           (r.gap.lo > 0 ? "beats the untrained model, but by too little to divide by " : "does not clearly beat ") +
