@@ -7,59 +7,23 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { LocalBackend } from "../backends/local.js";
 import { DEFAULT_ANSWERS, DEFAULT_LABELS, TEXT_SLOT, type Task } from "../data/task.js";
-import type { ChatMessage } from "../engine/io/tokenizer.js";
 import { generate } from "../engine/generate.js";
 import { nextTokenLogprobs } from "../engine/score.js";
 import { Renderer } from "../formats/render.js";
-import { topIds } from "./top-logprobs.js";
 import { answerProbability } from "../eval/answer-probability.js";
-
-export interface ThreadOptions {
-  model: string;
-  adapter?: string;
-  /** the renderer's budget for a classify prompt (longer texts lose their middle) */
-  maxTokens: number;
-  /** the longest chat or completion prompt accepted; 0 = the model's context */
-  maxPromptTokens: number;
-}
-
-export interface ClassifyItem {
-  prompt: string;
-  text?: string;
-  messages?: ChatMessage[];
-  positive?: string;
-  negative?: string;
-}
-
-export interface GenerateParams {
-  /** resolved by the server's request schemas (each endpoint's default there) */
-  max_tokens: number;
-  temperature?: number;
-  top_p?: number;
-  seed?: number;
-  stop?: string | string[];
-}
-
-/** What the server asks of the model's thread (each message also carries an id, which its answer repeats). */
-export type ThreadJob =
-  | { op: "classify"; items: ClassifyItem[] }
-  | { op: "chat"; messages: ChatMessage[]; params: GenerateParams; topLogprobs: number }
-  | { op: "completion"; prompt: string; params: GenerateParams; topLogprobs: number };
-export type ThreadRequest = ThreadJob & { id: number };
-
-export type ThreadAnswer =
-  | { id: number; ok: true; result: unknown }
-  | { id: number; ok: false; status: number; message: string };
-
-/** A refusal with its HTTP status, decided before the model does any work. */
-export class Refusal extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import {
+  Refusal,
+  type ClassifyItem,
+  type ClassifyOutcome,
+  type GenerateParams,
+  type Generated,
+  type ThreadAnswer,
+  type ThreadOptions,
+  type ThreadRequest,
+  type ThreadResult,
+  type ThreadStartup,
+} from "./thread-protocol.js";
+import { topIds } from "./top-logprobs.js";
 
 const o = workerData as ThreadOptions;
 const backend = new LocalBackend();
@@ -123,7 +87,7 @@ function start() {
     return { task, r };
   };
 
-  const classify = (items: ClassifyItem[]) => {
+  const classify = (items: ClassifyItem[]): ClassifyOutcome[] => {
     const rendered = items.map((item) => {
       try {
         return classifyOne(item);
@@ -152,7 +116,7 @@ function start() {
       const { p, mass } = answered;
       return {
         p_positive: p,
-        label: p >= 0.5 ? "positive" : "negative",
+        label: p >= 0.5 ? ("positive" as const) : ("negative" as const),
         answer: p >= 0.5 ? task.answers.positive : task.answers.negative,
         mass,
         truncated: r.truncated,
@@ -161,7 +125,7 @@ function start() {
     });
   };
 
-  const generateFor = (ids: number[], params: GenerateParams, k: number) => {
+  const generateFor = (ids: number[], params: GenerateParams, k: number): Generated => {
     const maxNew = params.max_tokens;
     checkPrompt(ids.length, maxNew);
     const steps: { id: number; lp: Float32Array }[] = [];
@@ -184,40 +148,50 @@ function start() {
             top_logprobs: topLogprobs(s.lp, k),
           }))
         : null;
-    return { text: g.text ?? "", finishReason: g.finishReason, completionTokens: g.ids.length, content };
+    return {
+      kind: "generated",
+      promptTokens: ids.length,
+      text: g.text ?? "",
+      finishReason: g.finishReason,
+      completionTokens: g.ids.length,
+      content,
+    };
   };
 
-  const handle = (q: ThreadRequest): unknown => {
-    if (q.op === "classify") return classify(q.items);
+  const handle = (q: ThreadRequest): ThreadResult => {
+    if (q.op === "classify") return { op: q.op, result: classify(q.items) };
     if (q.op === "chat") {
       const ids = tok.encodeChat(q.messages, { addGenerationPrompt: true });
-      return { promptTokens: ids.length, ...generateFor(ids, q.params, q.topLogprobs) };
+      return { op: q.op, result: generateFor(ids, q.params, q.topLogprobs) };
     }
     const ids = tok.encode(q.prompt);
     if (q.params.max_tokens === 0) {
       // only the next-token distribution (as a 1-token scoring call would need)
       checkPrompt(ids.length, 0);
       const [lp] = nextTokenLogprobs(model, [ids], 1);
-      return { promptTokens: ids.length, next: topLogprobs(lp, Math.max(1, q.topLogprobs)) };
+      const next = topLogprobs(lp, Math.max(1, q.topLogprobs));
+      return { op: q.op, result: { kind: "next", promptTokens: ids.length, next } };
     }
-    return { promptTokens: ids.length, ...generateFor(ids, q.params, q.topLogprobs) };
+    return { op: q.op, result: generateFor(ids, q.params, q.topLogprobs) };
   };
 
   parentPort?.on("message", (q: ThreadRequest) => {
     let answer: ThreadAnswer;
     try {
-      answer = { id: q.id, ok: true, result: handle(q) };
+      answer = { id: q.id, ok: true, ...handle(q) };
     } catch (e) {
       const status = e instanceof Refusal ? e.status : 500;
       answer = { id: q.id, ok: false, status, message: (e as Error).message };
     }
     parentPort?.postMessage(answer);
   });
-  parentPort?.postMessage({ ready: true, context, promptLimit });
+  const ready: ThreadStartup = { ready: true, context, promptLimit };
+  parentPort?.postMessage(ready);
 }
 
 try {
   start();
 } catch (e) {
-  parentPort?.postMessage({ failed: (e as Error).message });
+  const failed: ThreadStartup = { failed: (e as Error).message };
+  parentPort?.postMessage(failed);
 }

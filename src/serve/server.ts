@@ -18,9 +18,23 @@ import { InputError } from "../core/errors.js";
 import { hostAllowed, hostRefusal } from "../core/host-check.js";
 import { threadEntry } from "../core/thread-entry.js";
 import { TEXT_SLOT } from "../data/task.js";
-import type { ClassifyItem, GenerateParams, ThreadAnswer, ThreadJob, ThreadOptions } from "./model-thread.js";
+import { AdmissionQueue, expandedLength } from "./admission.js";
+import { HttpError, typeOfStatus } from "./http-error.js";
 import { responseId } from "./response-id.js";
+import { chatCompletion, classification, errorBody, modelList, textCompletion } from "./responses.js";
 import { ChatRequest, ClassifyRequest, CompletionRequest, DEFAULT_MAX_TOKENS } from "./schemas.js";
+import {
+  isItemError,
+  type ClassifyItem,
+  type ClassifyOutcome,
+  type GenerateParams,
+  type Generated,
+  type NextTokens,
+  type ThreadJob,
+  type ThreadMessage,
+  type ThreadOptions,
+  type ThreadResult,
+} from "./thread-protocol.js";
 
 export interface ServeOptions {
   /** model folder or hub id */
@@ -56,23 +70,11 @@ export const SERVE_DEFAULTS = {
   maxConnections: 256,
 };
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly type = "invalid_request_error",
-  ) {
-    super(message);
-  }
-}
-
+/** An answer the server waits for from the model's thread. */
 interface Pending {
-  resolve: (v: unknown) => void;
+  resolve: (v: ThreadResult) => void;
   reject: (e: unknown) => void;
 }
-
-type Job = { request: ThreadJob } & Pending;
-type ClassifyJob = { item: ClassifyItem } & Pending;
 
 export class MonitorServer {
   readonly name: string;
@@ -81,11 +83,8 @@ export class MonitorServer {
   private ready: Promise<void> | null = null;
   private answers = new Map<number, Pending>();
   private nextId = 1;
-  private classifyQueue: ClassifyJob[] = [];
-  private jobs: Job[] = [];
-  private busy = false;
+  private readonly queue: AdmissionQueue;
   private closing = false;
-  private paused = false;
   /** requests read and not yet answered (a shutdown waits for them) */
   private open = 0;
   private created = Math.floor(Date.now() / 1000);
@@ -95,10 +94,10 @@ export class MonitorServer {
     const parts = (o.adapter ?? o.model).replace(/\/+$/, "").split("/");
     const last = parts.pop();
     this.name = o.name ?? ((o.adapter && last === "adapter" ? parts.pop() : last) || "model");
-  }
-
-  private get queued(): number {
-    return this.classifyQueue.length + this.jobs.length;
+    this.queue = new AdmissionQueue((items) => this.classifyOnThread(items), {
+      maxQueue: o.maxQueue,
+      maxBatch: o.maxBatch,
+    });
   }
 
   /** Starts the model's thread; resolves once the model is loaded, or rejects with why it could not be. */
@@ -112,14 +111,14 @@ export class MonitorServer {
     const thread = new Worker(threadEntry(import.meta.url, "model-thread"), { workerData: data });
     this.thread = thread;
     return new Promise((resolve, reject) => {
-      thread.on("message", (m: ThreadAnswer | { ready: true } | { failed: string }) => {
+      thread.on("message", (m: ThreadMessage) => {
         if ("ready" in m) return resolve();
         if ("failed" in m) return reject(new InputError(m.failed));
         const p = this.answers.get(m.id);
         this.answers.delete(m.id);
         if (!p) return;
-        if (m.ok) p.resolve(m.result);
-        else p.reject(new HttpError(m.status, m.message, m.status >= 500 ? "server_error" : "invalid_request_error"));
+        if (m.ok) p.resolve(m);
+        else p.reject(new HttpError(m.status, m.message, typeOfStatus(m.status)));
       });
       // a thread that fails or ends answers what it owed with a 500, and later requests with a 503 (never a hang)
       const gone = (why: string) => {
@@ -139,7 +138,7 @@ export class MonitorServer {
     });
   }
 
-  private ask(request: ThreadJob): Promise<unknown> {
+  private ask(request: ThreadJob): Promise<ThreadResult> {
     const thread = this.thread;
     if (!thread) return Promise.reject(new HttpError(503, "the model is not loaded", "server_error"));
     const id = this.nextId++;
@@ -147,6 +146,25 @@ export class MonitorServer {
       this.answers.set(id, { resolve, reject });
       thread.postMessage({ ...request, id });
     });
+  }
+
+  private async classifyOnThread(items: ClassifyItem[]): Promise<ClassifyOutcome[]> {
+    const a = await this.ask({ op: "classify", items });
+    if (a.op !== "classify") throw new HttpError(500, `the model thread answered ${a.op} to classify`, "server_error");
+    return a.result;
+  }
+
+  private async chatOnThread(job: Extract<ThreadJob, { op: "chat" }>): Promise<Generated> {
+    const a = await this.ask(job);
+    if (a.op !== "chat") throw new HttpError(500, `the model thread answered ${a.op} to chat`, "server_error");
+    return a.result;
+  }
+
+  private async completionOnThread(job: Extract<ThreadJob, { op: "completion" }>): Promise<Generated | NextTokens> {
+    const a = await this.ask(job);
+    if (a.op !== "completion")
+      throw new HttpError(500, `the model thread answered ${a.op} to completion`, "server_error");
+    return a.result;
   }
 
   private checkModel(model: string | undefined): void {
@@ -164,153 +182,59 @@ export class MonitorServer {
     );
   }
 
-  private admit(): void {
-    if (this.closing) throw new HttpError(503, "the server is shutting down", "server_error");
-    if (this.queued >= (this.o.maxQueue ?? 256))
-      throw new HttpError(429, "the request queue is full; retry later", "rate_limit_error");
-  }
-
   /** Stops taking work from the queue (requests still queue, up to the limit); for maintenance and tests. */
   pause(): void {
-    this.paused = true;
+    this.queue.pause();
   }
 
   resume(): void {
-    this.paused = false;
-    this.pump();
+    this.queue.resume();
   }
 
-  /** One request at a time on the model's thread, classify batches first. */
-  private pump(): void {
-    if (this.busy || this.paused) return;
-    if (this.classifyQueue.length) {
-      const batch = this.classifyQueue.splice(0, this.o.maxBatch ?? 16);
-      this.busy = true;
-      this.ask({ op: "classify", items: batch.map((j) => j.item) })
-        .then((results) =>
-          (results as ({ error: string; status: number } | Record<string, unknown>)[]).forEach((r, i) => {
-            if ("error" in r) batch[i].reject(new HttpError(r.status as number, r.error as string));
-            else batch[i].resolve({ ...r, model: this.name });
-          }),
-        )
-        .catch((e) => {
-          for (const j of batch) j.reject(e);
-        })
-        .finally(() => this.done());
-    } else if (this.jobs.length) {
-      const j = this.jobs.shift() as Job;
-      this.busy = true;
-      this.ask(j.request)
-        .then(j.resolve, j.reject)
-        .finally(() => this.done());
-    }
-  }
-
-  private done(): void {
-    this.busy = false;
-    this.pump();
-  }
-
-  private enqueue(request: ThreadJob): Promise<unknown> {
-    this.admit();
-    return new Promise((resolve, reject) => {
-      this.jobs.push({ request, resolve, reject });
-      this.pump();
-    });
-  }
-
-  private classify(req: z.infer<typeof ClassifyRequest>): Promise<unknown> {
-    this.admit();
-    // a template that repeats {text} multiplies it: refuse what would expand past the body limit, before any work
-    const slots = Math.max(1, req.prompt.split(TEXT_SLOT).length - 1);
+  private async classify(req: z.infer<typeof ClassifyRequest>) {
+    this.queue.admit();
     const textLength = req.text?.length ?? (req.messages ?? []).reduce((s, m) => s + m.content.length, 0);
-    const expanded = req.prompt.length + slots * textLength;
+    const { slots, length } = expandedLength(req.prompt, TEXT_SLOT, textLength);
     const limit = this.o.maxBodyBytes ?? 1 << 20;
-    if (expanded > limit)
+    if (length > limit)
       throw new HttpError(
         400,
-        `field "prompt": {text} appears ${slots} times, expanding the request to ${expanded} characters ` +
+        `field "prompt": {text} appears ${slots} times, expanding the request to ${length} characters ` +
           `(at most ${limit})`,
       );
-    const item: ClassifyItem = {
+    const outcome = await this.queue.classify({
       prompt: req.prompt,
       text: req.text,
       messages: req.messages,
       positive: req.positive,
       negative: req.negative,
-    };
-    return new Promise((resolve, reject) => {
-      this.classifyQueue.push({ item, resolve, reject });
-      this.pump();
     });
+    if (isItemError(outcome)) throw new HttpError(outcome.status, outcome.error, typeOfStatus(outcome.status));
+    return classification(this.name, outcome);
+  }
+
+  private stamp(prefix: "chatcmpl" | "cmpl") {
+    return { id: responseId(prefix), created: Math.floor(Date.now() / 1000), model: this.name };
   }
 
   private async chat(body: z.infer<typeof ChatRequest>) {
     const max_tokens = body.max_completion_tokens ?? body.max_tokens ?? DEFAULT_MAX_TOKENS.chat;
     const params: GenerateParams = { ...body, max_tokens };
-    const k = body.logprobs ? (body.top_logprobs ?? 0) : -1;
-    const r = (await this.enqueue({ op: "chat", messages: body.messages, params, topLogprobs: k })) as Generated;
-    return {
-      id: responseId("chatcmpl"),
-      object: "chat.completion",
-      created: Math.floor(Date.now() / 1000),
-      model: this.name,
-      choices: [
-        {
-          index: 0,
-          message: { role: "assistant", content: r.text },
-          logprobs: r.content ? { content: r.content } : null,
-          finish_reason: r.finishReason,
-        },
-      ],
-      usage: usage(r.promptTokens, r.completionTokens),
-    };
+    const topLogprobs = body.logprobs ? (body.top_logprobs ?? 0) : -1;
+    const job = { op: "chat" as const, messages: body.messages, params, topLogprobs };
+    const r = await this.queue.run(() => this.chatOnThread(job));
+    return chatCompletion(this.stamp("chatcmpl"), r);
   }
 
   private async completion(body: z.infer<typeof CompletionRequest>) {
-    const k = body.logprobs ?? -1;
-    const r = (await this.enqueue({
-      op: "completion",
+    const job = {
+      op: "completion" as const,
       prompt: body.prompt,
       params: { ...body, max_tokens: body.max_tokens ?? DEFAULT_MAX_TOKENS.completion },
-      topLogprobs: k,
-    })) as Generated;
-    const base = {
-      id: responseId("cmpl"),
-      object: "text_completion",
-      created: Math.floor(Date.now() / 1000),
+      topLogprobs: body.logprobs ?? -1,
     };
-    if (r.next) {
-      // max_tokens 0: only the next-token distribution (as a 1-token scoring call would need)
-      const top = Object.fromEntries(r.next.map((t) => [t.token, t.logprob]));
-      return {
-        ...base,
-        model: this.name,
-        choices: [
-          {
-            index: 0,
-            text: "",
-            logprobs: { tokens: [], token_logprobs: [], top_logprobs: [top], text_offset: [] },
-            finish_reason: "length",
-          },
-        ],
-        usage: usage(r.promptTokens, 0),
-      };
-    }
-    const logprobs = r.content
-      ? {
-          tokens: r.content.map((c) => c.token),
-          token_logprobs: r.content.map((c) => c.logprob),
-          top_logprobs: r.content.map((c) => Object.fromEntries(c.top_logprobs.map((t) => [t.token, t.logprob]))),
-          text_offset: [],
-        }
-      : null;
-    return {
-      ...base,
-      model: this.name,
-      choices: [{ index: 0, text: r.text, logprobs, finish_reason: r.finishReason }],
-      usage: usage(r.promptTokens, r.completionTokens),
-    };
+    const r = await this.queue.run(() => this.completionOnThread(job));
+    return textCompletion(this.stamp("cmpl"), r);
   }
 
   private async body(req: IncomingMessage): Promise<unknown> {
@@ -351,12 +275,8 @@ export class MonitorServer {
       if (!hostAllowed(req.headers.host, req.socket.localAddress, this.o.allowedHosts))
         throw new HttpError(403, hostRefusal(req.headers.host ?? ""));
       const url = (req.url ?? "/").split("?")[0];
-      if (req.method === "GET" && url === "/v1/models")
-        return send(200, {
-          object: "list",
-          data: [{ id: this.name, object: "model", created: this.created, owned_by: "crossmon" }],
-        });
-      if (req.method === "GET" && url === "/health") return send(200, { ok: true, queued: this.queued });
+      if (req.method === "GET" && url === "/v1/models") return send(200, modelList(this.name, this.created));
+      if (req.method === "GET" && url === "/health") return send(200, { ok: true, queued: this.queue.queued });
       if (req.method !== "POST")
         throw new HttpError(url.startsWith("/v1/") ? 405 : 404, `${req.method} ${url} is not supported`);
       const routes: Record<string, (b: unknown) => Promise<unknown>> = {
@@ -387,7 +307,7 @@ export class MonitorServer {
     } catch (e) {
       const err = e instanceof HttpError ? e : new HttpError(500, (e as Error).message, "server_error");
       if (err.status >= 500) this.o.log?.(`error: ${err.message}`);
-      if (!res.headersSent) send(err.status, { error: { message: err.message, type: err.type, code: err.status } });
+      if (!res.headersSent) send(err.status, errorBody(err.status, err.message, err.type));
     } finally {
       this.open--;
     }
@@ -449,28 +369,12 @@ export class MonitorServer {
    */
   async close(): Promise<void> {
     this.closing = true;
+    this.queue.close();
     this.server?.close();
     this.server?.closeIdleConnections?.();
-    while (this.queued || this.busy || this.open) await new Promise((r) => setTimeout(r, 10));
+    while (!this.queue.idle || this.open) await new Promise((r) => setTimeout(r, 10));
     this.server?.closeAllConnections?.();
     await this.thread?.terminate();
     this.thread = null;
   }
-}
-
-/**
- * The thread's module: built, the .js beside this file; from source, the .ts, which a worker cannot load by itself
- * (it does not inherit the parent's loader), so a one-line entry registers tsx's loader in the thread first.
- */
-interface Generated {
-  promptTokens: number;
-  completionTokens: number;
-  text: string;
-  finishReason: string;
-  content: { token: string; logprob: number; top_logprobs: { token: string; logprob: number }[] }[] | null;
-  next?: { token: string; logprob: number }[];
-}
-
-function usage(prompt: number, completion: number) {
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }
