@@ -50,37 +50,78 @@ interface Layer {
   rope: "full" | "local";
 }
 
-/** An RMSNorm's input and 1/rms, kept for its backward pass. */
+/** An RMSNorm's parameter, input and 1/rms, kept for its backward pass. */
 interface NormTape {
+  param: Param;
   x: Float32Array;
   rstd: Float32Array;
 }
 
-interface LayerTape {
-  attnIn: NormTape | null;
-  qPre: Float32Array | null;
-  kPre: Float32Array | null;
-  rstdQ: Float32Array | null;
-  rstdK: Float32Array | null;
+/** A linear module and what its forward kept. */
+interface Taped {
+  by: Linear;
+  tape: LinearTape;
+}
+
+/** The q/k norms' inputs and 1/rms (Qwen3, Gemma 3 per head; OLMo 2 over all heads). */
+interface QkNormTape {
+  q: NormTape;
+  k: NormTape;
+  /** rows and width each norm ran over */
+  qShape: [number, number];
+  kShape: [number, number];
+}
+
+/** What the attention block's backward needs from its forward. */
+interface AttentionTape {
+  inNorm: NormTape | null;
+  /** q, k and v from one fused product (Phi-3), or from three */
+  projection: { qkv: Taped } | { q: Taped; k: Taped; v: Taped };
+  qkNorm: QkNormTape | null;
+  /** q and k after norm and rope, v, and the attention probabilities [B, heads, T, T] */
   q: Float32Array;
   k: Float32Array;
   v: Float32Array;
   probs: Float32Array;
-  attnOut: NormTape | null;
-  mlpIn: NormTape | null;
+  o: Taped;
+  outNorm: NormTape | null;
+}
+
+/** What the MLP block's backward needs from its forward. */
+interface MlpTape {
+  inNorm: NormTape | null;
+  projection: { gateUp: Taped } | { gate: Taped; up: Taped };
   gate: Float32Array;
   up: Float32Array;
-  mlpOut: NormTape | null;
-  lin: Record<string, LinearTape>;
+  down: Taped;
+  outNorm: NormTape | null;
+}
+
+interface LayerTape {
+  attention: AttentionTape;
+  mlp: MlpTape;
+}
+
+/** One forward pass's shape, shared by its blocks. */
+interface Pass {
+  batch: Batch;
+  B: number;
+  T: number;
+  N: number;
+  /** where the batch starts in its sequences (the cache's length) */
+  pos0: number;
+  cache: KVCache | undefined;
+  train: boolean;
+  rng: Rng | null;
 }
 
 export interface Tape {
   batch: Batch;
   rows: Int32Array;
   layers: LayerTape[];
+  /** the final norm's output, the LM head's input */
   hFinal: Float32Array;
-  rstdF: Float32Array;
-  hSel: Float32Array;
+  finalNorm: NormTape;
   /** the soft-capped logits (Gemma 2), for the cap's backward */
   capped: Float32Array | null;
 }
@@ -245,19 +286,11 @@ export class Transformer {
     const out = this.buffer(role, rows * dim);
     const rstd = this.buffer(`${role}.rstd`, rows);
     this.k.rmsnormForward(out, rstd, x, this.scaleOf(p), rows, dim, this.config.rmsEps);
-    return [out, { x, rstd }];
+    return [out, { param: p, x, rstd }];
   }
 
-  private normBackward(
-    p: Param,
-    t: NormTape,
-    dout: Float32Array,
-    dx: Float32Array,
-    rows: number,
-    dim: number,
-    acc: boolean,
-  ) {
-    this.k.rmsnormBackward(dx, p.grad, dout, t.x, this.scaleOf(p), t.rstd, rows, dim, acc);
+  private normBackward(t: NormTape, dout: Float32Array, dx: Float32Array, rows: number, dim: number, acc: boolean) {
+    this.k.rmsnormBackward(dx, t.param.grad, dout, t.x, this.scaleOf(t.param), t.rstd, rows, dim, acc);
   }
 
   /**
@@ -276,14 +309,12 @@ export class Transformer {
     const { B, T } = batch;
     const N = B * T;
     const d = c.hidden;
-    const I = c.intermediate;
-    const qDim = c.heads * c.headDim;
-    const kvDim = c.kvHeads * c.headDim;
     const pos0 = cache ? cache.length : 0;
     if (cache && cache.length + T > cache.capacity)
       throw new Error(`KV cache full: ${cache.length} + ${T} > ${cache.capacity}`);
     if (cache && cache.B !== B) throw new Error(`KV cache holds ${cache.B} sequences, batch has ${B}`);
     this.ensureRope(pos0 + T);
+    const pass: Pass = { batch, B, T, N, pos0, cache, train, rng: train ? this.rng : null };
 
     // embedding (Gemma scales it by √hidden)
     let h = this.buffer(train ? "tape.h" : "h", N * d);
@@ -296,155 +327,12 @@ export class Transformer {
     if (c.embedScale !== 1) k.scaleInPlace(h, c.embedScale, N * d);
 
     const layerTapes: LayerTape[] = [];
-    const rng = train ? this.rng : null;
     for (let li = 0; li < c.layers; li++) {
-      const L = this.layers[li];
-      // a training forward's activations stay in its tape: each layer has its own
-      const role = (r: string) => (train ? `tape.${li}.${r}` : r);
-      const buf = (r: string, n: number) => this.buffer(role(r), n);
-      const lin: Record<string, LinearTape> = {};
-      const keep = (name: string, t: LinearTape | null) => {
-        if (t) lin[name] = t;
-      };
-      // --- attention block: h = h + [norm](o(attn(rope(q), rope(k), v))) of x = [norm](h)
-      const [x1, attnIn] = L.attnIn ? this.normForward(L.attnIn, h, N, d, role("x1")) : [h, null];
-      let q: Float32Array = buf("q", N * qDim);
-      let kk: Float32Array = buf("k", N * kvDim);
-      const v: Float32Array = buf("v", N * kvDim);
-      if (L.qkv) {
-        const qkv = buf("qkv", N * (qDim + 2 * kvDim));
-        keep("qkv", L.qkv.forward(k, x1, N, qkv, train, rng));
-        splitColumnsInto(qkv, N, [q, kk, v], [qDim, kvDim, kvDim]);
-      } else if (!train && L.q && L.k && L.v && adjacentRows([L.q.weight, L.k.weight, L.v.weight])) {
-        const qkv = buf("qkv", N * (qDim + 2 * kvDim));
-        const W = L.q.weight.data;
-        k.sgemm(
-          false,
-          true,
-          N,
-          qDim + 2 * kvDim,
-          d,
-          1,
-          x1,
-          d,
-          new Float32Array(W.buffer, W.byteOffset, (qDim + 2 * kvDim) * d),
-          d,
-          0,
-          qkv,
-          qDim + 2 * kvDim,
-        );
-        splitColumnsInto(qkv, N, [q, kk, v], [qDim, kvDim, kvDim]);
-        L.q.finishInference(k, x1, N, q);
-        L.k.finishInference(k, x1, N, kk);
-        L.v.finishInference(k, x1, N, v);
-      } else {
-        keep("q", L.q?.forward(k, x1, N, q, train, rng) ?? null);
-        keep("k", L.k?.forward(k, x1, N, kk, train, rng) ?? null);
-        keep("v", L.v?.forward(k, x1, N, v, train, rng) ?? null);
-      }
-      let qPre: Float32Array | null = null;
-      let kPre: Float32Array | null = null;
-      let rstdQ: Float32Array | null = null;
-      let rstdK: Float32Array | null = null;
-      if (L.qNorm && L.kNorm) {
-        // per head (Qwen3, Gemma 3) or over all heads (OLMo 2)
-        const [qRows, qd, kRows, kd] =
-          c.qkNorm === "head" ? [N * c.heads, c.headDim, N * c.kvHeads, c.headDim] : [N, qDim, N, kvDim];
-        qPre = q;
-        kPre = kk;
-        q = buf("qNormed", N * qDim);
-        kk = buf("kNormed", N * kvDim);
-        rstdQ = buf("qNormed.rstd", qRows);
-        rstdK = buf("kNormed.rstd", kRows);
-        k.rmsnormForward(q, rstdQ, qPre, this.scaleOf(L.qNorm), qRows, qd, c.rmsEps);
-        k.rmsnormForward(kk, rstdK, kPre, this.scaleOf(L.kNorm), kRows, kd, c.rmsEps);
-      }
-      const rope = this.ropes[L.rope];
-      k.rope(q, N, T, c.heads, c.headDim, pos0, rope.cos, rope.sin, false);
-      k.rope(kk, N, T, c.kvHeads, c.headDim, pos0, rope.cos, rope.sin, false);
-      let kvK: Float32Array = kk;
-      let kvV: Float32Array = v;
-      let Tk = T;
-      let stride = T;
-      if (cache) {
-        for (let b = 0; b < B; b++) {
-          cache.k[li].set(kk.subarray(b * T * kvDim, (b + 1) * T * kvDim), (b * cache.capacity + pos0) * kvDim);
-          cache.v[li].set(v.subarray(b * T * kvDim, (b + 1) * T * kvDim), (b * cache.capacity + pos0) * kvDim);
-        }
-        kvK = cache.k[li];
-        kvV = cache.v[li];
-        Tk = pos0 + T;
-        stride = cache.capacity;
-      }
-      const att = buf("att", N * qDim); // every row written: one that sees no key as zeros
-      const probs = train ? buf("probs", B * c.heads * T * Tk) : null;
-      k.attentionForward(
-        att,
-        probs,
-        q,
-        kvK,
-        kvV,
-        B,
-        T,
-        Tk,
-        c.heads,
-        c.kvHeads,
-        c.headDim,
-        stride,
-        pos0,
-        batch.validLen,
-        c.attnScale,
-        L.window,
-        c.attnSoftcap,
-      );
-      const o = buf("o", N * d);
-      keep("o", L.o.forward(k, att, N, o, train, rng));
-      const [a, attnOut] = L.attnOut ? this.normForward(L.attnOut, o, N, d, role("oNormed")) : [o, null];
-      const hMid = train ? buf("hMid", N * d) : h;
-      if (train) hMid.set(h);
-      k.addInPlace(hMid, a, N * d);
-
-      // --- MLP block: h = h + [norm](down(act(gate(x)) · up(x))) of x = [norm](h)
-      const [x2, mlpIn] = L.mlpIn ? this.normForward(L.mlpIn, hMid, N, d, role("x2")) : [hMid, null];
-      const gate: Float32Array = buf("gate", N * I);
-      const up: Float32Array = buf("up", N * I);
-      if (L.gateUp) {
-        const gu = buf("gateUp", N * 2 * I);
-        keep("gateUp", L.gateUp.forward(k, x2, N, gu, train, rng));
-        splitColumnsInto(gu, N, [gate, up], [I, I]);
-      } else {
-        keep("gate", L.gate?.forward(k, x2, N, gate, train, rng) ?? null);
-        keep("up", L.up?.forward(k, x2, N, up, train, rng) ?? null);
-      }
-      const act = buf("act", N * I);
-      if (c.activation === "silu") k.swigluForward(act, gate, up, N * I);
-      else k.gegluForward(act, gate, up, N * I);
-      const m = buf("m", N * d);
-      keep("down", L.down.forward(k, act, N, m, train, rng));
-      const [m2, mlpOut] = L.mlpOut ? this.normForward(L.mlpOut, m, N, d, role("mNormed")) : [m, null];
-      const hOut = train ? buf("hOut", N * d) : hMid;
-      if (train) hOut.set(hMid);
-      k.addInPlace(hOut, m2, N * d);
-      if (train && probs) {
-        layerTapes.push({
-          attnIn,
-          qPre,
-          kPre,
-          rstdQ,
-          rstdK,
-          q,
-          k: kk,
-          v,
-          probs,
-          attnOut,
-          mlpIn,
-          gate,
-          up,
-          mlpOut,
-          lin,
-        });
-      }
-      h = hOut;
+      const attention = this.attentionForward(li, h, pass);
+      const mlp = this.mlpForward(li, attention.h, pass);
+      if (attention.tape && mlp.tape) layerTapes.push({ attention: attention.tape, mlp: mlp.tape });
+      else if (train) throw new Error(`layer ${li}: a training forward kept no tape`);
+      h = mlp.h;
     }
     if (cache) cache.length += T;
 
@@ -452,9 +340,7 @@ export class Transformer {
     const R = rows.length;
     const hSel = this.buffer(train ? "tape.hSel" : "hSel", R * d);
     for (let r = 0; r < R; r++) hSel.set(h.subarray(rows[r] * d, (rows[r] + 1) * d), r * d);
-    const hFinal = this.buffer(train ? "tape.hFinal" : "hFinal", R * d);
-    const rstdF = this.buffer(train ? "tape.rstdF" : "rstdF", R);
-    k.rmsnormForward(hFinal, rstdF, hSel, this.scaleOf(this.finalNorm), R, d, c.rmsEps);
+    const [hFinal, finalNorm] = this.normForward(this.finalNorm, hSel, R, d, train ? "tape.hFinal" : "hFinal");
     // a training step's logits become its gradient in place and are done with before the next step: reused like
     // the tape (tens of megabytes of fresh pages cost more than the LM head's product here); inference hands the
     // caller its own array
@@ -466,7 +352,7 @@ export class Transformer {
       for (let i = 0; i < logits.length; i++) logits[i] = cap * Math.tanh(logits[i] / cap);
       if (train) capped = logits.slice();
     }
-    const tape = train ? { batch, rows, layers: layerTapes, hFinal, rstdF, hSel, capped } : null;
+    const tape = train ? { batch, rows, layers: layerTapes, hFinal, finalNorm, capped } : null;
     return { logits, tape };
   }
 
@@ -476,9 +362,6 @@ export class Transformer {
     const { B, T } = tape.batch;
     const N = B * T;
     const d = c.hidden;
-    const I = c.intermediate;
-    const qDim = c.heads * c.headDim;
-    const kvDim = c.kvHeads * c.headDim;
     const R = tape.rows.length;
 
     // soft cap, LM head and final norm
@@ -494,7 +377,7 @@ export class Transformer {
     const dFinal = this.buffer("grad.dFinal", R * d);
     matmulW(k, dlogits, R, this.lmHead, dFinal, false);
     const dSel = this.buffer("grad.dSel", R * d);
-    this.normBackward(this.finalNorm, { x: tape.hSel, rstd: tape.rstdF }, dFinal, dSel, R, d, false);
+    this.normBackward(tape.finalNorm, dFinal, dSel, R, d, false);
     const dh = this.buffer("grad.dh", N * d).fill(0);
     for (let r = 0; r < R; r++) {
       const o = tape.rows[r] * d;
@@ -502,81 +385,9 @@ export class Transformer {
     }
 
     for (let li = c.layers - 1; li >= 0; li--) {
-      const L = this.layers[li];
       const t = tape.layers[li];
-      // --- MLP block backward; dh is the gradient of this layer's output
-      let dm = dh;
-      if (L.mlpOut && t.mlpOut) {
-        dm = this.buffer("grad.dm", N * d);
-        this.normBackward(L.mlpOut, t.mlpOut, dh, dm, N, d, false);
-      }
-      const dAct = this.buffer("grad.dAct", N * I);
-      L.down.backward(k, t.lin.down, dm, N, dAct, false);
-      const dGate = this.buffer("grad.dGate", N * I);
-      const dUp = this.buffer("grad.dUp", N * I);
-      if (c.activation === "silu") k.swigluBackward(dGate, dUp, dAct, t.gate, t.up, N * I);
-      else k.gegluBackward(dGate, dUp, dAct, t.gate, t.up, N * I);
-      const dx2 = this.buffer("grad.dx2", N * d);
-      if (L.gateUp) L.gateUp.backward(k, t.lin.gateUp, joinColumns([dGate, dUp], N, [I, I]), N, dx2, false);
-      else {
-        L.gate?.backward(k, t.lin.gate, dGate, N, dx2, false);
-        L.up?.backward(k, t.lin.up, dUp, N, dx2, true);
-      }
-      if (L.mlpIn && t.mlpIn) this.normBackward(L.mlpIn, t.mlpIn, dx2, dh, N, d, true);
-      else k.addInPlace(dh, dx2, N * d);
-
-      // --- attention block backward; dh is now the gradient of hMid
-      let da = dh;
-      if (L.attnOut && t.attnOut) {
-        da = this.buffer("grad.da", N * d);
-        this.normBackward(L.attnOut, t.attnOut, dh, da, N, d, false);
-      }
-      const dAtt = this.buffer("grad.dAtt", N * qDim);
-      L.o.backward(k, t.lin.o, da, N, dAtt, false);
-      const dq = this.buffer("grad.dq", N * qDim);
-      const dk = this.buffer("grad.dk", N * kvDim);
-      const dv = this.buffer("grad.dv", N * kvDim);
-      k.attentionBackward(
-        dq,
-        dk,
-        dv,
-        dAtt,
-        t.probs,
-        t.q,
-        t.k,
-        t.v,
-        B,
-        T,
-        T,
-        c.heads,
-        c.kvHeads,
-        c.headDim,
-        c.attnScale,
-        L.window,
-        c.attnSoftcap,
-      );
-      const rope = this.ropes[L.rope];
-      k.rope(dq, N, T, c.heads, c.headDim, 0, rope.cos, rope.sin, true);
-      k.rope(dk, N, T, c.kvHeads, c.headDim, 0, rope.cos, rope.sin, true);
-      let dqIn = dq;
-      let dkIn = dk;
-      if (L.qNorm && L.kNorm && t.qPre && t.kPre && t.rstdQ && t.rstdK) {
-        const [qRows, qd, kRows, kd] =
-          c.qkNorm === "head" ? [N * c.heads, c.headDim, N * c.kvHeads, c.headDim] : [N, qDim, N, kvDim];
-        dqIn = this.buffer("grad.dqIn", N * qDim);
-        dkIn = this.buffer("grad.dkIn", N * kvDim);
-        this.normBackward(L.qNorm, { x: t.qPre, rstd: t.rstdQ }, dq, dqIn, qRows, qd, false);
-        this.normBackward(L.kNorm, { x: t.kPre, rstd: t.rstdK }, dk, dkIn, kRows, kd, false);
-      }
-      const dx1 = this.buffer("grad.dx1", N * d);
-      if (L.qkv) L.qkv.backward(k, t.lin.qkv, joinColumns([dqIn, dkIn, dv], N, [qDim, kvDim, kvDim]), N, dx1, false);
-      else {
-        L.q?.backward(k, t.lin.q, dqIn, N, dx1, false);
-        L.k?.backward(k, t.lin.k, dkIn, N, dx1, true);
-        L.v?.backward(k, t.lin.v, dv, N, dx1, true);
-      }
-      if (L.attnIn && t.attnIn) this.normBackward(L.attnIn, t.attnIn, dx1, dh, N, d, true);
-      else k.addInPlace(dh, dx1, N * d);
+      this.mlpBackward(t.mlp, dh, N);
+      this.attentionBackward(this.layers[li], t.attention, dh, B, T);
     }
 
     // embedding
@@ -589,6 +400,267 @@ export class Transformer {
         for (let j = 0; j < d; j++) gE[o + j] += dh[i * d + j] * s;
       }
     }
+  }
+
+  /** The buffer of `r` in layer li: a training forward's stay in its tape, one per layer; inference shares them. */
+  private layerBuffer(li: number, pass: Pass, r: string, n: number): Float32Array {
+    return this.buffer(pass.train ? `tape.${li}.${r}` : r, n);
+  }
+
+  /** Attention block: h + [norm](o(attn(rope(q), rope(k), v))) of x = [norm](h); the cache, if any, grows by T. */
+  private attentionForward(li: number, h: Float32Array, pass: Pass): { h: Float32Array; tape: AttentionTape | null } {
+    const { k, config: c } = this;
+    const L = this.layers[li];
+    const { B, T, N, pos0, cache, train, rng } = pass;
+    const d = c.hidden;
+    const qDim = c.heads * c.headDim;
+    const kvDim = c.kvHeads * c.headDim;
+    const buf = (r: string, n: number) => this.layerBuffer(li, pass, r, n);
+    const role = (r: string) => (train ? `tape.${li}.${r}` : r);
+
+    const [x1, inNorm] = L.attnIn ? this.normForward(L.attnIn, h, N, d, role("x1")) : [h, null];
+    let q: Float32Array = buf("q", N * qDim);
+    let kk: Float32Array = buf("k", N * kvDim);
+    const v: Float32Array = buf("v", N * kvDim);
+    let projection: AttentionTape["projection"] | null = null;
+    if (L.qkv) {
+      const qkv = buf("qkv", N * (qDim + 2 * kvDim));
+      const t = L.qkv.forward(k, x1, N, qkv, train, rng);
+      splitColumnsInto(qkv, N, [q, kk, v], [qDim, kvDim, kvDim]);
+      if (t) projection = { qkv: { by: L.qkv, tape: t } };
+    } else if (!(L.q && L.k && L.v)) {
+      throw new Error(`layer ${li} has neither fused nor separate q, k and v projections`);
+    } else if (!train && this.qkvInOneProduct(L.q, L.k, L.v, x1, N, buf("qkv", N * (qDim + 2 * kvDim)), q, kk, v)) {
+      // done: inference multiplied by q, k and v together
+    } else {
+      const tq = L.q.forward(k, x1, N, q, train, rng);
+      const tk = L.k.forward(k, x1, N, kk, train, rng);
+      const tv = L.v.forward(k, x1, N, v, train, rng);
+      if (tq && tk && tv) projection = { q: { by: L.q, tape: tq }, k: { by: L.k, tape: tk }, v: { by: L.v, tape: tv } };
+    }
+    let qkNorm: QkNormTape | null = null;
+    if (L.qNorm && L.kNorm) {
+      // per head (Qwen3, Gemma 3) or over all heads (OLMo 2)
+      const qShape: [number, number] = c.qkNorm === "head" ? [N * c.heads, c.headDim] : [N, qDim];
+      const kShape: [number, number] = c.qkNorm === "head" ? [N * c.kvHeads, c.headDim] : [N, kvDim];
+      const qPre = q;
+      const kPre = kk;
+      q = buf("qNormed", N * qDim);
+      kk = buf("kNormed", N * kvDim);
+      const rstdQ = buf("qNormed.rstd", qShape[0]);
+      const rstdK = buf("kNormed.rstd", kShape[0]);
+      k.rmsnormForward(q, rstdQ, qPre, this.scaleOf(L.qNorm), qShape[0], qShape[1], c.rmsEps);
+      k.rmsnormForward(kk, rstdK, kPre, this.scaleOf(L.kNorm), kShape[0], kShape[1], c.rmsEps);
+      qkNorm = {
+        q: { param: L.qNorm, x: qPre, rstd: rstdQ },
+        k: { param: L.kNorm, x: kPre, rstd: rstdK },
+        qShape,
+        kShape,
+      };
+    }
+    const rope = this.ropes[L.rope];
+    k.rope(q, N, T, c.heads, c.headDim, pos0, rope.cos, rope.sin, false);
+    k.rope(kk, N, T, c.kvHeads, c.headDim, pos0, rope.cos, rope.sin, false);
+    let kvK: Float32Array = kk;
+    let kvV: Float32Array = v;
+    let Tk = T;
+    let stride = T;
+    if (cache) {
+      for (let b = 0; b < B; b++) {
+        cache.k[li].set(kk.subarray(b * T * kvDim, (b + 1) * T * kvDim), (b * cache.capacity + pos0) * kvDim);
+        cache.v[li].set(v.subarray(b * T * kvDim, (b + 1) * T * kvDim), (b * cache.capacity + pos0) * kvDim);
+      }
+      kvK = cache.k[li];
+      kvV = cache.v[li];
+      Tk = pos0 + T;
+      stride = cache.capacity;
+    }
+    const att = buf("att", N * qDim); // every row written: one that sees no key as zeros
+    const probs = train ? buf("probs", B * c.heads * T * Tk) : null;
+    k.attentionForward(
+      att,
+      probs,
+      q,
+      kvK,
+      kvV,
+      B,
+      T,
+      Tk,
+      c.heads,
+      c.kvHeads,
+      c.headDim,
+      stride,
+      pos0,
+      pass.batch.validLen,
+      c.attnScale,
+      L.window,
+      c.attnSoftcap,
+    );
+    const o = buf("o", N * d);
+    const oTape = L.o.forward(k, att, N, o, train, rng);
+    const [a, outNorm] = L.attnOut ? this.normForward(L.attnOut, o, N, d, role("oNormed")) : [o, null];
+    const hMid = train ? buf("hMid", N * d) : h;
+    if (train) hMid.set(h);
+    k.addInPlace(hMid, a, N * d);
+    const tape =
+      projection && oTape && probs
+        ? { inNorm, projection, qkNorm, q, k: kk, v, probs, o: { by: L.o, tape: oTape }, outNorm }
+        : null;
+    return { h: hMid, tape };
+  }
+
+  /** The attention block's backward: dh, the gradient of its output, becomes the gradient of its input. */
+  private attentionBackward(L: Layer, t: AttentionTape, dh: Float32Array, B: number, T: number): void {
+    const { k, config: c } = this;
+    const N = B * T;
+    const d = c.hidden;
+    const qDim = c.heads * c.headDim;
+    const kvDim = c.kvHeads * c.headDim;
+    let da = dh;
+    if (t.outNorm) {
+      da = this.buffer("grad.da", N * d);
+      this.normBackward(t.outNorm, dh, da, N, d, false);
+    }
+    const dAtt = this.buffer("grad.dAtt", N * qDim);
+    t.o.by.backward(k, t.o.tape, da, N, dAtt, false);
+    const dq = this.buffer("grad.dq", N * qDim);
+    const dk = this.buffer("grad.dk", N * kvDim);
+    const dv = this.buffer("grad.dv", N * kvDim);
+    k.attentionBackward(
+      dq,
+      dk,
+      dv,
+      dAtt,
+      t.probs,
+      t.q,
+      t.k,
+      t.v,
+      B,
+      T,
+      T,
+      c.heads,
+      c.kvHeads,
+      c.headDim,
+      c.attnScale,
+      L.window,
+      c.attnSoftcap,
+    );
+    const rope = this.ropes[L.rope];
+    k.rope(dq, N, T, c.heads, c.headDim, 0, rope.cos, rope.sin, true);
+    k.rope(dk, N, T, c.kvHeads, c.headDim, 0, rope.cos, rope.sin, true);
+    let dqIn = dq;
+    let dkIn = dk;
+    if (t.qkNorm) {
+      const { q, k: kn, qShape, kShape } = t.qkNorm;
+      dqIn = this.buffer("grad.dqIn", N * qDim);
+      dkIn = this.buffer("grad.dkIn", N * kvDim);
+      this.normBackward(q, dq, dqIn, qShape[0], qShape[1], false);
+      this.normBackward(kn, dk, dkIn, kShape[0], kShape[1], false);
+    }
+    const dx1 = this.buffer("grad.dx1", N * d);
+    const p = t.projection;
+    if ("qkv" in p)
+      p.qkv.by.backward(k, p.qkv.tape, joinColumns([dqIn, dkIn, dv], N, [qDim, kvDim, kvDim]), N, dx1, false);
+    else {
+      p.q.by.backward(k, p.q.tape, dqIn, N, dx1, false);
+      p.k.by.backward(k, p.k.tape, dkIn, N, dx1, true);
+      p.v.by.backward(k, p.v.tape, dv, N, dx1, true);
+    }
+    if (t.inNorm) this.normBackward(t.inNorm, dx1, dh, N, d, true);
+    else k.addInPlace(dh, dx1, N * d);
+  }
+
+  /**
+   * Inference's q, k and v in one product where their F32 weights lie row after row in one buffer (as the
+   * constructor places them), then each one's bias and adapter; false (nothing done) where they do not.
+   */
+  private qkvInOneProduct(
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    x: Float32Array,
+    N: number,
+    qkv: Float32Array,
+    qOut: Float32Array,
+    kOut: Float32Array,
+    vOut: Float32Array,
+  ): boolean {
+    if (!adjacentRows([q.weight, k.weight, v.weight])) return false;
+    const d = this.config.hidden;
+    const width = q.outFeatures + k.outFeatures + v.outFeatures;
+    const W = q.weight.data;
+    const rows = new Float32Array(W.buffer, W.byteOffset, width * d);
+    this.k.sgemm(false, true, N, width, d, 1, x, d, rows, d, 0, qkv, width);
+    splitColumnsInto(qkv, N, [qOut, kOut, vOut], [q.outFeatures, k.outFeatures, v.outFeatures]);
+    q.finishInference(this.k, x, N, qOut);
+    k.finishInference(this.k, x, N, kOut);
+    v.finishInference(this.k, x, N, vOut);
+    return true;
+  }
+
+  /** MLP block: h + [norm](down(act(gate(x)) · up(x))) of x = [norm](h). */
+  private mlpForward(li: number, h: Float32Array, pass: Pass): { h: Float32Array; tape: MlpTape | null } {
+    const { k, config: c } = this;
+    const L = this.layers[li];
+    const { N, train, rng } = pass;
+    const d = c.hidden;
+    const I = c.intermediate;
+    const buf = (r: string, n: number) => this.layerBuffer(li, pass, r, n);
+    const [x2, inNorm] = L.mlpIn ? this.normForward(L.mlpIn, h, N, d, train ? `tape.${li}.x2` : "x2") : [h, null];
+    const gate: Float32Array = buf("gate", N * I);
+    const up: Float32Array = buf("up", N * I);
+    let projection: MlpTape["projection"] | null = null;
+    if (L.gateUp) {
+      const gu = buf("gateUp", N * 2 * I);
+      const t = L.gateUp.forward(k, x2, N, gu, train, rng);
+      splitColumnsInto(gu, N, [gate, up], [I, I]);
+      if (t) projection = { gateUp: { by: L.gateUp, tape: t } };
+    } else if (L.gate && L.up) {
+      const tg = L.gate.forward(k, x2, N, gate, train, rng);
+      const tu = L.up.forward(k, x2, N, up, train, rng);
+      if (tg && tu) projection = { gate: { by: L.gate, tape: tg }, up: { by: L.up, tape: tu } };
+    } else throw new Error(`layer ${li} has neither fused nor separate gate and up projections`);
+    const act = buf("act", N * I);
+    if (c.activation === "silu") k.swigluForward(act, gate, up, N * I);
+    else k.gegluForward(act, gate, up, N * I);
+    const m = buf("m", N * d);
+    const downTape = L.down.forward(k, act, N, m, train, rng);
+    const [m2, outNorm] = L.mlpOut
+      ? this.normForward(L.mlpOut, m, N, d, train ? `tape.${li}.mNormed` : "mNormed")
+      : [m, null];
+    const hOut = train ? buf("hOut", N * d) : h;
+    if (train) hOut.set(h);
+    k.addInPlace(hOut, m2, N * d);
+    const tape =
+      projection && downTape ? { inNorm, projection, gate, up, down: { by: L.down, tape: downTape }, outNorm } : null;
+    return { h: hOut, tape };
+  }
+
+  /** The MLP block's backward: dh, the gradient of its output, becomes the gradient of its input. */
+  private mlpBackward(t: MlpTape, dh: Float32Array, N: number): void {
+    const { k, config: c } = this;
+    const d = c.hidden;
+    const I = c.intermediate;
+    let dm = dh;
+    if (t.outNorm) {
+      dm = this.buffer("grad.dm", N * d);
+      this.normBackward(t.outNorm, dh, dm, N, d, false);
+    }
+    const dAct = this.buffer("grad.dAct", N * I);
+    t.down.by.backward(k, t.down.tape, dm, N, dAct, false);
+    const dGate = this.buffer("grad.dGate", N * I);
+    const dUp = this.buffer("grad.dUp", N * I);
+    if (c.activation === "silu") k.swigluBackward(dGate, dUp, dAct, t.gate, t.up, N * I);
+    else k.gegluBackward(dGate, dUp, dAct, t.gate, t.up, N * I);
+    const dx2 = this.buffer("grad.dx2", N * d);
+    const p = t.projection;
+    if ("gateUp" in p) p.gateUp.by.backward(k, p.gateUp.tape, joinColumns([dGate, dUp], N, [I, I]), N, dx2, false);
+    else {
+      p.gate.by.backward(k, p.gate.tape, dGate, N, dx2, false);
+      p.up.by.backward(k, p.up.tape, dUp, N, dx2, true);
+    }
+    if (t.inNorm) this.normBackward(t.inNorm, dx2, dh, N, d, true);
+    else k.addInPlace(dh, dx2, N * d);
   }
 
   /** Random initialisation: normal(0, std) for matrices, norms at identity, zeros for biases. */
