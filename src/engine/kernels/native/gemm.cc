@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <vector>
+#include "gemm_driver.h"
 #include "gemv.h"
 #include "transpose.h"
 #include "pool.h"
@@ -201,8 +202,6 @@ void micro_generic(int kc, const float* Ap, const float* Bp, float* C, int ldc, 
 
 typedef void (*micro_fn)(int, const float*, const float*, float*, int, bool);
 
-inline long round_up(long n, long to) { return (n + to - 1) / to * to; }
-
 // One operand packed whole, by all threads, so that the tasks of a multithreaded product share it: A's rows in MR
 // strips (a = true) or B's columns in NR strips. Layout: the KC blocks of K one after another, block p0 at
 // p0 · (rows or columns rounded up to whole strips), and within a block, strip s at s · (strip width) · kc.
@@ -224,9 +223,6 @@ void pack_whole(bool a, bool trans, const float* X, int ld, int n, int K, float 
   });
 }
 
-// overwrite: C holds nothing to keep (beta = 0), so the first K block stores its products instead of adding them: C is
-// then written once and read K / KC - 1 times, where zeroing it first wrote it twice and read it K / KC times. A
-// training step's products write 2048 × 1536 outputs, well past the caches.
 // packedA / packedB: that operand already packed whole by pack_whole (above), or null to pack it here block by block.
 template <int MR, int NR>
 void gemm_blocked(micro_fn micro, bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
@@ -237,39 +233,17 @@ void gemm_blocked(micro_fn micro, bool ta, bool tb, int M, int N, int K, float a
   if (!packedA) bufA.resize((size_t)MC * KC + 64);
   if (!packedB) bufB.resize((size_t)(NC + NR) * KC + 64);
   const long Mpad = round_up(M, MR), Npad = round_up(N, NR);
-  float tile[MR * NR];
-  for (int j0 = 0; j0 < N; j0 += NC) {
-    int nc = std::min(NC, N - j0);
-    int ncPadded = (nc + NR - 1) / NR * NR;
-    for (int p0 = 0; p0 < K; p0 += KC) {
-      int kc = std::min(KC, K - p0);
-      const float* panelB = packedB ? packedB + (long)p0 * Npad + (long)j0 * kc : bufB.data();
-      if (!packedB) pack_b<NR>(tb, B, ldb, j0, nc, p0, kc, bufB.data());
-      for (int i0 = 0; i0 < M; i0 += MC) {
-        int mc = std::min(MC, M - i0);
-        const float* blockA = packedA ? packedA + (long)p0 * Mpad + (long)i0 * kc : bufA.data();
-        if (!packedA) pack_a<MR>(ta, A, lda, i0, mc, p0, kc, alpha, bufA.data());
-        for (int js = 0; js < ncPadded; js += NR) {
-          const float* Bp = panelB + (long)js * kc;
-          int cols = std::min(NR, nc - js);
-          for (int is = 0; is < mc; is += MR) {
-            const float* Ap = blockA + (long)is * kc;
-            int rows = std::min(MR, mc - is);
-            float* Cij = C + (long)(i0 + is) * ldc + j0 + js;
-            bool first = overwrite && p0 == 0;
-            if (rows == MR && cols == NR) {
-              micro(kc, Ap, Bp, Cij, ldc, first);
-            } else {
-              micro(kc, Ap, Bp, tile, NR, true);
-              for (int r = 0; r < rows; r++)
-                for (int c = 0; c < cols; c++)
-                  Cij[(long)r * ldc + c] = first ? tile[r * NR + c] : Cij[(long)r * ldc + c] + tile[r * NR + c];
-            }
-          }
-        }
-      }
-    }
-  }
+  const auto blockA = [&](int i0, int mc, int p0, int kc) -> const float* {
+    if (packedA) return packedA + (long)p0 * Mpad + (long)i0 * kc;
+    pack_a<MR>(ta, A, lda, i0, mc, p0, kc, alpha, bufA.data());
+    return bufA.data();
+  };
+  const auto panelB = [&](int j0, int nc, int p0, int kc) -> const float* {
+    if (packedB) return packedB + (long)p0 * Npad + (long)j0 * kc;
+    pack_b<NR>(tb, B, ldb, j0, nc, p0, kc, bufB.data());
+    return bufB.data();
+  };
+  blocked_product<MR, NR, 1, float>(M, N, K, MC, NC, KC, C, ldc, overwrite, blockA, panelB, micro);
 }
 
 int simd = -1;  // 2 = avx512, 1 = avx2, 0 = generic
@@ -285,32 +259,15 @@ int detect_simd() {
   return simd = 0;
 }
 
-void scale_c(int M, int N, float beta, float* C, int ldc) {
-  if (beta == 1.f) return;
-  for (int i = 0; i < M; i++) {
-    float* row = C + (long)i * ldc;
-    if (beta == 0.f)
-      std::memset(row, 0, sizeof(float) * N);
-    else
-      for (int j = 0; j < N; j++) row[j] *= beta;
-  }
-}
-
-// Splits the larger of M and N into row or column blocks, one per task; block edges fall on whole micro-tiles (a block
-// of 144 columns would run its last 32-column strip half empty). The operand every task reads whole (A when the
-// columns are split, B when the rows are) is packed once, before the tasks start, instead of once per task: a
-// prefill's products spent a fifth of their time packing. The sums are the single-threaded kernel's. The packed
-// operand is the one along the shorter side, so it is never larger than the longer side's operand, already in memory.
+// Splits the product between tasks (split_product); the operand every task reads whole (A when the columns are split,
+// B when the rows are) is packed once, before the tasks start, instead of once per task: a prefill's products spent a
+// fifth of their time packing. The packed operand is the one along the shorter side, so it is never larger than the
+// longer side's operand, already in memory.
 template <int MR, int NR>
 void gemm_threaded(micro_fn micro, bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
                    const float* B, int ldb, float beta, float* C, int ldc) {
-  const int threads = pool_threads();
-  const bool splitM = M >= N;
-  const long n = splitM ? M : N;
-  long unit = splitM ? MR : NR;
-  long units = (n + unit - 1) / unit;
-  int tasks = chunk_count(units, 1, threads * 2);
-  if (units < 2 * threads) tasks = chunk_count(n, 32, threads * 2), unit = 1, units = n;
+  const ProductSplit split = split_product(M, N, MR, NR, true);
+  const bool splitM = split.by_rows;
   if (K <= 0 || alpha == 0.f) return scale_c(M, N, beta, C, ldc);
   const bool overwrite = beta == 0.f;
   thread_local std::vector<float> shared;
@@ -320,9 +277,8 @@ void gemm_threaded(micro_fn micro, bool ta, bool tb, int M, int N, int K, float 
     pack_whole<MR, NR>(false, tb, B, ldb, N, K, 1.f, packed);
   else
     pack_whole<MR, NR>(true, ta, A, lda, M, K, alpha, packed);
-  parallel_for(tasks, [&](int t) {
-    const long b = std::min(n, chunk_begin(units, tasks, t) * unit);
-    const long e = std::min(n, chunk_begin(units, tasks, t + 1) * unit);
+  parallel_for(split.tasks, [&](int t) {
+    const long b = split.begin(t), e = split.end(t);
     if (e <= b) return;
     if (splitM) {
       const float* Ab = ta ? A + b : A + b * lda;

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <vector>
 #include "gemm.h"
+#include "gemm_driver.h"
 #include "pool.h"
 #include "transpose.h"
 
@@ -129,39 +130,17 @@ void gemm_st(int M, int N, int K, const uint32_t* Xp, const uint16_t* W, int ldw
   thread_local std::vector<uint32_t> bufX, bufW;
   bufX.resize((size_t)MC * (KC / 2) + 64);
   bufW.resize((size_t)(NC + NR) * (KC / 2) + 64);
-  float tile[MR * NR];
-  for (int j0 = 0; j0 < N; j0 += NC) {
-    const int nc = std::min(NC, N - j0);
-    const int ncPadded = (nc + NR - 1) / NR * NR;
-    for (int p0 = 0; p0 < K; p0 += KC) {
-      const int kc = std::min(KC, K - p0);
-      const int pairs = (kc + 1) / 2;
-      pack_w(W, ldw, j0, nc, p0, kc, bufW.data());
-      for (int i0 = 0; i0 < M; i0 += MC) {
-        const int mc = std::min(MC, M - i0);
-        pack_x(Xp, P, i0, mc, p0 / 2, pairs, bufX.data());
-        for (int js = 0; js < ncPadded; js += NR) {
-          const uint32_t* Bp = bufW.data() + (long)js * pairs;
-          const int cols = std::min(NR, nc - js);
-          for (int is = 0; is < mc; is += MR) {
-            const uint32_t* Ap = bufX.data() + (long)is * pairs;
-            const int rows = std::min(MR, mc - is);
-            float* Cij = C + (long)(i0 + is) * ldc + j0 + js;
-            const bool first = overwrite && p0 == 0;
-            if (rows == MR && cols == NR) {
-              micro(pairs, Ap, Bp, Cij, ldc, first);
-            } else {
-              micro(pairs, Ap, Bp, tile, NR, true);
-              for (int r = 0; r < rows; r++)
-                for (int c = 0; c < cols; c++)
-                  Cij[(long)r * ldc + c] = first ? tile[r * NR + c] : Cij[(long)r * ldc + c] + tile[r * NR + c];
-            }
-          }
-        }
-      }
-    }
-  }
+  const auto blockX = [&](int i0, int mc, int p0, int kc) -> const uint32_t* {
+    pack_x(Xp, P, i0, mc, p0 / 2, (kc + 1) / 2, bufX.data());
+    return bufX.data();
+  };
+  const auto panelW = [&](int j0, int nc, int p0, int kc) -> const uint32_t* {
+    pack_w(W, ldw, j0, nc, p0, kc, bufW.data());
+    return bufW.data();
+  };
+  blocked_product<MR, NR, 2, uint32_t>(M, N, K, MC, NC, KC, C, ldc, overwrite, blockX, panelW, micro);
 }
+
 // Decoding's few rows: y[m][n] = Σ_k x[m][k]·W[n][k], W streamed once, four of its rows per step
 template <int M>
 __attribute__((target("avx512f,avx512bw,avx512bf16"))) void gemv_rows(int n0, int n1, int K, const uint16_t* xb,
@@ -241,14 +220,7 @@ bool sgemm_bf16w(int M, int N, int K, float alpha, const float* X, int ldx, cons
     return true;
   }
   const bool overwrite = beta == 0.f && K > 0 && alpha != 0.f;
-  if (!overwrite)
-    for (int i = 0; i < M; i++) {
-      float* row = C + (long)i * ldc;
-      if (beta == 0.f)
-        std::memset(row, 0, sizeof(float) * N);
-      else if (beta != 1.f)
-        for (int j = 0; j < N; j++) row[j] *= beta;
-    }
+  if (!overwrite) scale_c(M, N, beta, C, ldc);
   if (K <= 0 || alpha == 0.f) return true;
   // x converted once, shared by every task
   const int P = (K + 1) / 2;
@@ -256,16 +228,13 @@ bool sgemm_bf16w(int M, int N, int K, float alpha, const float* X, int ldx, cons
   Xp.resize((size_t)M * P);
   to_pairs(X, ldx, M, K, alpha, Xp.data());
   const uint32_t* xp = Xp.data();  // by pointer: inside the tasks, Xp would name each pool thread's own vector
-  // split the larger of M and N on whole micro-tiles, as the F32 kernel does
-  const bool splitM = M >= N;
-  const long n = splitM ? M : N, unit = splitM ? MR : NR;
-  const long units = (n + unit - 1) / unit;
-  const int tasks = (long)M * N * K < 64L * 64 * 64 ? 1 : chunk_count(units, 1, pool_threads() * 2);
-  parallel_for(tasks, [&](int t) {
-    const long b = std::min(n, chunk_begin(units, tasks, t) * unit);
-    const long e = std::min(n, chunk_begin(units, tasks, t + 1) * unit);
+  // split as the F32 kernel does (one task for a small product)
+  ProductSplit split = split_product(M, N, MR, NR, false);
+  if ((long)M * N * K < 64L * 64 * 64) split.tasks = 1;
+  parallel_for(split.tasks, [&](int t) {
+    const long b = split.begin(t), e = split.end(t);
     if (e <= b) return;
-    if (splitM)
+    if (split.by_rows)
       gemm_st((int)(e - b), N, K, xp + b * P, W, ldw, C + b * ldc, ldc, overwrite);
     else
       gemm_st(M, (int)(e - b), K, xp, W + b * ldw, ldw, C + b, ldc, overwrite);
