@@ -3,11 +3,10 @@
  * (src/train/recipe-study.ts says what and how): the three phases' streams with conversations, questions and stories
  * SCALE times as many, the recipe, and every built-in task's test prompts for world seeds 0 and 1.
  *   npx tsx studies/pretrain-recipe/export.ts MODEL_DIR OUT_DIR [SCALE] [n] [KNOWLEDGE]
- * KNOWLEDGE: reference documents about the world's vocabulary (src/train/pretrain/knowledge.ts), before scaling; the
+ * KNOWLEDGE: reference documents about the world's vocabulary (./reference-documents.ts), before scaling; the
  * recipe's own is 0.
  */
 import { exportPretrainStudy } from "./recipe-study.js";
-import { SHIPPED_RECIPE } from "../../src/train/pretrain/index.js";
 
 const [model, out, scale, n, knowledge] = process.argv.slice(2);
 if (!model || !out)
@@ -17,6 +16,6 @@ exportPretrainStudy({
   out,
   scale: Number(scale ?? 1),
   n: Number(n ?? 300),
-  recipe: { knowledgeSize: Number(knowledge ?? SHIPPED_RECIPE.knowledgeSize) },
+  referenceDocuments: Number(knowledge ?? 0),
   log: console.log,
 });

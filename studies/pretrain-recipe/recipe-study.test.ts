@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { toyBase } from "../../test/train/toy-base.js";
 import { exportPretrainStudy } from "./recipe-study.js";
+import { referenceDocumentsFor } from "./reference-documents.js";
 import {
   SHIPPED_RECIPE,
   TOY_RECIPE,
@@ -24,12 +25,13 @@ import { workerAvailable } from "../../src/backends/worker.js";
 import { LocalBackend } from "../../src/backends/local.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const recipe = { ...TOY_RECIPE, knowledgeSize: 20 };
+const recipe = TOY_RECIPE;
+const referenceDocuments = 20;
 let exported: string | null = null;
 function exportToy(): string {
   if (!exported) {
     exported = join(mkdtempSync(join(tmpdir(), "crossmon-study-")), "data");
-    exportPretrainStudy({ model: toyBase(), out: exported, scale: 2, n: 8, recipe });
+    exportPretrainStudy({ model: toyBase(), out: exported, scale: 2, n: 8, recipe, referenceDocuments });
   }
   return exported;
 }
@@ -49,17 +51,17 @@ test("recipe study export: the streams are crossmon pretrain's at the data scale
     ifSize: o.ifSize * 2,
     readingSize: o.readingSize * 2,
     storySize: o.storySize * 2,
-    knowledgeSize: o.knowledgeSize * 2,
   };
+  const documents = referenceDocumentsFor(o.seed, referenceDocuments * 2);
   assert.deepEqual(r.phases, phaseSchedule(o));
   assert.equal(r.data.worldPerDomain, o.worldPerDomain, "world texts stay at the recipe's count");
   const tok = HfTokenizer.load(toyBase());
   const renderer = new Renderer(tok, 1024);
-  const corpus = pretrainCorpusStream(scaled, tok, renderer);
+  const corpus = pretrainCorpusStream(scaled, tok, renderer, documents.corpus);
   for (const [name, s] of [
     ["pretrain", corpus],
     ["instruct", instructPhaseStream(scaled, renderer)],
-    ["reading", readingPhaseStream(scaled, renderer)],
+    ["reading", readingPhaseStream(scaled, renderer, documents.reading)],
   ] as const) {
     const got = readStream(dir, name, r.streams[name].weight_table);
     assert.equal(r.streams[name].tokens, s.ids.length, name);
@@ -67,7 +69,8 @@ test("recipe study export: the streams are crossmon pretrain's at the data scale
     assert.deepEqual(got.weights, Array.from(s.weights), name);
   }
   // the documents at scale 2: 40 of them in the corpus
-  assert.equal(corpus.counts.knowledge_documents, 40);
+  assert.equal(corpus.counts.added_documents, 40);
+  assert.equal(documents.reading.length, 10);
   const evals = JSON.parse(readFileSync(join(dir, "eval-w1.json"), "utf8")) as {
     task: string;
     prompts: number[][];

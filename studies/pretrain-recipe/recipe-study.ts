@@ -7,6 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { referenceDocumentsFor } from "./reference-documents.js";
 import { HfTokenizer } from "../../src/engine/io/tokenizer.js";
 import { Renderer } from "../../src/formats/render.js";
 import { buildWorld, DEFAULT_WORLD_SIZE } from "../../src/data/world/index.js";
@@ -76,8 +77,11 @@ export interface PretrainStudyOptions {
   scale?: number;
   /** test prompts per task */
   n?: number;
-  /** the recipe, or changes to it (reference documents: knowledgeSize, before scaling) */
+  /** the recipe, or changes to it */
   recipe?: Omit<PretrainOptions, "out">;
+  /** reference documents about the world's vocabulary (./reference-documents.ts) added to the corpus, before scaling;
+   * a quarter as many again in the reading phase (0: the recipe as `crossmon pretrain` runs it) */
+  referenceDocuments?: number;
   log?: (line: string) => void;
 }
 
@@ -91,15 +95,16 @@ export function exportPretrainStudy(o: PretrainStudyOptions): void {
     ifSize: r.ifSize * scale,
     readingSize: r.readingSize * scale,
     storySize: r.storySize * scale,
-    knowledgeSize: r.knowledgeSize * scale,
+    referenceDocuments: (o.referenceDocuments ?? 0) * scale,
   };
+  const documents = referenceDocumentsFor(r.seed, data.referenceDocuments);
   mkdirSync(o.out, { recursive: true });
   const tok = HfTokenizer.load(o.model);
   const renderer = new Renderer(tok, 1024);
   const streams = {
-    pretrain: writeStream(o.out, "pretrain", pretrainCorpusStream(data, tok, renderer)),
+    pretrain: writeStream(o.out, "pretrain", pretrainCorpusStream(data, tok, renderer, documents.corpus)),
     instruct: writeStream(o.out, "instruct", instructPhaseStream(data, renderer)),
-    reading: writeStream(o.out, "reading", readingPhaseStream(data, renderer)),
+    reading: writeStream(o.out, "reading", readingPhaseStream(data, renderer, documents.reading)),
   };
   for (const [name, s] of Object.entries(streams)) log(`${name}: ${s.tokens} tokens`);
   writeFileSync(

@@ -56,12 +56,6 @@ export function registerTrain(program: Command): void {
       "its share of questions in the thinking layout",
       String(SHIPPED_RECIPE.readingThinkingShare),
     )
-    .option(
-      "--knowledge <n>",
-      "reference documents about the world's vocabulary in the corpus, a quarter as many in the reading phase (0 " +
-        "in the shipped recipe: models/crossmon-base/README.md)",
-      String(SHIPPED_RECIPE.knowledgeSize),
-    )
     .option("--toy", "a toy-sized model and corpus (seconds), to check the recipe", false)
     .option("-q, --quiet", "no progress output", false)
     .action(
@@ -74,7 +68,6 @@ export function registerTrain(program: Command): void {
             readingLr: string;
             readingAnswerWeight: string;
             readingThinkingShare: string;
-            knowledge: string;
             minutes?: string;
             toy: boolean;
             quiet: boolean;
@@ -86,7 +79,6 @@ export function registerTrain(program: Command): void {
             readingLr: numberOption(o.readingLr, "--reading-lr", { min: 0 }),
             readingAnswerWeight: numberOption(o.readingAnswerWeight, "--reading-answer-weight", { min: 0 }),
             readingThinkingShare: numberOption(o.readingThinkingShare, "--reading-thinking-share", { min: 0, max: 1 }),
-            knowledgeSize: numberOption(o.knowledge, "--knowledge", { integer: true, min: 0 }),
           };
           const recipe = { steps: numberOption(o.steps, "--steps", { integer: true, min: 1 }), ...reading };
           // --toy sets small sizes; what the command line says outright still wins over them

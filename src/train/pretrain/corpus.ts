@@ -55,10 +55,7 @@ function writeCache(file: string, c: Corpus): void {
   writeFileSync(file, Buffer.concat([head, Buffer.from(c.ids.buffer), Buffer.from(c.weights.buffer)]));
 }
 
-type CorpusOptions = Pick<
-  Required<PretrainOptions>,
-  "seed" | "worldPerDomain" | "ifSize" | "readingSize" | "knowledgeSize"
->;
+type CorpusOptions = Pick<Required<PretrainOptions>, "seed" | "worldPerDomain" | "ifSize" | "readingSize">;
 
 /** The corpus from work/, or built (and kept there) when it is not yet. */
 export function loadOrBuildCorpus(
@@ -71,12 +68,13 @@ export function loadOrBuildCorpus(
   const file = join(work, "corpus.bin");
   const info = join(work, "corpus.json");
   if (existsSync(file)) {
-    // a corpus built with other reference documents than asked for now would be used silently: refuse instead
+    // a corpus built by version 0.2.0 with reference documents (an option since moved to studies/pretrain-recipe)
+    // would be resumed silently without them: refuse instead
     const built = existsSync(info) ? (readJsonAs(CorpusInfo, info, "the corpus' summary").knowledge_documents ?? 0) : 0;
-    if (built !== o.knowledgeSize)
+    if (built > 0)
       throw new InputError(
-        `the corpus in this folder was built with ${built} reference documents, not ${o.knowledgeSize}; use ` +
-          "another output folder",
+        `the corpus in this folder was built with ${built} reference documents, which the recipe no longer adds ` +
+          "(studies/pretrain-recipe does); use another output folder",
         file,
       );
     return readCache(file);

@@ -32,9 +32,6 @@ export interface PretrainOptions {
    * of a single-token answer (one token against a thinking trace's dozens: without it, answers are ~1% of the loss) */
   readingThinkingShare?: number;
   readingAnswerWeight?: number;
-  /** reference documents about the world's vocabulary (src/train/pretrain/knowledge.ts) in the pretraining corpus; a
-   * quarter as many again in the reading phase */
-  knowledgeSize?: number;
   minutes?: number;
   quiet?: boolean;
   log?: (line: string) => void;
@@ -66,9 +63,6 @@ export const SHIPPED_RECIPE: Required<Omit<PretrainOptions, "out" | "minutes" | 
   storySize: 24000,
   readingThinkingShare: 0.1,
   readingAnswerWeight: 16,
-  // the shipped model was built without them; tried with them on a GPU (models/crossmon-base/README.md, "The whole
-  // recipe at a larger budget, and with reference documents")
-  knowledgeSize: 0,
 };
 
 /** A toy-sized run of the same recipe (seconds), for tests and `crossmon pretrain --toy`. */

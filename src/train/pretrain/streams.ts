@@ -10,7 +10,6 @@ import { generateWorldTexts } from "../../data/world/index.js";
 import { generateInstructionData } from "../../data/world/instructions.js";
 import { generateComprehensionQuestions, generateReadingQuestions, type ReadingQuestion } from "./reading.js";
 import { generateStoryQuestions } from "./stories.js";
-import { generateKnowledgeDocuments } from "./knowledge.js";
 import { DEFAULT_ANSWERS, DEFAULT_LABELS, type Task } from "../../data/task.js";
 import type { Renderer } from "../../formats/render.js";
 import type { PretrainOptions } from "./recipe.js";
@@ -57,13 +56,14 @@ function toStream(seqs: WeightedSequence[], rng: Rng): { ids: Int32Array; weight
 
 /** The reading phase's stream: everyday concepts on stories, and reading questions asked both ways (half negated), so
  * that the answer depends on the question. Exported so that a recipe study (studies/reading-phase/export.ts) trains
- * on exactly the tokens `crossmon pretrain` does. */
+ * on exactly the tokens `crossmon pretrain` does; `documents`: plain texts a study adds (none in the recipe). */
 export function readingPhaseStream(
   o: Pick<
     Required<PretrainOptions>,
-    "seed" | "storySize" | "readingSize" | "ifSize" | "readingThinkingShare" | "readingAnswerWeight" | "knowledgeSize"
+    "seed" | "storySize" | "readingSize" | "ifSize" | "readingThinkingShare" | "readingAnswerWeight"
   >,
   renderer: Renderer,
+  documents: string[] = [],
 ): { ids: Int32Array; weights: Float32Array } {
   const rng = new Rng(deriveSeed(o.seed, "reading-phase.order"));
   const readingQuestion = (q: ReadingQuestion) =>
@@ -87,10 +87,7 @@ export function readingPhaseStream(
         seed: deriveSeed(o.seed, "reading-phase.instructions"),
         size: Math.round(o.ifSize / 8),
       }).map((c) => renderer.conversation(c.messages)),
-      ...generateKnowledgeDocuments({
-        seed: deriveSeed(o.seed, "reading-phase.knowledge"),
-        size: Math.round(o.knowledgeSize / 4),
-      }).map((d) => plainText(renderer.tok, d)),
+      ...documents.map((d) => plainText(renderer.tok, d)),
     ],
     rng,
   );
@@ -144,31 +141,29 @@ export function phaseBatchSeed(seed: number, phase: number): number {
 }
 
 /** The pretraining corpus as one stream of (token, loss weight), packed into rows later. Exported for recipe studies
- * (studies/pretrain-recipe/export.ts), which train on exactly these tokens. */
+ * (studies/pretrain-recipe/export.ts), which train on exactly these tokens; `documents`: plain texts a study adds to
+ * the world's (none in the recipe). */
 export function pretrainCorpusStream(
-  o: Pick<Required<PretrainOptions>, "seed" | "worldPerDomain" | "ifSize" | "readingSize" | "knowledgeSize">,
+  o: Pick<Required<PretrainOptions>, "seed" | "worldPerDomain" | "ifSize" | "readingSize">,
   tok: HfTokenizer,
   renderer: Renderer,
+  documents: string[] = [],
 ): { ids: Int32Array; weights: Float32Array; counts: Record<string, number> } {
   const rng = new Rng(deriveSeed(o.seed, "pretrain.order"));
   const docs = generateWorldTexts({ seed: pretrainWorldSeed(o.seed), size: o.worldPerDomain }).flatMap((d) =>
     d.texts.map((t) => t.text),
   );
-  const knowledge = generateKnowledgeDocuments({
-    seed: deriveSeed(o.seed, "pretrain.knowledge"),
-    size: o.knowledgeSize,
-  });
   const ifData = generateInstructionData({ seed: pretrainInstructionSeed(o.seed), size: o.ifSize });
   const reading = generateReadingQuestions({ seed: deriveSeed(o.seed, "pretrain.reading"), size: o.readingSize });
   const seqs: WeightedSequence[] = [];
   const counts = {
     documents: docs.length,
-    knowledge_documents: knowledge.length,
+    added_documents: documents.length,
     if_conversations: ifData.length,
     reading_single_token: 0,
     reading_thinking: 0,
   };
-  for (const d of [...docs, ...knowledge]) seqs.push(plainText(tok, d));
+  for (const d of [...docs, ...documents]) seqs.push(plainText(tok, d));
   for (const c of ifData) seqs.push(renderer.conversation(c.messages));
   for (const q of reading) {
     const thinking = rng.next() >= 0.5;

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { generateKnowledgeDocuments, KNOWLEDGE_FACTS } from "../../src/train/pretrain/knowledge.js";
+import { generateKnowledgeDocuments, KNOWLEDGE_FACTS } from "./reference-documents.js";
 import { WORLD_DOMAINS } from "../../src/data/world/index.js";
 import { TEXT_SLOT } from "../../src/data/task.js";
 

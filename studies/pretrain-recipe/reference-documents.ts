@@ -9,9 +9,12 @@
  * ticket), and they say what a thing is, never which label a text would get, so whether a monitor's question can be
  * answered from them is left to the model. They are written knowing the world's vocabulary, as the stories are
  * written knowing the evaluation's concepts (models/crossmon-base/README.md says so).
+ *
+ * A negative result (studies/pretrain-recipe/README.md): the recipe with them was no better, so `crossmon pretrain`
+ * does not add them; this study's export does (`referenceDocuments`), on the streams' seeds it always used.
  */
-import { deriveSeed } from "../../core/random.js";
-import { Gen } from "../../data/world/gen.js";
+import { deriveSeed } from "../../src/core/random.js";
+import { Gen } from "../../src/data/world/gen.js";
 
 /** A topic: the terms it explains and sentences that explain them (each sentence stands alone). */
 interface Topic {
@@ -176,4 +179,16 @@ export function generateKnowledgeDocuments(o: { seed?: number; size?: number } =
     const facts = g.sample(t.facts, g.int(Math.min(2, t.facts.length), Math.min(5, t.facts.length)));
     return g.pick(FORMS)(g, t, facts);
   });
+}
+
+/** The documents a recipe of this seed adds with `size` of them: all in the pretraining corpus, a quarter as many
+ * again (another draw) in the reading phase. */
+export function referenceDocumentsFor(seed: number, size: number): { corpus: string[]; reading: string[] } {
+  return {
+    corpus: generateKnowledgeDocuments({ seed: deriveSeed(seed, "pretrain.knowledge"), size }),
+    reading: generateKnowledgeDocuments({
+      seed: deriveSeed(seed, "reading-phase.knowledge"),
+      size: Math.round(size / 4),
+    }),
+  };
 }
