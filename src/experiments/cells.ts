@@ -8,10 +8,13 @@ import type { Backend, ModelRef, TrainState } from "../backends/types.js";
 import { InputError } from "../core/errors.js";
 import type { Example } from "../data/task.js";
 import { type CallCache, type EvalContext, evalSingleToken, evalSummary, evalThinking } from "../eval/evaluate.js";
-import type { Renderer } from "../formats/render.js";
+import { Renderer } from "../formats/render.js";
+import type { Task } from "../data/task.js";
 import { type TrainContext, trainingContext } from "../train/run.js";
 import type { TrainSpec } from "../train/spec.js";
 import type { EvalCell, TrainCell } from "./plan.js";
+import { QUESTIONS } from "./questions/index.js";
+import { type DerivedTaskSpec, withDerivedTasks } from "../data/transforms/derived.js";
 import type { ExperimentSpec } from "./spec.js";
 import type { PredictionRow, Store } from "./store.js";
 
@@ -72,10 +75,23 @@ export function trainSpecOf(spec: ExperimentSpec, cell: TrainCell, pseudo?: Reco
   };
 }
 
-/** The run's tasks, splits and renderer, as every cell reads them (a training spec with no stage of its own). */
-export function runTrainingContext(spec: ExperimentSpec): Promise<TrainContext> {
+/**
+ * The run's tasks, splits and renderer, as every cell reads them (a training spec with no stage of its own), with
+ * the transformed tasks its questions ask for beside them.
+ */
+export async function runTrainingContext(spec: ExperimentSpec): Promise<TrainContext> {
   const none = { classification: [], prompt_contrast: false, contrast_exclude: [], source_weights: {} };
-  return trainingContext(trainSpecOf(spec, { key: "", label: "", stages: [{ name: "x", mixture: none }] }));
+  const ctx = await trainingContext(trainSpecOf(spec, { key: "", label: "", stages: [{ name: "x", mixture: none }] }));
+  const wanted = QUESTIONS.flatMap((q) => {
+    const part = spec.experiments[q.id];
+    // each module's part of the spec, as its own schema typed it
+    return part && q.derived ? (q.derived as (p: unknown, s: ExperimentSpec) => DerivedTaskSpec[])(part, spec) : [];
+  });
+  if (!wanted.length) return ctx;
+  const tokens = (text: string) => ctx.tok.encode(text).length;
+  const unknown = (field: string, task: string) =>
+    new InputError(`${field}: unknown task "${task}" (available: ${ctx.splits.map((x) => x.task.id).join(", ")})`);
+  return { ...ctx, splits: withDerivedTasks(ctx.splits, wanted, tokens, spec.seed, unknown) };
 }
 
 /** An elicited training's labels: the untrained model's verdicts (or the true labels, for the comparison). */
@@ -144,7 +160,11 @@ async function evalCell(env: CellEnv, c: EvalCell): Promise<number> {
   const task = split.task;
   const ex = examplesOf(env.train, c.task, c.split, c.examples);
   const ref = modelOf(env, c.model);
-  const ectx: EvalContext = { backend: env.backend, renderer, calls: env.calls ?? store };
+  const ectx: EvalContext = {
+    backend: env.backend,
+    renderer: c.maxTokens ? new Renderer(renderer.tok, c.maxTokens) : renderer,
+    calls: env.calls ?? store,
+  };
   const labelOf = (e: Example) => (c.split === "pool" ? -1 : e.label ? 1 : 0); // -1: no label to know
   const row = (e: Example, score: number, extra: Record<string, unknown>): PredictionRow => ({
     task: c.task,
@@ -157,6 +177,7 @@ async function evalCell(env: CellEnv, c: EvalCell): Promise<number> {
   let rows: PredictionRow[];
   let result: Record<string, unknown>;
   if (c.format === "single") {
+    if (c.maxTokens && (c.truncation ?? "error") === "error") refuseTruncated(ectx.renderer, task, ex, c.maxTokens);
     const r = await evalSingleToken(ectx, ref, task, ex);
     rows = ex.map((e, i) => row(e, r.scores[i], { mass: r.mass[i] }));
     result = {
@@ -190,4 +211,16 @@ async function evalCell(env: CellEnv, c: EvalCell): Promise<number> {
   const seconds = (Date.now() - t) / 1000;
   store.finish(c.key, result, rows, seconds);
   return seconds;
+}
+
+/** A long input past its cell's budget is an error naming it, never cut silently (the spec may ask to cut instead). */
+function refuseTruncated(renderer: Renderer, task: Task, examples: Example[], budget: number): void {
+  for (const e of examples) {
+    const r = renderer.cachedSingleToken(task, e);
+    if (r.truncated)
+      throw new InputError(
+        `task "${task.id}", example "${e.id}": the prompt is longer than its budget of ${budget} tokens; ` +
+          "choose shorter lengths, or truncate: middle to cut the text's middle",
+      );
+  }
 }

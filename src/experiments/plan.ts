@@ -52,7 +52,13 @@ export interface EvalCell {
   /** pool: a task's unlabelled texts (elicitation's pseudo-labels only) */
   split: "test" | "validation" | "train" | "pool";
   examples: number;
+  /** a prompt budget of its own (long inputs), in tokens, instead of the training's max_tokens */
+  maxTokens?: number;
+  /** past the budget: an error naming the example (the default where maxTokens is set), or the text's middle cut */
+  truncation?: Truncation;
 }
+
+export type Truncation = "error" | "middle";
 
 export interface Plan {
   train: TrainCell[];
@@ -99,7 +105,16 @@ export class PlanBuilder {
     private readonly trainSizes: ReadonlyMap<string, number> | undefined,
     /** tasks evaluated on all their data and never trained on */
     readonly evalOnly: ReadonlySet<string>,
+    /** the base model's context in tokens, where known (long-input questions check their lengths against it) */
+    readonly modelContext?: number,
   ) {}
+
+  /** The keys of a trained model's replicates, by its label (planned already). */
+  keysFor(label: string): string[] {
+    const keys = this.replicates[label];
+    if (!keys) throw new Error(`no model "${label}" planned yet`);
+    return keys;
+  }
 
   /** The replicates a question trains: its own count, or the spec's. */
   replicatesOf(part: { replicates?: number }): number {
@@ -151,8 +166,18 @@ export class PlanBuilder {
     return keys;
   }
 
-  /** An evaluation of one model (null: untrained) on a task, in a format and split; returns its key. */
-  evaluate(model: string | null, task: string, format: Format, split: EvalCell["split"] = "test", count?: number) {
+  /**
+   * An evaluation of one model (null: untrained) on a task, in a format and split; returns its key. `budget`: a
+   * prompt budget of its own (long inputs), with what happens past it.
+   */
+  evaluate(
+    model: string | null,
+    task: string,
+    format: Format,
+    split: EvalCell["split"] = "test",
+    count?: number,
+    budget?: { maxTokens: number; truncation: Truncation },
+  ) {
     const ev = this.spec.eval;
     const examples =
       count ??
@@ -171,8 +196,10 @@ export class PlanBuilder {
       split,
       examples,
       ev: format === "thinking" ? ev.thinking : format === "summary" ? ev.summary : null,
+      // (only where set, so that every other cell keeps its key)
+      ...(budget ? { budget } : {}),
     });
-    if (!this.evals.has(key)) this.evals.set(key, { key, model, task, format, split, examples });
+    if (!this.evals.has(key)) this.evals.set(key, { key, model, task, format, split, examples, ...budget });
     return key;
   }
 
@@ -215,8 +242,9 @@ export function planExperiment(
   trainSizes?: ReadonlyMap<string, number>,
   /** tasks evaluated on all their data and never trained on: transfer gives them no in-domain reference */
   evalOnly: ReadonlySet<string> = new Set(),
+  modelContext?: number,
 ): Plan {
-  const b = new PlanBuilder(spec, baseFingerprint, trainSizes, evalOnly);
+  const b = new PlanBuilder(spec, baseFingerprint, trainSizes, evalOnly, modelContext);
   for (const q of QUESTIONS) {
     const part = spec.experiments[q.id];
     // each module's part of the spec, as its own schema typed it

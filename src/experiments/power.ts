@@ -70,6 +70,8 @@ function headline(spec: ExperimentSpec, q: Question): { what: string; n: number;
       return { what: "trained − untrained, thinking", n: spec.eval.thinking.examples, ka: 0, kb: k };
     case "elicitation":
       return { what: "pseudo-labels − untrained", n, ka: 0, kb: k };
+    case "context_length":
+      return { what: "padded − clean, same model", n, ka: k, kb: k };
   }
 }
 

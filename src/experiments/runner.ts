@@ -2,6 +2,7 @@
  * Running an experiment: plan its cells, train and evaluate what the store does not already hold, then analyse.
  * Killed at any moment, the same command resumes: finished cells are read back, never recomputed or duplicated.
  */
+import { readConfig } from "../engine/config.js";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { withFolderLock } from "../core/lock.js";
@@ -78,7 +79,7 @@ export async function planRun(
   const fingerprint = modelFingerprint(spec.base_model);
   const sizes = new Map(train.splits.map((s) => [s.task.id, s.train.length]));
   const evalOnly = new Set(train.splits.filter((s) => s.task.eval_only).map((s) => s.task.id));
-  const plan = planExperiment(spec, fingerprint, sizes, evalOnly);
+  const plan = planExperiment(spec, fingerprint, sizes, evalOnly, modelContextOf(spec.base_model));
   for (const c of plan.evals) examplesOf(train, c.task, c.split, 1);
   for (const line of [...trainingNotes(spec, plan, sizes), ...shortEvalNotes(plan.evals, train)]) log(line);
   for (const c of plan.train)
@@ -146,4 +147,13 @@ async function run(spec: ExperimentSpec, dir: string, o: RunOptions): Promise<Ru
 
 export function hasStore(dir: string): boolean {
   return existsSync(join(dir, "store.sqlite"));
+}
+
+/** The base model's context in tokens, where its config can be read here (a hosted model's is not known). */
+function modelContextOf(base: string): number | undefined {
+  try {
+    return readConfig(base).maxPositions;
+  } catch {
+    return undefined;
+  }
 }

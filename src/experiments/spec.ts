@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { InputError, parseOrThrow } from "../core/errors.js";
 import { nearSpec, nearSpecTasks, readYamlFile, TrainSpec } from "../train/spec.js";
+import { ContextLengthSchema } from "./questions/context-length.js";
 import { ElicitationSchema } from "./questions/elicitation.js";
 import { FormatTransferSchema } from "./questions/format-transfer.js";
 import { InstructionSchema } from "./questions/instruction.js";
@@ -79,6 +80,7 @@ export const ExperimentSpec = z
         instruction: InstructionSchema.optional(),
         format_transfer: FormatTransferSchema.optional(),
         elicitation: ElicitationSchema.optional(),
+        context_length: ContextLengthSchema.optional(),
       })
       .strict()
       .refine((e) => Object.values(e).some((x) => x !== undefined), {

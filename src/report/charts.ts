@@ -131,8 +131,11 @@ export function lineWithBand(
   title: string,
   xTitle: string,
   yTitle: string,
+  /** one line per value of this field (a model), each with its band */
+  o: { color?: string } = {},
 ): Record<string, unknown> {
   const dots = rows.flatMap(({ reps, ...r }) => (reps ?? []).map((rep) => ({ ...r, rep })));
+  const color = o.color ? { color: { field: o.color, type: "nominal", sort: null, title: null } } : {};
   return {
     title,
     data: { values: rows.map(({ reps: _, ...r }) => r) },
@@ -145,11 +148,12 @@ export function lineWithBand(
           x: { field: x, type: "quantitative", title: xTitle },
           y: { field: "lo", type: "quantitative", title: yTitle, scale: { zero: false } },
           y2: { field: "hi" },
+          ...color,
         },
       },
       {
         mark: { type: "line", point: { tooltip: true } },
-        encoding: { x: { field: x, type: "quantitative" }, y: { field: "value", type: "quantitative" } },
+        encoding: { x: { field: x, type: "quantitative" }, y: { field: "value", type: "quantitative" }, ...color },
       },
       ...(dots.length
         ? [

@@ -1,4 +1,5 @@
 /** The study's questions in the paper's order: the report's sections, results.json's keys and the planner's. */
+import { contextLength } from "./context-length.js";
 import { elicitation } from "./elicitation.js";
 import { formatTransfer } from "./format-transfer.js";
 import { instruction } from "./instruction.js";
@@ -6,7 +7,15 @@ import { promptChange } from "./prompt-change.js";
 import { scaling } from "./scaling.js";
 import { transfer } from "./transfer.js";
 
-export const QUESTIONS = [transfer, scaling, promptChange, instruction, formatTransfer, elicitation] as const;
+export const QUESTIONS = [
+  transfer,
+  scaling,
+  promptChange,
+  instruction,
+  formatTransfer,
+  elicitation,
+  contextLength,
+] as const;
 export type AnyQuestion = (typeof QUESTIONS)[number];
 export type QuestionId = AnyQuestion["id"];
 

@@ -3,6 +3,7 @@
  * the run shows, and its report section. Each question is one module beside this file; a new question is a new
  * module, listed in index.ts and given its schema in spec.ts.
  */
+import type { DerivedTaskSpec } from "../../data/transforms/derived.js";
 import type { Section } from "../../report/section.js";
 import type { Analysis } from "../analysis.js";
 import type { PlanBuilder } from "../plan.js";
@@ -13,6 +14,8 @@ export interface Question<K extends string, Part, R> {
   id: K;
   /** how the report names it where its cells are missing */
   name: string;
+  /** transformed tasks the question evaluates or trains on, added to the run's tasks before it is planned */
+  derived?(part: Part, spec: ExperimentSpec): DerivedTaskSpec[];
   plan(b: PlanBuilder, part: Part, spec: ExperimentSpec): void;
   analyse(a: Analysis, part: Part, spec: ExperimentSpec): R;
   finding(r: R): string;

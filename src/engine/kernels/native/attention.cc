@@ -55,14 +55,9 @@ void attention_fwd(float* out, float* probs, const float* q, const float* k, con
   int ldq = nH * hd, ldk = nKV * hd;
   parallel_for(B * nH, [&](int task) {
     int b = task / nH, h = task % nH;
+    // inference keeps no probabilities: one block of query rows' scores at a time, so memory grows with Tk, not Tq·Tk
     thread_local std::vector<float> scratch;
-    float* S;
-    if (probs) {
-      S = probs + (long)task * Tq * Tk;
-    } else {
-      scratch.resize((size_t)Tq * Tk);
-      S = scratch.data();
-    }
+    if (!probs) scratch.resize((size_t)QBLOCK * Tk);
     const float* Qh = q + (long)b * Tq * ldq + h * hd;
     const float* Kh = k + (long)b * kvStride * ldk + (h / group) * hd;
     const float* Vh = v + (long)b * kvStride * ldk + (h / group) * hd;
@@ -71,25 +66,21 @@ void attention_fwd(float* out, float* probs, const float* q, const float* k, con
     // Causal: a block of queries needs keys only up to its last query's position (and the valid length).
     for (int i0 = 0; i0 < Tq; i0 += QBLOCK) {
       int rows = Tq - i0 < QBLOCK ? Tq - i0 : QBLOCK;
+      float* S = probs ? probs + (long)task * Tq * Tk + (long)i0 * Tk : scratch.data();
       int keys = visible_keys(qPos0 + i0 + rows - 1, valid, Tk);
-      if (keys > 0)
-        sgemm_own_st(false, true, rows, keys, hd, scale, Qh + (long)i0 * ldq, ldq, Kh, ldk, 0.f, S + (long)i0 * Tk, Tk);
-    }
-    for (int i = 0; i < Tq; i++) {
-      float* row = S + (long)i * Tk;
-      int last = qPos0 + i;  // last visible key
-      if (last > valid - 1) last = valid - 1;
-      if (last < 0) {  // nothing visible (cannot happen with right padding): output zeros
-        std::memset(row, 0, sizeof(float) * Tk);
-        continue;
+      if (keys > 0) sgemm_own_st(false, true, rows, keys, hd, scale, Qh + (long)i0 * ldq, ldq, Kh, ldk, 0.f, S, Tk);
+      for (int r = 0; r < rows; r++) {
+        const int i = i0 + r;
+        float* row = S + (long)r * Tk;
+        int last = qPos0 + i;  // last visible key
+        if (last > valid - 1) last = valid - 1;
+        if (last < 0) {  // nothing visible (cannot happen with right padding): output zeros
+          std::memset(row, 0, sizeof(float) * Tk);
+          continue;
+        }
+        softmax_range(row, first_key(qPos0 + i, window), last + 1, Tk, softcap);
       }
-      softmax_range(row, first_key(qPos0 + i, window), last + 1, Tk, softcap);
-    }
-    for (int i0 = 0; i0 < Tq; i0 += QBLOCK) {
-      int rows = Tq - i0 < QBLOCK ? Tq - i0 : QBLOCK;
-      int keys = visible_keys(qPos0 + i0 + rows - 1, valid, Tk);
-      sgemm_own_st(false, false, rows, hd, keys > 0 ? keys : 0, 1.f, S + (long)i0 * Tk, Tk, Vh, ldk, 0.f,
-                   Oh + (long)i0 * ldq, ldq);
+      sgemm_own_st(false, false, rows, hd, keys > 0 ? keys : 0, 1.f, S, Tk, Vh, ldk, 0.f, Oh + (long)i0 * ldq, ldq);
     }
   });
 }

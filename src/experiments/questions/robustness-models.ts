@@ -1,0 +1,68 @@
+/**
+ * The models the robustness questions (context length, evasion) compare: untrained, trained in-domain, trained on
+ * named sources, and a source's recipe followed by instruction-following training. Each recipe has the label and
+ * stages the transfer and instruction questions give it, so a run that asks both trains it once.
+ */
+import { z } from "zod";
+import type { Analysis } from "../analysis.js";
+import { models, UNTRAINED } from "../models.js";
+import type { PlanBuilder } from "../plan.js";
+import { TaskList } from "./schema.js";
+
+export const RobustnessModels = z
+  .object({
+    untrained: z.boolean().default(true),
+    in_domain: z.boolean().default(true),
+    /** recipe name → the tasks it trains on */
+    sources: z.record(z.string().min(1), TaskList).default({}),
+    /** instruction-following examples trained after each source's recipe (a model "source:NAME then IF" each) */
+    instruction_after: z.number().int().positive().optional(),
+  })
+  .strict();
+export type RobustnessModels = z.infer<typeof RobustnessModels>;
+
+/** A compared model: its label in the plan (null: the untrained base) and how the report names it. */
+export interface Compared {
+  label: string | null;
+  name: string;
+}
+
+export const sourceThenIf = (name: string) => `${models.source(name)} then IF`;
+
+/** Plans the models' trainings (with `extra` stages' tasks appended, for training on transformed data). */
+export function planModels(b: PlanBuilder, m: RobustnessModels, task: string, replicates: number): Compared[] {
+  const out: Compared[] = [];
+  if (m.untrained) out.push({ label: null, name: UNTRAINED });
+  if (m.in_domain) {
+    b.train(models.inDomain(task), [b.stage("classification", { classification: b.cls([task]) })], replicates);
+    out.push({ label: models.inDomain(task), name: "in-domain" });
+  }
+  for (const [name, tasks] of Object.entries(m.sources)) {
+    const stages = [b.stage("classification", { classification: b.cls(tasks) })];
+    b.train(models.source(name), stages, replicates);
+    out.push({ label: models.source(name), name: models.source(name) });
+    if (m.instruction_after) {
+      const after = b.stage("instruction", { instruction: { examples: m.instruction_after } });
+      b.train(sourceThenIf(name), [...stages, after], replicates);
+      out.push({ label: sourceThenIf(name), name: sourceThenIf(name) });
+    }
+  }
+  return out;
+}
+
+/** The compared models as the analysis finds them (the same list planModels made, without planning). */
+export function comparedModels(m: RobustnessModels, task: string): Compared[] {
+  return [
+    ...(m.untrained ? [{ label: null, name: UNTRAINED }] : []),
+    ...(m.in_domain ? [{ label: models.inDomain(task), name: "in-domain" }] : []),
+    ...Object.keys(m.sources).flatMap((name) => [
+      { label: models.source(name), name: models.source(name) },
+      ...(m.instruction_after ? [{ label: sourceThenIf(name), name: sourceThenIf(name) }] : []),
+    ]),
+  ];
+}
+
+/** Keys of a compared model's replicates (untrained: one, null). */
+export function keysOf(a: Analysis, c: Compared): (string | null)[] {
+  return a.keysOf(c.label);
+}
