@@ -72,6 +72,8 @@ function headline(spec: ExperimentSpec, q: Question): { what: string; n: number;
       return { what: "pseudo-labels − untrained", n, ka: 0, kb: k };
     case "context_length":
       return { what: "padded − clean, same model", n, ka: k, kb: k };
+    case "evasion":
+      return { what: "attacked − clean, same model", n, ka: k, kb: k };
   }
 }
 

@@ -3,6 +3,7 @@
  * Killed at any moment, the same command resumes: finished cells are read back, never recomputed or duplicated.
  */
 import { readConfig } from "../engine/config.js";
+import { splitSize } from "../data/transforms/derived.js";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { withFolderLock } from "../core/lock.js";
@@ -77,7 +78,7 @@ export async function planRun(
 ): Promise<{ train: TrainContext; fingerprint: string | null; plan: Plan }> {
   const train = context ?? (await runTrainingContext(spec));
   const fingerprint = modelFingerprint(spec.base_model);
-  const sizes = new Map(train.splits.map((s) => [s.task.id, s.train.length]));
+  const sizes = new Map(train.splits.map((s) => [s.task.id, splitSize(s, "train")]));
   const evalOnly = new Set(train.splits.filter((s) => s.task.eval_only).map((s) => s.task.id));
   const plan = planExperiment(spec, fingerprint, sizes, evalOnly, modelContextOf(spec.base_model));
   for (const c of plan.evals) examplesOf(train, c.task, c.split, 1);

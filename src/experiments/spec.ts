@@ -7,6 +7,7 @@ import { InputError, parseOrThrow } from "../core/errors.js";
 import { nearSpec, nearSpecTasks, readYamlFile, TrainSpec } from "../train/spec.js";
 import { ContextLengthSchema } from "./questions/context-length.js";
 import { ElicitationSchema } from "./questions/elicitation.js";
+import { EvasionSchema } from "./questions/evasion.js";
 import { FormatTransferSchema } from "./questions/format-transfer.js";
 import { InstructionSchema } from "./questions/instruction.js";
 import { PromptChangeSchema } from "./questions/prompt-change.js";
@@ -81,6 +82,7 @@ export const ExperimentSpec = z
         format_transfer: FormatTransferSchema.optional(),
         elicitation: ElicitationSchema.optional(),
         context_length: ContextLengthSchema.optional(),
+        evasion: EvasionSchema.optional(),
       })
       .strict()
       .refine((e) => Object.values(e).some((x) => x !== undefined), {

@@ -5,6 +5,8 @@
  * with zod: a bad one is a 400 with the reason.
  */
 import { z } from "zod";
+import type { TransformRecord } from "../data/transforms/transform.js";
+import { Renderer } from "../formats/render.js";
 import { exampleText, type Example, type Task } from "../data/task.js";
 import { evidenceKeys } from "../eval/evidence.js";
 import type { EvalCell } from "../experiments/plan.js";
@@ -155,13 +157,22 @@ export function factSpans(e: Example, text: string): { start: number; end: numbe
   return out;
 }
 
+/** What a transform inserted (marked "inserted"), with the facts that lie outside it. */
+function insertedSpans(t: TransformRecord, facts: { start: number; end: number; fact: string }[]) {
+  const inserted = t.inserted.map((s) => ({ ...s, fact: "inserted" }));
+  const outside = facts.filter((f) => inserted.every((s) => f.end <= s.start || f.start >= s.end));
+  return [...inserted, ...outside].sort((a, b) => a.start - b.start);
+}
+
 export function exampleDetail(run: RunEntry, key: string, id: string) {
   const c = cellOf(run, key);
   const { task, byId } = taskOf(run, c.task);
   const e = byId.get(id);
   if (!e) throw new NotFound(`no example "${id}" in task ${c.task}`);
   const text = exampleText(e);
-  const renderer = rendererOf(run);
+  const transform = (e.meta?.transform as TransformRecord | undefined) ?? null;
+  // the prompt as the cell scored it: with its own budget where it has one (long inputs)
+  const renderer = c.maxTokens ? new Renderer(rendererOf(run).tok, c.maxTokens) : rendererOf(run);
   const scored = renderer.singleToken(task, e);
   const sameModel = (format: EvalCell["format"]) =>
     run.ctx.plan.evals.filter((x) => x.model === c.model && x.task === c.task && x.format === format);
@@ -176,7 +187,8 @@ export function exampleDetail(run: RunEntry, key: string, id: string) {
     p: single?.score ?? null,
     text,
     facts: e.facts ?? null,
-    highlights: factSpans(e, text),
+    highlights: transform ? insertedSpans(transform, factSpans(e, text)) : factSpans(e, text),
+    transform,
     provenance: provenanceOf(e),
     prompt: renderer.tok.decode(scored.promptIds),
     answers: scored.candidates.map((tokenId, i) => ({

@@ -3,6 +3,7 @@
  * request, and their analysis (findings, charts, every evaluation's metrics) computed again only when more cells are
  * done. The sections come from src/report/figures.ts, as the report's do.
  */
+import { transformOfTask } from "../data/transforms/derived.js";
 import { basename, resolve } from "node:path";
 import { InputError } from "../core/errors.js";
 import { HfTokenizer } from "../engine/io/tokenizer.js";
@@ -26,6 +27,8 @@ export interface EvalSummary {
   key: string;
   model: string;
   task: string;
+  /** what the task's texts went through (padding, an attack), "none" for a task as loaded */
+  transform: string;
   format: EvalCell["format"];
   split: EvalCell["split"];
   /** the examples scored (once done; until then, those asked for) */
@@ -81,6 +84,7 @@ export function evalSummaries(ctx: RunContext): EvalSummary[] {
       key: c.key,
       model: modelLabel(ctx, c.model),
       task: c.task,
+      transform: transformOfTask(ctx.train.splits, c.task),
       format: c.format,
       split: c.split,
       examples,

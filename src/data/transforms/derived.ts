@@ -22,6 +22,8 @@ export interface DerivedTaskSpec {
 
 class DerivedSplit implements SplitTask {
   readonly task: Task;
+  /** the transform's id, as in the task's id after "~" */
+  readonly transform: string;
   private cache: Partial<Record<"train" | "validation" | "test", Example[]>> = {};
 
   constructor(
@@ -30,6 +32,7 @@ class DerivedSplit implements SplitTask {
     private readonly inputs: TransformInputs,
   ) {
     const id = derivedTaskId(base.task.id, spec.transform);
+    this.transform = transformId(spec.transform);
     const split = this;
     this.task = {
       ...base.task,
@@ -52,6 +55,11 @@ class DerivedSplit implements SplitTask {
       this.spec.field,
     );
     return this.cache[split];
+  }
+
+  /** A split's size without transforming it (a transform keeps every example). */
+  sizeOf(split: "train" | "validation" | "test"): number {
+    return this.base[split].length;
   }
 
   get train(): Example[] {
@@ -96,4 +104,15 @@ export function withDerivedTasks(
     out.push(new DerivedSplit(base, w, inputs));
   }
   return out;
+}
+
+/** How many examples a split has, without transforming a transformed task's texts to count them. */
+export function splitSize(s: SplitTask, split: "train" | "validation" | "test"): number {
+  return s instanceof DerivedSplit ? s.sizeOf(split) : s[split].length;
+}
+
+/** The transform a task's texts went through ("none" for a task as loaded). */
+export function transformOfTask(splits: SplitTask[], task: string): string {
+  const s = splits.find((x) => x.task.id === task);
+  return s instanceof DerivedSplit ? s.transform : "none";
 }

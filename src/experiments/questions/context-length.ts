@@ -69,7 +69,8 @@ export interface LengthPoint {
   label: string;
   eval_task: string;
   length: number;
-  position: Position;
+  /** where the original sits (null for the clean text) */
+  position: Position | null;
   auroc: Interval;
   tpr_at_1: Interval;
   tpr_at_5: Interval;
@@ -84,25 +85,28 @@ function analyse(a: Analysis, c: ContextPart) {
   for (const m of compared) {
     const cleanTask = taskAt(c, 0, "middle");
     const clean = a.reps(m.label, cleanTask);
-    for (const position of c.positions)
-      for (const length of [0, ...padded(c)]) {
-        const task = taskAt(c, length, position);
-        const here = a.reps(m.label, task);
-        const at1 = operatingPoint(a, m.label, cleanTask, task, 0.01);
-        const at5 = operatingPoint(a, m.label, cleanTask, task, 0.05);
-        if (at1.from === "test") thresholdsFrom = "test";
-        points.push({
-          model: m.name,
-          label: m.label ?? UNTRAINED,
-          eval_task: task,
-          length,
-          position,
-          auroc: a.aurocOf(m.label, task),
-          tpr_at_1: at1.tpr,
-          tpr_at_5: at5.tpr,
-          fall: length === 0 ? null : diffOver(clean.labels, clean.reps, here.reps, a.boot),
-        });
-      }
+    const at: [number, Position | null][] = [
+      [0, null],
+      ...padded(c).flatMap((l) => c.positions.map((p): [number, Position] => [l, p])),
+    ];
+    for (const [length, position] of at) {
+      const task = taskAt(c, length, position ?? "middle");
+      const here = a.reps(m.label, task);
+      const at1 = operatingPoint(a, m.label, cleanTask, task, 0.01);
+      const at5 = operatingPoint(a, m.label, cleanTask, task, 0.05);
+      if (at1.from === "test") thresholdsFrom = "test";
+      points.push({
+        model: m.name,
+        label: m.label ?? UNTRAINED,
+        eval_task: task,
+        length,
+        position,
+        auroc: a.aurocOf(m.label, task),
+        tpr_at_1: at1.tpr,
+        tpr_at_5: at5.tpr,
+        fall: length === 0 ? null : diffOver(clean.labels, clean.reps, here.reps, a.boot),
+      });
+    }
   }
   const longest = Math.max(0, ...padded(c));
   return {
@@ -134,7 +138,7 @@ function section(r: ContextResult & { finding: string }, a: Analysis): Section {
     id: `context-length-${position}`,
     spec: lineWithBand(
       r.points
-        .filter((p) => p.position === position)
+        .filter((p) => p.position === position || p.position === null)
         .map((p) => ({ model: p.model, length: p.length, ...ci(p.auroc) })),
       "length",
       `AUROC against length (original text in the ${position})`,
@@ -172,7 +176,7 @@ function section(r: ContextResult & { finding: string }, a: Analysis): Section {
         rows: r.points.map((p) => [
           p.model,
           p.length,
-          p.length ? p.position : "–",
+          p.position ?? "–",
           fmtCI(p.auroc),
           fmtCI(p.tpr_at_1, true),
           fmtCI(p.tpr_at_5, true),

@@ -1,6 +1,7 @@
 /** The study's questions in the paper's order: the report's sections, results.json's keys and the planner's. */
 import { contextLength } from "./context-length.js";
 import { elicitation } from "./elicitation.js";
+import { evasion } from "./evasion.js";
 import { formatTransfer } from "./format-transfer.js";
 import { instruction } from "./instruction.js";
 import { promptChange } from "./prompt-change.js";
@@ -15,6 +16,7 @@ export const QUESTIONS = [
   formatTransfer,
   elicitation,
   contextLength,
+  evasion,
 ] as const;
 export type AnyQuestion = (typeof QUESTIONS)[number];
 export type QuestionId = AnyQuestion["id"];

@@ -103,7 +103,7 @@ function Run({ id }) {
   const { data, error } = useJson(`/api/runs/${encodeURIComponent(id)}`, 2000);
   const [a, setA] = useState("");
   const [b, setB] = useState("");
-  const [only, setOnly] = useState({ task: "", model: "", format: "" });
+  const [only, setOnly] = useState({ task: "", model: "", format: "", transform: "" });
   if (error) return html`<p class="error">${error}</p>`;
   if (!data) return html`<p>Loading…</p>`;
   const base = `#/run/${encodeURIComponent(id)}`;
@@ -138,7 +138,7 @@ function Run({ id }) {
       </section>`,
     )}
     <h2>Evaluations</h2>
-    <div class="filters">${filter("task")} ${filter("model")} ${filter("format")}</div>
+    <div class="filters">${filter("task")} ${filter("model")} ${filter("format")} ${filter("transform")}</div>
     <table data-testid="evaluations">
       <thead><tr><th>model</th><th>task</th><th>format</th><th>split</th><th>examples</th><th>AUROC</th></tr></thead>
       <tbody>
@@ -217,7 +217,8 @@ function Highlighted({ text, spans }) {
   let at = 0;
   for (const s of spans) {
     out.push(text.slice(at, s.start));
-    out.push(html`<mark class="fact" title=${s.fact}>${text.slice(s.start, s.end)}</mark>`);
+    const kind = s.fact === "inserted" ? "inserted" : "fact";
+    out.push(html`<mark class=${kind} title=${s.fact}>${text.slice(s.start, s.end)}</mark>`);
     at = s.end;
   }
   out.push(text.slice(at));
@@ -265,7 +266,13 @@ function Example({ id, evalKey, exampleId }) {
     <h2>The prompt as scored</h2>
     <pre data-testid="prompt">${data.prompt}<mark class="answer">${tokens.join(" | ")}</mark></pre>
     <p class="q">The answer is read at the marked place: ${tokens.map((t) => JSON.stringify(t)).join(" or ")}.</p>
-    <h2>The text${data.highlights.length ? ", with the world's facts marked" : ""}</h2>
+    <h2>The text${
+      data.transform
+        ? `, ${data.transform.id}: inserted parts marked`
+        : data.highlights.length
+          ? ", with the world's facts marked"
+          : ""
+    }</h2>
     <${Highlighted} text=${data.text} spans=${data.highlights} />
     ${
       data.thinking.length
