@@ -94,8 +94,26 @@ export function benchmarksPage(dir = "bench/results"): string {
               .join(" | ")} |`,
           );
       } else {
-        out.push("| figure | value |", "|---|---|");
-        for (const [k, v] of leaves(r.records[i])) out.push(`| ${k} | ${cell(v)} |`);
+        // a list of steps (objects) as a table of its own, a row each; the rest as figure | value
+        const rec = r.records[i];
+        const lists = Object.entries(rec).filter(
+          (e): e is [string, Record<string, unknown>[]] =>
+            Array.isArray(e[1]) && e[1].length > 0 && e[1].every((x) => x !== null && typeof x === "object"),
+        );
+        const rest = Object.fromEntries(Object.entries(rec).filter(([k]) => !lists.some(([l]) => l === k)));
+        if (Object.keys(rest).length) {
+          out.push("| figure | value |", "|---|---|");
+          for (const [k, v] of leaves(rest)) out.push(`| ${k} | ${cell(v)} |`);
+        }
+        for (const [name, rows] of lists) {
+          const cols = [...new Set(rows.flatMap((x) => leaves(x).map(([k]) => k)))];
+          if (Object.keys(rest).length) out.push("");
+          out.push(`| ${name}: ${cols.join(" | ")} |`, `|${cols.map(() => "---").join("|")}|`);
+          for (const x of rows) {
+            const got = new Map(leaves(x));
+            out.push(`| ${cols.map((c) => cell(got.get(c) ?? "")).join(" | ")} |`);
+          }
+        }
       }
       out.push("");
       i = j;

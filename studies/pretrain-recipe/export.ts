@@ -1,6 +1,6 @@
 /**
  * Exports what a from-scratch recipe study of the base model needs, for studies/pretrain-recipe/pretrain_study.py on a GPU machine
- * (src/train/recipe-study.ts says what and how): the three phases' streams with conversations, questions and stories
+ * (./recipe-study.ts says what and how): the three phases' streams with conversations, questions and stories
  * SCALE times as many, the recipe, and every built-in task's test prompts for world seeds 0 and 1.
  *   npx tsx studies/pretrain-recipe/export.ts MODEL_DIR OUT_DIR [SCALE] [n] [KNOWLEDGE]
  * KNOWLEDGE: reference documents about the world's vocabulary (./reference-documents.ts), before scaling; the

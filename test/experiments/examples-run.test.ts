@@ -130,6 +130,38 @@ test("examples/experiment.yaml runs all six questions at tiny size", async () =>
   for (const c of [...run.plan.train, ...run.plan.evals]) assert.ok(run.store.result(c.key), `cell ${c.key} done`);
 });
 
+test("examples/robustness.yaml and robustness-inspect.yaml run both robustness questions at tiny size", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "crossmon-example-"));
+  const samples = Array.from({ length: 60 }, (_, i) => sample({ id: i, mode: i % 2 ? "attack" : "honest" }));
+  await writeEvalLog(join(dir, "control.eval"), samples);
+  mkdirSync(join(dir, "tasks"));
+  await importInspect([join(dir, "control.eval")], {
+    out: join(dir, "tasks", "bash"),
+    task: "bash_monitor",
+    label: parseLabelRule("metadata.eval_mode=attack"),
+    quiet: true,
+  });
+  for (const name of ["robustness.yaml", "robustness-inspect.yaml"]) {
+    const file = tinyCopy(name, dir, (raw) => {
+      raw.replicates = 1;
+      raw.train = {
+        lora: { rank: 4, alpha: 8, dropout: 0, targets: ["all-linear"] },
+        hyper: HYPER,
+        examples_per_task: 16,
+      };
+      raw.eval = { examples: 12, validation: 8, bootstrap: 50 };
+      Object.assign(raw.experiments.context_length, { lengths: [0, 200], positions: ["start"] });
+      raw.experiments.context_length.models.sources = { cyber: ["cyber_harm"] };
+      raw.experiments.evasion.models.sources = {};
+    });
+    const run = await runExperiment(readExperimentSpec(file), join(dir, `run-${name}`), quiet);
+    for (const c of [...run.plan.train, ...run.plan.evals])
+      assert.ok(run.store.result(c.key), `${name}: ${c.key} done`);
+    assert.ok(run.plan.evals.some((c) => c.task.endsWith("~pad-200-start")));
+    assert.ok(run.plan.evals.some((c) => c.task.endsWith("~inject-homoglyphs-start-positives")));
+  }
+});
+
 test("examples/train.yaml trains both its stages at tiny size", async () => {
   const dir = mkdtempSync(join(tmpdir(), "crossmon-example-"));
   const file = tinyCopy("train.yaml", dir, (raw) => {
