@@ -13,18 +13,13 @@ import { Analysis } from "./analyze.js";
 import { CellClock } from "./eta.js";
 import { models } from "./models.js";
 import { planExperiment } from "./plan.js";
+import { QUESTIONS } from "./questions/index.js";
 import type { RunContext } from "./runner.js";
 import type { ExperimentSpec } from "./spec.js";
 
 export type Question = keyof ExperimentSpec["experiments"];
-export const QUESTIONS: Question[] = [
-  "transfer",
-  "scaling",
-  "prompt_change",
-  "instruction",
-  "format_transfer",
-  "elicitation",
-];
+/** The questions in the report's order (the registry's). */
+const QUESTION_IDS: Question[] = QUESTIONS.map((q) => q.id);
 
 /** The variances a detectable effect is computed from, and where they came from. */
 export interface Variances {
@@ -156,7 +151,7 @@ export function planSpec(
   const clock = o.pilot ? pilotClock(spec, o.pilot) : null;
   const planOf = (s: ExperimentSpec) => planExperiment(s, null, o.sizes, o.evalOnly);
   const whole = planOf(spec);
-  const questions = QUESTIONS.filter((q) => spec.experiments[q]).map((q) => {
+  const questions = QUESTION_IDS.filter((q) => spec.experiments[q]).map((q) => {
     const alone = planOf({ ...spec, experiments: { [q]: spec.experiments[q] } } as ExperimentSpec);
     const h = headline(spec, q);
     return {

@@ -8,6 +8,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { analyse } from "../../src/experiments/analyze.js";
+import { planSpec } from "../../src/experiments/power.js";
 import { planRun, runExperiment } from "../../src/experiments/runner.js";
 import { describe } from "../../src/report/findings.js";
 import { RunRegistry } from "../../src/view/runs.js";
@@ -85,6 +86,25 @@ test("context length and evasion: every model at every length and family, falls 
     server.close();
     registry.close();
   }
+});
+
+test("crossmon plan prices both questions: their cells and the paired difference each is about", () => {
+  const spec = tinySpec(base, {
+    experiments: {
+      context_length: { task: "agent_dangerous", lengths: [0, 300] },
+      evasion: { task: "agent_dangerous", attacks: ["fake_verdict"] },
+    },
+  });
+  const p = planSpec(spec);
+  assert.deepEqual(
+    p.questions.map((q) => [q.question, q.comparison]),
+    [
+      ["context_length", "padded − clean, same model"],
+      ["evasion", "attacked − clean, same model"],
+    ],
+  );
+  // untrained + in-domain, each on the clean text at the long budget, its validation, and one padded length
+  assert.equal(p.questions[0].eval_cells, 2 * 3);
 });
 
 test("bad robustness specs: one line naming the field, before any work", async () => {

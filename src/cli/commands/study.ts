@@ -9,6 +9,7 @@ import { openRun } from "../../experiments/open.js";
 import { formatStatus, runStatus, type RunStatus } from "../../experiments/status.js";
 import { planRun, runExperiment } from "../../experiments/runner.js";
 import { formatSpecPlan, planSpec } from "../../experiments/power.js";
+import { splitSize } from "../../data/transforms/derived.js";
 import { readExperimentSpec, type ExperimentSpec } from "../../experiments/spec.js";
 import { writeReport } from "../../report/report.js";
 import { BACKEND_KINDS, chooseBackend } from "../../backends/choose.js";
@@ -184,7 +185,7 @@ export function registerStudy(program: Command): void {
         const pilot = o.pilot ? await openRun(o.pilot) : undefined;
         const p = planSpec(spec, {
           pilot,
-          sizes: new Map(train.splits.map((s) => [s.task.id, s.train.length])),
+          sizes: new Map(train.splits.map((s) => [s.task.id, splitSize(s, "train")])),
           evalOnly: new Set(train.splits.filter((s) => s.task.eval_only).map((s) => s.task.id)),
         });
         pilot?.store.close();
