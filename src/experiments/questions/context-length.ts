@@ -126,10 +126,15 @@ function finding(r: ContextResult): string {
   const falls = at.map((p) => `${p.model} ${fmtCI(p.fall as Interval)}`).join(", ");
   const worst = [...at].sort((x, y) => (x.fall as Interval).value - (y.fall as Interval).value)[0];
   const clear = at.filter((p) => (p.fall as Interval).hi < 0).length;
+  const sources = r.points.filter((p) => p.length === 0 && p.label.startsWith("source:"));
+  const best = [...sources].sort((x, y) => y.auroc.value - x.auroc.value)[0];
   return (
     `On ${r.task}, with the text padded to ${r.longest} tokens (the original in the ${position}), AUROC changes by ` +
     `${falls} against the clean text; it falls clearly (interval below zero) for ${clear} of ${at.length} models` +
-    (worst ? `, most for ${worst.model}.` : ".")
+    (worst ? `, most for ${worst.model}.` : ".") +
+    (best && sources.length > 1
+      ? ` The best source on the clean text is ${best.model} (AUROC ${fmtCI(best.auroc)}).`
+      : "")
   );
 }
 
