@@ -192,23 +192,32 @@ void attention_rows_fwd(float* out, float* probs, const float* q, const float* k
   const int group = nH / nKV;
   const int ldq = nH * hd, ldk = nKV * hd;
   const int chunks = (Tq + CHUNK - 1) / CHUNK;
+  // each sequence's keys are packed once per kv head, before the tasks, and shared by the query heads of its group
+  // and every chunk of query rows (packed per task, a long prompt's keys were packed hundreds of times per layer). A
+  // task reads the strips it needs: its last strip may hold keys past its visible ones, whose scores softmax masks.
+  const long packed = (long)((Tk + 15) / 16) * 16 * hd;
+  thread_local std::vector<float> Kall;
+  Kall.resize((size_t)(B * nKV) * packed + 16);
+  float* Kt0 = Kall.data();  // by pointer: inside the tasks, Kall would name each pool thread's own vector
+  parallel_for(B * nKV, [&](int t) {
+    const int b = t / nKV, g = t % nKV;
+    pack_keys(Kt0 + t * packed, k + (long)b * kvStride * ldk + g * hd, ldk, Tk, hd);
+  });
   parallel_for(B * nH * chunks, [&](int task) {
     const int c = task % chunks, h = (task / chunks) % nH, b = task / (chunks * nH);
     const int i0 = c * CHUNK, rows = std::min(CHUNK, Tq - i0);
     const int valid = validLen ? validLen[b] : Tk;
     const int keys = visible_keys(qPos0 + i0 + rows - 1, valid, Tk);
     const int lds = ((keys + 15) / 16) * 16;
-    thread_local std::vector<float> Kt, S;
-    Kt.resize((size_t)lds * hd + 16);
+    thread_local std::vector<float> S;
     S.resize((size_t)ROWS * lds + 16);
-    const float* Kh = k + (long)b * kvStride * ldk + (h / group) * hd;
+    const float* Kt = Kt0 + ((long)b * nKV + h / group) * packed;
     const float* Vh = v + (long)b * kvStride * ldk + (h / group) * hd;
-    pack_keys(Kt.data(), Kh, ldk, keys, hd);
     const float* Qh = q + ((long)b * Tq + i0) * ldq + h * hd;
     float* Oh = out + ((long)b * Tq + i0) * ldq + h * hd;
     float* Ph = probs ? probs + (((long)b * nH + h) * Tq + i0) * Tk : nullptr;
     for (int r0 = 0; r0 < rows; r0 += ROWS)
-      rows_of(std::min(ROWS, rows - r0), Oh + (long)r0 * ldq, ldq, Qh + (long)r0 * ldq, ldq, Kt.data(), Vh, ldk,
+      rows_of(std::min(ROWS, rows - r0), Oh + (long)r0 * ldq, ldq, Qh + (long)r0 * ldq, ldq, Kt, Vh, ldk,
               qPos0 + i0 + r0, valid, Tk, window, scale, softcap, hd, S.data(), lds, Ph ? Ph + (long)r0 * Tk : nullptr);
   });
 }
