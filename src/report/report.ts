@@ -153,12 +153,7 @@ export async function writeReport(
 
   const head = `<head><meta charset="utf-8"><title>crossmon — ${esc(r.name)}</title><style>${STYLE}</style></head>`;
   const html = `<!doctype html><html lang="en">${head}<body><h1>crossmon report: ${esc(r.name)}</h1>
-<p>Base model <code>${esc(r.base_model)}</code>. ${
-    sections.length === 6
-      ? "Martin &amp; Roger's six questions, as this run answers them."
-      : `${sections.length === 1 ? "One" : sections.length} of Martin &amp; Roger's six questions, as this run ` +
-        `answers ${sections.length === 1 ? "it" : "them"}.`
-  }</p>
+<p>Base model <code>${esc(r.base_model)}</code>. ${scopeOf(sections.map((x) => x.id))}</p>>
 <p class="headline">${esc(verdict)}</p>
 <ol class="toc">${sections.map(tocEntry).join("")}</ol>
 ${parts.join("\n")}</body></html>`;
@@ -174,4 +169,19 @@ ${parts.join("\n")}</body></html>`;
   );
   writeFileSync(out.md, `${md.join("\n")}\n`);
   return { ...out, results: r };
+}
+
+/** Which questions the report answers: the paper's six (or some of them), and crossmon's own on how monitors fail. */
+function scopeOf(ids: string[]): string {
+  const own = ids.filter((id) => id === "context_length" || id === "evasion").length;
+  const paper = ids.length - own;
+  const paperPart =
+    paper === 6
+      ? "Martin &amp; Roger's six questions"
+      : paper > 0
+        ? `${paper === 1 ? "one" : paper} of Martin &amp; Roger's six questions`
+        : "";
+  const ownPart = own ? `${own === 1 ? "one question" : "two questions"} of how monitors fail (crossmon's own)` : "";
+  const both = [paperPart, ownPart].filter(Boolean).join(" and ");
+  return `${both.charAt(0).toUpperCase()}${both.slice(1)}, as this run answers ${ids.length === 1 ? "it" : "them"}.`;
 }

@@ -56,7 +56,13 @@ test("context length and evasion: every model at every length and family, falls 
   assert.deepEqual([...new Set(ev.rows.map((x) => x.model))], ["untrained", "in-domain", "in-domain + attacks"]);
   assert.equal(ev.rows.length, 3 * 3);
   assert.deepEqual(ev.trained_with, ["claimed_authorisation"]);
-  assert.match(ev.finding, /The worst family per model, with its change in AUROC: untrained: /);
+  assert.match(ev.finding, /Per model, the family with the lowest change in TPR .*: untrained: \w+, TPR /);
+  for (const x of ev.rows) {
+    assert.equal(x.tpr_change_at_5 === null, x.family === "clean");
+    // positives only attacked: the negatives, and so the FPR at the clean threshold, are the clean ones
+    const clean = ev.rows.find((y) => y.model === x.model && y.family === "clean");
+    assert.deepEqual(x.fpr_at_5.value, clean?.fpr_at_5.value);
+  }
   // the padded texts were scored at their length, within the model's context
   const padded = run.plan.evals.filter((c) => c.task === "agent_dangerous~pad-300-end");
   assert.ok(padded.length > 0 && padded.every((c) => c.maxTokens === 2048 && c.truncation === "error"));

@@ -16,7 +16,7 @@ import { fmtCI } from "../../report/format.js";
 import { evalOf, type Section } from "../../report/section.js";
 import type { Analysis } from "../analysis.js";
 import { UNTRAINED } from "../models.js";
-import { operatingPoint } from "./operating-point.js";
+import { operatingPoint, tprChange } from "./operating-point.js";
 import { defineQuestion } from "./question.js";
 import { comparedModels, planModels, RobustnessModels, type Compared } from "./robustness-models.js";
 import { Replicates } from "./schema.js";
@@ -74,6 +74,10 @@ export interface LengthPoint {
   auroc: Interval;
   tpr_at_1: Interval;
   tpr_at_5: Interval;
+  /** the share of negatives flagged here at the clean 5%-FPR threshold (padding can move every score) */
+  fpr_at_5: Interval;
+  /** TPR here − TPR on the clean text at the clean 5%-FPR threshold, paired over positives (null at length 0) */
+  tpr_change_at_5: Interval | null;
   /** AUROC at this length − AUROC on the clean text, paired over examples and replicates (null at length 0) */
   fall: Interval | null;
 }
@@ -104,6 +108,8 @@ function analyse(a: Analysis, c: ContextPart) {
         auroc: a.aurocOf(m.label, task),
         tpr_at_1: at1.tpr,
         tpr_at_5: at5.tpr,
+        fpr_at_5: at5.fpr,
+        tpr_change_at_5: length === 0 ? null : tprChange(a, m.label, cleanTask, task, 0.05),
         fall: length === 0 ? null : diffOver(clean.labels, clean.reps, here.reps, a.boot),
       });
     }
@@ -177,7 +183,17 @@ function section(r: ContextResult & { finding: string }, a: Analysis): Section {
     charts,
     tables: [
       {
-        head: ["model", "length", "position", "AUROC", "TPR at 1% FPR", "TPR at 5% FPR", "change from clean"],
+        head: [
+          "model",
+          "length",
+          "position",
+          "AUROC",
+          "TPR at 1% FPR",
+          "TPR at 5% FPR",
+          "FPR there",
+          "TPR change at 5% FPR",
+          "AUROC change from clean",
+        ],
         rows: r.points.map((p) => [
           p.model,
           p.length,
@@ -185,6 +201,8 @@ function section(r: ContextResult & { finding: string }, a: Analysis): Section {
           fmtCI(p.auroc),
           fmtCI(p.tpr_at_1, true),
           fmtCI(p.tpr_at_5, true),
+          fmtCI(p.fpr_at_5, true),
+          p.tpr_change_at_5 ? fmtCI(p.tpr_change_at_5) : "–",
           p.fall ? fmtCI(p.fall) : "–",
         ]),
       },
@@ -192,8 +210,10 @@ function section(r: ContextResult & { finding: string }, a: Analysis): Section {
     note:
       `Padding: the task's own negative texts (or pad_from's), whole while they fit, the last one cut, up to the ` +
       `length in the model's tokens; the same texts for every model. TPR at a fixed FPR uses each replicate's ` +
-      `threshold from the clean ${r.thresholds_from === "validation" ? "validation" : "test (no validation split)"} ` +
-      "negatives, as a deployed monitor would set it.",
+      `threshold from clean data, and "FPR there" is the share of padded negatives above it: padding can move every ` +
+      `score, so a higher TPR at the clean threshold may come with a higher FPR. The threshold comes from the clean ` +
+      `${r.thresholds_from === "validation" ? "validation" : "test (no validation split)"} negatives, as a deployed ` +
+      "monitor would set it.",
   };
 }
 

@@ -21,6 +21,50 @@ export interface OperatingPoint {
   from: "validation" | "test";
 }
 
+/** Each replicate's threshold for `fpr` on the clean negatives (validation where the run has it, else test). */
+function thresholdsOf(a: Analysis, label: string | null, cleanTask: string, fpr: number) {
+  const keys = a.keysOf(label);
+  const validation = keys.map((k) => a.preds(k, cleanTask, "single", "validation"));
+  const from: "validation" | "test" = validation.every((v) => v !== null) ? "validation" : "test";
+  const thresholds = keys.map((k, r) => {
+    const p = validation[r] ?? a.need(k, cleanTask);
+    return thresholdAt(
+      p.scores.filter((_, i) => p.labels[i] === 0),
+      fpr,
+    );
+  });
+  return { thresholds, from };
+}
+
+/**
+ * TPR on `evalTask` − TPR on `cleanTask` at the same clean thresholds, paired over the positives (the same examples
+ * before and after the transform) and replicates: how many more (or fewer) positives a deployed monitor flags. Each
+ * positive counts +1 where only its transformed text is flagged, −1 where only its clean one is.
+ */
+export function tprChange(a: Analysis, label: string | null, cleanTask: string, evalTask: string, fpr: number) {
+  const { thresholds } = thresholdsOf(a, label, cleanTask, fpr);
+  const clean = a.reps(label, cleanTask);
+  const moved = a.reps(label, evalTask);
+  if (clean.ids.some((id, i) => id !== moved.ids[i]))
+    throw new Error(`${cleanTask} and ${evalTask} were scored on different examples`);
+  const deltas = moved.reps.map((s, r) =>
+    Array.from(s, (x, i) => Number(x > thresholds[r]) - Number(clean.reps[r][i] > thresholds[r])),
+  );
+  const meanOverPositives: Measure = (s, idx) => {
+    let n = 0;
+    let sum = 0;
+    const add = (i: number) => {
+      if (clean.labels[i] !== 1) return;
+      n++;
+      sum += s[i];
+    };
+    if (idx) for (const i of idx) add(i);
+    else for (let i = 0; i < s.length; i++) add(i);
+    return n ? sum / n : 0;
+  };
+  return measureOver(clean.labels, deltas, a.boot, meanOverPositives, [-1, 1]);
+}
+
 /**
  * TPR and FPR of a model (label; null: untrained) on `evalTask` at the thresholds set on `cleanTask`'s clean
  * negatives for `fpr`, over replicates (each replicate its own threshold).
@@ -32,16 +76,7 @@ export function operatingPoint(
   evalTask: string,
   fpr: number,
 ): OperatingPoint {
-  const keys = a.keysOf(label);
-  const validation = keys.map((k) => a.preds(k, cleanTask, "single", "validation"));
-  const from = validation.every((v) => v !== null) ? "validation" : "test";
-  const thresholds = keys.map((k, r) => {
-    const p = validation[r] ?? a.need(k, cleanTask);
-    return thresholdAt(
-      p.scores.filter((_, i) => p.labels[i] === 0),
-      fpr,
-    );
-  });
+  const { thresholds, from } = thresholdsOf(a, label, cleanTask, fpr);
   const ev = a.reps(label, evalTask);
   // each replicate's scores less its threshold: flagged is then > 0 whatever the replicate
   const shifted = ev.reps.map((s, r) => s.map((x) => x - thresholds[r]));
