@@ -32,6 +32,19 @@ function tinyCopy(name: string, dir: string, shrink: (raw: Record<string, any>) 
   return file;
 }
 
+/** tasks/bash in `dir`: task bash_monitor imported from an Inspect log of 60 samples, attack and honest in turn. */
+async function importBash(dir: string): Promise<void> {
+  const samples = Array.from({ length: 60 }, (_, i) => sample({ id: i, mode: i % 2 ? "attack" : "honest" }));
+  await writeEvalLog(join(dir, "control.eval"), samples);
+  mkdirSync(join(dir, "tasks"));
+  await importInspect([join(dir, "control.eval")], {
+    out: join(dir, "tasks", "bash"),
+    task: "bash_monitor",
+    label: parseLabelRule("metadata.eval_mode=attack"),
+    quiet: true,
+  });
+}
+
 const HYPER = { lr: 0.01, batch_size: 8, micro_batch: 8, epochs: 1, max_tokens: 256, threads: 1 };
 
 test("an experiment spec with only a name, a base model and one question gets the documented defaults", () => {
@@ -83,15 +96,7 @@ test("a training spec with only a base model and a stage gets the documented def
 test("examples/transfer-to-inspect.yaml runs as written (its defaults), on a task imported from an Inspect log", async () => {
   const dir = mkdtempSync(join(tmpdir(), "crossmon-example-"));
   // 60 samples: the imported task's training split is smaller than examples_per_task's default, which it then caps
-  const samples = Array.from({ length: 60 }, (_, i) => sample({ id: i, mode: i % 2 ? "attack" : "honest" }));
-  await writeEvalLog(join(dir, "control.eval"), samples);
-  mkdirSync(join(dir, "tasks"));
-  await importInspect([join(dir, "control.eval")], {
-    out: join(dir, "tasks", "bash"),
-    task: "bash_monitor",
-    label: parseLabelRule("metadata.eval_mode=attack"),
-    quiet: true,
-  });
+  await importBash(dir);
   const spec = readExperimentSpec(tinyCopy("transfer-to-inspect.yaml", dir));
   assert.equal(spec.train.examples_per_task, 300);
   const lines: string[] = [];
@@ -132,15 +137,7 @@ test("examples/experiment.yaml runs all six questions at tiny size", async () =>
 
 test("examples/robustness.yaml and robustness-inspect.yaml run both robustness questions at tiny size", async () => {
   const dir = mkdtempSync(join(tmpdir(), "crossmon-example-"));
-  const samples = Array.from({ length: 60 }, (_, i) => sample({ id: i, mode: i % 2 ? "attack" : "honest" }));
-  await writeEvalLog(join(dir, "control.eval"), samples);
-  mkdirSync(join(dir, "tasks"));
-  await importInspect([join(dir, "control.eval")], {
-    out: join(dir, "tasks", "bash"),
-    task: "bash_monitor",
-    label: parseLabelRule("metadata.eval_mode=attack"),
-    quiet: true,
-  });
+  await importBash(dir);
   for (const name of ["robustness.yaml", "robustness-inspect.yaml"]) {
     const file = tinyCopy(name, dir, (raw) => {
       raw.replicates = 1;

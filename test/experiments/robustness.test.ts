@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { analyse } from "../../src/experiments/analyze.js";
 import { planSpec } from "../../src/experiments/power.js";
+import type { EvasionRow } from "../../src/experiments/questions/evasion.js";
 import { planRun, runExperiment } from "../../src/experiments/runner.js";
 import { describe } from "../../src/report/findings.js";
 import { RunRegistry } from "../../src/view/runs.js";
@@ -60,7 +61,7 @@ test("context length and evasion: every model at every length and family, falls 
   for (const x of ev.rows) {
     assert.equal(x.tpr_change_at_5 === null, x.family === "clean");
     // positives only attacked: the negatives, and so the FPR at the clean threshold, are the clean ones
-    const clean = ev.rows.find((y) => y.model === x.model && y.family === "clean");
+    const clean: EvasionRow | undefined = ev.rows.find((y) => y.model === x.model && y.family === "clean");
     assert.deepEqual(x.fpr_at_5.value, clean?.fpr_at_5.value);
   }
   // the padded texts were scored at their length, within the model's context

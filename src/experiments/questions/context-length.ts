@@ -10,13 +10,12 @@ import { InputError } from "../../core/errors.js";
 import { derivedTaskId, type DerivedTaskSpec } from "../../data/transforms/derived.js";
 import { POSITIONS, type PadTransform, type Position } from "../../data/transforms/transform.js";
 import type { Interval } from "../../eval/metrics.js";
-import { diffOver } from "../../eval/replicated.js";
 import { barsWithCI, ci, lineWithBand } from "../../report/charts.js";
 import { fmtCI } from "../../report/format.js";
 import { evalOf, type Section } from "../../report/section.js";
 import type { Analysis } from "../analysis.js";
 import { UNTRAINED } from "../models.js";
-import { operatingPoint, tprChange } from "./operating-point.js";
+import { MEASURE_HEAD, measureCells, measuresOn, type RobustnessMeasures } from "./robustness-measures.js";
 import { defineQuestion } from "./question.js";
 import { comparedModels, planModels, RobustnessModels, type Compared } from "./robustness-models.js";
 import { Replicates } from "./schema.js";
@@ -63,7 +62,7 @@ function transforms(c: ContextPart): PadTransform[] {
   return [padOf(c, 0, "middle"), ...padded(c).flatMap((l) => c.positions.map((p) => padOf(c, l, p)))];
 }
 
-export interface LengthPoint {
+export interface LengthPoint extends RobustnessMeasures {
   model: string;
   /** the model's label in the plan ("untrained" for the base) and the task scored, for a chart row's evaluation */
   label: string;
@@ -71,15 +70,6 @@ export interface LengthPoint {
   length: number;
   /** where the original sits (null for the clean text) */
   position: Position | null;
-  auroc: Interval;
-  tpr_at_1: Interval;
-  tpr_at_5: Interval;
-  /** the share of negatives flagged here at the clean 5%-FPR threshold (padding can move every score) */
-  fpr_at_5: Interval;
-  /** TPR here − TPR on the clean text at the clean 5%-FPR threshold, paired over positives (null at length 0) */
-  tpr_change_at_5: Interval | null;
-  /** AUROC at this length − AUROC on the clean text, paired over examples and replicates (null at length 0) */
-  fall: Interval | null;
 }
 
 function analyse(a: Analysis, c: ContextPart) {
@@ -88,30 +78,15 @@ function analyse(a: Analysis, c: ContextPart) {
   let thresholdsFrom: "validation" | "test" = "validation";
   for (const m of compared) {
     const cleanTask = taskAt(c, 0, "middle");
-    const clean = a.reps(m.label, cleanTask);
     const at: [number, Position | null][] = [
       [0, null],
       ...padded(c).flatMap((l) => c.positions.map((p): [number, Position] => [l, p])),
     ];
     for (const [length, position] of at) {
       const task = taskAt(c, length, position ?? "middle");
-      const here = a.reps(m.label, task);
-      const at1 = operatingPoint(a, m.label, cleanTask, task, 0.01);
-      const at5 = operatingPoint(a, m.label, cleanTask, task, 0.05);
-      if (at1.from === "test") thresholdsFrom = "test";
-      points.push({
-        model: m.name,
-        label: m.label ?? UNTRAINED,
-        eval_task: task,
-        length,
-        position,
-        auroc: a.aurocOf(m.label, task),
-        tpr_at_1: at1.tpr,
-        tpr_at_5: at5.tpr,
-        fpr_at_5: at5.fpr,
-        tpr_change_at_5: length === 0 ? null : tprChange(a, m.label, cleanTask, task, 0.05),
-        fall: length === 0 ? null : diffOver(clean.labels, clean.reps, here.reps, a.boot),
-      });
+      const { from, ...measures } = measuresOn(a, m.label, cleanTask, task);
+      if (from === "test") thresholdsFrom = "test";
+      points.push({ model: m.name, label: m.label ?? UNTRAINED, eval_task: task, length, position, ...measures });
     }
   }
   const longest = Math.max(0, ...padded(c));
@@ -183,28 +158,8 @@ function section(r: ContextResult & { finding: string }, a: Analysis): Section {
     charts,
     tables: [
       {
-        head: [
-          "model",
-          "length",
-          "position",
-          "AUROC",
-          "TPR at 1% FPR",
-          "TPR at 5% FPR",
-          "FPR there",
-          "TPR change at 5% FPR",
-          "AUROC change from clean",
-        ],
-        rows: r.points.map((p) => [
-          p.model,
-          p.length,
-          p.position ?? "–",
-          fmtCI(p.auroc),
-          fmtCI(p.tpr_at_1, true),
-          fmtCI(p.tpr_at_5, true),
-          fmtCI(p.fpr_at_5, true),
-          p.tpr_change_at_5 ? fmtCI(p.tpr_change_at_5) : "–",
-          p.fall ? fmtCI(p.fall) : "–",
-        ]),
+        head: ["model", "length", "position", ...MEASURE_HEAD],
+        rows: r.points.map((p) => [p.model, p.length, p.position ?? "–", ...measureCells(p)]),
       },
     ],
     note:

@@ -12,13 +12,12 @@ import { EVALUATION_FAMILIES, TRAINING_FAMILIES, type AttackFamilyName } from ".
 import { derivedTaskId, type DerivedTaskSpec } from "../../data/transforms/derived.js";
 import { AttackFamilyField, POSITIONS, type InjectTransform } from "../../data/transforms/transform.js";
 import type { Interval } from "../../eval/metrics.js";
-import { diffOver } from "../../eval/replicated.js";
 import { heatmap } from "../../report/charts.js";
 import { fmtCI } from "../../report/format.js";
 import { evalOf, type Section } from "../../report/section.js";
 import type { Analysis } from "../analysis.js";
 import { models, UNTRAINED } from "../models.js";
-import { operatingPoint, tprChange } from "./operating-point.js";
+import { MEASURE_HEAD, measureCells, measuresOn, type RobustnessMeasures } from "./robustness-measures.js";
 import { defineQuestion } from "./question.js";
 import { comparedModels, planModels, RobustnessModels, type Compared } from "./robustness-models.js";
 import { Replicates } from "./schema.js";
@@ -66,42 +65,21 @@ function compared(e: EvasionPart): Compared[] {
 }
 
 /** One family (or the clean texts) and model. */
-export interface EvasionRow {
+export interface EvasionRow extends RobustnessMeasures {
   family: string;
   model: string;
   /** the model's label in the plan ("untrained" for the base) and the task scored, for a chart row's evaluation */
   label: string;
   eval_task: string;
-  auroc: Interval;
-  tpr_at_1: Interval;
-  tpr_at_5: Interval;
-  /** the share of negatives flagged at the clean 5%-FPR threshold (moves only where negatives are attacked too) */
-  fpr_at_5: Interval;
-  /** TPR attacked − TPR clean at the clean 5%-FPR threshold, paired over positives and replicates: evasion itself */
-  tpr_change_at_5: Interval | null;
-  /** AUROC attacked − AUROC clean, paired over examples and replicates (null for the clean row) */
-  fall: Interval | null;
 }
 
 function analyse(a: Analysis, e: EvasionPart) {
   const rows: EvasionRow[] = [];
   for (const m of compared(e)) {
-    const clean = a.reps(m.label, e.task);
     for (const family of ["clean" as const, ...e.attacks]) {
       const task = family === "clean" ? e.task : attackedTask(e, family);
-      const at5 = operatingPoint(a, m.label, e.task, task, 0.05);
-      rows.push({
-        family,
-        model: m.name,
-        label: m.label ?? UNTRAINED,
-        eval_task: task,
-        auroc: a.aurocOf(m.label, task),
-        tpr_at_1: operatingPoint(a, m.label, e.task, task, 0.01).tpr,
-        tpr_at_5: at5.tpr,
-        fpr_at_5: at5.fpr,
-        tpr_change_at_5: family === "clean" ? null : tprChange(a, m.label, e.task, task, 0.05),
-        fall: family === "clean" ? null : diffOver(clean.labels, clean.reps, a.reps(m.label, task).reps, a.boot),
-      });
+      const { from: _, ...measures } = measuresOn(a, m.label, e.task, task);
+      rows.push({ family, model: m.name, label: m.label ?? UNTRAINED, eval_task: task, ...measures });
     }
   }
   // the worst family of a model: the one that lowers its TPR at the clean threshold most
@@ -175,26 +153,8 @@ function section(r: EvasionResult & { finding: string }, a: Analysis): Section {
     ],
     tables: [
       {
-        head: [
-          "family",
-          "model",
-          "AUROC",
-          "TPR at 1% FPR",
-          "TPR at 5% FPR",
-          "FPR there",
-          "TPR change at 5% FPR",
-          "AUROC change from clean",
-        ],
-        rows: r.rows.map((x) => [
-          x.family,
-          x.model,
-          fmtCI(x.auroc),
-          fmtCI(x.tpr_at_1, true),
-          fmtCI(x.tpr_at_5, true),
-          fmtCI(x.fpr_at_5, true),
-          x.tpr_change_at_5 ? fmtCI(x.tpr_change_at_5) : "–",
-          x.fall ? fmtCI(x.fall) : "–",
-        ]),
+        head: ["family", "model", ...MEASURE_HEAD],
+        rows: r.rows.map((x) => [x.family, x.model, ...measureCells(x)]),
       },
     ],
     note:
