@@ -54,16 +54,14 @@ export function cellOf(run: RunEntry, key: string): EvalCell {
   return c;
 }
 
-function taskOf(run: RunEntry, id: string): { task: Task; byId: Map<string, Example> } {
-  const s = run.ctx.train.splits.find((x) => x.task.id === id);
-  if (!s) throw new NotFound(`no task "${id}" in run ${run.id}`);
-  const all: Example[] = [
-    ...s.train,
-    ...s.validation,
-    ...s.test,
-    ...(s.task.pool ?? []).map((e) => ({ ...e, label: false })),
-  ];
-  return { task: s.task, byId: new Map(all.map((e) => [e.id, e])) };
+/** A cell's task and the examples of the split it scored, by id (only that split: a transformed task's others stay
+ * untransformed until read). */
+function taskOf(run: RunEntry, c: EvalCell): { task: Task; byId: Map<string, Example> } {
+  const s = run.ctx.train.splits.find((x) => x.task.id === c.task);
+  if (!s) throw new NotFound(`no task "${c.task}" in run ${run.id}`);
+  const examples: Example[] =
+    c.split === "pool" ? (s.task.pool ?? []).map((e) => ({ ...e, label: false })) : s[c.split];
+  return { task: s.task, byId: new Map(examples.map((e) => [e.id, e])) };
 }
 
 export interface ExampleRow {
@@ -111,7 +109,7 @@ export function ratesAt(rows: ExampleRow[], t: number): Rates {
 export function examplesOf(run: RunEntry, key: string, params: URLSearchParams) {
   const c = cellOf(run, key);
   const q = parseQuery(ExamplesQuery, params);
-  const { byId } = taskOf(run, c.task);
+  const { byId } = taskOf(run, c);
   const all = rowsOf(run, c, q.threshold, byId);
   const needle = q.q.toLowerCase();
   const rows = all.filter(
@@ -166,7 +164,7 @@ function insertedSpans(t: TransformRecord, facts: { start: number; end: number; 
 
 export function exampleDetail(run: RunEntry, key: string, id: string) {
   const c = cellOf(run, key);
-  const { task, byId } = taskOf(run, c.task);
+  const { task, byId } = taskOf(run, c);
   const e = byId.get(id);
   if (!e) throw new NotFound(`no example "${id}" in task ${c.task}`);
   const text = exampleText(e);
