@@ -4,7 +4,6 @@
  * stages the transfer and instruction questions give it, so a run that asks both trains it once.
  */
 import { z } from "zod";
-import type { Analysis } from "../analysis.js";
 import { models, UNTRAINED } from "../models.js";
 import type { PlanBuilder } from "../plan.js";
 import { TaskList } from "./schema.js";
@@ -29,25 +28,18 @@ export interface Compared {
 
 export const sourceThenIf = (name: string) => `${models.source(name)} then IF`;
 
-/** Plans the models' trainings (with `extra` stages' tasks appended, for training on transformed data). */
+/** Plans the models' trainings; returns them as compared (the same list comparedModels gives the analysis). */
 export function planModels(b: PlanBuilder, m: RobustnessModels, task: string, replicates: number): Compared[] {
-  const out: Compared[] = [];
-  if (m.untrained) out.push({ label: null, name: UNTRAINED });
-  if (m.in_domain) {
-    b.train(models.inDomain(task), [b.stage("classification", { classification: b.cls([task]) })], replicates);
-    out.push({ label: models.inDomain(task), name: "in-domain" });
-  }
+  const classification = (tasks: string[]) => [b.stage("classification", { classification: b.cls(tasks) })];
+  if (m.in_domain) b.train(models.inDomain(task), classification([task]), replicates);
   for (const [name, tasks] of Object.entries(m.sources)) {
-    const stages = [b.stage("classification", { classification: b.cls(tasks) })];
-    b.train(models.source(name), stages, replicates);
-    out.push({ label: models.source(name), name: models.source(name) });
+    b.train(models.source(name), classification(tasks), replicates);
     if (m.instruction_after) {
       const after = b.stage("instruction", { instruction: { examples: m.instruction_after } });
-      b.train(sourceThenIf(name), [...stages, after], replicates);
-      out.push({ label: sourceThenIf(name), name: sourceThenIf(name) });
+      b.train(sourceThenIf(name), [...classification(tasks), after], replicates);
     }
   }
-  return out;
+  return comparedModels(m, task);
 }
 
 /** The compared models as the analysis finds them (the same list planModels made, without planning). */
@@ -60,9 +52,4 @@ export function comparedModels(m: RobustnessModels, task: string): Compared[] {
       ...(m.instruction_after ? [{ label: sourceThenIf(name), name: sourceThenIf(name) }] : []),
     ]),
   ];
-}
-
-/** Keys of a compared model's replicates (untrained: one, null). */
-export function keysOf(a: Analysis, c: Compared): (string | null)[] {
-  return a.keysOf(c.label);
 }
