@@ -2,7 +2,10 @@
  * Products with a weight matrix W [out, in] as Hugging Face stores it, whether W is F32 or kept 16-bit in memory.
  * A 16-bit W is converted a block of rows at a time into one reused F32 buffer and multiplied block by block, so
  * no F32 copy of a whole matrix (an embedding of 150k rows is 1.2 GB in F32) ever exists. Where the CPU has BF16 dot
- * products, x·Wᵀ with a BF16 W uses them instead (x rounded to BF16, sums in F32: see Kernels.sgemmBf16).
+ * products, x·Wᵀ and the backward dy·W with a BF16 W use them instead (x or dy rounded to BF16, sums in F32: see
+ * Kernels.sgemmBf16 and sgemmBf16Rows), reading W's bits where they lie; otherwise (F16, or no BF16 dot products) the
+ * native kernels widen W block by block in exact F32 (Kernels.sgemmHalf). The TypeScript widening below is for the
+ * reference kernels alone.
  */
 import type { Kernels } from "./kernels/types.js";
 import { type Param, readF32 } from "./params.js";
@@ -37,6 +40,10 @@ export function matmulWT(
   }
   // BF16 weights straight into the CPU's BF16 dot products, where it has them
   if (W.half.dtype === "BF16" && k.sgemmBf16?.(rows, O, I, alpha, x, I, W.half.bits, I, beta, y, O)) return;
+  if (k.sgemmHalf) {
+    k.sgemmHalf(false, W.half.dtype === "F16", rows, O, I, alpha, x, I, W.half.bits, I, beta, y, O);
+    return;
+  }
   const step = rowsPerBlock(I, O);
   for (let r0 = 0; r0 < O; r0 += step) {
     const r1 = Math.min(O, r0 + step);
@@ -57,6 +64,13 @@ export function matmulW(
   const [O, I] = W.shape;
   if (!W.half) {
     k.sgemm(false, false, rows, I, O, 1, dy, O, W.data, I, accumulate ? 1 : 0, dx, I);
+    return;
+  }
+  // through a frozen BF16 weight: the BF16 dot products on W as it is, dy rounded to BF16 as the forward rounds x
+  if (W.half.dtype === "BF16" && k.sgemmBf16Rows?.(rows, I, O, 1, dy, O, W.half.bits, I, accumulate ? 1 : 0, dx, I))
+    return;
+  if (k.sgemmHalf) {
+    k.sgemmHalf(true, W.half.dtype === "F16", rows, I, O, 1, dy, O, W.half.bits, I, accumulate ? 1 : 0, dx, I);
     return;
   }
   const step = rowsPerBlock(I, O);

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { f32ToBf16 } from "../../src/engine/io/dtype.js";
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "../../src/engine/io/dtype.js";
 import { nativeKernels, referenceKernels } from "../../src/engine/kernels/index.js";
 import { bf16ProductReference } from "../../src/engine/kernels/reference.js";
 import type { Kernels } from "../../src/engine/kernels/types.js";
@@ -504,7 +504,7 @@ test("attention by blocks of rows matches the reference for head sizes 16, 64 an
   }
 });
 
-test("products with BF16 weights (the CPU's BF16 dot products) match their definition: odd sizes, several K blocks, strides, alpha and beta, decoding's few rows, the same on 1 and 2 threads", {
+test("products with BF16 weights (the CPU's BF16 dot products) match their definition: W as [N×K] (x·Wᵀ) and as [K×N] (the backward dy·W), odd sizes, several K blocks, strides, alpha and beta, decoding's few rows, the same on 1 and 2 threads", {
   skip: skip || (native!.info().bf16 ? false : "this CPU has no AVX-512 BF16 dot products"),
 }, () => {
   try {
@@ -518,28 +518,78 @@ test("products with BF16 weights (the CPU's BF16 dot products) match their defin
       [200, 40, 700],
       [64, 200, 600],
     ]) {
-      const ldx = K + 3;
-      // odd row strides too (W's pairs then straddle rows' 32-bit words), and odd K with even strides
-      const ldw = K + (M % 3) + 1;
-      const ldc = N + 5;
-      const X = randomArray(M * ldx, 41);
-      const W = new Uint16Array(N * ldw);
-      f32ToBf16(randomArray(N * ldw, 42), W);
-      const C0 = randomArray(M * ldc, 43);
-      for (const [alpha, beta] of [
-        [1, 0],
-        [0.7, 0.3],
-      ]) {
-        const r = C0.slice();
-        bf16ProductReference(M, N, K, alpha, X, ldx, W, ldw, beta, r, ldc);
-        const byThreads = [1, 2].map((threads) => {
-          native!.setThreads(threads);
-          const c = C0.slice();
-          assert.equal(native!.sgemmBf16!(M, N, K, alpha, X, ldx, W, ldw, beta, c, ldc), true);
-          return c;
-        });
-        assertClose(byThreads[0], r, 2e-5 * Math.sqrt(K) + 1e-6, `${M}x${N}x${K} alpha ${alpha} beta ${beta}`);
-        assert.deepEqual(byThreads[1], byThreads[0], `${M}x${N}x${K}: 2 threads differ from 1`);
+      for (const wRows of [false, true]) {
+        const ldx = K + 3;
+        // odd row strides too (W's pairs then straddle rows' 32-bit words), and odd K with even strides
+        const ldw = (wRows ? N : K) + (M % 3) + 1;
+        const ldc = N + 5;
+        const X = randomArray(M * ldx, 41);
+        const W = new Uint16Array((wRows ? K : N) * ldw);
+        f32ToBf16(randomArray(W.length, 42), W);
+        const C0 = randomArray(M * ldc, 43);
+        const product = wRows ? native!.sgemmBf16Rows! : native!.sgemmBf16!;
+        for (const [alpha, beta] of [
+          [1, 0],
+          [0.7, 0.3],
+        ]) {
+          const what = `${wRows ? "X·W" : "X·Wᵀ"} ${M}x${N}x${K} alpha ${alpha} beta ${beta}`;
+          const r = C0.slice();
+          bf16ProductReference(M, N, K, alpha, X, ldx, W, ldw, beta, r, ldc, wRows);
+          const byThreads = [1, 2].map((threads) => {
+            native!.setThreads(threads);
+            const c = C0.slice();
+            assert.equal(product(M, N, K, alpha, X, ldx, W, ldw, beta, c, ldc), true);
+            return c;
+          });
+          assertClose(byThreads[0], r, 2e-5 * Math.sqrt(K) + 1e-6, what);
+          assert.deepEqual(byThreads[1], byThreads[0], `${what}: 2 threads differ from 1`);
+        }
+      }
+    }
+  } finally {
+    native!.setThreads(2);
+  }
+});
+
+test("products with 16-bit weights in exact F32 (F16, and BF16 without BF16 dot products) match the weights widened first: both layouts, several blocks, strides, alpha and beta, F16 subnormals", {
+  skip,
+}, () => {
+  try {
+    for (const [M, N, K] of [
+      [1, 5, 3],
+      [7, 300, 40],
+      [33, 70, 4500],
+      [130, 2100, 520],
+    ]) {
+      for (const wRows of [false, true]) {
+        for (const f16 of [false, true]) {
+          const ldx = K + 2;
+          const ldw = (wRows ? N : K) + 3;
+          const ldc = N + 1;
+          const X = randomArray(M * ldx, 51);
+          const values = randomArray((wRows ? K : N) * ldw, 52);
+          values[1] = 3e-6; // an F16 subnormal
+          values[2] = -6e-8;
+          const W = new Uint16Array(values.length);
+          (f16 ? f32ToF16 : f32ToBf16)(values, W);
+          const wide = new Float32Array(W.length);
+          (f16 ? f16ToF32 : bf16ToF32)(W, wide);
+          const C0 = randomArray(M * ldc, 53);
+          for (const [alpha, beta] of [
+            [1, 0],
+            [0.5, 0.25],
+          ]) {
+            const what = `${f16 ? "F16" : "BF16"} ${wRows ? "X·W" : "X·Wᵀ"} ${M}x${N}x${K} alpha ${alpha} beta ${beta}`;
+            const r = C0.slice();
+            ref.sgemm(false, !wRows, M, N, K, alpha, X, ldx, wide, ldw, beta, r, ldc);
+            for (const threads of [1, 2]) {
+              native!.setThreads(threads);
+              const c = C0.slice();
+              native!.sgemmHalf!(wRows, f16, M, N, K, alpha, X, ldx, W, ldw, beta, c, ldc);
+              assertClose(c, r, 1e-5 * Math.sqrt(K) + 1e-6, `${what} on ${threads} threads`);
+            }
+          }
+        }
       }
     }
   } finally {

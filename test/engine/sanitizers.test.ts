@@ -7,10 +7,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const NATIVE = join(ROOT, "src", "engine", "kernels", "native");
@@ -29,9 +29,9 @@ test("the kernel tests pass on an AddressSanitizer + UndefinedBehaviorSanitizer 
   timeout: 600_000,
 }, () => {
   const out = join(mkdtempSync(join(tmpdir(), "crossmon-asan-")), "crossmon_kernels.node");
-  const sources = ["addon", "gemm", "gemm_bf16", "gemv", "ops", "attention", "attention_rows", "pool"].map((f) =>
-    join(NATIVE, `${f}.cc`),
-  );
+  // the sources the addon is built from, as binding.gyp lists them
+  const gyp = JSON.parse(readFileSync(join(ROOT, "binding.gyp"), "utf8"));
+  const sources = (gyp.targets[0].sources as string[]).map((f) => join(NATIVE, basename(f)));
   const addonApi = dirname(createRequire(import.meta.url).resolve("node-addon-api/package.json"));
   const build = spawnSync(
     cxx,

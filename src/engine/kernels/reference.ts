@@ -365,6 +365,7 @@ export const referenceKernels: Kernels = {
 /**
  * What Kernels.sgemmBf16 computes: C = alpha·X·Wᵀ + beta·C with W [N×K] as BF16 bits, each element of alpha·X
  * rounded to BF16 (to nearest even), products summed in F64 here (the kernels sum in F32, in their own order).
+ * With wRows, what Kernels.sgemmBf16Rows computes: the same with W [K×N] (C = alpha·X·W + beta·C).
  */
 export function bf16ProductReference(
   M: number,
@@ -378,16 +379,19 @@ export function bf16ProductReference(
   beta: number,
   C: Float32Array,
   ldc: number,
+  wRows = false,
 ): void {
   const xr = new Float32Array(K);
   const xb = new Uint16Array(K);
   const w = new Float32Array(K);
+  const column = new Uint16Array(K);
   for (let i = 0; i < M; i++) {
     for (let p = 0; p < K; p++) xr[p] = alpha * X[i * ldx + p];
     f32ToBf16(xr, xb);
     bf16ToF32(xb, xr);
     for (let j = 0; j < N; j++) {
-      bf16ToF32(W.subarray(j * ldw, j * ldw + K), w);
+      if (wRows) for (let p = 0; p < K; p++) column[p] = W[p * ldw + j];
+      bf16ToF32(wRows ? column : W.subarray(j * ldw, j * ldw + K), w);
       let s = 0;
       for (let p = 0; p < K; p++) s += xr[p] * w[p];
       C[i * ldc + j] = (beta === 0 ? 0 : beta * C[i * ldc + j]) + s;

@@ -39,6 +39,43 @@ export interface Kernels {
     C: Float32Array,
     ldc: number,
   ): boolean;
+  /**
+   * C[M×N] = alpha·X[M×K]·W + beta·C with W [K×N] as BF16 bits (the backward product through a frozen BF16 weight
+   * [out, in]), rounded and summed as sgemmBf16 (bf16ProductReference with wRows). Returns false where it would.
+   */
+  sgemmBf16Rows?(
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    X: Float32Array,
+    ldx: number,
+    W: Uint16Array,
+    ldw: number,
+    beta: number,
+    C: Float32Array,
+    ldc: number,
+  ): boolean;
+  /**
+   * Exact F32 products with a 16-bit weight (F16 when f16, else BF16): C[M×N] = alpha·X·Wᵀ + beta·C with W [N×K], or
+   * with wRows alpha·X·W + beta·C with W [K×N]; W widened to F32 a block at a time in native code. Where there are no
+   * BF16 dot products, and for F16 weights. Absent from the references (the caller widens W in TypeScript there).
+   */
+  sgemmHalf?(
+    wRows: boolean,
+    f16: boolean,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    X: Float32Array,
+    ldx: number,
+    W: Uint16Array,
+    ldw: number,
+    beta: number,
+    C: Float32Array,
+    ldc: number,
+  ): void;
   /** out = x / rms(x) · w per row; rstd (1/rms per row) is kept for the backward pass when given. */
   rmsnormForward(
     out: Float32Array,

@@ -14,6 +14,7 @@
 #include "attention.h"
 #include "gemm.h"
 #include "gemm_bf16.h"
+#include "gemm_half.h"
 #include "ops.h"
 #include "pool.h"
 
@@ -151,20 +152,42 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   });
 }
 
-// sgemmBf16(M, N, K, alpha, X, ldx, W (BF16 bits), ldw, beta, C, ldc) -> false where the CPU has no BF16 dot products
-Napi::Value SgemmBf16(const Napi::CallbackInfo& info) {
-  Args a{info, "sgemmBf16"};
+// sgemmBf16(M, N, K, alpha, X, ldx, W (BF16 bits), ldw, beta, C, ldc) -> false where the CPU has no BF16 dot products;
+// sgemmBf16Rows the same with W [K×N] (C = X·W)
+Napi::Value Bf16Product(const Napi::CallbackInfo& info, bool w_rows) {
+  Args a{info, w_rows ? "sgemmBf16Rows" : "sgemmBf16"};
   int M = a.integer(0, "M"), N = a.integer(1, "N"), K = a.integer(2, "K");
   float alpha = (float)a.num(3, "alpha");
-  int ldx = a.ld(5, "ldx", K), ldw = a.ld(7, "ldw", K), ldc = a.ld(10, "ldc", N);
+  int ldx = a.ld(5, "ldx", K), ldw = a.ld(7, "ldw", w_rows ? N : K), ldc = a.ld(10, "ldc", N);
   float beta = (float)a.num(8, "beta");
   const float* X = a.f32(4, "X", span(false, M, K, ldx));
-  const uint16_t* W = a.u16(6, "W", span(false, N, K, ldw));
+  const uint16_t* W = a.u16(6, "W", w_rows ? span(false, K, N, ldw) : span(false, N, K, ldw));
   float* C = a.f32(9, "C", span(false, M, N, ldc));
   return a.guarded([&]() -> Napi::Value {
-    return Napi::Boolean::New(info.Env(), cm::sgemm_bf16w(M, N, K, alpha, X, ldx, W, ldw, beta, C, ldc));
+    const auto f = w_rows ? cm::sgemm_bf16w_rows : cm::sgemm_bf16w;
+    return Napi::Boolean::New(info.Env(), f(M, N, K, alpha, X, ldx, W, ldw, beta, C, ldc));
   });
 }
+Napi::Value SgemmBf16(const Napi::CallbackInfo& info) { return Bf16Product(info, false); }
+
+// sgemmHalf(wRows, f16, M, N, K, alpha, X, ldx, W (16-bit bits), ldw, beta, C, ldc): exact F32 products with a
+// 16-bit weight, W [N×K] (C = X·Wᵀ) or with wRows [K×N] (C = X·W)
+Napi::Value SgemmHalf(const Napi::CallbackInfo& info) {
+  Args a{info, "sgemmHalf"};
+  const bool w_rows = a.flag(0, "wRows"), f16 = a.flag(1, "f16");
+  int M = a.integer(2, "M"), N = a.integer(3, "N"), K = a.integer(4, "K");
+  float alpha = (float)a.num(5, "alpha");
+  int ldx = a.ld(7, "ldx", K), ldw = a.ld(9, "ldw", w_rows ? N : K), ldc = a.ld(12, "ldc", N);
+  float beta = (float)a.num(10, "beta");
+  const float* X = a.f32(6, "X", span(false, M, K, ldx));
+  const uint16_t* W = a.u16(8, "W", w_rows ? span(false, K, N, ldw) : span(false, N, K, ldw));
+  float* C = a.f32(11, "C", span(false, M, N, ldc));
+  return a.guarded([&]() -> Napi::Value {
+    cm::sgemm_half(w_rows, f16, M, N, K, alpha, X, ldx, W, ldw, beta, C, ldc);
+    return info.Env().Undefined();
+  });
+}
+Napi::Value SgemmBf16Rows(const Napi::CallbackInfo& info) { return Bf16Product(info, true); }
 
 // rmsnormForward(out, rstd|null, x, w, rows, dim, eps)
 Napi::Value RmsnormFwd(const Napi::CallbackInfo& info) {
@@ -418,6 +441,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
   exports.Set("sgemmBf16", Napi::Function::New(env, SgemmBf16));
+  exports.Set("sgemmBf16Rows", Napi::Function::New(env, SgemmBf16Rows));
+  exports.Set("sgemmHalf", Napi::Function::New(env, SgemmHalf));
   exports.Set("rmsnormForward", Napi::Function::New(env, RmsnormFwd));
   exports.Set("rmsnormBackward", Napi::Function::New(env, RmsnormBwd));
   exports.Set("rope", Napi::Function::New(env, Rope));

@@ -102,6 +102,30 @@ void pack_w(const uint16_t* W, int ldw, int j0, int nc, int p0, int kc, uint32_t
   }
 }
 
+// Packed W for C = X·W, W [K×N] row-major (dx = dy·W reads a weight [out, in] so): pair p of column c is
+// (W[p0 + 2p][j0 + c], W[p0 + 2p + 1][j0 + c]), zero past K and past the panel's columns; 16 columns per step,
+// each value widened to 32 bits with the next row's value above it
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void pack_w_rows(const uint16_t* W, int ldw, int j0, int nc,
+                                                                      int p0, int kc, uint32_t* out) {
+  const int pairs = (kc + 1) / 2;
+  for (int js = 0; js < nc; js += NR) {
+    const int cols = std::min(NR, nc - js);
+    uint32_t* o = out + (long)js * pairs;
+    for (int p = 0; p < pairs; p++) {
+      const uint16_t* r0 = W + (long)(p0 + 2 * p) * ldw + j0 + js;
+      const bool second = 2 * p + 1 < kc;
+      for (int c0 = 0; c0 < NR; c0 += 16) {
+        const int n = std::max(0, std::min(16, cols - c0));
+        const __mmask16 m = (__mmask16)((1u << n) - 1);
+        const __m512i lo = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, r0 + c0));
+        const __m512i hi =
+            second ? _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, r0 + ldw + c0)) : _mm512_setzero_si512();
+        _mm512_storeu_si512(o + (long)p * NR + c0, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+      }
+    }
+  }
+}
+
 // C[MR×NR] += Ap · Bp over `pairs` pairs (C = Ap · Bp when overwrite is set, as in the F32 kernel)
 __attribute__((target("avx512f,avx512bf16"))) void micro(int pairs, const uint32_t* Ap, const uint32_t* Bp,
                                                           float* C, int ldc, bool overwrite) {
@@ -124,8 +148,9 @@ __attribute__((target("avx512f,avx512bf16"))) void micro(int pairs, const uint32
   }
 }
 
-// overwrite: beta = 0, C not read (the first K block stores)
-void gemm_st(int M, int N, int K, const uint32_t* Xp, const uint16_t* W, int ldw, float* C, int ldc, bool overwrite) {
+// overwrite: beta = 0, C not read (the first K block stores); w_rows: W is [K×N] (C = X·W), else [N×K] (C = X·Wᵀ)
+void gemm_st(int M, int N, int K, const uint32_t* Xp, const uint16_t* W, int ldw, bool w_rows, float* C, int ldc,
+             bool overwrite) {
   const int P = (K + 1) / 2;
   thread_local std::vector<uint32_t> bufX, bufW;
   bufX.resize((size_t)MC * (KC / 2) + 64);
@@ -135,7 +160,10 @@ void gemm_st(int M, int N, int K, const uint32_t* Xp, const uint16_t* W, int ldw
     return bufX.data();
   };
   const auto panelW = [&](int j0, int nc, int p0, int kc) -> const uint32_t* {
-    pack_w(W, ldw, j0, nc, p0, kc, bufW.data());
+    if (w_rows)
+      pack_w_rows(W, ldw, j0, nc, p0, kc, bufW.data());
+    else
+      pack_w(W, ldw, j0, nc, p0, kc, bufW.data());
     return bufW.data();
   };
   blocked_product<MR, NR, 2, uint32_t>(M, N, K, MC, NC, KC, C, ldc, overwrite, blockX, panelW, micro);
@@ -211,11 +239,12 @@ bool bf16_dot_supported() {
   return bf16_wanted == 1 && std::strcmp(simd_level(), "avx512") == 0 && __builtin_cpu_supports("avx512bf16");
 }
 
-bool sgemm_bf16w(int M, int N, int K, float alpha, const float* X, int ldx, const uint16_t* W, int ldw, float beta,
-                 float* C, int ldc) {
+namespace {
+bool product(bool w_rows, int M, int N, int K, float alpha, const float* X, int ldx, const uint16_t* W, int ldw,
+             float beta, float* C, int ldc) {
   if (!bf16_dot_supported()) return false;
   if (M <= 0 || N <= 0) return true;
-  if (M <= 4 && K > 0 && alpha != 0.f) {
+  if (!w_rows && M <= 4 && K > 0 && alpha != 0.f) {
     gemv(M, N, K, alpha, X, ldx, W, ldw, beta, C, ldc);
     return true;
   }
@@ -235,10 +264,21 @@ bool sgemm_bf16w(int M, int N, int K, float alpha, const float* X, int ldx, cons
     const long b = split.begin(t), e = split.end(t);
     if (e <= b) return;
     if (split.by_rows)
-      gemm_st((int)(e - b), N, K, xp + b * P, W, ldw, C + b * ldc, ldc, overwrite);
-    else
-      gemm_st(M, (int)(e - b), K, xp, W + b * ldw, ldw, C + b, ldc, overwrite);
+      gemm_st((int)(e - b), N, K, xp + b * P, W, ldw, w_rows, C + b * ldc, ldc, overwrite);
+    else  // columns of C: rows of W [N×K], or columns of W [K×N]
+      gemm_st(M, (int)(e - b), K, xp, W + (w_rows ? b : b * ldw), ldw, w_rows, C + b, ldc, overwrite);
   });
   return true;
+}
+}  // namespace
+
+bool sgemm_bf16w(int M, int N, int K, float alpha, const float* X, int ldx, const uint16_t* W, int ldw, float beta,
+                 float* C, int ldc) {
+  return product(false, M, N, K, alpha, X, ldx, W, ldw, beta, C, ldc);
+}
+
+bool sgemm_bf16w_rows(int M, int N, int K, float alpha, const float* X, int ldx, const uint16_t* W, int ldw,
+                      float beta, float* C, int ldc) {
+  return product(true, M, N, K, alpha, X, ldx, W, ldw, beta, C, ldc);
 }
 }  // namespace cm

@@ -10,4 +10,8 @@ void set_bf16(int on);
 // products summed in F32. Returns false, doing nothing, where bf16_dot_supported() is false.
 bool sgemm_bf16w(int M, int N, int K, float alpha, const float* X, int ldx, const uint16_t* W, int ldw, float beta,
                  float* C, int ldc);
+// C[M×N] = alpha · X[M×K] · W + beta · C, W [K×N] as BF16 bits (the backward product dx = dy·W through a frozen
+// weight [out, in]); X rounded and summed as above. Returns false, doing nothing, where sgemm_bf16w would.
+bool sgemm_bf16w_rows(int M, int N, int K, float alpha, const float* X, int ldx, const uint16_t* W, int ldw,
+                      float beta, float* C, int ldc);
 }  // namespace cm
