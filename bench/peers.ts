@@ -26,8 +26,11 @@ import { fullTrainingStep } from "./lib/train-step.js";
 import { median, timed } from "./lib/timing.js";
 import { BENCH_MODEL, PEER_MODEL } from "./lib/model-shape.js";
 import { PYTHON, peerEnv } from "./lib/python.js";
+import { runUserShapes, userShapeFigures, userShapeOptions } from "./lib/user-shapes.js";
 
 const quick = process.argv.includes("--quick");
+/** the user shapes alone (bench/lib/user-shapes.ts), for checking a lever on them */
+const userShapesOnly = process.argv.includes("--user-shapes-only");
 const T = 256;
 const NEW = quick ? 16 : 64;
 const REPS = quick ? 3 : 5;
@@ -206,64 +209,74 @@ function ratiosOf(rounds: Round[]) {
   };
 }
 
-const shapes = quick ? { engine: BENCH_MODEL } : { engine: BENCH_MODEL, peer_108m: PEER_MODEL };
-const results: Record<string, Record<string, unknown>> = {};
-const gemm = nativeKernels() ? benchGemm(0.25, 2) : null;
-const peak = gemm ? Math.max(gemm.own_gemm_gflops, gemm.openblas_gemm_gflops ?? 0) : null;
-for (const [name, hf] of Object.entries(shapes)) {
-  const config = parseConfig(hf);
-  const model = new Transformer(config);
-  model.initRandom(1234, 0.02);
-  const work = mkdtempSync(join(tmpdir(), "crossmon-peers-"));
-  saveModel(model, work);
-  for (const f of ["tokenizer.json", "tokenizer_config.json"])
-    copyFileSync(join("models/crossmon-base", f), join(work, f));
-  const rng = new Rng(7);
-  const prompt = new Int32Array(T).map(() => rng.int(Math.min(config.vocabSize, 4096)));
-  const gguf = join(work, "model-f32.gguf");
-  exportGguf({ base: work, adapter: null }, gguf, { dtype: "f32" });
-  const rounds: Round[] = [];
-  for (let i = 0; i < (name === "peer_108m" ? ROUNDS : 1); i++)
-    rounds.push(await round(model, work, gguf, prompt, name === "peer_108m" || quick));
-  const params = [...model.params.values()].reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
-  const flops = prefillFlopsPerToken(config);
-  const own = medians(rounds.map((x) => x.crossmon));
-  const r: Record<string, unknown> = {
-    parameters: params,
-    crossmon: own,
-    llama_cpp: medians(rounds.map((x) => x.llama_cpp)),
-    torch: medians(rounds.map((x) => x.torch)),
-    prefill_gflops: +((Number(own.prefill_tokens_per_s) * flops) / 1e9).toFixed(1),
-    gemm_bound_share: peak ? +((Number(own.prefill_tokens_per_s) * flops) / 1e9 / peak).toFixed(3) : null,
-    ratios: ratiosOf(rounds),
-  };
-  if (rounds[0].torch_train) {
-    r.crossmon_train_tokens_per_s = median(rounds.map((x) => Number(x.crossmon_train_tokens_per_s)));
-    r.torch_train = medians(rounds.map((x) => x.torch_train ?? { error: "not run" }));
+/** The ~108M and engine shapes in F32 and BF16, as before the user shapes. */
+async function smallShapes() {
+  const shapes = quick ? { engine: BENCH_MODEL } : { engine: BENCH_MODEL, peer_108m: PEER_MODEL };
+  const results: Record<string, Record<string, unknown>> = {};
+  const gemm = nativeKernels() ? benchGemm(0.25, 2) : null;
+  const peak = gemm ? Math.max(gemm.own_gemm_gflops, gemm.openblas_gemm_gflops ?? 0) : null;
+  for (const [name, hf] of Object.entries(shapes)) {
+    const config = parseConfig(hf);
+    const model = new Transformer(config);
+    model.initRandom(1234, 0.02);
+    const work = mkdtempSync(join(tmpdir(), "crossmon-peers-"));
+    saveModel(model, work);
+    for (const f of ["tokenizer.json", "tokenizer_config.json"])
+      copyFileSync(join("models/crossmon-base", f), join(work, f));
+    const rng = new Rng(7);
+    const prompt = new Int32Array(T).map(() => rng.int(Math.min(config.vocabSize, 4096)));
+    const gguf = join(work, "model-f32.gguf");
+    exportGguf({ base: work, adapter: null }, gguf, { dtype: "f32" });
+    const rounds: Round[] = [];
+    for (let i = 0; i < (name === "peer_108m" ? ROUNDS : 1); i++)
+      rounds.push(await round(model, work, gguf, prompt, name === "peer_108m" || quick));
+    const params = [...model.params.values()].reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
+    const flops = prefillFlopsPerToken(config);
+    const own = medians(rounds.map((x) => x.crossmon));
+    const r: Record<string, unknown> = {
+      parameters: params,
+      crossmon: own,
+      llama_cpp: medians(rounds.map((x) => x.llama_cpp)),
+      torch: medians(rounds.map((x) => x.torch)),
+      prefill_gflops: +((Number(own.prefill_tokens_per_s) * flops) / 1e9).toFixed(1),
+      gemm_bound_share: peak ? +((Number(own.prefill_tokens_per_s) * flops) / 1e9 / peak).toFixed(3) : null,
+      ratios: ratiosOf(rounds),
+    };
+    if (rounds[0].torch_train) {
+      r.crossmon_train_tokens_per_s = median(rounds.map((x) => Number(x.crossmon_train_tokens_per_s)));
+      r.torch_train = medians(rounds.map((x) => x.torch_train ?? { error: "not run" }));
+    }
+    if (rounds.length > 1) r.rounds = rounds.map((x) => ({ ...x, ratios: ratiosOf([x]) }));
+    if (name === "peer_108m" || quick) r.bf16 = await bf16Round(model, work, prompt);
+    results[name] = r;
+    rmSync(work, { recursive: true });
   }
-  if (rounds.length > 1) r.rounds = rounds.map((x) => ({ ...x, ratios: ratiosOf([x]) }));
-  if (name === "peer_108m" || quick) r.bf16 = await bf16Round(model, work, prompt);
-  results[name] = r;
-  rmSync(work, { recursive: true });
-}
-
-const at = results[quick ? "engine" : "peer_108m"];
-const bf = (at.bf16 ?? {}) as Record<string, unknown>;
-console.log(
-  JSON.stringify({
-    threads,
-    gemm_plan: nativeKernels()?.info().gemmPlan ?? null,
+  const at = results[quick ? "engine" : "peer_108m"];
+  const bf = (at.bf16 ?? {}) as Record<string, unknown>;
+  const pre = (o: unknown) => num(o, "prefill_tokens_per_s");
+  return {
     peak_gemm_gflops: peak,
     prompt_tokens: T,
     new_tokens: NEW,
     shapes: results,
     ...(at.ratios as object),
-    bf16_prefill_vs_torch: ratio(num(bf.crossmon, "prefill_tokens_per_s"), num(bf.torch, "prefill_tokens_per_s")),
-    bf16_prefill_vs_llamacpp: ratio(
-      num(bf.crossmon, "prefill_tokens_per_s"),
-      num(bf.llama_cpp, "prefill_tokens_per_s"),
+    small_bf16_prefill_vs_torch: ratio(pre(bf.crossmon), pre(bf.torch)),
+    small_bf16_prefill_vs_llamacpp: ratio(pre(bf.crossmon), pre(bf.llama_cpp)),
+    small_bf16_decode_vs_llamacpp: ratio(
+      num(bf.crossmon, "decode_tokens_per_s"),
+      num(bf.llama_cpp, "decode_tokens_per_s"),
     ),
-    bf16_decode_vs_llamacpp: ratio(num(bf.crossmon, "decode_tokens_per_s"), num(bf.llama_cpp, "decode_tokens_per_s")),
     gemm_bound_share: at.gemm_bound_share,
+  };
+}
+
+const small = userShapesOnly ? {} : await smallShapes();
+const user = quick ? null : userShapeFigures(runUserShapes(userShapeOptions(process.argv)));
+console.log(
+  JSON.stringify({
+    threads,
+    gemm_plan: nativeKernels()?.info().gemmPlan ?? null,
+    ...small,
+    ...(user ?? {}),
   }),
 );

@@ -3,9 +3,22 @@
  * (AdamW on 8 × 256 tokens, every weight training) of the ~108M peer model spend their time, kernel by kernel:
  * milliseconds and calls per pass, products named by their shape (ta, tb, M, N, K). For finding the next lever and
  * checking one, not for ratios against peers (the peers bench gives those). Prints one JSON line.
- *   npm run bench -- profile [--prefill-only] [--passes N]
+ * With --shape NAME (a user shape of the peers bench, e.g. llama-0.36b): that shape as a random BF16 checkpoint held
+ * 16-bit, a 1,024-token prefill and a LoRA step (r 16, every linear layer, one 1,024-token example, loss on its last
+ * token) instead; with --f16 the checkpoint is F16 (CROSSMON_BF16=f32 runs a BF16 one without the BF16 dot products).
+ *   npm run bench -- profile [--prefill-only] [--passes N] [--shape NAME [--f16]]
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Rng } from "../src/core/random.js";
+import { loadModel } from "../src/engine/io/checkpoint.js";
+import { addLora } from "../src/engine/lora.js";
+import { AdamW } from "../src/engine/optim.js";
+import { nextTokenLogprobs } from "../src/engine/score.js";
+import { trainStep } from "../src/engine/train-step.js";
+import { writeRandomBf16 } from "./lib/random-checkpoint.js";
+import { USER_SHAPES, type UserShape } from "./lib/user-shapes.js";
 import { parseConfig } from "../src/engine/config.js";
 import { kernels, nativeKernels } from "../src/engine/kernels/index.js";
 import type { Kernels } from "../src/engine/kernels/types.js";
@@ -26,7 +39,14 @@ function instrument(k: Kernels) {
   for (const [name, f] of Object.entries(table)) {
     if (typeof f !== "function") continue;
     table[name] = (...args: unknown[]) => {
-      const key = name === "sgemm" || name === "sgemmBf16" ? `${name} ${args.slice(0, 5).join(",")}` : name;
+      // products by shape: (ta, tb, M, N, K) for sgemm, (wRows, f16, M, N, K) and (M, N, K) for 16-bit weights
+      const shape =
+        name === "sgemm" || name === "sgemmHalf"
+          ? args.slice(0, 5)
+          : name === "sgemmBf16" || name === "sgemmBf16Rows"
+            ? args.slice(0, 3)
+            : null;
+      const key = shape ? `${name} ${shape.join(",")}` : name;
       const t0 = performance.now();
       const out = (f as (...a: unknown[]) => unknown).apply(k, args);
       const s = spent.get(key) ?? { ms: 0, calls: 0 };
@@ -55,6 +75,36 @@ function profile(pass: () => void, spent: Map<string, { ms: number; calls: numbe
       rows.map(([key, s]) => [key, { ms: +(s.ms / passes).toFixed(2), calls: s.calls / passes }]),
     ),
   };
+}
+
+const shapeAt = process.argv.indexOf("--shape");
+if (shapeAt > 0) {
+  const name = process.argv[shapeAt + 1] as UserShape;
+  if (!(name in USER_SHAPES)) throw new Error(`--shape: one of ${Object.keys(USER_SHAPES).join(", ")}`);
+  const dir = mkdtempSync(join(tmpdir(), "crossmon-profile-"));
+  try {
+    writeRandomBf16(USER_SHAPES[name], dir, process.argv.includes("--f16") ? "F16" : "BF16");
+    const model = loadModel(dir);
+    const spent = instrument(model.k);
+    const T = 1024;
+    const rng = new Rng(7);
+    const ids = Array.from({ length: T }, () => rng.int(4096));
+    const prefill = profile(() => void nextTokenLogprobs(model, [ids], 1), spent);
+    let lora: ReturnType<typeof profile> | null = null;
+    if (!prefillOnly) {
+      addLora(model, { rank: 16, alpha: 32, dropout: 0, targets: ["all-linear"], seed: 1 });
+      const opt = new AdamW(model.k, model.trainableParams(), { weightDecay: 0 });
+      const weights = new Float32Array(T);
+      weights[T - 1] = 1;
+      lora = profile(() => void trainStep(model, opt, [[{ ids, weights }]], 1e-4, 1), spent);
+    }
+    const threads = nativeKernels()?.info().threads ?? 1;
+    const dtype = process.argv.includes("--f16") ? "F16" : "BF16";
+    console.log(JSON.stringify({ shape: name, dtype, threads, passes, prefill_1024: prefill, lora_step_1024: lora }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  process.exit(0);
 }
 
 const k = kernels();
