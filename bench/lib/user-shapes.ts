@@ -66,7 +66,7 @@ export function userShapeOptions(argv: string[]): UserShapeOptions {
   for (const s of shapes)
     if (!(s in USER_SHAPES)) throw new Error(`--shapes: ${s} is not one of ${Object.keys(USER_SHAPES).join(", ")}`);
   const lengths = (flag("--lengths") ?? "1024,4096").split(",").map(Number);
-  if (!lengths.every((n) => Number.isInteger(n) && n > 128)) throw new Error("--lengths: whole numbers above 128");
+  if (!lengths.every((n) => Number.isInteger(n) && n >= 128)) throw new Error("--lengths: whole numbers from 128");
   const rounds = Number(flag("--rounds") ?? 3);
   if (!(Number.isInteger(rounds) && rounds >= 1)) throw new Error("--rounds: a whole number from 1");
   return {
@@ -77,7 +77,7 @@ export function userShapeOptions(argv: string[]): UserShapeOptions {
     // the 1.7B shape at 4,096 tokens takes about a minute a run: one timed run there, two elsewhere
     reps: (shape, tokens) => (shape === "qwen3-1.7b-shape" && tokens > 1024 ? 1 : 2),
     log: (line) => {
-      if (process.stderr.isTTY) process.stderr.write(`${line}\n`);
+      if (process.stderr.isTTY || process.env.CROSSMON_BENCH_TRACE) process.stderr.write(`${line}\n`);
     },
   };
 }
