@@ -9,7 +9,12 @@
  * same prefill and decode with the weights in BF16 (bf16_* ratios). At the larger shape the three tools take turns for
  * three rounds, and each ratio is the median of its rounds' ratios (all listed under `rounds`): this machine's speed
  * drifts by a tenth and more from one minute to the next, and a tool timed alone would carry whatever spell it met.
- *   npm run bench -- peers [--quick]   (--quick: the engine bench's shape only, fewer repeats, one round)
+ * Then the shapes users bring (bench/lib/user-shapes.ts): a 0.36B Llama and Qwen3-1.7B's shape in BF16, prefill of
+ * 1,024 and 4,096 tokens against llama.cpp (BF16 and Q8_0) and PyTorch + transformers in bfloat16, a LoRA step
+ * against PyTorch + peft, each in a process of its own with its peak RSS; keys bf16_prefill_vs_torch,
+ * bf16_prefill_vs_llamacpp_q8, bf16_lora_train_vs_torch, long_prefill_ratio, long_scoring_peak_rss_over_weights.
+ *   npm run bench -- peers [--quick]   (--quick: the engine bench's shape only, fewer repeats, one round, no user shapes)
+ *   npm run bench -- peers [--user-shapes-only] [--shapes A,B] [--lengths 1024,4096] [--rounds N]
  */
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";

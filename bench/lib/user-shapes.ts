@@ -3,8 +3,9 @@
  * 8 KV heads, FFN 3072) and of Qwen3-1.7B's shape (d 2048, 28 layers, 16 heads, 8 KV heads, head 128, FFN 6144),
  * both with the shipped tokenizer's 4,096-token vocabulary (so every tool reads the same GGUF vocabulary; the
  * embedding is a small part of either). Prefill of 1,024 and 4,096 tokens: crossmon (16-bit weights, the CPU's BF16
- * dot products where it has them), llama.cpp on the BF16 and the Q8_0 GGUF `crossmon export` writes, PyTorch with
- * transformers in bfloat16. A LoRA step (r 16, every linear layer, one 1,024-token example, loss on its last token):
+ * dot products where it has them), llama.cpp on the BF16 and the Q8_0 GGUF `crossmon export` writes (node-llama-cpp's
+ * build, flash attention on, the faster here), PyTorch with transformers in bfloat16 (SDPA, logits of the last position
+ * only). A LoRA step (r 16, every linear layer, one 1,024-token example, loss on its last token):
  * crossmon against PyTorch + peft in bfloat16. Every figure comes from a process of its own (bench/lib/
  * user-shape-run.ts, bench/torch_user_shapes.py), so each has its own peak RSS; the tools take turns within a round,
  * and each ratio is the median over rounds of that round's ratio.
@@ -170,15 +171,15 @@ function runShape(name: UserShape, o: UserShapeOptions) {
       rounds.push(round);
     }
     const weightsMib = Math.round(statSync(join(dir, "model.safetensors")).size / 2 ** 20);
-    return { weights_mib: weightsMib, ...summarise(rounds, o) };
+    return { weights_mib: weightsMib, ...summarise(rounds, o.lengths) };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
 
-function summarise(rounds: ShapeRound[], o: UserShapeOptions) {
+function summarise(rounds: ShapeRound[], lengths: number[]) {
   const prefill: Record<string, unknown> = {};
-  for (const T of o.lengths) {
+  for (const T of lengths) {
     const figures = Object.fromEntries(
       TOOLS.map((t) => [t, medianFigure(rounds.map((r) => r.prefill[T]?.[t] ?? { error: "not run" }))]),
     );
@@ -191,7 +192,7 @@ function summarise(rounds: ShapeRound[], o: UserShapeOptions) {
       vs_llama_cpp_q8_0: vs("llama_cpp_q8_0"),
     };
   }
-  const [short, long] = [Math.min(...o.lengths), Math.max(...o.lengths)];
+  const [short, long] = [Math.min(...lengths), Math.max(...lengths)];
   return {
     prefill,
     lora: {
@@ -221,22 +222,46 @@ const smallest = (xs: (number | null)[]) => {
 const rssOf = (f: Figure) => ("peak_rss_mib" in f ? f.peak_rss_mib : null);
 const git = (args: string[]) => spawnSync("git", args, { encoding: "utf8" }).stdout.trim();
 
+/** The commit (with "+changes" when the tree differs from it), CPU and threads of this run. */
+function measuredWith() {
+  const dirty = git(["status", "--porcelain", "--untracked-files=no"]) ? "+changes" : "";
+  return {
+    commit: git(["rev-parse", "--short", "HEAD"]) + dirty,
+    cpu: cpus()[0]?.model ?? "unknown",
+    threads: nativeKernels()?.info().threads ?? 1,
+  };
+}
+
+/**
+ * The user-shape figures of a recorded peers run, computed again from the rounds it holds (after a change to how
+ * they are summarised), with the commit, CPU and threads it was measured with.
+ */
+export function recomputeUserShapes(record: Record<string, unknown>) {
+  const recorded = record.user_shapes as Record<string, { weights_mib: number; rounds: ShapeRound[] }>;
+  const rows = record.user_shape_table as { commit: string; cpu: string; threads: number }[];
+  const shapes = Object.fromEntries(
+    Object.entries(recorded).map(([name, s]) => {
+      const lengths = Object.keys(s.rounds[0]?.prefill ?? {}).map(Number);
+      return [name, { weights_mib: s.weights_mib, ...summarise(s.rounds, lengths) }];
+    }),
+  );
+  const { commit, cpu, threads } = rows[0];
+  return userShapeFigures(shapes, { commit, cpu, threads });
+}
+
 /**
  * The headline keys (each the smallest over the shapes and lengths of its per-case median ratio, so that a goal
  * "at both shapes and lengths" holds when the key meets it), the per-case ratios, and the rows of the docs' table
  * (each with the commit, CPU and threads it was measured with).
  */
-export function userShapeFigures(shapes: Record<string, ShapeFigures>) {
+export function userShapeFigures(shapes: Record<string, ShapeFigures>, measured = measuredWith()) {
   const cases: Record<string, CaseFigures> = {};
   for (const [name, s] of Object.entries(shapes))
     for (const [T, c] of Object.entries(s.prefill)) cases[`${name}@${T}`] = c as CaseFigures;
   const each = (k: keyof CaseFigures) => Object.fromEntries(Object.entries(cases).map(([n, c]) => [n, c[k]]));
   const largest = Object.values(shapes).at(-1);
   const longest = largest ? (Object.values(largest.prefill).at(-1) as CaseFigures | undefined) : undefined;
-  const commit =
-    git(["rev-parse", "--short", "HEAD"]) + (git(["status", "--porcelain", "--untracked-files=no"]) ? "+changes" : "");
-  const threads = nativeKernels()?.info().threads ?? 1;
-  const cpuModel = cpus()[0]?.model ?? "unknown";
+  const { commit, cpu: cpuModel, threads } = measured;
   const rows = Object.entries(shapes).flatMap(([name, s]) => [
     ...Object.entries(s.prefill).map(([T, c]) => {
       const f = c as CaseFigures;

@@ -38,6 +38,8 @@ interface BenchRecord {
   date: string;
   node: string;
   records: Record<string, unknown>[];
+  /** when a bench's figures were computed again from what it recorded (bench/lib/recompute-peers.ts), and why */
+  recomputed?: { date: string; why: string };
 }
 
 /** A JSON value's leaves as dotted keys (long arrays summarised by their length). */
@@ -50,6 +52,64 @@ function leaves(v: unknown, prefix = ""): [string, string][] {
   return Object.entries(v).flatMap(([k, x]) => leaves(x, prefix ? `${prefix}.${k}` : k));
 }
 
+/** The peers bench's user-shape rows, their columns as the table heads them. */
+const USER_SHAPE_COLUMNS: [string, string][] = [
+  ["shape", "shape"],
+  ["work", "work"],
+  ["crossmon_tok_s", "crossmon tok/s"],
+  ["llama_cpp_bf16_tok_s", "llama.cpp BF16"],
+  ["llama_cpp_q8_0_tok_s", "llama.cpp Q8_0"],
+  ["torch_bf16_tok_s", "PyTorch bf16"],
+  ["vs_torch", "× PyTorch"],
+  ["vs_llama_cpp_q8_0", "× llama.cpp Q8_0"],
+  ["crossmon_peak_rss_mib", "crossmon peak RSS MiB"],
+  ["torch_peak_rss_mib", "PyTorch peak RSS MiB"],
+  ["weights_mib", "weights MiB"],
+  ["commit", "commit"],
+  ["cpu", "CPU"],
+  ["threads", "threads"],
+];
+
+/** The headline keys of the user shapes and the goals they are read against. */
+const USER_SHAPE_GOALS: [string, string][] = [
+  ["bf16_prefill_vs_torch", "≥ 1.5 (smallest over shapes and lengths)"],
+  ["bf16_prefill_vs_llamacpp_q8", "≥ 2 (smallest over shapes and lengths)"],
+  ["bf16_lora_train_vs_torch", "≥ 2 (smallest over shapes)"],
+  ["long_prefill_ratio", "≥ 0.6 (crossmon tokens/s at the longest length over the shortest)"],
+  ["long_scoring_peak_rss_over_weights", "≤ 1.3 (largest shape, longest length)"],
+];
+
+/** The section on speed at the shapes users bring, from the peers bench's record, when it has user shapes. */
+function userShapeSection(dir: string): string[] {
+  const file = join(dir, "peers.json");
+  if (!existsSync(file)) return [];
+  const r = JSON.parse(readFileSync(file, "utf8")) as BenchRecord;
+  const rec = r.records.find((x) => Array.isArray(x.user_shape_table));
+  if (!rec) return [];
+  const show = (v: unknown) =>
+    v === null || v === undefined ? "–" : typeof v === "number" ? String(+v.toPrecision(4)) : `${v}`;
+  const rows = rec.user_shape_table as Record<string, unknown>[];
+  return [
+    "## Speed at the shapes users bring",
+    "",
+    `From \`${["npm run bench --", r.bench, ...r.args].join(" ")}\` (bench/results/peers.json; user-shapes.ts in`,
+    "bench/lib/ says what each figure is): random BF16 checkpoints of a 0.36B Llama and of Qwen3-1.7B's shape,",
+    "prefill with the logits at the last position, and one LoRA step (r 16, every linear layer, one 1,024-token",
+    "example); each figure the median over the rounds, each ratio the median of the rounds' own ratios, each peak RSS",
+    "that process's own.",
+    ...(r.recomputed ? [`Recomputed from its recorded rounds on ${r.recomputed.date}: ${r.recomputed.why}.`] : []),
+    "",
+    "| key | value | goal |",
+    "|---|---|---|",
+    ...USER_SHAPE_GOALS.map(([k, goal]) => `| ${k} | ${show(rec[k])} | ${goal} |`),
+    "",
+    `| ${USER_SHAPE_COLUMNS.map(([, head]) => head).join(" | ")} |`,
+    `|${USER_SHAPE_COLUMNS.map(() => "---").join("|")}|`,
+    ...rows.map((row) => `| ${USER_SHAPE_COLUMNS.map(([k]) => show(row[k])).join(" | ")} |`),
+    "",
+  ];
+}
+
 /** docs/benchmarks.md: every recorded bench run (bench/results/*.json, written by `npm run bench`), as tables. */
 export function benchmarksPage(dir = "bench/results"): string {
   const out = [
@@ -59,6 +119,7 @@ export function benchmarksPage(dir = "bench/results"): string {
     "commit, CPU, cores and date it ran on; `npm run docs` renders this page from bench/results/. Speed figures are",
     "ratios to a peer run in the same script on the same weights; see each bench's header comment for what it does.",
     "",
+    ...userShapeSection(dir),
   ];
   const files = existsSync(dir)
     ? readdirSync(dir)

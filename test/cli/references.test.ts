@@ -5,11 +5,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import YAML from "yaml";
-import { generatedReferences } from "../../src/cli/reference.js";
+import { benchmarksPage, generatedReferences } from "../../src/cli/reference.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 
@@ -50,4 +50,39 @@ test("docs/api is TypeDoc's reference of the library (src/index.ts) as the code 
     files.some((f) => /auroc/i.test(f)),
     "the API's auroc is documented",
   );
+});
+
+test("the benchmarks page leads with the user shapes' goals and rows (commit, CPU and threads on each) from peers.json", () => {
+  const dir = mkdtempSync(join(tmpdir(), "crossmon-bench-results-"));
+  const row = {
+    shape: "qwen3-1.7b-shape",
+    work: "prefill 4096",
+    crossmon_tok_s: 145.87,
+    llama_cpp_bf16_tok_s: 30.1,
+    llama_cpp_q8_0_tok_s: null,
+    torch_bf16_tok_s: 80.2,
+    vs_torch: 1.819,
+    vs_llama_cpp_q8_0: null,
+    crossmon_peak_rss_mib: 3470,
+    torch_peak_rss_mib: 4100,
+    weights_mib: 2705,
+    commit: "abc1234",
+    cpu: "Some CPU",
+    threads: 2,
+  };
+  const record = { bf16_prefill_vs_torch: 1.819, long_prefill_ratio: 0.76, user_shape_table: [row] };
+  const meta = { bench: "peers", args: ["--rounds", "2"], commit: "abc1234", cpu: "Some CPU", cores: 2, date: "d" };
+  writeFileSync(join(dir, "peers.json"), JSON.stringify({ ...meta, node: "v20", records: [record] }));
+  const page = benchmarksPage(dir);
+  const section = page.slice(page.indexOf("## Speed at the shapes users bring"), page.indexOf("## peers"));
+  assert.ok(section.startsWith("## Speed at the shapes users bring"), page);
+  assert.match(section, /`npm run bench -- peers --rounds 2`/);
+  assert.match(section, /\| bf16_prefill_vs_torch \| 1\.819 \| ≥ 1\.5/);
+  assert.match(section, /\| bf16_lora_train_vs_torch \| – \|/);
+  assert.match(
+    section,
+    /\| qwen3-1\.7b-shape \| prefill 4096 \| 145\.9 \| 30\.1 \| – \| 80\.2 \| 1\.819 \| – \| 3470 \| 4100 \| 2705 \| abc1234 \| Some CPU \| 2 \|/,
+  );
+  writeFileSync(join(dir, "peers.json"), JSON.stringify({ ...meta, node: "v20", records: [{ threads: 2 }] }));
+  assert.ok(!benchmarksPage(dir).includes("## Speed at the shapes users bring"));
 });
