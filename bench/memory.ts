@@ -24,22 +24,11 @@ import { paramSize } from "../src/engine/params.js";
 import { Rng } from "../src/core/random.js";
 import { nextTokenLogprobs } from "../src/engine/score.js";
 import { trainStep } from "../src/engine/train-step.js";
+import { QWEN3_1_7B_LAYERS } from "./lib/model-shape.js";
 import { writeRandomBf16 } from "./lib/random-checkpoint.js";
 
 const SHAPES = {
-  "1.7b": makeHfConfig({
-    architecture: "Qwen3ForCausalLM",
-    vocabSize: 151936,
-    hidden: 2048,
-    intermediate: 6144,
-    layers: 28,
-    heads: 16,
-    kvHeads: 8,
-    headDim: 128,
-    tieEmbeddings: true,
-    ropeTheta: 1e6,
-    maxPositions: 40960,
-  }),
+  "1.7b": makeHfConfig({ ...QWEN3_1_7B_LAYERS, vocabSize: 151936 }),
   "0.5b": makeHfConfig({
     architecture: "Qwen2ForCausalLM",
     vocabSize: 151936,

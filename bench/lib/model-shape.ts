@@ -22,3 +22,18 @@ export const PEER_MODEL = makeHfConfig({
   kvHeads: 3,
   tieEmbeddings: true,
 });
+
+/** Qwen3-1.7B's shape without its vocabulary (d 2048, 28 layers, 16 heads, 8 KV heads, head 128, SwiGLU 6144), for
+ * the benches' random checkpoints: each gives the vocabulary it needs. */
+export const QWEN3_1_7B_LAYERS = {
+  architecture: "Qwen3ForCausalLM",
+  hidden: 2048,
+  intermediate: 6144,
+  layers: 28,
+  heads: 16,
+  kvHeads: 8,
+  headDim: 128,
+  tieEmbeddings: true,
+  ropeTheta: 1e6,
+  maxPositions: 40960,
+} as const;

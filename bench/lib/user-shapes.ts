@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { makeHfConfig } from "../../src/engine/config.js";
 import { nativeKernels } from "../../src/engine/kernels/index.js";
 import { exportGguf } from "../../src/train/export-gguf.js";
+import { QWEN3_1_7B_LAYERS } from "./model-shape.js";
 import { median } from "./timing.js";
 import { PYTHON, peerEnv } from "./python.js";
 import { writeRandomBf16 } from "./random-checkpoint.js";
@@ -31,19 +32,7 @@ export const USER_SHAPES = {
     kvHeads: 8,
     tieEmbeddings: true,
   }),
-  "qwen3-1.7b-shape": makeHfConfig({
-    architecture: "Qwen3ForCausalLM",
-    vocabSize: 4096,
-    hidden: 2048,
-    intermediate: 6144,
-    layers: 28,
-    heads: 16,
-    kvHeads: 8,
-    headDim: 128,
-    tieEmbeddings: true,
-    ropeTheta: 1e6,
-    maxPositions: 40960,
-  }),
+  "qwen3-1.7b-shape": makeHfConfig({ ...QWEN3_1_7B_LAYERS, vocabSize: 4096 }),
 };
 export type UserShape = keyof typeof USER_SHAPES;
 

@@ -1,3 +1,19 @@
+/** A product with a weight held as BF16 bits (Kernels.sgemmBf16, sgemmBf16Rows): false where the CPU has no BF16
+ * dot products. */
+export type Bf16WeightProduct = (
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  X: Float32Array,
+  ldx: number,
+  W: Uint16Array,
+  ldw: number,
+  beta: number,
+  C: Float32Array,
+  ldc: number,
+) => boolean;
+
 /**
  * The kernel set the engine runs on. Two implementations share this interface: the native addon (fast, threaded)
  * and the plain TypeScript reference beside it (the definition of what each kernel computes). All matrices are
@@ -26,36 +42,12 @@ export interface Kernels {
    * BF16 (to nearest even, after alpha) and the products are summed in F32 (bf16ProductReference defines it). Returns
    * false, doing nothing, where there are none (the caller converts W to F32 instead). Absent from the references.
    */
-  sgemmBf16?(
-    M: number,
-    N: number,
-    K: number,
-    alpha: number,
-    X: Float32Array,
-    ldx: number,
-    W: Uint16Array,
-    ldw: number,
-    beta: number,
-    C: Float32Array,
-    ldc: number,
-  ): boolean;
+  sgemmBf16?: Bf16WeightProduct;
   /**
    * C[M×N] = alpha·X[M×K]·W + beta·C with W [K×N] as BF16 bits (the backward product through a frozen BF16 weight
    * [out, in]), rounded and summed as sgemmBf16 (bf16ProductReference with wRows). Returns false where it would.
    */
-  sgemmBf16Rows?(
-    M: number,
-    N: number,
-    K: number,
-    alpha: number,
-    X: Float32Array,
-    ldx: number,
-    W: Uint16Array,
-    ldw: number,
-    beta: number,
-    C: Float32Array,
-    ldc: number,
-  ): boolean;
+  sgemmBf16Rows?: Bf16WeightProduct;
   /**
    * Exact F32 products with a 16-bit weight (F16 when f16, else BF16): C[M×N] = alpha·X·Wᵀ + beta·C with W [N×K], or
    * with wRows alpha·X·W + beta·C with W [K×N]; W widened to F32 a block at a time in native code. Where there are no
