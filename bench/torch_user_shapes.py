@@ -1,7 +1,8 @@
 """PyTorch peer for the user shapes of `npm run bench -- peers`: what a user runs on a BF16 checkpoint, transformers'
 model in bfloat16 (its default attention, SDPA) and peft's LoRA. Prefill: one prompt, logits at its last position
 only. LoRA: one AdamW step on one example with the loss on its last token, rank 16 on every linear layer. After one
-untimed run of the same length, the median of REPEATS timed runs. Prints one JSON line with the peak RSS of this process.
+untimed run of the same length, the median of REPEATS timed runs. Prints one JSON line with the peak RSS of this
+process.
 
 usage: python3 bench/torch_user_shapes.py prefill|lora CHECKPOINT THREADS TOKENS REPEATS
 """

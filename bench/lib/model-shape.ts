@@ -1,4 +1,5 @@
-/** The engine bench's model (6 layers, d_model 384, 6 heads, 2 KV heads, SwiGLU 1024, vocab 8192), shared by benches. */
+/** The engine bench's model (6 layers, d_model 384, 6 heads, 2 KV heads, SwiGLU 1024, vocab 8192), shared by the
+ * benches. */
 import { makeHfConfig } from "../../src/engine/config.js";
 
 export const BENCH_MODEL = makeHfConfig({

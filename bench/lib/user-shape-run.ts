@@ -5,7 +5,8 @@
  * its last position (how a monitor scores). LoRA: one AdamW step on one TOKENS-token example with the loss on its last
  * token (1-token SFT), rank 16 on every linear layer, the base frozen in BF16. After one untimed run of the same length
  * (the first allocates the buffers later runs reuse; on a VM its page faults alone take seconds; llama.cpp, which
- * allocates them with its context, warms up on 128 tokens), the median of REPS timed runs. Prints one JSON line: tokens_per_s, seconds, peak_rss_mib.
+ * allocates them with its context, warms up on 128 tokens), the median of REPS timed runs. Prints one JSON line:
+ * tokens_per_s, seconds, peak_rss_mib.
  */
 import { readFileSync } from "node:fs";
 import { Rng } from "../../src/core/random.js";
