@@ -517,6 +517,8 @@ test("products with BF16 weights (the CPU's BF16 dot products) match their defin
       [100, 300, 64],
       [200, 40, 700],
       [64, 200, 600],
+      // rows of C split between tasks, W packed whole in several groups of columns and K blocks
+      [400, 300, 530],
     ]) {
       for (const wRows of [false, true]) {
         const ldx = K + 3;

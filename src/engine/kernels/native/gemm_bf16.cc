@@ -29,40 +29,35 @@ inline uint16_t to_bf16(float f) {  // round to nearest even; NaN stays NaN
   return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1)) >> 16);
 }
 
-// x·alpha as BF16 pairs, row-major [M × ⌈K/2⌉] (the second of an odd K's last pair zero), converted 32 values at a time
-__attribute__((target("avx512f,avx512bf16"))) void to_pairs(const float* X, int ldx, int M, int K, float alpha,
-                                                              uint32_t* out) {
-  const int P = (K + 1) / 2;
+// Packed x: for each strip of MR rows, pair p of row r at [p·MR + r] (zero-padded rows, and the second value of an
+// odd kc's last pair zero), x·alpha rounded to BF16 as it is packed. 32 values of k per row become 16 pairs in a
+// register, and a 16×16 transpose of those 32-bit pairs writes them k-major.
+__attribute__((target("avx512f,avx512bf16"))) void pack_x(const float* X, int ldx, int i0, int mc, int p0, int kc,
+                                                           float alpha, uint32_t* out) {
+  const int pairs = (kc + 1) / 2;
   const __m512 a = _mm512_set1_ps(alpha);
-  for (int m = 0; m < M; m++) {
-    const float* x = X + (long)m * ldx;
-    uint32_t* o = out + (long)m * P;
-    for (int k = 0; k < K; k += 32) {
-      const int n = std::min(32, K - k);
-      const __mmask16 lo = (__mmask16)((1u << std::min(16, n)) - 1);
-      const __mmask16 hi = n > 16 ? (__mmask16)((1u << (n - 16)) - 1) : 0;
-      const __m512 v0 = _mm512_mul_ps(_mm512_maskz_loadu_ps(lo, x + k), a);
-      const __m512 v1 = _mm512_mul_ps(_mm512_maskz_loadu_ps(hi, x + k + 16), a);
-      // cvtne2ps_pbh(b, a) puts a's 16 values in the low half, b's in the high half
-      const __m512i b = (__m512i)_mm512_cvtne2ps_pbh(v1, v0);
-      const int pairs = (n + 1) / 2;
-      _mm512_mask_storeu_epi32(o + k / 2, (__mmask16)((1u << pairs) - 1), b);
-    }
-  }
-}
-
-// Packed x: for each strip of MR rows, pair p of row r at [p·MR + r], zero-padded; from to_pairs' rows
-void pack_x(const uint32_t* Xp, int P, int i0, int mc, int q0, int pairs, uint32_t* out) {
   for (int is = 0; is < mc; is += MR) {
     const int rows = std::min(MR, mc - is);
     uint32_t* o = out + (long)is * pairs;
-    for (int r = 0; r < MR; r++) {
-      if (r >= rows) {
-        for (int p = 0; p < pairs; p++) o[(long)p * MR + r] = 0;
-        continue;
+    for (int k = 0; k < kc; k += 32) {
+      const int n = std::min(32, kc - k);
+      const __mmask16 lo = (__mmask16)((1u << std::min(16, n)) - 1);
+      const __mmask16 hi = n > 16 ? (__mmask16)((1u << (n - 16)) - 1) : 0;
+      __m512 r[16];
+      for (int c = 0; c < 16; c++) {
+        if (c >= rows) {
+          r[c] = _mm512_setzero_ps();
+          continue;
+        }
+        const float* x = X + (long)(i0 + is + c) * ldx + p0 + k;
+        const __m512 v0 = _mm512_mul_ps(_mm512_maskz_loadu_ps(lo, x), a);
+        const __m512 v1 = _mm512_mul_ps(_mm512_maskz_loadu_ps(hi, x + 16), a);
+        // cvtne2ps_pbh(b, a) puts a's 16 values in the low half, b's in the high half
+        r[c] = (__m512)_mm512_cvtne2ps_pbh(v1, v0);
       }
-      const uint32_t* x = Xp + (long)(i0 + is + r) * P + q0;
-      for (int p = 0; p < pairs; p++) o[(long)p * MR + r] = x[p];
+      transpose16(r);
+      for (int q = 0; q < (n + 1) / 2; q++)
+        _mm512_mask_storeu_ps(reinterpret_cast<float*>(o + (long)(k / 2 + q) * MR), (__mmask16)0x0fff, r[q]);
     }
   }
 }
@@ -148,22 +143,51 @@ __attribute__((target("avx512f,avx512bf16"))) void micro(int pairs, const uint32
   }
 }
 
-// overwrite: beta = 0, C not read (the first K block stores); w_rows: W is [K×N] (C = X·W), else [N×K] (C = X·Wᵀ)
-void gemm_st(int M, int N, int K, const uint32_t* Xp, const uint16_t* W, int ldw, bool w_rows, float* C, int ldc,
-             bool overwrite) {
-  const int P = (K + 1) / 2;
+// W's panel of columns [j0, j0 + nc) and K [p0, p0 + kc), packed in NR strips
+void pack_panel(bool w_rows, const uint16_t* W, int ldw, int j0, int nc, int p0, int kc, uint32_t* out) {
+  if (w_rows)
+    pack_w_rows(W, ldw, j0, nc, p0, kc, out);
+  else
+    pack_w(W, ldw, j0, nc, p0, kc, out);
+}
+
+// One operand packed whole, by all threads, for the tasks that all read it (x when the columns of C are split, W when
+// its rows are): each K block after the other, block p0 at (p0 / 2) · (rows or columns rounded up to whole strips), its
+// strips one after another. Packing it once per task instead cost each of a 2-thread product's four tasks a whole pass.
+void pack_whole(bool x, const float* X, int ldx, float alpha, bool w_rows, const uint16_t* W, int ldw, int n, int K,
+                uint32_t* out) {
+  const int width = x ? MR : NR;
+  const long npad = round_up(n, width);
+  const int blocks = (K + KC - 1) / KC, strips = (int)(npad / width);
+  constexpr int STRIPS_PER_TASK = 8;
+  const int per = (strips + STRIPS_PER_TASK - 1) / STRIPS_PER_TASK;
+  parallel_for(blocks * per, [&](int t) {
+    const int p0 = t / per * KC, kc = std::min(KC, K - p0);
+    const int s0 = t % per * STRIPS_PER_TASK * width, count = std::min(STRIPS_PER_TASK * width, n - s0);
+    uint32_t* o = out + (long)(p0 / 2) * npad + (long)s0 * ((kc + 1) / 2);
+    if (x)
+      pack_x(X, ldx, s0, count, p0, kc, alpha, o);
+    else
+      pack_panel(w_rows, W, ldw, s0, count, p0, kc, o);
+  });
+}
+
+// overwrite: beta = 0, C not read (the first K block stores); w_rows: W is [K×N] (C = X·W), else [N×K] (C = X·Wᵀ);
+// packedX / packedW: that operand packed whole by pack_whole, or null to pack it here block by block
+void gemm_st(int M, int N, int K, float alpha, const float* X, int ldx, const uint16_t* W, int ldw, bool w_rows,
+             float* C, int ldc, bool overwrite, const uint32_t* packedX, const uint32_t* packedW) {
   thread_local std::vector<uint32_t> bufX, bufW;
-  bufX.resize((size_t)MC * (KC / 2) + 64);
-  bufW.resize((size_t)(NC + NR) * (KC / 2) + 64);
+  if (!packedX) bufX.resize((size_t)MC * (KC / 2) + 64);
+  if (!packedW) bufW.resize((size_t)(NC + NR) * (KC / 2) + 64);
+  const long Mpad = round_up(M, MR), Npad = round_up(N, NR);
   const auto blockX = [&](int i0, int mc, int p0, int kc) -> const uint32_t* {
-    pack_x(Xp, P, i0, mc, p0 / 2, (kc + 1) / 2, bufX.data());
+    if (packedX) return packedX + (long)(p0 / 2) * Mpad + (long)i0 * ((kc + 1) / 2);
+    pack_x(X, ldx, i0, mc, p0, kc, alpha, bufX.data());
     return bufX.data();
   };
   const auto panelW = [&](int j0, int nc, int p0, int kc) -> const uint32_t* {
-    if (w_rows)
-      pack_w_rows(W, ldw, j0, nc, p0, kc, bufW.data());
-    else
-      pack_w(W, ldw, j0, nc, p0, kc, bufW.data());
+    if (packedW) return packedW + (long)(p0 / 2) * Npad + (long)j0 * ((kc + 1) / 2);
+    pack_panel(w_rows, W, ldw, j0, nc, p0, kc, bufW.data());
     return bufW.data();
   };
   blocked_product<MR, NR, 2, uint32_t>(M, N, K, MC, NC, KC, C, ldc, overwrite, blockX, panelW, micro);
@@ -251,22 +275,27 @@ bool product(bool w_rows, int M, int N, int K, float alpha, const float* X, int 
   const bool overwrite = beta == 0.f && K > 0 && alpha != 0.f;
   if (!overwrite) scale_c(M, N, beta, C, ldc);
   if (K <= 0 || alpha == 0.f) return true;
-  // x converted once, shared by every task
-  const int P = (K + 1) / 2;
-  thread_local std::vector<uint32_t> Xp;
-  Xp.resize((size_t)M * P);
-  to_pairs(X, ldx, M, K, alpha, Xp.data());
-  const uint32_t* xp = Xp.data();  // by pointer: inside the tasks, Xp would name each pool thread's own vector
   // split as the F32 kernel does (one task for a small product)
   ProductSplit split = split_product(M, N, MR, NR, false);
   if ((long)M * N * K < 64L * 64 * 64) split.tasks = 1;
+  const int P = (K + 1) / 2;
+  thread_local std::vector<uint32_t> shared;
+  const uint32_t *packedX = nullptr, *packedW = nullptr;
+  if (split.tasks > 1) {
+    shared.resize((size_t)(split.by_rows ? round_up(N, NR) : round_up(M, MR)) * P);
+    pack_whole(!split.by_rows, X, ldx, alpha, w_rows, W, ldw, split.by_rows ? N : M, K, shared.data());
+    // by pointer: inside the tasks, `shared` would name each pool thread's own vector
+    (split.by_rows ? packedW : packedX) = shared.data();
+  }
   parallel_for(split.tasks, [&](int t) {
     const long b = split.begin(t), e = split.end(t);
     if (e <= b) return;
     if (split.by_rows)
-      gemm_st((int)(e - b), N, K, xp + b * P, W, ldw, w_rows, C + b * ldc, ldc, overwrite);
+      gemm_st((int)(e - b), N, K, alpha, X + b * ldx, ldx, W, ldw, w_rows, C + b * ldc, ldc, overwrite, nullptr,
+              packedW);
     else  // columns of C: rows of W [N×K], or columns of W [K×N]
-      gemm_st(M, (int)(e - b), K, xp, W + (w_rows ? b : b * ldw), ldw, w_rows, C + b, ldc, overwrite);
+      gemm_st(M, (int)(e - b), K, alpha, X, ldx, W + (w_rows ? b : b * ldw), ldw, w_rows, C + b, ldc, overwrite,
+              packedX, nullptr);
   });
   return true;
 }
