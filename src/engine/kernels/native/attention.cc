@@ -108,8 +108,9 @@ void attention_bwd(float* dq, float* dk, float* dv, const float* dout, const flo
       float* dQh = dq + (long)b * Tq * ldq + h * hd;
       float beta = g == 0 ? 0.f : 1.f;
       // Training is causal with qPos0 = 0: query block [i0, i0+rows) sees keys [0, i0+rows). Probabilities beyond
-      // are zero, so those products are skipped; dS is zeroed there so the Tk-wide products below stay exact.
-      std::memset(dS.data(), 0, sizeof(float) * (size_t)Tq * Tk);
+      // are zero, so those products are skipped. With Tq = Tk the products below read dS only where a query block
+      // wrote it (key block j0 from query row j0 on); otherwise dS is zeroed first so that they stay exact.
+      if (Tq != Tk) std::memset(dS.data(), 0, sizeof(float) * (size_t)Tq * Tk);
       for (int i0 = 0; i0 < Tq; i0 += QBLOCK) {
         int rows = Tq - i0 < QBLOCK ? Tq - i0 : QBLOCK;
         int keys = visible_keys(i0 + rows - 1, Tk, Tk);
