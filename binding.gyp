@@ -10,6 +10,7 @@
         "src/engine/kernels/native/gemv.cc",
         "src/engine/kernels/native/ops.cc",
         "src/engine/kernels/native/attention.cc",
+        "src/engine/kernels/native/attention_bwd.cc",
         "src/engine/kernels/native/attention_rows.cc",
         "src/engine/kernels/native/pool.cc"
       ],

@@ -1,9 +1,12 @@
 /**
  * GEMM throughput of the own SIMD kernel and of OpenBLAS, in the same process, on the engine's shapes; and, where the
- * CPU has BF16 dot products, x·Wᵀ with W in BF16 against the own F32 kernel on the same shapes.
+ * CPU has BF16 dot products, x·Wᵀ with W in BF16 against the own F32 kernel on the same shapes, and (run alone) the
+ * base products of a LoRA step at the user shapes with the BF16 kernel.
  */
 import { f32ToBf16 } from "../src/engine/io/dtype.js";
 import { nativeKernels } from "../src/engine/kernels/index.js";
+import { type StepProducts, stepProducts } from "./lib/step-products.js";
+import { USER_SHAPES, type UserShape } from "./lib/user-shapes.js";
 
 export interface GemmResult {
   own_gemm_gflops: number;
@@ -15,6 +18,8 @@ export interface GemmResult {
   gemm_plan: Record<string, string>;
   /** per x·Wᵀ shape "M×N×K": [own F32, BF16 dot products] GFLOP/s, where the CPU has them */
   bf16_vs_f32?: Record<string, [number, number]>;
+  /** per user shape, the base products of a 1,024-token LoRA step with the BF16 kernel (bench/lib/step-products.ts) */
+  bf16_lora_step_products?: Record<string, StepProducts>;
 }
 
 function timeGemm(M: number, N: number, K: number, ta: boolean, tb: boolean, minSeconds: number, bf16 = false): number {
@@ -64,7 +69,8 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-export function benchGemm(minSeconds = 0.3, rounds = 3): GemmResult {
+/** withSteps: also the user shapes' LoRA step products (tens of seconds; `npm run bench -- gemm` asks for them) */
+export function benchGemm(minSeconds = 0.3, rounds = 3, withSteps = false): GemmResult {
   const k = nativeKernels();
   if (!k) throw new Error("native kernels are not built");
   const own: number[] = [],
@@ -94,6 +100,11 @@ export function benchGemm(minSeconds = 0.3, rounds = 3): GemmResult {
       ]),
     );
   }
+  const steps: Record<string, StepProducts> = {};
+  for (const shape of Object.keys(USER_SHAPES) as UserShape[]) {
+    const s = withSteps ? stepProducts(shape) : null;
+    if (s) steps[shape] = s;
+  }
   const code = (b: string) => (b === "own" ? 1 : 2);
   k.setGemmPlan(code(plan.row), code(plan.small), code(plan.large));
   const o = median(own),
@@ -105,8 +116,8 @@ export function benchGemm(minSeconds = 0.3, rounds = 3): GemmResult {
     simd: k.info().simd,
     threads: k.info().threads,
     gemm_plan: plan,
-    ...(bf16 ? { bf16_vs_f32: bf16 } : {}),
+    ...(bf16 ? { bf16_vs_f32: bf16, bf16_lora_step_products: steps } : {}),
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) console.log(JSON.stringify(benchGemm()));
+if (import.meta.url === `file://${process.argv[1]}`) console.log(JSON.stringify(benchGemm(0.3, 3, true)));

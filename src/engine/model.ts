@@ -78,11 +78,13 @@ interface AttentionTape {
   /** q, k and v from one fused product (Phi-3), or from three */
   projection: { qkv: Taped } | { q: Taped; k: Taped; v: Taped };
   qkNorm: QkNormTape | null;
-  /** q and k after norm and rope, v, and the attention probabilities [B, heads, T, T] */
+  /** q and k after norm and rope, v, the attention's output and each row's log-normaliser [B, heads, T] */
   q: Float32Array;
   k: Float32Array;
   v: Float32Array;
-  probs: Float32Array;
+  att: Float32Array;
+  lse: Float32Array;
+  validLen: Int32Array | null;
   o: Taped;
   outNorm: NormTape | null;
 }
@@ -476,10 +478,10 @@ export class Transformer {
       stride = cache.capacity;
     }
     const att = buf("att", N * qDim); // every row written: one that sees no key as zeros
-    const probs = train ? buf("probs", B * c.heads * T * Tk) : null;
+    const lse = train ? buf("lse", B * c.heads * T) : null;
     k.attentionForward(
       att,
-      probs,
+      lse,
       q,
       kvK,
       kvV,
@@ -503,8 +505,20 @@ export class Transformer {
     if (train) hMid.set(h);
     k.addInPlace(hMid, a, N * d);
     const tape =
-      projection && oTape && probs
-        ? { inNorm, projection, qkNorm, q, k: kk, v, probs, o: { by: L.o, tape: oTape }, outNorm }
+      projection && oTape && lse
+        ? {
+            inNorm,
+            projection,
+            qkNorm,
+            q,
+            k: kk,
+            v,
+            att,
+            lse,
+            validLen: pass.batch.validLen,
+            o: { by: L.o, tape: oTape },
+            outNorm,
+          }
         : null;
     return { h: hMid, tape };
   }
@@ -531,7 +545,8 @@ export class Transformer {
       dk,
       dv,
       dAtt,
-      t.probs,
+      t.att,
+      t.lse,
       t.q,
       t.k,
       t.v,
@@ -541,6 +556,7 @@ export class Transformer {
       c.heads,
       c.kvHeads,
       c.headDim,
+      t.validLen,
       c.attnScale,
       L.window,
       c.attnSoftcap,

@@ -118,17 +118,17 @@ test("op gradients: rmsnorm (x and w), swiglu, geglu, rope, attention (q, k, v),
     [0, 0.8],
     [3, 0.5],
   ]) {
-    const att = (qq: Float32Array, kk: Float32Array, vv: Float32Array, probs: Float32Array | null = null) => {
+    const att = (qq: Float32Array, kk: Float32Array, vv: Float32Array, lse: Float32Array | null = null) => {
       const o = new Float32Array(B * Tq * nH * hd);
-      K.attentionForward(o, probs, qq, kk, vv, B, Tq, Tq, nH, nKV, hd, Tq, 0, valid, sc, win, cap);
+      K.attentionForward(o, lse, qq, kk, vv, B, Tq, Tq, nH, nKV, hd, Tq, 0, valid, sc, win, cap);
       return o;
     };
-    const probs = new Float32Array(B * nH * Tq * Tq);
-    att(q, k, v, probs);
+    const lse = new Float32Array(B * nH * Tq);
+    const out = att(q, k, v, lse);
     const dq = new Float32Array(q.length),
       dk = new Float32Array(k.length),
       dv = new Float32Array(v.length);
-    K.attentionBackward(dq, dk, dv, ro, probs, q, k, v, B, Tq, Tq, nH, nKV, hd, sc, win, cap);
+    K.attentionBackward(dq, dk, dv, ro, out, lse, q, k, v, B, Tq, Tq, nH, nKV, hd, valid, sc, win, cap);
     checkOp(`attention dq (window ${win}, softcap ${cap})`, q, (qq) => att(qq, k, v), dq, ro);
     checkOp(`attention dk (window ${win}, softcap ${cap})`, k, (kk) => att(q, kk, v), dk, ro);
     checkOp(`attention dv (window ${win}, softcap ${cap})`, v, (vv) => att(q, k, vv), dv, ro);

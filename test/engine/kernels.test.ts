@@ -259,6 +259,9 @@ function rowsOf(x: Float32Array, B: number, T: number, from: number, n: number, 
   return out;
 }
 
+/** lse with a row that sees no key (+∞) as 1e30, so that outputs compare by difference */
+const noInfinity = (lse: Float32Array) => lse.map((x) => (x === Infinity ? 1e30 : x));
+
 test("attention forward and backward, grouped heads, padding and an offset query block", { skip }, () => {
   const B = 2,
     T = 11,
@@ -279,12 +282,13 @@ test("attention forward and backward, grouped heads, padding and an offset query
   ]) {
     const [r, n] = both((kk) => {
       const out = new Float32Array(B * T * nH * hd),
-        probs = new Float32Array(B * nH * T * T);
-      kk.attentionForward(out, probs, q, k, v, B, T, T, nH, nKV, hd, T, 0, valid, scale, win, softcap);
-      const dq = new Float32Array(q.length),
+        lse = new Float32Array(B * nH * T);
+      kk.attentionForward(out, lse, q, k, v, B, T, T, nH, nKV, hd, T, 0, valid, scale, win, softcap);
+      // stale values in the gradients must not survive: they are overwritten
+      const dq = randomArray(q.length, 3),
         dk = randomArray(k.length, 1),
         dv = randomArray(v.length, 2);
-      kk.attentionBackward(dq, dk, dv, dout, probs, q, k, v, B, T, T, nH, nKV, hd, scale, win, softcap);
+      kk.attentionBackward(dq, dk, dv, dout, out, lse, q, k, v, B, T, T, nH, nKV, hd, valid, scale, win, softcap);
       // decode-style: the last 3 queries against a cache of stride 16
       const cap = 16;
       const kc = rowsOf(k, B, T, 0, T, nKV * hd, cap),
@@ -310,15 +314,15 @@ test("attention forward and backward, grouped heads, padding and an offset query
         win,
         softcap,
       );
-      return [out, probs, dq, dk, dv, out3];
+      return [out, noInfinity(lse), dq, dk, dv, out3];
     });
     r.forEach((a, i) => assertClose(n[i], a, 1e-5, `attention output ${i} (window ${win}, softcap ${softcap})`));
     // The decode block equals the last rows of the full pass (batch 0 has no padding).
     for (let i = 0; i < 3 * nH * hd; i++) assert.ok(Math.abs(r[5][i] - r[0][(T - 3) * nH * hd + i]) < 1e-5);
-    if (win > 0) {
-      // nothing outside the window carries probability
-      for (let i = 0; i < T; i++) for (let j = 0; j <= i - win; j++) assert.equal(r[1][i * T + j], 0);
-    }
+    // keys past the second sequence's valid length are seen by no query: no gradient reaches them
+    for (const g of [r[3], r[4]])
+      for (let j = valid[1]; j < T; j++)
+        for (let c = 0; c < nKV * hd; c++) assert.equal(g[(T + j) * nKV * hd + c], 0, `key ${j} (window ${win})`);
   }
 });
 
@@ -442,11 +446,11 @@ test("native cross-entropy stays finite for targets far below the row's largest 
   }
 });
 
-test("attention by blocks of rows matches the reference for head sizes 16, 64 and 80, long blocks, padding, windows, softcaps and a cached offset, with and without the probabilities training keeps (and the backward through them), the same on 1 and 2 threads", {
+test("attention by blocks of rows matches the reference for head sizes 16, 64 and 80, long blocks, padding, windows, softcaps and a cached offset, with and without the log-normalisers training keeps (and the backward from them, over several blocks of keys and queries), the same on 1 and 2 threads", {
   skip,
 }, () => {
   const B = 2,
-    T = 100,
+    T = 200,
     nH = 6,
     nKV = 2;
   try {
@@ -467,8 +471,8 @@ test("attention by blocks of rows matches the reference for head sizes 16, 64 an
           kk.attentionForward(out, null, q, k, v, B, T, T, nH, nKV, hd, T, 0, lens, scale, win, softcap);
           return out;
         };
-        // the last 7 queries against keys held at a stride of 128 (a KV cache)
-        const cap = 128;
+        // the last 7 queries against keys held at a stride of 256 (a KV cache)
+        const cap = 256;
         const kc = rowsOf(k, B, T, 0, T, nKV * hd, cap),
           vc = rowsOf(v, B, T, 0, T, nKV * hd, cap);
         const q7 = rowsOf(q, B, T, T - 7, 7, nH * hd, 7);
@@ -477,17 +481,18 @@ test("attention by blocks of rows matches the reference for head sizes 16, 64 an
           kk.attentionForward(out, null, q7, kc, vc, B, 7, T, nH, nKV, hd, cap, T - 7, lens, scale, win, softcap);
           return out;
         };
-        // training: the probabilities kept, then the backward through them
+        // training: each row's log-normaliser kept, then the backward from it
         const dout = randomArray(B * T * nH * hd, 33);
         const trained = (kk: Kernels) => {
+          // stale values must not survive
           const out = new Float32Array(B * T * nH * hd),
-            probs = randomArray(B * nH * T * T, 34); // stale values must not survive
-          kk.attentionForward(out, probs, q, k, v, B, T, T, nH, nKV, hd, T, 0, lens, scale, win, softcap);
-          const dq = new Float32Array(q.length),
-            dk = new Float32Array(k.length),
-            dv = new Float32Array(v.length);
-          kk.attentionBackward(dq, dk, dv, dout, probs, q, k, v, B, T, T, nH, nKV, hd, scale, win, softcap);
-          return [out, probs, dq, dk, dv];
+            lse = randomArray(B * nH * T, 34);
+          kk.attentionForward(out, lse, q, k, v, B, T, T, nH, nKV, hd, T, 0, lens, scale, win, softcap);
+          const dq = randomArray(q.length, 35),
+            dk = randomArray(k.length, 36),
+            dv = randomArray(v.length, 37);
+          kk.attentionBackward(dq, dk, dv, dout, out, lse, q, k, v, B, T, T, nH, nKV, hd, lens, scale, win, softcap);
+          return [out, noInfinity(lse), dq, dk, dv];
         };
         const what = `head size ${hd}, window ${win}, softcap ${softcap}, lengths ${valid}`;
         const r = [full(ref), cached(ref), ...trained(ref)];

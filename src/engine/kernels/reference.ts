@@ -224,7 +224,7 @@ export function sumSquares(a: Float32Array, n: number): number {
 
 export function attentionForward(
   out: Float32Array,
-  probs: Float32Array | null,
+  lse: Float32Array | null,
   q: Float32Array,
   k: Float32Array,
   v: Float32Array,
@@ -267,11 +267,9 @@ export function attentionForward(
           sum += S[j];
         }
         for (let d = 0; d < hd; d++) out[qo + d] = 0;
-        const po = ((b * nH + h) * Tq + i) * Tk;
-        for (let j = 0; j < Tk; j++) {
-          const p = j >= first && j <= last ? S[j] / sum : 0;
-          if (probs) probs[po + j] = p;
-          if (p === 0) continue;
+        if (lse) lse[(b * nH + h) * Tq + i] = last >= first ? mx + Math.log(sum) : Infinity;
+        for (let j = first; j <= last; j++) {
+          const p = S[j] / sum;
           const vo = (b * kvStride + j) * ldk + kh * hd;
           for (let d = 0; d < hd; d++) out[qo + d] += p * v[vo + d];
         }
@@ -285,7 +283,8 @@ export function attentionBackward(
   dk: Float32Array,
   dv: Float32Array,
   dout: Float32Array,
-  probs: Float32Array,
+  _out: Float32Array, // the native kernels take Σ_j P·dP from it; here that sum is taken directly
+  lse: Float32Array,
   q: Float32Array,
   k: Float32Array,
   v: Float32Array,
@@ -295,8 +294,9 @@ export function attentionBackward(
   nH: number,
   nKV: number,
   hd: number,
+  validLen: Int32Array | null,
   scale: number,
-  _window = 0, // probabilities outside the window are zero, and so are their gradients
+  window = 0,
   softcap = 0,
 ): void {
   const group = nH / nKV;
@@ -304,34 +304,45 @@ export function attentionBackward(
   const ldk = nKV * hd;
   dk.fill(0, 0, B * Tk * ldk);
   dv.fill(0, 0, B * Tk * ldk);
+  const P = new Float64Array(Tk);
   const dP = new Float64Array(Tk);
+  const capSlope = new Float64Array(Tk);
   for (let b = 0; b < B; b++) {
+    const valid = validLen ? validLen[b] : Tk;
     for (let h = 0; h < nH; h++) {
       const kh = Math.floor(h / group);
       for (let i = 0; i < Tq; i++) {
         const qo = (b * Tq + i) * ldq + h * hd;
-        const po = ((b * nH + h) * Tq + i) * Tk;
+        const last = Math.min(i, valid - 1, Tk - 1);
+        const first = window > 0 ? Math.max(0, i - window + 1) : 0;
+        const l = lse[(b * nH + h) * Tq + i];
+        // the probabilities again, from the scores and the row's log-normaliser
         let dot = 0;
-        for (let j = 0; j < Tk; j++) {
-          const vo = (b * Tk + j) * ldk + kh * hd;
-          let s = 0;
-          for (let d = 0; d < hd; d++) s += dout[qo + d] * v[vo + d];
-          dP[j] = s;
-          dot += s * probs[po + j];
-        }
-        for (let d = 0; d < hd; d++) dq[qo + d] = 0;
-        for (let j = 0; j < Tk; j++) {
-          const p = probs[po + j];
-          if (p === 0) continue;
+        for (let j = first; j <= last; j++) {
           const ko = (b * Tk + j) * ldk + kh * hd;
-          let ds = p * (dP[j] - dot) * scale;
+          let u = 0;
+          let s = 0;
+          for (let d = 0; d < hd; d++) {
+            u += q[qo + d] * k[ko + d];
+            s += dout[qo + d] * v[ko + d];
+          }
+          let score = u * scale;
+          capSlope[j] = 1;
           if (softcap > 0) {
             // through the cap: d(c·tanh(u/c))/du = 1 − tanh²(u/c)
-            let u = 0;
-            for (let d = 0; d < hd; d++) u += q[qo + d] * k[ko + d];
-            const t = Math.tanh((u * scale) / softcap);
-            ds *= 1 - t * t;
+            const t = Math.tanh(score / softcap);
+            score = softcap * t;
+            capSlope[j] = 1 - t * t;
           }
+          P[j] = Math.exp(score - l);
+          dP[j] = s;
+          dot += s * P[j];
+        }
+        for (let d = 0; d < hd; d++) dq[qo + d] = 0;
+        for (let j = first; j <= last; j++) {
+          const p = P[j];
+          const ko = (b * Tk + j) * ldk + kh * hd;
+          const ds = p * (dP[j] - dot) * scale * capSlope[j];
           for (let d = 0; d < hd; d++) {
             dq[qo + d] += ds * k[ko + d];
             dk[ko + d] += ds * q[qo + d];

@@ -154,12 +154,12 @@ export interface Kernels {
   sumSquares(a: Float32Array, n: number): number;
   /**
    * Grouped-query attention. q: [B,Tq,nH·hd]; k,v: [B,kvStride,nKV·hd] (first Tk rows used); out like q;
-   * probs: [B,nH,Tq,Tk] kept for backward (null at inference). Query i is at position qPos0+i and sees keys
-   * j ≤ qPos0+i with j < validLen[b].
+   * lse: [B,nH,Tq], each row's log Σ exp of its visible (capped) scores, +∞ where it sees none, kept for backward
+   * (null at inference). Query i is at position qPos0+i and sees keys j ≤ qPos0+i with j < validLen[b].
    */
   attentionForward(
     out: Float32Array,
-    probs: Float32Array | null,
+    lse: Float32Array | null,
     q: Float32Array,
     k: Float32Array,
     v: Float32Array,
@@ -178,13 +178,17 @@ export interface Kernels {
     /** scores become softcap · tanh(score / softcap) before the softmax (0: none; Gemma 2) */
     softcap: number,
   ): void;
-  /** Backward of attentionForward (kvStride = Tk); dk and dv are overwritten. */
+  /**
+   * Backward of attentionForward (kvStride = Tk, qPos0 = 0) from its output and lse: the probabilities are
+   * recomputed by blocks, never held whole. dq, dk and dv are overwritten.
+   */
   attentionBackward(
     dq: Float32Array,
     dk: Float32Array,
     dv: Float32Array,
     dout: Float32Array,
-    probs: Float32Array,
+    out: Float32Array,
+    lse: Float32Array,
     q: Float32Array,
     k: Float32Array,
     v: Float32Array,
@@ -194,6 +198,7 @@ export interface Kernels {
     nH: number,
     nKV: number,
     hd: number,
+    validLen: Int32Array | null,
     scale: number,
     window: number,
     softcap: number,

@@ -337,7 +337,7 @@ Napi::Value SumSquares(const Napi::CallbackInfo& info) {
   return a.guarded([&]() -> Napi::Value { return Napi::Number::New(info.Env(), cm::sum_squares(x, n)); });
 }
 
-// attentionForward(out, probs|null, q, k, v, B, Tq, Tk, nH, nKV, hd, kvStride, qPos0, validLen|null, scale, window,
+// attentionForward(out, lse|null, q, k, v, B, Tq, Tk, nH, nKV, hd, kvStride, qPos0, validLen|null, scale, window,
 //                  softcap)
 Napi::Value AttnFwd(const Napi::CallbackInfo& info) {
   Args a{info, "attentionForward"};
@@ -350,36 +350,39 @@ Napi::Value AttnFwd(const Napi::CallbackInfo& info) {
   if (!a.failed && nH % nKV != 0) a.fail("heads must be a multiple of kv heads");
   if (!a.failed && Tk > kvStride) a.fail("Tk exceeds kvStride");
   float* out = a.f32(0, "out", mul(B, Tq, nH, hd));
-  float* probs = a.f32(1, "probs", mul(B, nH, Tq, Tk), true);
+  float* lse = a.f32(1, "lse", mul(B, nH, Tq), true);
   const float* q = a.f32(2, "q", mul(B, Tq, nH, hd));
   const float* k = a.f32(3, "k", mul(B, kvStride, nKV, hd));
   const float* v = a.f32(4, "v", mul(B, kvStride, nKV, hd));
   const int32_t* valid = a.i32(13, "validLen", B, true);
   return a.guarded([&] {
-    cm::attention_fwd(out, probs, q, k, v, B, Tq, Tk, nH, nKV, hd, kvStride, qPos0, valid, scale, window, softcap);
+    cm::attention_fwd(out, lse, q, k, v, B, Tq, Tk, nH, nKV, hd, kvStride, qPos0, valid, scale, window, softcap);
     return info.Env().Undefined();
   });
 }
 
-// attentionBackward(dq, dk, dv, dout, probs, q, k, v, B, Tq, Tk, nH, nKV, hd, scale, window, softcap)
+// attentionBackward(dq, dk, dv, dout, out, lse, q, k, v, B, Tq, Tk, nH, nKV, hd, validLen|null, scale, window,
+//                   softcap)
 Napi::Value AttnBwd(const Napi::CallbackInfo& info) {
   Args a{info, "attentionBackward"};
-  int B = a.integer(8, "B"), Tq = a.integer(9, "Tq"), Tk = a.integer(10, "Tk"), nH = a.integer(11, "nH"),
-      nKV = a.integer(12, "nKV", 1), hd = a.integer(13, "hd");
-  float scale = (float)a.num(14, "scale");
-  int window = a.integer(15, "window");
-  float softcap = (float)a.num(16, "softcap");
+  int B = a.integer(9, "B"), Tq = a.integer(10, "Tq"), Tk = a.integer(11, "Tk"), nH = a.integer(12, "nH"),
+      nKV = a.integer(13, "nKV", 1), hd = a.integer(14, "hd");
+  float scale = (float)a.num(16, "scale");
+  int window = a.integer(17, "window");
+  float softcap = (float)a.num(18, "softcap");
   if (!a.failed && nH % nKV != 0) a.fail("heads must be a multiple of kv heads");
   float* dq = a.f32(0, "dq", mul(B, Tq, nH, hd));
   float* dk = a.f32(1, "dk", mul(B, Tk, nKV, hd));
   float* dv = a.f32(2, "dv", mul(B, Tk, nKV, hd));
   const float* dout = a.f32(3, "dout", mul(B, Tq, nH, hd));
-  const float* probs = a.f32(4, "probs", mul(B, nH, Tq, Tk));
-  const float* q = a.f32(5, "q", mul(B, Tq, nH, hd));
-  const float* k = a.f32(6, "k", mul(B, Tk, nKV, hd));
-  const float* v = a.f32(7, "v", mul(B, Tk, nKV, hd));
+  const float* out = a.f32(4, "out", mul(B, Tq, nH, hd));
+  const float* lse = a.f32(5, "lse", mul(B, nH, Tq));
+  const float* q = a.f32(6, "q", mul(B, Tq, nH, hd));
+  const float* k = a.f32(7, "k", mul(B, Tk, nKV, hd));
+  const float* v = a.f32(8, "v", mul(B, Tk, nKV, hd));
+  const int32_t* valid = a.i32(15, "validLen", B, true);
   return a.guarded([&] {
-    cm::attention_bwd(dq, dk, dv, dout, probs, q, k, v, B, Tq, Tk, nH, nKV, hd, scale, window, softcap);
+    cm::attention_bwd(dq, dk, dv, dout, out, lse, q, k, v, B, Tq, Tk, nH, nKV, hd, valid, scale, window, softcap);
     return info.Env().Undefined();
   });
 }

@@ -1,15 +1,17 @@
 #pragma once
 namespace cm {
 // Grouped-query attention over one batch. q: [B, Tq, nH*hd]; k, v: [B, kvStride, nKV*hd] (the first Tk rows of each
-// batch are used); out: [B, Tq, nH*hd]; probs: [B, nH, Tq, Tk] (kept for backward; may be null at inference).
+// batch are used); out: [B, Tq, nH*hd]; lse: [B, nH, Tq], each row's log Σ exp of its visible scores (+inf where it
+// sees none), kept for the backward (null at inference).
 // Query i of batch b sits at absolute position qPos0 + i and sees keys j <= qPos0 + i with j < validLen[b] and, with
 // a sliding window (window > 0), qPos0 + i - j < window. Scores are scale * q.k, then softcap * tanh(score /
 // softcap) when softcap > 0 (Gemma 2).
-void attention_fwd(float* out, float* probs, const float* q, const float* k, const float* v, int B, int Tq, int Tk,
+void attention_fwd(float* out, float* lse, const float* q, const float* k, const float* v, int B, int Tq, int Tk,
                    int nH, int nKV, int hd, int kvStride, int qPos0, const int* validLen, float scale, int window,
                    float softcap);
-// Backward of the above with kvStride == Tk and qPos0 == 0; dk and dv are overwritten.
-void attention_bwd(float* dq, float* dk, float* dv, const float* dout, const float* probs, const float* q,
-                   const float* k, const float* v, int B, int Tq, int Tk, int nH, int nKV, int hd, float scale,
-                   int window, float softcap);
+// Backward of the above with kvStride == Tk and qPos0 == 0, from its output and lse (attention_bwd.cc); dq, dk and
+// dv are overwritten.
+void attention_bwd(float* dq, float* dk, float* dv, const float* dout, const float* out, const float* lse,
+                   const float* q, const float* k, const float* v, int B, int Tq, int Tk, int nH, int nKV, int hd,
+                   const int* validLen, float scale, int window, float softcap);
 }  // namespace cm

@@ -6,6 +6,7 @@
 #include "attention_rows.h"
 #include <immintrin.h>
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <vector>
 #include "attention_softmax.h"
@@ -129,8 +130,9 @@ inline __mmask16 lanes(int from, int to) {  // lanes [from, to) of 16, clipped
   return to <= from ? 0 : (__mmask16)(((1u << (to - from)) - 1) << from);
 }
 
-// row[lo..n) = softmax(row[lo..n)), the rest of row[0..width) = 0 (width a multiple of 16); softcap as softmax_range
-__attribute__((target("avx512f"))) void softmax16(float* row, int lo, int n, int width, float softcap) {
+// row[lo..n) = softmax(row[lo..n)), the rest of row[0..width) = 0 (width a multiple of 16); softcap and the returned
+// log-normaliser as softmax_range
+__attribute__((target("avx512f"))) float softmax16(float* row, int lo, int n, int width, float softcap) {
   if (softcap > 0.f || lo >= n) return softmax_range(row, lo, n, width, softcap);
   __m512 mx = _mm512_set1_ps(-__builtin_inff());
   for (int j = lo & ~15; j < n; j += 16)
@@ -143,13 +145,15 @@ __attribute__((target("avx512f"))) void softmax16(float* row, int lo, int n, int
     sum = _mm512_add_ps(sum, e);
     _mm512_storeu_ps(row + j, e);
   }
-  const __m512 inv = _mm512_set1_ps(1.f / _mm512_reduce_add_ps(sum));
+  const float total = _mm512_reduce_add_ps(sum);
+  const __m512 inv = _mm512_set1_ps(1.f / total);
   for (int j = lo & ~15; j < n; j += 16) _mm512_storeu_ps(row + j, _mm512_mul_ps(_mm512_loadu_ps(row + j), inv));
+  return _mm512_cvtss_f32(m) + std::log(total);
 }
 
 template <int R>
 void block(float* O, int ldo, const float* Q, int ldq, const float* Kt, const float* V, int ldv, int pos0, int valid,
-           int Tk, int window, float scale, float softcap, int hd, float* S, int lds, float* P) {
+           int Tk, int window, float scale, float softcap, int hd, float* S, int lds, float* L) {
   int keys = visible_keys(pos0 + R - 1, valid, Tk);
   int strips = (keys + 15) / 16;
   scores<R>(S, lds, Q, ldq, Kt, strips, hd, scale);
@@ -158,25 +162,21 @@ void block(float* O, int ldo, const float* Q, int ldq, const float* Kt, const fl
     int last = std::min(pos0 + r, valid - 1);
     if (last < 0) {  // nothing visible: an output of zeros
       std::fill(row, row + strips * 16, 0.f);
+      if (L) L[r] = __builtin_inff();
       continue;
     }
-    softmax16(row, first_key(pos0 + r, window), last + 1, strips * 16, softcap);
+    const float l = softmax16(row, first_key(pos0 + r, window), last + 1, strips * 16, softcap);
+    if (L) L[r] = l;  // training keeps each row's log-normaliser
   }
-  if (P)  // training keeps the probabilities, each row Tk wide
-    for (int r = 0; r < R; r++) {
-      const int n = std::min(Tk, strips * 16);
-      std::memcpy(P + (long)r * Tk, S + (long)r * lds, sizeof(float) * n);
-      std::fill(P + (long)r * Tk + n, P + (long)(r + 1) * Tk, 0.f);
-    }
   weighted_values<R>(O, ldo, S, lds, V, ldv, keys, hd);
 }
 
 void rows_of(int rows, float* O, int ldo, const float* Q, int ldq, const float* Kt, const float* V, int ldv, int pos0,
-             int valid, int Tk, int window, float scale, float softcap, int hd, float* S, int lds, float* P) {
+             int valid, int Tk, int window, float scale, float softcap, int hd, float* S, int lds, float* L) {
   switch (rows) {
 #define CM_ROWS(n)                                                                                       \
   case n:                                                                                                \
-    block<n>(O, ldo, Q, ldq, Kt, V, ldv, pos0, valid, Tk, window, scale, softcap, hd, S, lds, P); \
+    block<n>(O, ldo, Q, ldq, Kt, V, ldv, pos0, valid, Tk, window, scale, softcap, hd, S, lds, L); \
     break;
     CM_ROWS(1) CM_ROWS(2) CM_ROWS(3) CM_ROWS(4) CM_ROWS(5) CM_ROWS(6)
 #undef CM_ROWS
@@ -186,7 +186,7 @@ void rows_of(int rows, float* O, int ldo, const float* Q, int ldq, const float* 
 
 bool attention_rows_supported(int hd) { return hd % 16 == 0 && std::strcmp(simd_level(), "avx512") == 0; }
 
-void attention_rows_fwd(float* out, float* probs, const float* q, const float* k, const float* v, int B, int Tq, int Tk,
+void attention_rows_fwd(float* out, float* lse, const float* q, const float* k, const float* v, int B, int Tq, int Tk,
                         int nH, int nKV, int hd, int kvStride, int qPos0, const int* validLen, float scale, int window,
                         float softcap) {
   const int group = nH / nKV;
@@ -215,10 +215,10 @@ void attention_rows_fwd(float* out, float* probs, const float* q, const float* k
     const float* Vh = v + (long)b * kvStride * ldk + (h / group) * hd;
     const float* Qh = q + ((long)b * Tq + i0) * ldq + h * hd;
     float* Oh = out + ((long)b * Tq + i0) * ldq + h * hd;
-    float* Ph = probs ? probs + (((long)b * nH + h) * Tq + i0) * Tk : nullptr;
+    float* Lh = lse ? lse + ((long)b * nH + h) * Tq + i0 : nullptr;
     for (int r0 = 0; r0 < rows; r0 += ROWS)
       rows_of(std::min(ROWS, rows - r0), Oh + (long)r0 * ldq, ldq, Qh + (long)r0 * ldq, ldq, Kt, Vh, ldk,
-              qPos0 + i0 + r0, valid, Tk, window, scale, softcap, hd, S.data(), lds, Ph ? Ph + (long)r0 * Tk : nullptr);
+              qPos0 + i0 + r0, valid, Tk, window, scale, softcap, hd, S.data(), lds, Lh ? Lh + r0 : nullptr);
   });
 }
 }  // namespace cm

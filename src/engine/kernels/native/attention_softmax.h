@@ -16,6 +16,8 @@ inline int first_key(int pos, int window) {
 }
 
 // row[lo..n) = softmax(row[lo..n)) (soft-capped first when softcap > 0), the rest of row[0..Tk) = 0; all of it 0
-// when lo >= n (lo may lie beyond Tk then: a sliding window past a padded sequence's last real key)
-void softmax_range(float* row, int lo, int n, int Tk, float softcap);
+// when lo >= n (lo may lie beyond Tk then: a sliding window past a padded sequence's last real key). Returns the log
+// of the softmax's normaliser, log Σ exp over row[lo..n) (what the backward recomputes the probabilities from), +inf
+// when no key is visible.
+float softmax_range(float* row, int lo, int n, int Tk, float softcap);
 }  // namespace cm
