@@ -2,7 +2,7 @@
 // (BK of them), each block of queries that sees them (BQ rows) recomputes its scores, its probabilities
 // P = exp(s − lse) and, through dP = dO·Vᵀ, its score gradients dS = P ⊙ (dP − D)·scale with D = rowsum(dO ⊙ O); the
 // key block's dK and dV add up in a small buffer, dQ in place. Everything of a block pair stays in cache, where the
-// kept probabilities were T² floats per head (1.8 GB for a 1,024-token step of a 28-layer, 16-head model; 29 GB at
+// kept probabilities were T² floats per head (1.75 GiB for a 1,024-token step of a 28-layer, 16-head model; 28 GiB at
 // 4,096 tokens, so such a step could not run on a 24 GB machine).
 #include <algorithm>
 #include <cmath>
