@@ -6,6 +6,7 @@
 import { f32ToBf16 } from "../src/engine/io/dtype.js";
 import { nativeKernels } from "../src/engine/kernels/index.js";
 import { type StepProducts, stepProducts } from "./lib/step-products.js";
+import { callsPerSecond, median } from "./lib/timing.js";
 import { USER_SHAPES, type UserShape } from "./lib/user-shapes.js";
 
 export interface GemmResult {
@@ -34,16 +35,7 @@ function timeGemm(M: number, N: number, K: number, ta: boolean, tb: boolean, min
   const run = bf16
     ? () => void k.sgemmBf16?.(M, N, K, 1, A, K, W, K, 0, C, N)
     : () => k.sgemm(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N);
-  run();
-  let reps = 0;
-  const t0 = process.hrtime.bigint();
-  let el = 0;
-  while (el < minSeconds) {
-    run();
-    reps++;
-    el = Number(process.hrtime.bigint() - t0) / 1e9;
-  }
-  return (2 * M * N * K * reps) / el / 1e9;
+  return (2 * M * N * K * callsPerSecond(run, minSeconds)) / 1e9;
 }
 
 /** x·Wᵀ shapes for BF16 against F32: the engine bench's, the ~108M peer model's, and decoding's one row. */
@@ -63,11 +55,6 @@ const SHAPES: [number, number, number, boolean, boolean][] = [
   [512, 512, 512, false, false],
   [2048, 8192, 384, false, true],
 ];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 /** withSteps: also the user shapes' LoRA step products (tens of seconds; `npm run bench -- gemm` asks for them) */
 export function benchGemm(minSeconds = 0.3, rounds = 3, withSteps = false): GemmResult {

@@ -5,6 +5,7 @@
  */
 import { f32ToBf16 } from "../../src/engine/io/dtype.js";
 import { nativeKernels } from "../../src/engine/kernels/index.js";
+import { callsPerSecond } from "./timing.js";
 import { USER_SHAPES, type UserShape } from "./user-shapes.js";
 
 export interface StepProducts {
@@ -49,18 +50,9 @@ function gflops(M: number, N: number, K: number, rows: boolean, minSeconds: numb
   const C = new Float32Array(M * N);
   // rows: C[M×N] = X·W with W [K×N] (a weight [out = K, in = N] read by rows); else C = X·Wᵀ with W [N×K]
   const run = rows
-    ? () => k.sgemmBf16Rows?.(M, N, K, 1, X, K, W, N, 0, C, N)
-    : () => k.sgemmBf16?.(M, N, K, 1, X, K, W, K, 0, C, N);
-  run();
-  let reps = 0;
-  const t0 = process.hrtime.bigint();
-  let seconds = 0;
-  while (seconds < minSeconds) {
-    run();
-    reps++;
-    seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  }
-  return (2 * M * N * K * reps) / seconds / 1e9;
+    ? () => void k.sgemmBf16Rows?.(M, N, K, 1, X, K, W, N, 0, C, N)
+    : () => void k.sgemmBf16?.(M, N, K, 1, X, K, W, K, 0, C, N);
+  return (2 * M * N * K * callsPerSecond(run, minSeconds)) / 1e9;
 }
 
 /** null where the CPU has no BF16 dot products */

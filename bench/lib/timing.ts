@@ -16,3 +16,17 @@ export function timed(fn: () => void, n: number, warmup = 2): number {
   }
   return median(ts);
 }
+
+/** Calls per second of fn: one untimed call, then as many as fit in at least minSeconds. */
+export function callsPerSecond(fn: () => void, minSeconds: number): number {
+  fn();
+  let calls = 0;
+  const t0 = process.hrtime.bigint();
+  let seconds = 0;
+  while (seconds < minSeconds) {
+    fn();
+    calls++;
+    seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  }
+  return calls / seconds;
+}

@@ -209,12 +209,7 @@ template <int MR, int NR>
 void pack_whole(bool a, bool trans, const float* X, int ld, int n, int K, float alpha, float* out) {
   const int width = a ? MR : NR;
   const long npad = round_up(n, width);
-  const int blocks = (K + KC - 1) / KC, strips = (int)(npad / width);
-  constexpr int STRIPS_PER_TASK = 8;
-  const int per = (strips + STRIPS_PER_TASK - 1) / STRIPS_PER_TASK;
-  parallel_for(blocks * per, [&](int t) {
-    const int p0 = t / per * KC, kc = std::min(KC, K - p0);
-    const int s0 = t % per * STRIPS_PER_TASK * width, count = std::min(STRIPS_PER_TASK * width, n - s0);
+  pack_whole_tasks(n, K, KC, width, [&](int p0, int kc, int s0, int count) {
     float* o = out + (long)p0 * npad + (long)s0 * kc;
     if (a)
       pack_a<MR>(trans, X, ld, s0, count, p0, kc, alpha, o);

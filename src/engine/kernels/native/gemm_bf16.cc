@@ -152,18 +152,14 @@ void pack_panel(bool w_rows, const uint16_t* W, int ldw, int j0, int nc, int p0,
 }
 
 // One operand packed whole, by all threads, for the tasks that all read it (x when the columns of C are split, W when
-// its rows are): each K block after the other, block p0 at (p0 / 2) · (rows or columns rounded up to whole strips), its
-// strips one after another. Packing it once per task instead cost each of a 2-thread product's four tasks a whole pass.
+// its rows are): each K block after the other, block p0 at (p0 / 2) · (rows or columns rounded up to whole strips),
+// its strips one after another (pack_whole_tasks). Packed once per task instead, each of a 2-thread product's four
+// tasks paid a whole pass over it.
 void pack_whole(bool x, const float* X, int ldx, float alpha, bool w_rows, const uint16_t* W, int ldw, int n, int K,
                 uint32_t* out) {
   const int width = x ? MR : NR;
   const long npad = round_up(n, width);
-  const int blocks = (K + KC - 1) / KC, strips = (int)(npad / width);
-  constexpr int STRIPS_PER_TASK = 8;
-  const int per = (strips + STRIPS_PER_TASK - 1) / STRIPS_PER_TASK;
-  parallel_for(blocks * per, [&](int t) {
-    const int p0 = t / per * KC, kc = std::min(KC, K - p0);
-    const int s0 = t % per * STRIPS_PER_TASK * width, count = std::min(STRIPS_PER_TASK * width, n - s0);
+  pack_whole_tasks(n, K, KC, width, [&](int p0, int kc, int s0, int count) {
     uint32_t* o = out + (long)(p0 / 2) * npad + (long)s0 * ((kc + 1) / 2);
     if (x)
       pack_x(X, ldx, s0, count, p0, kc, alpha, o);

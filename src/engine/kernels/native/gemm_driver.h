@@ -71,6 +71,21 @@ void blocked_product(int M, int N, int K, int MC, int NC, int KC, float* C, int 
   }
 }
 
+// The tasks that pack one operand whole, before a multithreaded product's tasks share it: K in blocks of KC, each
+// block's strips (of `width` rows or columns, the last one padded) in groups of eight per task, spread over the pool.
+// pack(p0, kc, s0, count) packs rows or columns [s0, s0 + count) of K block [p0, p0 + kc); the caller's layout puts
+// each K block after the other and, within one, the strips one after another.
+template <typename Pack>
+void pack_whole_tasks(int n, int K, int KC, int width, const Pack& pack) {
+  const int blocks = (K + KC - 1) / KC, strips = (int)(round_up(n, width) / width);
+  constexpr int STRIPS_PER_TASK = 8;
+  const int per = (strips + STRIPS_PER_TASK - 1) / STRIPS_PER_TASK;
+  parallel_for(blocks * per, [&](int t) {
+    const int p0 = t / per * KC, s0 = t % per * STRIPS_PER_TASK * width;
+    pack(p0, std::min(KC, K - p0), s0, std::min(STRIPS_PER_TASK * width, n - s0));
+  });
+}
+
 // How a product is split between tasks: the larger of M and N (rows of C when M ≥ N, else columns) in blocks of whole
 // micro-tiles (a block of 144 columns would run its last 32-column strip half empty), two tasks per thread at most.
 struct ProductSplit {
