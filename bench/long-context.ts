@@ -18,21 +18,10 @@ import { loadModel } from "../src/engine/io/checkpoint.js";
 import { paramSize } from "../src/engine/params.js";
 import { Rng } from "../src/core/random.js";
 import { nextTokenLogprobs } from "../src/engine/score.js";
+import { qwen3Layout } from "./lib/model-shape.js";
 import { writeRandomBf16 } from "./lib/random-checkpoint.js";
 
-const SHAPE_06B = makeHfConfig({
-  architecture: "Qwen3ForCausalLM",
-  vocabSize: 151936,
-  hidden: 1024,
-  intermediate: 3072,
-  layers: 28,
-  heads: 16,
-  kvHeads: 8,
-  headDim: 128,
-  tieEmbeddings: true,
-  ropeTheta: 1e6,
-  maxPositions: 40960,
-});
+const SHAPE_06B = makeHfConfig({ ...qwen3Layout(), vocabSize: 151936, hidden: 1024, intermediate: 3072 });
 const PLAN: { model: string; tokens: number[] }[] = [
   { model: "qwen3-0.6b-shape-bf16", tokens: [1024, 2048, 4096, 8192] },
   { model: "crossmon-base", tokens: [256, 1024, 2048] },

@@ -24,17 +24,21 @@ export const PEER_MODEL = makeHfConfig({
   tieEmbeddings: true,
 });
 
+/** What Qwen3-0.6B and Qwen3-1.7B share (28 layers, 16 heads, 8 KV heads, head 128, tied embeddings, RoPE θ 1e6);
+ * each adds its width. */
+export function qwen3Layout() {
+  return {
+    architecture: "Qwen3ForCausalLM",
+    layers: 28,
+    heads: 16,
+    kvHeads: 8,
+    headDim: 128,
+    tieEmbeddings: true,
+    ropeTheta: 1e6,
+    maxPositions: 40960,
+  } as const;
+}
+
 /** Qwen3-1.7B's shape without its vocabulary (d 2048, 28 layers, 16 heads, 8 KV heads, head 128, SwiGLU 6144), for
  * the benches' random checkpoints: each gives the vocabulary it needs. */
-export const QWEN3_1_7B_LAYERS = {
-  architecture: "Qwen3ForCausalLM",
-  hidden: 2048,
-  intermediate: 6144,
-  layers: 28,
-  heads: 16,
-  kvHeads: 8,
-  headDim: 128,
-  tieEmbeddings: true,
-  ropeTheta: 1e6,
-  maxPositions: 40960,
-} as const;
+export const QWEN3_1_7B_LAYERS = { ...qwen3Layout(), hidden: 2048, intermediate: 6144 } as const;

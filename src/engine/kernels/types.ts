@@ -53,21 +53,7 @@ export interface Kernels {
    * with wRows alpha·X·W + beta·C with W [K×N]; W widened to F32 a block at a time in native code. Where there are no
    * BF16 dot products, and for F16 weights. Absent from the references (the caller widens W in TypeScript there).
    */
-  sgemmHalf?(
-    wRows: boolean,
-    f16: boolean,
-    M: number,
-    N: number,
-    K: number,
-    alpha: number,
-    X: Float32Array,
-    ldx: number,
-    W: Uint16Array,
-    ldw: number,
-    beta: number,
-    C: Float32Array,
-    ldc: number,
-  ): void;
+  sgemmHalf?(wRows: boolean, f16: boolean, ...product: Parameters<Bf16WeightProduct>): void;
   /** out = x / rms(x) · w per row; rstd (1/rms per row) is kept for the backward pass when given. */
   rmsnormForward(
     out: Float32Array,
