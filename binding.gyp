@@ -7,6 +7,7 @@
         "src/engine/kernels/native/gemm.cc",
         "src/engine/kernels/native/gemm_bf16.cc",
         "src/engine/kernels/native/gemm_half.cc",
+        "src/engine/kernels/native/gemm_thin.cc",
         "src/engine/kernels/native/gemv.cc",
         "src/engine/kernels/native/ops.cc",
         "src/engine/kernels/native/attention.cc",

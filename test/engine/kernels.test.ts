@@ -91,6 +91,53 @@ test("the own gemm with beta 0 never reads C (NaN there stays out), several K bl
   }
 });
 
+test("products with a side at most 16 wide (a LoRA adapter's rank: output 16 wide or 16 tall, and a narrow inner dimension) match the reference for every transpose, strides, alpha and beta, never read C when beta is 0, and are the same on 1 and 2 threads", {
+  skip,
+}, () => {
+  native!.setGemmBackend(1);
+  try {
+    for (const [M, N, K] of [
+      [203, 16, 130],
+      [130, 5, 67],
+      [16, 150, 200],
+      [7, 90, 300],
+      [300, 200, 16],
+      [130, 67, 3],
+    ]) {
+      for (const ta of [false, true]) {
+        for (const tb of [false, true]) {
+          const lda = (ta ? M : K) + 3;
+          const ldb = (tb ? K : N) + 1;
+          const ldc = N + 2;
+          const A = randomArray((ta ? K : M) * lda, 31);
+          const B = randomArray((tb ? N : K) * ldb, 32);
+          for (const beta of [0, 0.3]) {
+            const C0 = beta === 0 ? new Float32Array(M * ldc).fill(Number.NaN) : randomArray(M * ldc, 33);
+            const r = C0.slice();
+            ref.sgemm(ta, tb, M, N, K, 0.7, A, lda, B, ldb, beta, r, ldc);
+            const byThreads = [1, 2].map((threads) => {
+              native!.setThreads(threads);
+              const c = C0.slice();
+              native!.sgemm(ta, tb, M, N, K, 0.7, A, lda, B, ldb, beta, c, ldc);
+              return c;
+            });
+            const what = `${M}x${N}x${K} ta=${ta} tb=${tb} beta=${beta}`;
+            const inside = (x: Float32Array) => x.filter((_, idx) => idx % ldc < N);
+            assertClose(inside(byThreads[0]), inside(r), 2e-5 * Math.sqrt(K) + 1e-6, what);
+            for (let i = 0; i < M; i++)
+              for (let j = N; j < ldc; j++)
+                assert.ok(Object.is(byThreads[0][i * ldc + j], C0[i * ldc + j]), `${what}: gap (${i}, ${j}) written`);
+            assert.deepEqual(byThreads[1], byThreads[0], `${what}: 2 threads differ from 1`);
+          }
+        }
+      }
+    }
+  } finally {
+    native!.setGemmBackend(0);
+    native!.setThreads(2);
+  }
+});
+
 test("decoding's products (a few rows times a weight matrix transposed) match the reference at every SIMD level's edges, the same on 1 and 2 threads", {
   skip,
 }, () => {

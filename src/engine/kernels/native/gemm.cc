@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 #include "gemm_driver.h"
+#include "gemm_thin.h"
 #include "gemv.h"
 #include "transpose.h"
 #include "pool.h"
@@ -311,6 +312,8 @@ void sgemm_own(bool ta, bool tb, int M, int N, int K, float alpha, const float* 
     gemv_nt(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, detect_simd());
     return;
   }
+  // a side at most 16 wide (a LoRA adapter's rank): one register wide, the long operand read once where it lies
+  if (sgemm_thin(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)) return;
   long work = (long)M * N * (K > 0 ? K : 1);
   int threads = pool_threads();
   if (threads == 1 || work < 64L * 64 * 64) {
