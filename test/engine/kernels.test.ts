@@ -565,12 +565,12 @@ test("products with BF16 weights (the CPU's BF16 dot products) match their defin
       [3, 67, 33],
       [4, 130, 576],
       [5, 45, 7],
-      [13, 33, 1037],
+      [13, 33, 1637],
       [100, 300, 64],
       [200, 40, 700],
       [64, 200, 600],
       // rows of C split between tasks, W packed whole in several groups of columns and K blocks
-      [400, 300, 530],
+      [400, 300, 1630],
     ]) {
       for (const wRows of [false, true]) {
         const ldx = K + 3;

@@ -396,8 +396,11 @@ export function bf16ProductReference(
   const xb = new Uint16Array(K);
   const w = new Float32Array(K);
   const column = new Uint16Array(K);
+  // alpha as the kernels hold it, an F32: 0.7 as a double moves some x·alpha across a BF16 rounding boundary, one
+  // BF16 step (0.4%) apart from the kernel's value
+  const a = Math.fround(alpha);
   for (let i = 0; i < M; i++) {
-    for (let p = 0; p < K; p++) xr[p] = alpha * X[i * ldx + p];
+    for (let p = 0; p < K; p++) xr[p] = a * X[i * ldx + p];
     f32ToBf16(xr, xb);
     bf16ToF32(xb, xr);
     for (let j = 0; j < N; j++) {
