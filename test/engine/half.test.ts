@@ -60,8 +60,9 @@ for (const dtype of ["BF16", "F16"] as const) {
     const batch = padBatch(seqs);
     const b = full.forward(batch, rows(batch.T)).logits;
     if (dtype === "BF16" && nativeKernels()?.info().bf16) {
-      // the CPU's BF16 dot products round the activations to BF16 too: their own tolerance
-      assertClose(half.forward(batch, rows(batch.T)).logits, b, 0.03, "logits with BF16 dot products");
+      // the CPU's BF16 dot products round the activations to BF16 too: their own tolerance. The largest difference
+      // moves with the order of the kernel's F32 sums: 0.0285 with K in blocks of 512, 0.0304 with blocks of 1,536
+      assertClose(half.forward(batch, rows(batch.T)).logits, b, 0.04, "logits with BF16 dot products");
     }
     // the rest in exact F32 arithmetic: products with 16-bit weights convert them
     nativeKernels()?.setBf16(false);

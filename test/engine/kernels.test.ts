@@ -497,7 +497,7 @@ test("attention by blocks of rows matches the reference for head sizes 16, 64 an
   skip,
 }, () => {
   const B = 2,
-    T = 200,
+    T = 400, // three blocks of keys and of queries in the training backward
     nH = 6,
     nKV = 2;
   try {
@@ -518,8 +518,8 @@ test("attention by blocks of rows matches the reference for head sizes 16, 64 an
           kk.attentionForward(out, null, q, k, v, B, T, T, nH, nKV, hd, T, 0, lens, scale, win, softcap);
           return out;
         };
-        // the last 7 queries against keys held at a stride of 256 (a KV cache)
-        const cap = 256;
+        // the last 7 queries against keys held at a stride of 512 (a KV cache)
+        const cap = 512;
         const kc = rowsOf(k, B, T, 0, T, nKV * hd, cap),
           vc = rowsOf(v, B, T, 0, T, nKV * hd, cap);
         const q7 = rowsOf(q, B, T, T - 7, 7, nH * hd, 7);
@@ -547,7 +547,8 @@ test("attention by blocks of rows matches the reference for head sizes 16, 64 an
           native!.setThreads(threads);
           return [full(native!), cached(native!), ...trained(native!)];
         });
-        r.forEach((a, i) => assertClose(byThreads[0][i], a, 1e-5, `${what}: output ${i}`));
+        // dK and dV sum over up to 400 queries: F32 sums in the kernel's order and the reference's differed by 1.1e-5
+        r.forEach((a, i) => assertClose(byThreads[0][i], a, 2e-5, `${what}: output ${i}`));
         assert.deepEqual(byThreads[1], byThreads[0], `${what}: 2 threads differ from 1`);
       }
     }
