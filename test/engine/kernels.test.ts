@@ -16,6 +16,19 @@ function both(fn: (k: Kernels) => Float32Array[]): [Float32Array[], Float32Array
   return [fn(ref), fn(native!)];
 }
 
+/** A and B of an M×N×K product (op(A) = Aᵀ when ta, op(B) = Bᵀ when tb) with row strides past their widths */
+function stridedOperands(M: number, N: number, K: number, ta: boolean, tb: boolean, seed: number) {
+  const lda = (ta ? M : K) + 3;
+  const ldb = (tb ? K : N) + 1;
+  return {
+    lda,
+    ldb,
+    ldc: N + 2,
+    A: randomArray((ta ? K : M) * lda, seed),
+    B: randomArray((tb ? N : K) * ldb, seed + 1),
+  };
+}
+
 test("sgemm: every transpose combination, odd sizes, strides, alpha and beta", { skip }, () => {
   for (const [M, N, K] of [
     [1, 1, 1],
@@ -26,11 +39,7 @@ test("sgemm: every transpose combination, odd sizes, strides, alpha and beta", {
   ]) {
     for (const ta of [false, true]) {
       for (const tb of [false, true]) {
-        const lda = (ta ? M : K) + 3;
-        const ldb = (tb ? K : N) + 1;
-        const ldc = N + 2;
-        const A = randomArray((ta ? K : M) * lda, 1);
-        const B = randomArray((tb ? N : K) * ldb, 2);
+        const { lda, ldb, ldc, A, B } = stridedOperands(M, N, K, ta, tb, 1);
         const C0 = randomArray(M * ldc, 3);
         // each backend (auto, own, OpenBLAS where it loaded), with beta 0 and not
         for (const gemm of [0, 1, 2] as const) {
@@ -106,11 +115,7 @@ test("products with a side at most 16 wide (a LoRA adapter's rank: output 16 wid
     ]) {
       for (const ta of [false, true]) {
         for (const tb of [false, true]) {
-          const lda = (ta ? M : K) + 3;
-          const ldb = (tb ? K : N) + 1;
-          const ldc = N + 2;
-          const A = randomArray((ta ? K : M) * lda, 31);
-          const B = randomArray((tb ? N : K) * ldb, 32);
+          const { lda, ldb, ldc, A, B } = stridedOperands(M, N, K, ta, tb, 31);
           for (const beta of [0, 0.3]) {
             const C0 = beta === 0 ? new Float32Array(M * ldc).fill(Number.NaN) : randomArray(M * ldc, 33);
             const r = C0.slice();
