@@ -6,6 +6,8 @@
         "src/engine/kernels/native/addon.cc",
         "src/engine/kernels/native/gemm.cc",
         "src/engine/kernels/native/gemm_bf16.cc",
+        "src/engine/kernels/native/gemm_bf16_f32.cc",
+        "src/engine/kernels/native/gemm_bf16_pack.cc",
         "src/engine/kernels/native/gemm_half.cc",
         "src/engine/kernels/native/gemm_thin.cc",
         "src/engine/kernels/native/gemv.cc",

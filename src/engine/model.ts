@@ -560,6 +560,7 @@ export class Transformer {
       c.attnScale,
       L.window,
       c.attnSoftcap,
+      L.o.weight.half?.dtype === "BF16",
     );
     const rope = this.ropes[L.rope];
     k.rope(dq, N, T, c.heads, c.headDim, 0, rope.cos, rope.sin, true);

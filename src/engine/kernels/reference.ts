@@ -412,3 +412,51 @@ export function bf16ProductReference(
     }
   }
 }
+
+/**
+ * What Kernels.sgemmRoundedBf16 computes: sgemm's C = alpha·op(A)·op(B) + beta·C with each element of alpha·A and of
+ * B rounded to BF16 (to nearest even), products summed in F64 here.
+ */
+export function roundedBf16ProductReference(
+  ta: boolean,
+  tb: boolean,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: Float32Array,
+  lda: number,
+  B: Float32Array,
+  ldb: number,
+  beta: number,
+  C: Float32Array,
+  ldc: number,
+): void {
+  const rounded = (values: Float32Array) => {
+    const bits = new Uint16Array(values.length);
+    f32ToBf16(values, bits);
+    bf16ToF32(bits, values);
+    return values;
+  };
+  const a = Math.fround(alpha);
+  const opA = rounded(
+    Float32Array.from({ length: M * K }, (_, e) => {
+      const i = Math.floor(e / K),
+        p = e % K;
+      return a * A[ta ? p * lda + i : i * lda + p];
+    }),
+  );
+  const opB = rounded(
+    Float32Array.from({ length: K * N }, (_, e) => {
+      const p = Math.floor(e / N),
+        j = e % N;
+      return B[tb ? j * ldb + p : p * ldb + j];
+    }),
+  );
+  for (let i = 0; i < M; i++)
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let p = 0; p < K; p++) s += opA[i * K + p] * opB[p * N + j];
+      C[i * ldc + j] = (beta === 0 ? 0 : beta * C[i * ldc + j]) + s;
+    }
+}

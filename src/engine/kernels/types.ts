@@ -49,6 +49,12 @@ export interface Kernels {
    */
   sgemmBf16Rows?: Bf16WeightProduct;
   /**
+   * sgemm's C = alpha·op(A)·op(B) + beta·C with both F32 operands rounded to BF16 (A after alpha, to nearest even) and
+   * the products summed in F32, on one thread: the attention backward's block products with the bf16 flag. Returns
+   * false where the CPU has no BF16 dot products. Absent from the references.
+   */
+  sgemmRoundedBf16?(...product: Parameters<Kernels["sgemm"]>): boolean;
+  /**
    * Exact F32 products with a 16-bit weight (F16 when f16, else BF16): C[M×N] = alpha·X·Wᵀ + beta·C with W [N×K], or
    * with wRows alpha·X·W + beta·C with W [K×N]; W widened to F32 a block at a time in native code. Where there are no
    * BF16 dot products, and for F16 weights. Absent from the references (the caller widens W in TypeScript there).
@@ -188,5 +194,10 @@ export interface Kernels {
     scale: number,
     window: number,
     softcap: number,
+    /**
+     * the gradients' products (all but the recomputed scores) on the CPU's BF16 dot products, where it has them: their
+     * operands rounded to BF16, for a model whose weights are BF16 (the native kernels; others ignore it)
+     */
+    bf16?: boolean,
   ): void;
 }

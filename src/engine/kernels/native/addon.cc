@@ -152,6 +152,24 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   });
 }
 
+// sgemmRoundedBf16(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) -> false where the CPU has no BF16 dot
+// products: both F32 operands rounded to BF16, one thread (the attention backward's block products)
+Napi::Value SgemmRoundedBf16(const Napi::CallbackInfo& info) {
+  Args a{info, "sgemmRoundedBf16"};
+  bool ta = a.flag(0, "transA"), tb = a.flag(1, "transB");
+  int M = a.integer(2, "M"), N = a.integer(3, "N"), K = a.integer(4, "K");
+  float alpha = (float)a.num(5, "alpha");
+  int lda = a.ld(7, "lda", stored_cols(ta, M, K)), ldb = a.ld(9, "ldb", stored_cols(tb, K, N)),
+      ldc = a.ld(12, "ldc", N);
+  float beta = (float)a.num(10, "beta");
+  const float* A = a.f32(6, "A", span(ta, M, K, lda));
+  const float* B = a.f32(8, "B", span(tb, K, N, ldb));
+  float* C = a.f32(11, "C", span(false, M, N, ldc));
+  return a.guarded([&]() -> Napi::Value {
+    return Napi::Boolean::New(info.Env(), cm::sgemm_bf16_st(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc));
+  });
+}
+
 // sgemmBf16(M, N, K, alpha, X, ldx, W (BF16 bits), ldw, beta, C, ldc) -> false where the CPU has no BF16 dot products;
 // sgemmBf16Rows the same with W [K×N] (C = X·W)
 Napi::Value Bf16Product(const Napi::CallbackInfo& info, bool w_rows) {
@@ -362,7 +380,7 @@ Napi::Value AttnFwd(const Napi::CallbackInfo& info) {
 }
 
 // attentionBackward(dq, dk, dv, dout, out, lse, q, k, v, B, Tq, Tk, nH, nKV, hd, validLen|null, scale, window,
-//                   softcap)
+//                   softcap[, bf16])
 Napi::Value AttnBwd(const Napi::CallbackInfo& info) {
   Args a{info, "attentionBackward"};
   int B = a.integer(9, "B"), Tq = a.integer(10, "Tq"), Tk = a.integer(11, "Tk"), nH = a.integer(12, "nH"),
@@ -370,6 +388,7 @@ Napi::Value AttnBwd(const Napi::CallbackInfo& info) {
   float scale = (float)a.num(16, "scale");
   int window = a.integer(17, "window");
   float softcap = (float)a.num(18, "softcap");
+  const bool bf16 = info.Length() > 19 && !info[19].IsUndefined() && a.flag(19, "bf16");
   if (!a.failed && nH % nKV != 0) a.fail("heads must be a multiple of kv heads");
   float* dq = a.f32(0, "dq", mul(B, Tq, nH, hd));
   float* dk = a.f32(1, "dk", mul(B, Tk, nKV, hd));
@@ -382,7 +401,8 @@ Napi::Value AttnBwd(const Napi::CallbackInfo& info) {
   const float* v = a.f32(8, "v", mul(B, Tk, nKV, hd));
   const int32_t* valid = a.i32(15, "validLen", B, true);
   return a.guarded([&] {
-    cm::attention_bwd(dq, dk, dv, dout, out, lse, q, k, v, B, Tq, Tk, nH, nKV, hd, valid, scale, window, softcap);
+    cm::attention_bwd(dq, dk, dv, dout, out, lse, q, k, v, B, Tq, Tk, nH, nKV, hd, valid, scale, window, softcap,
+                      bf16);
     return info.Env().Undefined();
   });
 }
@@ -445,6 +465,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
   exports.Set("sgemmBf16", Napi::Function::New(env, SgemmBf16));
   exports.Set("sgemmBf16Rows", Napi::Function::New(env, SgemmBf16Rows));
+  exports.Set("sgemmRoundedBf16", Napi::Function::New(env, SgemmRoundedBf16));
   exports.Set("sgemmHalf", Napi::Function::New(env, SgemmHalf));
   exports.Set("rmsnormForward", Napi::Function::New(env, RmsnormFwd));
   exports.Set("rmsnormBackward", Napi::Function::New(env, RmsnormBwd));

@@ -10,8 +10,9 @@ void attention_fwd(float* out, float* lse, const float* q, const float* k, const
                    int nH, int nKV, int hd, int kvStride, int qPos0, const int* validLen, float scale, int window,
                    float softcap);
 // Backward of the above with kvStride == Tk and qPos0 == 0, from its output and lse (attention_bwd.cc); dq, dk and
-// dv are overwritten.
+// dv are overwritten. bf16: the products of the gradients (all but the recomputed scores) on BF16 dot products where
+// the CPU has them, their operands rounded to BF16 (for a model whose weights are BF16: the precision it holds).
 void attention_bwd(float* dq, float* dk, float* dv, const float* dout, const float* out, const float* lse,
                    const float* q, const float* k, const float* v, int B, int Tq, int Tk, int nH, int nKV, int hd,
-                   const int* validLen, float scale, int window, float softcap);
+                   const int* validLen, float scale, int window, float softcap, bool bf16);
 }  // namespace cm

@@ -12,6 +12,7 @@
 #include "attention_softmax.h"
 #include "fastmath.h"
 #include "gemm.h"
+#include "gemm_bf16.h"
 #include "pool.h"
 
 namespace cm {
@@ -74,8 +75,15 @@ CM_CLONES void row_dots(float* D, const float* dO, const float* O, int ld, int r
 
 void attention_bwd(float* dq, float* dk, float* dv, const float* dout, const float* out, const float* lse,
                    const float* q, const float* k, const float* v, int B, int Tq, int Tk, int nH, int nKV, int hd,
-                   const int* validLen, float scale, int window, float softcap) {
+                   const int* validLen, float scale, int window, float softcap, bool bf16) {
   const int group = nH / nKV;
+  // The scores are recomputed in F32, as the forward computed them: rounded to BF16, a score of 20 would move by
+  // ~0.04 and its probability, exp(s − lse) against the forward's lse, by ~4%.
+  const auto gradient_product = [bf16](bool ta, bool tb, int M, int N, int K, const float* lhs, int lda,
+                                       const float* rhs, int ldb, float beta, float* C, int ldc) {
+    if (!bf16 || !sgemm_bf16_st(ta, tb, M, N, K, 1.f, lhs, lda, rhs, ldb, beta, C, ldc))
+      sgemm_own_st(ta, tb, M, N, K, 1.f, lhs, lda, rhs, ldb, beta, C, ldc);
+  };
   const int ldq = nH * hd, ldk = nKV * hd;
   // one task per sequence and kv head: it alone writes that head's dK and dV and its query heads' dQ
   parallel_for(B * nKV, [&](int task) {
@@ -114,16 +122,14 @@ void attention_bwd(float* dq, float* dk, float* dv, const float* dout, const flo
           probabilities(S.data(), G.data(), rows, keys, i0, j0, valid, window, softcap, L);
           const float beta = touched ? 1.f : 0.f;
           // dV += Pᵀ·dO, dP = dO·Vᵀ, dS, dK += dSᵀ·Q, dQ += dS·K
-          sgemm_own_st(true, false, keys, hd, rows, 1.f, S.data(), BK, dOh + (long)i0 * ldq, ldq, beta, dVb.data(),
-                       hd);
-          sgemm_own_st(false, true, rows, keys, hd, 1.f, dOh + (long)i0 * ldq, ldq, Vh + (long)j0 * ldk, ldk, 0.f,
-                       dP.data(), BK);
+          gradient_product(true, false, keys, hd, rows, S.data(), BK, dOh + (long)i0 * ldq, ldq, beta, dVb.data(), hd);
+          gradient_product(false, true, rows, keys, hd, dOh + (long)i0 * ldq, ldq, Vh + (long)j0 * ldk, ldk, 0.f,
+                           dP.data(), BK);
           score_gradients(dP.data(), S.data(), G.data(), rows, keys, D.data() + (long)g * Tq + i0, scale,
                           softcap > 0.f);
-          sgemm_own_st(true, false, keys, hd, rows, 1.f, dP.data(), BK, Qh + (long)i0 * ldq, ldq, beta, dKb.data(),
-                       hd);
-          sgemm_own_st(false, false, rows, hd, keys, 1.f, dP.data(), BK, Kh + (long)j0 * ldk, ldk, 1.f,
-                       dQh + (long)i0 * ldq, ldq);
+          gradient_product(true, false, keys, hd, rows, dP.data(), BK, Qh + (long)i0 * ldq, ldq, beta, dKb.data(), hd);
+          gradient_product(false, false, rows, hd, keys, dP.data(), BK, Kh + (long)j0 * ldk, ldk, 1.f,
+                           dQh + (long)i0 * ldq, ldq);
           touched = true;
         }
       }

@@ -4,6 +4,7 @@
 // Blocked like the F32 kernel: K in blocks of KC (whole pairs), W packed 32 columns at a time, x 12 rows at a time,
 // each output computed in the same order whatever the thread split.
 #include "gemm_bf16.h"
+#include "gemm_bf16_parts.h"
 #include <immintrin.h>
 #include <algorithm>
 #include <cstdint>
@@ -17,52 +18,17 @@
 
 namespace cm {
 namespace {
-constexpr int MR = 12, NR = 32;
-// BF16 values of K per block (768 pairs). Each block past the first reads and writes C again, and a LoRA step's C is
-// 4–12 MB: against 512, the 0.36B shape's step products ran 4–10% faster (bench/lib/step-products.ts, 1536 against
-// 512, 1024, 2048 and 3072 in turns); the strip of W (96 KiB) then streams from L2, as the block of x does.
-constexpr int KC = 1536;
-constexpr int MC = 96;   // rows of x per block (a multiple of MR)
-constexpr int NC = 2048;
+using bf16::KC;
+using bf16::MC;
+using bf16::MR;
+using bf16::NC;
+using bf16::NR;
 
 inline uint16_t to_bf16(float f) {  // round to nearest even; NaN stays NaN
   uint32_t u;
   std::memcpy(&u, &f, 4);
   if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
   return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1)) >> 16);
-}
-
-// Packed x: for each strip of MR rows, pair p of row r at [p·MR + r] (zero-padded rows, and the second value of an
-// odd kc's last pair zero), x·alpha rounded to BF16 as it is packed. 32 values of k per row become 16 pairs in a
-// register, and a 16×16 transpose of those 32-bit pairs writes them k-major.
-__attribute__((target("avx512f,avx512bf16"))) void pack_x(const float* X, int ldx, int i0, int mc, int p0, int kc,
-                                                           float alpha, uint32_t* out) {
-  const int pairs = (kc + 1) / 2;
-  const __m512 a = _mm512_set1_ps(alpha);
-  for (int is = 0; is < mc; is += MR) {
-    const int rows = std::min(MR, mc - is);
-    uint32_t* o = out + (long)is * pairs;
-    for (int k = 0; k < kc; k += 32) {
-      const int n = std::min(32, kc - k);
-      const __mmask16 lo = (__mmask16)((1u << std::min(16, n)) - 1);
-      const __mmask16 hi = n > 16 ? (__mmask16)((1u << (n - 16)) - 1) : 0;
-      __m512 r[16];
-      for (int c = 0; c < 16; c++) {
-        if (c >= rows) {
-          r[c] = _mm512_setzero_ps();
-          continue;
-        }
-        const float* x = X + (long)(i0 + is + c) * ldx + p0 + k;
-        const __m512 v0 = _mm512_mul_ps(_mm512_maskz_loadu_ps(lo, x), a);
-        const __m512 v1 = _mm512_mul_ps(_mm512_maskz_loadu_ps(hi, x + 16), a);
-        // cvtne2ps_pbh(b, a) puts a's 16 values in the low half, b's in the high half
-        r[c] = (__m512)_mm512_cvtne2ps_pbh(v1, v0);
-      }
-      transpose16(r);
-      for (int q = 0; q < (n + 1) / 2; q++)
-        _mm512_mask_storeu_ps(reinterpret_cast<float*>(o + (long)(k / 2 + q) * MR), (__mmask16)0x0fff, r[q]);
-    }
-  }
 }
 
 // pairs [from, pairs) of one row of W into a packed strip's column (the last pair of an odd kc half zero)
@@ -124,28 +90,6 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void pack_w_rows(const uint
   }
 }
 
-// C[MR×NR] += Ap · Bp over `pairs` pairs (C = Ap · Bp when overwrite is set, as in the F32 kernel)
-__attribute__((target("avx512f,avx512bf16"))) void micro(int pairs, const uint32_t* Ap, const uint32_t* Bp,
-                                                          float* C, int ldc, bool overwrite) {
-  __m512 c0[MR], c1[MR];
-  for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();
-  for (int p = 0; p < pairs; p++) {
-    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(Bp), b1 = (__m512bh)_mm512_loadu_si512(Bp + 16);
-    for (int r = 0; r < MR; r++) {
-      const __m512bh a = (__m512bh)_mm512_set1_epi32((int)Ap[r]);
-      c0[r] = _mm512_dpbf16_ps(c0[r], a, b0);
-      c1[r] = _mm512_dpbf16_ps(c1[r], a, b1);
-    }
-    Ap += MR;
-    Bp += NR;
-  }
-  for (int r = 0; r < MR; r++) {
-    float* row = C + (long)r * ldc;
-    _mm512_storeu_ps(row, overwrite ? c0[r] : _mm512_add_ps(_mm512_loadu_ps(row), c0[r]));
-    _mm512_storeu_ps(row + 16, overwrite ? c1[r] : _mm512_add_ps(_mm512_loadu_ps(row + 16), c1[r]));
-  }
-}
-
 // W's panel of columns [j0, j0 + nc) and K [p0, p0 + kc), packed in NR strips
 void pack_panel(bool w_rows, const uint16_t* W, int ldw, int j0, int nc, int p0, int kc, uint32_t* out) {
   if (w_rows)
@@ -165,7 +109,7 @@ void pack_whole(bool x, const float* X, int ldx, float alpha, bool w_rows, const
   pack_whole_tasks(n, K, KC, width, [&](int p0, int kc, int s0, int count) {
     uint32_t* o = out + (long)(p0 / 2) * npad + (long)s0 * ((kc + 1) / 2);
     if (x)
-      pack_x(X, ldx, s0, count, p0, kc, alpha, o);
+      bf16::pack_along(MR, X, ldx, s0, count, p0, kc, alpha, o);
     else
       pack_panel(w_rows, W, ldw, s0, count, p0, kc, o);
   });
@@ -181,7 +125,7 @@ void gemm_st(int M, int N, int K, float alpha, const float* X, int ldx, const ui
   const long Mpad = round_up(M, MR), Npad = round_up(N, NR);
   const auto blockX = [&](int i0, int mc, int p0, int kc) -> const uint32_t* {
     if (packedX) return packedX + (long)(p0 / 2) * Mpad + (long)i0 * ((kc + 1) / 2);
-    pack_x(X, ldx, i0, mc, p0, kc, alpha, bufX.data());
+    bf16::pack_along(MR, X, ldx, i0, mc, p0, kc, alpha, bufX.data());
     return bufX.data();
   };
   const auto panelW = [&](int j0, int nc, int p0, int kc) -> const uint32_t* {
@@ -189,7 +133,7 @@ void gemm_st(int M, int N, int K, float alpha, const float* X, int ldx, const ui
     pack_panel(w_rows, W, ldw, j0, nc, p0, kc, bufW.data());
     return bufW.data();
   };
-  blocked_product<MR, NR, 2, uint32_t>(M, N, K, MC, NC, KC, C, ldc, overwrite, blockX, panelW, micro);
+  blocked_product<MR, NR, 2, uint32_t>(M, N, K, MC, NC, KC, C, ldc, overwrite, blockX, panelW, bf16::micro);
 }
 
 // Decoding's few rows: y[m][n] = Σ_k x[m][k]·W[n][k], W streamed once, four of its rows per step
@@ -309,4 +253,27 @@ bool sgemm_bf16w_rows(int M, int N, int K, float alpha, const float* X, int ldx,
                       float beta, float* C, int ldc) {
   return product(true, M, N, K, alpha, X, ldx, W, ldw, beta, C, ldc);
 }
+
+namespace bf16 {
+__attribute__((target("avx512f,avx512bf16"))) void micro(int pairs, const uint32_t* Ap, const uint32_t* Bp,
+                                                          float* C, int ldc, bool overwrite) {
+  __m512 c0[MR], c1[MR];
+  for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();
+  for (int p = 0; p < pairs; p++) {
+    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(Bp), b1 = (__m512bh)_mm512_loadu_si512(Bp + 16);
+    for (int r = 0; r < MR; r++) {
+      const __m512bh a = (__m512bh)_mm512_set1_epi32((int)Ap[r]);
+      c0[r] = _mm512_dpbf16_ps(c0[r], a, b0);
+      c1[r] = _mm512_dpbf16_ps(c1[r], a, b1);
+    }
+    Ap += MR;
+    Bp += NR;
+  }
+  for (int r = 0; r < MR; r++) {
+    float* row = C + (long)r * ldc;
+    _mm512_storeu_ps(row, overwrite ? c0[r] : _mm512_add_ps(_mm512_loadu_ps(row), c0[r]));
+    _mm512_storeu_ps(row + 16, overwrite ? c1[r] : _mm512_add_ps(_mm512_loadu_ps(row + 16), c1[r]));
+  }
+}
+}  // namespace bf16
 }  // namespace cm

@@ -14,4 +14,9 @@ bool sgemm_bf16w(int M, int N, int K, float alpha, const float* X, int ldx, cons
 // weight [out, in]); X rounded and summed as above. Returns false, doing nothing, where sgemm_bf16w would.
 bool sgemm_bf16w_rows(int M, int N, int K, float alpha, const float* X, int ldx, const uint16_t* W, int ldw,
                       float beta, float* C, int ldc);
+// C[M×N] = alpha · op(A) · op(B) + beta · C (op: transposed where ta / tb is set) with both operands F32, each
+// rounded to BF16 as it is packed (alpha applied first) and the products summed in F32; one thread. Returns false,
+// doing nothing, where sgemm_bf16w would.
+bool sgemm_bf16_st(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+                   int ldb, float beta, float* C, int ldc);
 }  // namespace cm

@@ -1,0 +1,25 @@
+// What the BF16 kernels share (gemm_bf16.cc: F32 × BF16 weights; gemm_bf16_f32.cc: F32 × F32 rounded to BF16): the
+// micro-kernel's tile, the blocking, the micro-kernel and the packing of F32 operands into strips of BF16 pairs.
+#pragma once
+#include <cstdint>
+
+namespace cm::bf16 {
+constexpr int MR = 12, NR = 32;
+// BF16 values of K per block (768 pairs). Each block past the first reads and writes C again, and a LoRA step's C is
+// 4–12 MB: against 512, the 0.36B shape's step products ran 4–10% faster (bench/lib/step-products.ts, 1536 against
+// 512, 1024, 2048 and 3072 in turns); the strip of W (96 KiB) then streams from L2, as the block of x does.
+constexpr int KC = 1536;
+constexpr int MC = 96;  // rows of x per block (a multiple of MR)
+constexpr int NC = 2048;
+
+// C[MR×NR] += Ap · Bp over `pairs` pairs (C = Ap · Bp when overwrite is set, as in the F32 kernel)
+void micro(int pairs, const uint32_t* Ap, const uint32_t* Bp, float* C, int ldc, bool overwrite);
+
+// Strips of `width` lanes (MR for a left operand, NR for a right one), each ⌈kc / 2⌉ pairs deep: pair p of lane l at
+// [p·width + l], lanes past n zero, and the second value of an odd kc's last pair zero; values times alpha, rounded
+// to BF16 (to nearest even) as they are packed.
+// Lanes whose values run along a source row: value k of lane l is src[(l0 + l)·ld + p0 + k] (x's rows; Wᵀ's columns).
+void pack_along(int width, const float* src, int ld, int l0, int n, int p0, int kc, float alpha, uint32_t* out);
+// Lanes that are source columns: value k of lane l is src[(p0 + k)·ld + l0 + l] (Aᵀ's rows; W's columns).
+void pack_across(int width, const float* src, int ld, int l0, int n, int p0, int kc, float alpha, uint32_t* out);
+}  // namespace cm::bf16
