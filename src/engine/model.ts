@@ -329,20 +329,22 @@ export class Transformer {
     if (c.embedScale !== 1) k.scaleInPlace(h, c.embedScale, N * d);
 
     const layerTapes: LayerTape[] = [];
+    const R = rows.length;
     for (let li = 0; li < c.layers; li++) {
       const attention = this.attentionForward(li, h, pass);
-      const mlp = this.mlpForward(li, attention.h, pass);
+      // The top layer's MLP works row by row and only the final norm reads its output, at the rows asked for: it runs
+      // on those rows alone (its attention still runs on all of them, for the keys and values later rows see)
+      const top = li === c.layers - 1;
+      const mlpIn = top ? gatherRows(attention.h, rows, d, this.layerBuffer(li, pass, "mlpRows", R * d)) : attention.h;
+      const mlp = this.mlpForward(li, mlpIn, pass, top ? R : N);
       if (attention.tape && mlp.tape) layerTapes.push({ attention: attention.tape, mlp: mlp.tape });
       else if (train) throw new Error(`layer ${li}: a training forward kept no tape`);
       h = mlp.h;
     }
     if (cache) cache.length += T;
 
-    // final norm on the rows asked for, then the LM head
-    const R = rows.length;
-    const hSel = this.buffer(train ? "tape.hSel" : "hSel", R * d);
-    for (let r = 0; r < R; r++) hSel.set(h.subarray(rows[r] * d, (rows[r] + 1) * d), r * d);
-    const [hFinal, finalNorm] = this.normForward(this.finalNorm, hSel, R, d, train ? "tape.hFinal" : "hFinal");
+    // final norm on the rows asked for (the top layer's output holds only those), then the LM head
+    const [hFinal, finalNorm] = this.normForward(this.finalNorm, h, R, d, train ? "tape.hFinal" : "hFinal");
     // a training step's logits become its gradient in place and are done with before the next step: reused like
     // the tape (tens of megabytes of fresh pages cost more than the LM head's product here); inference hands the
     // caller its own array
@@ -380,15 +382,18 @@ export class Transformer {
     matmulW(k, dlogits, R, this.lmHead, dFinal, false);
     const dSel = this.buffer("grad.dSel", R * d);
     this.normBackward(tape.finalNorm, dFinal, dSel, R, d, false);
+    // the top layer's MLP ran on the rows asked for: its backward too, then its input's gradient goes to those rows
+    const top = c.layers - 1;
+    if (top >= 0) this.mlpBackward(tape.layers[top].mlp, dSel, R);
     const dh = this.buffer("grad.dh", N * d).fill(0);
     for (let r = 0; r < R; r++) {
       const o = tape.rows[r] * d;
       for (let i = 0; i < d; i++) dh[o + i] += dSel[r * d + i];
     }
 
-    for (let li = c.layers - 1; li >= 0; li--) {
+    for (let li = top; li >= 0; li--) {
       const t = tape.layers[li];
-      this.mlpBackward(t.mlp, dh, N);
+      if (li < top) this.mlpBackward(t.mlp, dh, N);
       this.attentionBackward(this.layers[li], t.attention, dh, B, T);
     }
 
@@ -616,10 +621,11 @@ export class Transformer {
   }
 
   /** MLP block: h + [norm](down(act(gate(x)) · up(x))) of x = [norm](h). */
-  private mlpForward(li: number, h: Float32Array, pass: Pass): { h: Float32Array; tape: MlpTape | null } {
+  /** The MLP block over N rows of h (the pass's rows, or the top layer's rows asked for). */
+  private mlpForward(li: number, h: Float32Array, pass: Pass, N: number): { h: Float32Array; tape: MlpTape | null } {
     const { k, config: c } = this;
     const L = this.layers[li];
-    const { N, train, rng } = pass;
+    const { train, rng } = pass;
     const d = c.hidden;
     const I = c.intermediate;
     const buf = (r: string, n: number) => this.layerBuffer(li, pass, r, n);
@@ -701,6 +707,12 @@ function adjacentRows(ws: Param[]): boolean {
         (w.data.buffer === ws[i - 1].data.buffer &&
           w.data.byteOffset === ws[i - 1].data.byteOffset + ws[i - 1].data.byteLength)),
   );
+}
+
+/** Rows `rows` of x [?, width], in that order, into out [rows.length, width]. */
+function gatherRows(x: Float32Array, rows: Int32Array, width: number, out: Float32Array): Float32Array {
+  for (let r = 0; r < rows.length; r++) out.set(x.subarray(rows[r] * width, (rows[r] + 1) * width), r * width);
+  return out;
 }
 
 /** Splits rows of [N, Σ widths] into one [N, width] array per part (a fused projection's outputs). */
