@@ -415,48 +415,27 @@ export function bf16ProductReference(
 
 /**
  * What Kernels.sgemmRoundedBf16 computes: sgemm's C = alpha·op(A)·op(B) + beta·C with each element of alpha·A and of
- * B rounded to BF16 (to nearest even), products summed in F64 here.
+ * B rounded to BF16 (to nearest even), products summed in F64 here (sgemm on the rounded operands).
  */
-export function roundedBf16ProductReference(
-  ta: boolean,
-  tb: boolean,
-  M: number,
-  N: number,
-  K: number,
-  alpha: number,
-  A: Float32Array,
-  lda: number,
-  B: Float32Array,
-  ldb: number,
-  beta: number,
-  C: Float32Array,
-  ldc: number,
-): void {
+export function roundedBf16ProductReference(...product: Parameters<typeof sgemm>): void {
+  const [ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc] = product;
   const rounded = (values: Float32Array) => {
     const bits = new Uint16Array(values.length);
     f32ToBf16(values, bits);
     bf16ToF32(bits, values);
     return values;
   };
+  // alpha as the kernels hold it, an F32, applied before the rounding
   const a = Math.fround(alpha);
-  const opA = rounded(
-    Float32Array.from({ length: M * K }, (_, e) => {
-      const i = Math.floor(e / K),
-        p = e % K;
-      return a * A[ta ? p * lda + i : i * lda + p];
-    }),
-  );
-  const opB = rounded(
-    Float32Array.from({ length: K * N }, (_, e) => {
-      const p = Math.floor(e / N),
-        j = e % N;
-      return B[tb ? j * ldb + p : p * ldb + j];
-    }),
-  );
-  for (let i = 0; i < M; i++)
-    for (let j = 0; j < N; j++) {
-      let s = 0;
-      for (let p = 0; p < K; p++) s += opA[i * K + p] * opB[p * N + j];
-      C[i * ldc + j] = (beta === 0 ? 0 : beta * C[i * ldc + j]) + s;
-    }
+  // where element e of op(X), a dense [rows × cols] row-major matrix, is stored in X
+  const stored = (trans: boolean, ld: number, cols: number) => (e: number) => {
+    const r = Math.floor(e / cols),
+      c = e % cols;
+    return trans ? c * ld + r : r * ld + c;
+  };
+  const inA = stored(ta, lda, K),
+    inB = stored(tb, ldb, N);
+  const opA = rounded(Float32Array.from({ length: M * K }, (_, e) => a * A[inA(e)]));
+  const opB = rounded(Float32Array.from({ length: K * N }, (_, e) => B[inB(e)]));
+  sgemm(false, false, M, N, K, 1, opA, K, opB, N, beta, C, ldc);
 }

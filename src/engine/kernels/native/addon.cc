@@ -130,24 +130,39 @@ int64_t span(bool trans, int rows, int cols, int ld) {
 // The columns of X as stored, which its leading dimension must cover.
 int stored_cols(bool trans, int rows, int cols) { return trans ? rows : cols; }
 
+// sgemm's arguments (ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc), checked
+struct ProductArgs {
+  bool ta, tb;
+  int M, N, K, lda, ldb, ldc;
+  float alpha, beta;
+  const float *A, *B;
+  float* C;
+};
+ProductArgs product_args(Args& a) {
+  ProductArgs p;
+  p.ta = a.flag(0, "transA");
+  p.tb = a.flag(1, "transB");
+  p.M = a.integer(2, "M");
+  p.N = a.integer(3, "N");
+  p.K = a.integer(4, "K");
+  p.alpha = (float)a.num(5, "alpha");
+  p.lda = a.ld(7, "lda", stored_cols(p.ta, p.M, p.K));
+  p.ldb = a.ld(9, "ldb", stored_cols(p.tb, p.K, p.N));
+  p.ldc = a.ld(12, "ldc", p.N);
+  p.beta = (float)a.num(10, "beta");
+  p.A = a.f32(6, "A", span(p.ta, p.M, p.K, p.lda));
+  p.B = a.f32(8, "B", span(p.tb, p.K, p.N, p.ldb));
+  p.C = a.f32(11, "C", span(false, p.M, p.N, p.ldc));
+  return p;
+}
+
 // sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, own?)
 Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   Args a{info, "sgemm"};
-  bool ta = a.flag(0, "transA"), tb = a.flag(1, "transB");
-  int M = a.integer(2, "M"), N = a.integer(3, "N"), K = a.integer(4, "K");
-  float alpha = (float)a.num(5, "alpha");
-  int lda = a.ld(7, "lda", stored_cols(ta, M, K)), ldb = a.ld(9, "ldb", stored_cols(tb, K, N)),
-      ldc = a.ld(12, "ldc", N);
-  float beta = (float)a.num(10, "beta");
-  const float* A = a.f32(6, "A", span(ta, M, K, lda));
-  const float* B = a.f32(8, "B", span(tb, K, N, ldb));
-  float* C = a.f32(11, "C", span(false, M, N, ldc));
+  const ProductArgs p = product_args(a);
   bool own = info.Length() > 13 && info[13].IsBoolean() && info[13].As<Napi::Boolean>().Value();
   return a.guarded([&] {
-    if (own)
-      cm::sgemm_own(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    else
-      cm::sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    (own ? cm::sgemm_own : cm::sgemm)(p.ta, p.tb, p.M, p.N, p.K, p.alpha, p.A, p.lda, p.B, p.ldb, p.beta, p.C, p.ldc);
     return info.Env().Undefined();
   });
 }
@@ -156,17 +171,10 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
 // products: both F32 operands rounded to BF16, one thread (the attention backward's block products)
 Napi::Value SgemmRoundedBf16(const Napi::CallbackInfo& info) {
   Args a{info, "sgemmRoundedBf16"};
-  bool ta = a.flag(0, "transA"), tb = a.flag(1, "transB");
-  int M = a.integer(2, "M"), N = a.integer(3, "N"), K = a.integer(4, "K");
-  float alpha = (float)a.num(5, "alpha");
-  int lda = a.ld(7, "lda", stored_cols(ta, M, K)), ldb = a.ld(9, "ldb", stored_cols(tb, K, N)),
-      ldc = a.ld(12, "ldc", N);
-  float beta = (float)a.num(10, "beta");
-  const float* A = a.f32(6, "A", span(ta, M, K, lda));
-  const float* B = a.f32(8, "B", span(tb, K, N, ldb));
-  float* C = a.f32(11, "C", span(false, M, N, ldc));
+  const ProductArgs p = product_args(a);
   return a.guarded([&]() -> Napi::Value {
-    return Napi::Boolean::New(info.Env(), cm::sgemm_bf16_st(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc));
+    return Napi::Boolean::New(info.Env(), cm::sgemm_bf16_st(p.ta, p.tb, p.M, p.N, p.K, p.alpha, p.A, p.lda, p.B, p.ldb,
+                                                             p.beta, p.C, p.ldc));
   });
 }
 
