@@ -1,6 +1,7 @@
 // C = alpha · op(A) · op(B) + beta · C with both operands F32, each rounded to BF16 as it is packed and the products
 // summed in F32 by the BF16 micro-kernel: the attention backward's block products for a model whose weights are BF16,
 // at twice an F32 FMA's multiply-adds. One thread; the caller's tasks are its parallelism.
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 #include "gemm_bf16.h"
@@ -21,9 +22,12 @@ bool sgemm_bf16_st(bool ta, bool tb, int M, int N, int K, float alpha, const flo
   const bool overwrite = beta == 0.f && K > 0 && alpha != 0.f;
   if (!overwrite) scale_c(M, N, beta, C, ldc);
   if (K <= 0 || alpha == 0.f) return true;
+  // sized for this product's blocks (an attention block pair's are a few tens of KiB, where the largest blocks'
+  // would be 6 MiB per thread)
+  const size_t depth = (std::min(K, KC) + 1) / 2;
   thread_local std::vector<uint32_t> bufA, bufB;
-  bufA.resize((size_t)MC * (KC / 2) + 64);
-  bufB.resize((size_t)(NC + NR) * (KC / 2) + 64);
+  bufA.resize(std::max(bufA.size(), (size_t)round_up(std::min(M, MC), MR) * depth));
+  bufB.resize(std::max(bufB.size(), (size_t)round_up(std::min(N, NC), NR) * depth));
   // op(A)'s rows are A's rows (values along them) or A's columns; op(B)'s columns are B's columns or, with tb, rows
   const auto blockA = [&](int i0, int mc, int p0, int kc) -> const uint32_t* {
     (ta ? bf16::pack_across : bf16::pack_along)(MR, A, lda, i0, mc, p0, kc, alpha, bufA.data());
