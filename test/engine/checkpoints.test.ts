@@ -55,6 +55,24 @@ for (const name of [
   });
 }
 
+test("the logits of a few rows, asked for in any order and repeated, are those rows of the whole batch's logits (the top layer's MLP runs on the rows asked for alone)", () => {
+  for (const k of [kernels(), referenceKernels]) {
+    const model = loadModel(join(FIX, "tiny-qwen3"), { kernels: k });
+    const batch = padBatch([
+      [5, 9, 2, 7, 11],
+      [3, 8, 4],
+    ]);
+    const all = Int32Array.from({ length: batch.B * batch.T }, (_, i) => i);
+    const whole = model.forward(batch, all).logits;
+    const V = whole.length / all.length;
+    const some = Int32Array.from([batch.T + 2, 0, 3, batch.T + 2]);
+    const few = model.forward(batch, some).logits;
+    const want = new Float32Array(some.length * V);
+    some.forEach((row, r) => want.set(whole.subarray(row * V, (row + 1) * V), r * V));
+    assertClose(few, want, 1e-5, `${k.name} kernels`);
+  }
+});
+
 test("with the CPU's BF16 dot products, a BF16 checkpoint's logits stay within 0.08 of PyTorch's F32 ones (PyTorch computing in BF16 itself: 0.107)", {
   skip: nativeKernels()?.info().bf16 ? false : "this CPU has no AVX-512 BF16 dot products",
 }, () => {
