@@ -15,6 +15,7 @@
         "src/engine/kernels/native/attention.cc",
         "src/engine/kernels/native/attention_bwd.cc",
         "src/engine/kernels/native/attention_rows.cc",
+        "src/engine/kernels/native/peak.cc",
         "src/engine/kernels/native/pool.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -745,3 +745,30 @@ test("products with 16-bit weights in exact F32 (F16, and BF16 without BF16 dot 
     native!.setThreads(2);
   }
 });
+
+test("the CPU's peak (what benches read a step against): positive at every SIMD level for F32, for BF16 only with its dot products; a duration outside (0, 60] s is refused by name", {
+  skip,
+}, () => {
+  const k = native!;
+  assert.throws(() => k.peakGflops(true, 0), /peakGflops: argument 1 \(seconds\) must be in \(0, 60\]/);
+  assert.throws(() => k.peakGflops(false, Number.NaN), /argument 1 \(seconds\)/);
+  assert.throws(() => k.peakGflops(1 as unknown as boolean, 0.1), /argument 0 \(bf16\) must be a boolean/);
+  // each level's loop in a process of its own (the level is chosen once, at load): AVX-512 (where the CPU has it),
+  // AVX2 and the generic 128-bit loop; BF16 needs AVX-512 BF16, so below AVX-512 it is 0
+  const levels = ["generic", "avx2", "avx512"].slice(0, ["generic", "avx2", "avx512"].indexOf(k.info().simd) + 1);
+  const script = `import { nativeKernels } from "./src/engine/kernels/index.js";
+    const k = nativeKernels(); console.log(JSON.stringify([k.info().simd, k.peakGflops(false, 0.02), k.peakGflops(true, 0.02)]));`;
+  for (const level of levels) {
+    const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      cwd: join(import.meta.dirname, "..", ".."),
+      encoding: "utf8",
+      env: { ...process.env, CROSSMON_SIMD: level },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const [simd, f32, bf16] = JSON.parse(r.stdout.trim().split("\n").pop()!) as [string, number, number];
+    assert.equal(simd, level);
+    assert.ok(Number.isFinite(f32) && f32 > 0, `${level}: F32 peak ${f32}`);
+    if (level !== "avx512") assert.equal(bf16, 0, `${level}: no BF16 dot products below AVX-512`);
+    else if (k.info().bf16) assert.ok(Number.isFinite(bf16) && bf16 > 0, `BF16 peak ${bf16}`);
+  }
+});

@@ -25,6 +25,11 @@ export interface NativeKernels extends Kernels {
   /** whether products with BF16 weights use the CPU's BF16 dot products (where it has them) or convert W to F32 */
   setBf16(on: boolean): void;
   info(): NativeInfo;
+  /**
+   * This CPU's arithmetic ceiling, GFLOP/s on all pool threads together: BF16 dot products (vdpbf16ps; 0 where the
+   * CPU has none) or F32 fused multiply-adds at its widest vector width, in register-only loops of about `seconds`.
+   */
+  peakGflops(bf16: boolean, seconds: number): number;
 }
 
 function findPackageRoot(): string {

@@ -16,6 +16,7 @@
 #include "gemm_bf16.h"
 #include "gemm_half.h"
 #include "ops.h"
+#include "peak.h"
 #include "pool.h"
 
 namespace {
@@ -454,6 +455,14 @@ Napi::Value SetGemmPlan(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value PeakGflops(const Napi::CallbackInfo& info) {
+  Args a{info, "peakGflops"};
+  bool bf16 = a.flag(0, "bf16");
+  double seconds = a.num(1, "seconds");
+  if (!a.failed && !(seconds > 0 && seconds <= 60)) a.fail("argument 1 (seconds) must be in (0, 60]");
+  return a.guarded([&] { return Napi::Number::New(info.Env(), cm::peak_gflops(bf16, seconds)); });
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("threads", cm::pool_threads());
@@ -493,6 +502,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setGemmBackend", Napi::Function::New(env, SetGemmBackend));
   exports.Set("setGemmPlan", Napi::Function::New(env, SetGemmPlan));
   exports.Set("setBf16", Napi::Function::New(env, SetBf16));
+  exports.Set("peakGflops", Napi::Function::New(env, PeakGflops));
   exports.Set("info", Napi::Function::New(env, Info));
   return exports;
 }
