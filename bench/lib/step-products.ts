@@ -17,8 +17,8 @@ export interface StepProducts {
   tokens: number;
 }
 
-/** [out, in] of each linear layer of one decoder layer, and the layer count */
-function linears(shape: UserShape): { sizes: [number, number][]; layers: number } {
+/** [out, in] of each linear layer of one decoder layer (q, k, v, o, gate, up, down), and the layer count */
+export function linears(shape: UserShape): { sizes: [number, number][]; layers: number } {
   const c = USER_SHAPES[shape] as Record<string, number>;
   const d = c.hidden_size,
     f = c.intermediate_size,

@@ -18,6 +18,7 @@ import { makeHfConfig } from "../../src/engine/config.js";
 import { nativeKernels } from "../../src/engine/kernels/index.js";
 import { exportGguf } from "../../src/train/export-gguf.js";
 import { QWEN3_1_7B_LAYERS } from "./model-shape.js";
+import { loraStepFloorSeconds } from "./lora-floor.js";
 import { median } from "./timing.js";
 import { PYTHON, peerEnv } from "./python.js";
 import { writeRandomBf16 } from "./random-checkpoint.js";
@@ -72,7 +73,7 @@ export function userShapeOptions(argv: string[]): UserShapeOptions {
   };
 }
 
-type Figure = { tokens_per_s: number; seconds: number; peak_rss_mib: number } | { error: string };
+export type Figure = { tokens_per_s: number; seconds: number; peak_rss_mib: number } | { error: string };
 const TOOLS = ["crossmon", "llama_cpp_bf16", "llama_cpp_q8_0", "torch_bf16"] as const;
 type Tool = (typeof TOOLS)[number];
 
@@ -84,7 +85,7 @@ function child(cmd: string, args: string[]): Figure {
   return JSON.parse(last);
 }
 
-const own = (tool: string, path: string, tokens: number, reps: number) =>
+export const own = (tool: string, path: string, tokens: number, reps: number) =>
   child(process.execPath, [
     "--import",
     "tsx",
@@ -94,7 +95,7 @@ const own = (tool: string, path: string, tokens: number, reps: number) =>
     String(tokens),
     String(reps),
   ]);
-const torch = (mode: string, dir: string, tokens: number, reps: number) =>
+export const torch = (mode: string, dir: string, tokens: number, reps: number) =>
   child(PYTHON, [
     join(import.meta.dirname, "..", "torch_user_shapes.py"),
     mode,
@@ -104,15 +105,15 @@ const torch = (mode: string, dir: string, tokens: number, reps: number) =>
     String(reps),
   ]);
 
-const rate = (f: Figure | undefined) => (f && "tokens_per_s" in f ? f.tokens_per_s : Number.NaN);
-const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : Number.NaN);
-const medianOf = (xs: number[]) => {
+export const rate = (f: Figure | undefined) => (f && "tokens_per_s" in f ? f.tokens_per_s : Number.NaN);
+export const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : Number.NaN);
+export const medianOf = (xs: number[]) => {
   const ok = xs.filter(Number.isFinite);
   return ok.length ? +median(ok).toFixed(3) : null;
 };
 
 /** The median of each figure over the rounds that have it (the first error when none has). */
-function medianFigure(fs: Figure[]): Figure {
+export function medianFigure(fs: Figure[]): Figure {
   const ok = fs.filter((f): f is Exclude<Figure, { error: string }> => !("error" in f));
   if (!ok.length) return fs[0] ?? { error: "not run" };
   return {
@@ -127,14 +128,19 @@ interface ShapeRound {
   lora: { crossmon?: Figure; torch_peft_bf16?: Figure };
 }
 
+/** The shape's random BF16 checkpoint, with the shipped tokenizer (which every tool reads), in `dir`. */
+export function writeShapeCheckpoint(name: UserShape, dir: string): void {
+  writeRandomBf16(USER_SHAPES[name], dir);
+  for (const f of ["tokenizer.json", "tokenizer_config.json"])
+    copyFileSync(join("models/crossmon-base", f), join(dir, f));
+}
+
 /** Writes the shape's checkpoint and GGUFs, runs its rounds, and returns its figures with the per-case ratios. */
-function runShape(name: UserShape, o: UserShapeOptions) {
+function runShape(name: UserShape, o: UserShapeOptions, bf16PeakGflops: number) {
   const work = mkdtempSync(join(tmpdir(), "crossmon-user-shape-"));
   try {
     const dir = join(work, "model");
-    writeRandomBf16(USER_SHAPES[name], dir);
-    for (const f of ["tokenizer.json", "tokenizer_config.json"])
-      copyFileSync(join("models/crossmon-base", f), join(dir, f));
+    writeShapeCheckpoint(name, dir);
     const gguf = { bf16: join(work, "model-bf16.gguf"), q8_0: join(work, "model-q8_0.gguf") };
     for (const [dtype, file] of Object.entries(gguf))
       exportGguf({ base: dir, adapter: null }, file, { dtype: dtype as "bf16" | "q8_0" });
@@ -160,13 +166,28 @@ function runShape(name: UserShape, o: UserShapeOptions) {
       rounds.push(round);
     }
     const weightsMib = Math.round(statSync(join(dir, "model.safetensors")).size / 2 ** 20);
-    return { weights_mib: weightsMib, ...summarise(rounds, o.lengths) };
+    const bf16Peak = +bf16PeakGflops.toFixed(1);
+    return {
+      weights_mib: weightsMib,
+      bf16_dot_peak_gflops: bf16Peak,
+      lora_tokens: o.loraTokens,
+      ...summarise(rounds, o.lengths, name, { bf16Peak, loraTokens: o.loraTokens }),
+    };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
 
-function summarise(rounds: ShapeRound[], lengths: number[]) {
+/**
+ * ceiling: this CPU's BF16 dot-product peak (Kernels.peakGflops; 0 where unknown) and the LoRA step's tokens, against
+ * which the step's floor is read (bench/lib/lora-floor.ts)
+ */
+function summarise(
+  rounds: ShapeRound[],
+  lengths: number[],
+  name: UserShape,
+  ceiling: { bf16Peak: number; loraTokens: number },
+) {
   const prefill: Record<string, unknown> = {};
   for (const T of lengths) {
     const figures = Object.fromEntries(
@@ -182,12 +203,16 @@ function summarise(rounds: ShapeRound[], lengths: number[]) {
     };
   }
   const [short, long] = [Math.min(...lengths), Math.max(...lengths)];
+  const torchPeft = medianFigure(rounds.map((r) => r.lora.torch_peft_bf16 ?? { error: "not run" }));
+  const floor = loraStepFloorSeconds(name, ceiling.loraTokens, ceiling.bf16Peak);
   return {
     prefill,
     lora: {
       crossmon: medianFigure(rounds.map((r) => r.lora.crossmon ?? { error: "not run" })),
-      torch_peft_bf16: medianFigure(rounds.map((r) => r.lora.torch_peft_bf16 ?? { error: "not run" })),
+      torch_peft_bf16: torchPeft,
       vs_torch_peft: medianOf(rounds.map((r) => ratio(rate(r.lora.crossmon), rate(r.lora.torch_peft_bf16)))),
+      floor_s: floor && +floor.toFixed(3),
+      ceiling_vs_torch_peft: floor && "seconds" in torchPeft ? +(torchPeft.seconds / floor).toFixed(3) : null,
     },
     long_prefill_ratio: medianOf(
       rounds.map((r) => ratio(rate(r.prefill[long]?.crossmon), rate(r.prefill[short]?.crossmon))),
@@ -197,7 +222,9 @@ function summarise(rounds: ShapeRound[], lengths: number[]) {
 }
 
 export function runUserShapes(o: UserShapeOptions) {
-  return Object.fromEntries(o.shapes.map((s) => [s, runShape(s, o)]));
+  // the CPU's ceiling, measured once before the rounds (bench/lib/lora-floor.ts)
+  const peak = nativeKernels()?.peakGflops(true, 1) ?? 0;
+  return Object.fromEntries(o.shapes.map((s) => [s, runShape(s, o, peak)]));
 }
 
 type ShapeFigures = ReturnType<typeof runShape>;
@@ -226,12 +253,23 @@ function measuredWith() {
  * they are summarised), with the commit, CPU and threads it was measured with.
  */
 export function recomputeUserShapes(record: Record<string, unknown>) {
-  const recorded = record.user_shapes as Record<string, { weights_mib: number; rounds: ShapeRound[] }>;
+  const recorded = record.user_shapes as Record<
+    string,
+    { weights_mib: number; bf16_dot_peak_gflops?: number; lora_tokens?: number; rounds: ShapeRound[] }
+  >;
   const rows = record.user_shape_table as { commit: string; cpu: string; threads: number }[];
   const shapes = Object.fromEntries(
     Object.entries(recorded).map(([name, s]) => {
       const lengths = Object.keys(s.rounds[0]?.prefill ?? {}).map(Number);
-      return [name, { weights_mib: s.weights_mib, ...summarise(s.rounds, lengths) }];
+      // records from before the peak was measured have no ceiling (0: none)
+      const ceiling = { bf16Peak: s.bf16_dot_peak_gflops ?? 0, loraTokens: s.lora_tokens ?? 1024 };
+      const summary = summarise(s.rounds, lengths, name as UserShape, ceiling);
+      const kept = {
+        weights_mib: s.weights_mib,
+        bf16_dot_peak_gflops: ceiling.bf16Peak,
+        lora_tokens: ceiling.loraTokens,
+      };
+      return [name, { ...kept, ...summary }];
     }),
   );
   const { commit, cpu, threads } = rows[0];
@@ -294,6 +332,8 @@ export function userShapeFigures(shapes: Record<string, ShapeFigures>, measured 
     bf16_prefill_vs_llamacpp_q8: smallest(Object.values(cases).map((c) => c.vs_llama_cpp_q8_0)),
     bf16_prefill_vs_llamacpp_bf16: smallest(Object.values(cases).map((c) => c.vs_llama_cpp_bf16)),
     bf16_lora_train_vs_torch: smallest(Object.values(shapes).map((s) => s.lora.vs_torch_peft)),
+    /** the largest ratio to PyTorch + peft this CPU allows (bench/lib/lora-floor.ts), smallest over shapes */
+    bf16_lora_train_ceiling_vs_torch: smallest(Object.values(shapes).map((s) => s.lora.ceiling_vs_torch_peft)),
     long_prefill_ratio: smallest(Object.values(shapes).map((s) => s.long_prefill_ratio)),
     long_scoring_peak_rss_over_weights:
       longRss !== null && largest ? +(longRss / largest.weights_mib).toFixed(3) : null,
