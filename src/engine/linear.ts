@@ -6,7 +6,7 @@
 import type { Kernels } from "./kernels/types.js";
 import type { Param } from "./params.js";
 import type { Rng } from "../core/random.js";
-import { matmulW, matmulWT } from "./weights.js";
+import { matmulW, matmulWLowRank, matmulWT, matmulWTLowRank } from "./weights.js";
 
 export interface LoraAdapter {
   rank: number;
@@ -50,10 +50,12 @@ export class Linear {
     rng: Rng | null,
   ): LinearTape | null {
     const I = this.inFeatures;
-    matmulWT(k, x, rows, this.weight, y);
-    this.addBias(y, rows);
-    if (!this.lora) return train ? { x, xDrop: null, kept: null, xa: null } : null;
-    const { dropout } = this.lora;
+    if (!this.lora) {
+      matmulWT(k, x, rows, this.weight, y);
+      this.addBias(y, rows);
+      return train ? { x, xDrop: null, kept: null, xa: null } : null;
+    }
+    const { dropout, rank, A, B } = this.lora;
     let xDrop: Float32Array | null = null;
     let kept: Uint8Array | null = null;
     if (train && dropout > 0 && rng) {
@@ -73,7 +75,11 @@ export class Linear {
         }
       }
     }
-    const xa = this.addAdapter(k, xDrop ?? x, rows, y);
+    // y = x·Wᵀ + scale·xa·Bᵀ, the adapter's term added as the base's product writes y (weights.ts)
+    const xa = new Float32Array(rows * rank);
+    k.sgemm(false, true, rows, rank, I, 1, xDrop ?? x, I, A.data, I, 0, xa, rank);
+    matmulWTLowRank(k, x, rows, this.weight, y, xa, B.data, rank, this.loraScale);
+    this.addBias(y, rows);
     return train ? { x, xDrop, kept, xa } : null;
   }
 
@@ -96,14 +102,13 @@ export class Linear {
     if (this.lora) this.addAdapter(k, x, rows, y);
   }
 
-  /** y += scale · x·Aᵀ·Bᵀ; returns x·Aᵀ (the backward pass keeps it). */
-  private addAdapter(k: Kernels, x: Float32Array, rows: number, y: Float32Array): Float32Array {
+  /** y += scale · x·Aᵀ·Bᵀ */
+  private addAdapter(k: Kernels, x: Float32Array, rows: number, y: Float32Array): void {
     const { rank, A, B } = this.lora!;
     const { inFeatures: I, outFeatures: O } = this;
     const xa = new Float32Array(rows * rank);
     k.sgemm(false, true, rows, rank, I, 1, x, I, A.data, I, 0, xa, rank);
     k.sgemm(false, true, rows, O, rank, this.loraScale, xa, rank, B.data, rank, 1, y, O);
-    return xa;
   }
 
   /** Gradients of forward: dx (= or += dy·W + LoRA part), and dW, db, dA, dB accumulated where they train. */
@@ -115,8 +120,10 @@ export class Linear {
       const g = this.bias.grad;
       for (let r = 0; r < rows; r++) for (let j = 0; j < O; j++) g[j] += dy[r * O + j];
     }
-    matmulW(k, dy, rows, this.weight, dx, accumulate);
-    if (!this.lora || !tape.xa) return;
+    if (!this.lora || !tape.xa) {
+      matmulW(k, dy, rows, this.weight, dx, accumulate);
+      return;
+    }
     const { rank, A, B } = this.lora;
     const s = this.loraScale;
     if (B.grad) k.sgemm(true, false, O, rank, rows, s, dy, O, tape.xa, rank, 1, B.grad, rank);
@@ -125,8 +132,10 @@ export class Linear {
     const xin = tape.xDrop ?? x;
     if (A.grad) k.sgemm(true, false, rank, I, rows, 1, dxa, rank, xin, I, 1, A.grad, I);
     if (!tape.kept) {
-      k.sgemm(false, false, rows, I, rank, 1, dxa, rank, A.data, I, 1, dx, I);
+      // dx = dy·W + dxa·A, the adapter's term added as the base's product writes dx
+      matmulWLowRank(k, dy, rows, this.weight, dx, accumulate, dxa, A.data, rank);
     } else {
+      matmulW(k, dy, rows, this.weight, dx, accumulate);
       // through the dropout: its derivative is 1/(1-p) where an element was kept, 0 where it was dropped
       const tmp = new Float32Array(rows * I);
       k.sgemm(false, false, rows, I, rank, 1, dxa, rank, A.data, I, 0, tmp, I);

@@ -7,7 +7,7 @@
  * native kernels widen W block by block in exact F32 (Kernels.sgemmHalf). The TypeScript widening below is for the
  * reference kernels alone.
  */
-import type { Kernels } from "./kernels/types.js";
+import type { Kernels, LowRankTerm } from "./kernels/types.js";
 import { type Param, readF32 } from "./params.js";
 
 /** Elements converted per block: 4 MiB of F32, large enough that each block's product runs at full GEMM speed. */
@@ -79,6 +79,52 @@ export function matmulW(
     const w = readF32(W, r0 * I, r1 * I, block((r1 - r0) * I));
     k.sgemm(false, false, rows, I, r1 - r0, 1, dy.subarray(r0), O, w, I, accumulate || r0 > 0 ? 1 : 0, dx, I);
   }
+}
+
+/**
+ * y[rows, out] = x·Wᵀ + scale·U·Vᵀ with U [rows, rank] and V [out, rank]: a LoRA adapter's forward (U = x·Aᵀ, V = B)
+ * with its base. With a BF16 W on BF16 dot products, one pass: the term is added as each tile of y is written, not
+ * in a product that reads and writes the whole of y again; otherwise the two products one after the other.
+ */
+export function matmulWTLowRank(
+  k: Kernels,
+  x: Float32Array,
+  rows: number,
+  W: Param,
+  y: Float32Array,
+  U: Float32Array,
+  V: Float32Array,
+  rank: number,
+  scale: number,
+): void {
+  const [O, I] = W.shape;
+  const term: LowRankTerm = [U, rank, V, rank, false, rank, scale];
+  if (W.half?.dtype === "BF16" && k.sgemmBf16?.(rows, O, I, 1, x, I, W.half.bits, I, 0, y, O, ...term)) return;
+  matmulWT(k, x, rows, W, y);
+  k.sgemm(false, true, rows, O, rank, scale, U, rank, V, rank, 1, y, O);
+}
+
+/**
+ * dx[rows, in] (= or +=) dy·W + U·V with U [rows, rank] and V [rank, in]: a LoRA adapter's backward to its input
+ * (U = dxa, V = A) with its base's, in one pass where matmulWTLowRank makes one.
+ */
+export function matmulWLowRank(
+  k: Kernels,
+  dy: Float32Array,
+  rows: number,
+  W: Param,
+  dx: Float32Array,
+  accumulate: boolean,
+  U: Float32Array,
+  V: Float32Array,
+  rank: number,
+): void {
+  const [O, I] = W.shape;
+  const term: LowRankTerm = [U, rank, V, I, true, rank, 1];
+  const beta = accumulate ? 1 : 0;
+  if (W.half?.dtype === "BF16" && k.sgemmBf16Rows?.(rows, I, O, 1, dy, O, W.half.bits, I, beta, dx, I, ...term)) return;
+  matmulW(k, dy, rows, W, dx, accumulate);
+  k.sgemm(false, false, rows, I, rank, 1, U, rank, V, I, 1, dx, I);
 }
 
 /** Row `r` of W into out[at, at + in) (an embedding lookup). */

@@ -4,7 +4,11 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "../../src/engine/io/dtype.js";
 import { nativeKernels, referenceKernels } from "../../src/engine/kernels/index.js";
-import { bf16ProductReference, roundedBf16ProductReference } from "../../src/engine/kernels/reference.js";
+import {
+  bf16ProductReference,
+  lowRankReference,
+  roundedBf16ProductReference,
+} from "../../src/engine/kernels/reference.js";
 import type { Kernels } from "../../src/engine/kernels/types.js";
 import { assertClose, randomArray } from "../helpers.js";
 
@@ -606,6 +610,114 @@ test("products with BF16 weights (the CPU's BF16 dot products) match their defin
         }
       }
     }
+  } finally {
+    native!.setThreads(2);
+  }
+});
+
+test("products with BF16 weights add a low-rank term as they write C (a LoRA adapter's xa·Bᵀ and dxa·A): both layouts of W and of the term, ranks 1 to 20, strides, alpha and beta, decoding's few rows, K = 0, C's gaps untouched, the same on 1 and 2 threads; a short U is refused by name", {
+  skip: skip || (native!.info().bf16 ? false : "this CPU has no AVX-512 BF16 dot products"),
+}, () => {
+  try {
+    for (const [M, N, K, rank] of [
+      [1, 64, 16, 16],
+      [3, 67, 33, 1],
+      [4, 130, 0, 5],
+      [13, 33, 1637, 20],
+      // columns of C split between tasks (M < N), and rows (M ≥ N) with several K blocks
+      [100, 300, 64, 16],
+      [400, 300, 1630, 16],
+    ]) {
+      for (const wRows of [false, true])
+        for (const vRows of [false, true]) {
+          const ldx = K + 3,
+            ldw = (wRows ? N : K) + 1,
+            ldc = N + 5;
+          const ldu = rank + 2,
+            ldv = (vRows ? N : rank) + 3;
+          const X = randomArray(M * ldx, 51);
+          const W = new Uint16Array(Math.max(1, (wRows ? K : N) * ldw));
+          f32ToBf16(randomArray(W.length, 52), W);
+          const U = randomArray(M * ldu, 53);
+          const V = randomArray((vRows ? rank : N) * ldv, 54);
+          const C0 = randomArray(M * ldc, 55);
+          const product = wRows ? native!.sgemmBf16Rows! : native!.sgemmBf16!;
+          for (const [alpha, beta, scale] of [
+            [1, 0, 2],
+            [0.7, 0.3, 0.5],
+            [0, 1, 1],
+          ]) {
+            const what = `${wRows ? "X·W" : "X·Wᵀ"}${vRows ? " + U·V" : " + U·Vᵀ"} ${M}x${N}x${K} rank ${rank} alpha ${alpha}`;
+            const r = C0.slice();
+            bf16ProductReference(M, N, K, alpha, X, ldx, W, ldw, beta, r, ldc, wRows);
+            lowRankReference(M, N, r, ldc, [U, ldu, V, ldv, vRows, rank, scale]);
+            const byThreads = [1, 2].map((threads) => {
+              native!.setThreads(threads);
+              const c = C0.slice();
+              assert.equal(
+                product(M, N, K, alpha, X, ldx, W, ldw, beta, c, ldc, U, ldu, V, ldv, vRows, rank, scale),
+                true,
+              );
+              return c;
+            });
+            assertClose(byThreads[0], r, 2e-5 * Math.sqrt(K + rank) + 1e-6, what);
+            assert.deepEqual(byThreads[1], byThreads[0], `${what}: 2 threads differ from 1`);
+            for (let i = 0; i < M; i++)
+              for (let j = N; j < ldc && i * ldc + j < C0.length; j++)
+                assert.equal(byThreads[0][i * ldc + j], C0[i * ldc + j], `${what}: C's gap at row ${i} written`);
+          }
+        }
+    }
+    const C = new Float32Array(8 * 8);
+    const W = new Uint16Array(8 * 8);
+    assert.throws(
+      () =>
+        native!.sgemmBf16!(
+          8,
+          8,
+          8,
+          1,
+          new Float32Array(64),
+          8,
+          W,
+          8,
+          0,
+          C,
+          8,
+          new Float32Array(8 * 4 - 1),
+          4,
+          new Float32Array(8 * 4),
+          4,
+          false,
+          4,
+          1,
+        ),
+      /sgemmBf16: argument 11 \(U\)/,
+    );
+    assert.throws(
+      () =>
+        native!.sgemmBf16Rows!(
+          8,
+          8,
+          8,
+          1,
+          new Float32Array(64),
+          8,
+          W,
+          8,
+          0,
+          C,
+          8,
+          new Float32Array(32),
+          4,
+          new Float32Array(4 * 8),
+          7,
+          true,
+          4,
+          1,
+        ),
+      /sgemmBf16Rows: argument 14 \(ldv\)/,
+    );
   } finally {
     native!.setThreads(2);
   }

@@ -2,7 +2,7 @@
  * Plain TypeScript kernels: the definition of every kernel, the fallback when the native addon is missing, and
  * what tests compare the native kernels against. Written for clarity, not speed.
  */
-import type { Kernels } from "./types.js";
+import type { Kernels, LowRankTerm } from "./types.js";
 import { bf16ToF32, f32ToBf16 } from "../io/dtype.js";
 
 export function sgemm(
@@ -372,6 +372,20 @@ export const referenceKernels: Kernels = {
   attentionForward,
   attentionBackward,
 };
+
+/**
+ * What a low-rank term (LowRankTerm) adds to a product's C[M×N]: C += scale·U·Vᵀ, each output's rank products summed
+ * in order.
+ */
+export function lowRankReference(M: number, N: number, C: Float32Array, ldc: number, term: LowRankTerm): void {
+  const [U, ldu, V, ldv, vRows, rank, scale] = term;
+  for (let i = 0; i < M; i++)
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let q = 0; q < rank; q++) s += U[i * ldu + q] * (vRows ? V[q * ldv + j] : V[j * ldv + q]);
+      C[i * ldc + j] += scale * s;
+    }
+}
 
 /**
  * What Kernels.sgemmBf16 computes: C = alpha·X·Wᵀ + beta·C with W [N×K] as BF16 bits, each element of alpha·X

@@ -15,6 +15,22 @@ export type Bf16WeightProduct = (
 ) => boolean;
 
 /**
+ * A low-rank term a product adds to its output as it writes it (Kernels.sgemmBf16, sgemmBf16Rows): C += scale·U·Vᵀ with
+ * U [M×rank] (row stride ldu) and V [N×rank] (ldv), or with vRows Vᵀ given as [rank×N] (ldv). A LoRA adapter's
+ * xa·Bᵀ (forward) or dxa·A (backward), added where the tile of C is still in cache instead of in a pass over C of
+ * its own (lowRankReference defines it).
+ */
+export type LowRankTerm = [
+  U: Float32Array,
+  ldu: number,
+  V: Float32Array,
+  ldv: number,
+  vRows: boolean,
+  rank: number,
+  scale: number,
+];
+
+/**
  * The kernel set the engine runs on. Two implementations share this interface: the native addon (fast, threaded)
  * and the plain TypeScript reference beside it (the definition of what each kernel computes). All matrices are
  * row-major Float32Arrays; a kernel reads and writes exactly the elements its sizes imply.
@@ -41,13 +57,15 @@ export interface Kernels {
    * C[M×N] = alpha·X[M×K]·Wᵀ + beta·C with W [N×K] as BF16 bits, on CPUs with BF16 dot products: X is rounded to
    * BF16 (to nearest even, after alpha) and the products are summed in F32 (bf16ProductReference defines it). Returns
    * false, doing nothing, where there are none (the caller converts W to F32 instead). Absent from the references.
+   * With a low-rank term after C's arguments, adds it too, in F32.
    */
-  sgemmBf16?: Bf16WeightProduct;
+  sgemmBf16?: (...args: [...Parameters<Bf16WeightProduct>, ...([] | LowRankTerm)]) => boolean;
   /**
    * C[M×N] = alpha·X[M×K]·W + beta·C with W [K×N] as BF16 bits (the backward product through a frozen BF16 weight
-   * [out, in]), rounded and summed as sgemmBf16 (bf16ProductReference with wRows). Returns false where it would.
+   * [out, in]), rounded and summed as sgemmBf16 (bf16ProductReference with wRows), and the low-rank term where given.
+   * Returns false where it would.
    */
-  sgemmBf16Rows?: Bf16WeightProduct;
+  sgemmBf16Rows?: (...args: [...Parameters<Bf16WeightProduct>, ...([] | LowRankTerm)]) => boolean;
   /**
    * sgemm's C = alpha·op(A)·op(B) + beta·C with both F32 operands rounded to BF16 (A after alpha, to nearest even) and
    * the products summed in F32, on one thread: the attention backward's block products with the bf16 flag. Returns

@@ -179,8 +179,9 @@ Napi::Value SgemmRoundedBf16(const Napi::CallbackInfo& info) {
   });
 }
 
-// sgemmBf16(M, N, K, alpha, X, ldx, W (BF16 bits), ldw, beta, C, ldc) -> false where the CPU has no BF16 dot products;
-// sgemmBf16Rows the same with W [K×N] (C = X·W)
+// sgemmBf16(M, N, K, alpha, X, ldx, W (BF16 bits), ldw, beta, C, ldc[, U, ldu, V, ldv, vRows, rank, scale]) -> false
+// where the CPU has no BF16 dot products; sgemmBf16Rows the same with W [K×N] (C = X·W). With U (not null), the
+// low-rank term C += scale·U·Vᵀ is added as C is written: U [M×rank], V [N×rank], or with vRows Vᵀ as [rank×N].
 Napi::Value Bf16Product(const Napi::CallbackInfo& info, bool w_rows) {
   Args a{info, w_rows ? "sgemmBf16Rows" : "sgemmBf16"};
   int M = a.integer(0, "M"), N = a.integer(1, "N"), K = a.integer(2, "K");
@@ -190,9 +191,20 @@ Napi::Value Bf16Product(const Napi::CallbackInfo& info, bool w_rows) {
   const float* X = a.f32(4, "X", span(false, M, K, ldx));
   const uint16_t* W = a.u16(6, "W", w_rows ? span(false, K, N, ldw) : span(false, N, K, ldw));
   float* C = a.f32(9, "C", span(false, M, N, ldc));
+  const bool low_rank = info.Length() > 11 && !info[11].IsNull() && !info[11].IsUndefined();
+  cm::LowRank term{};
+  if (low_rank) {
+    term.r = a.integer(16, "rank", 1);
+    term.v_rows = a.flag(15, "vRows");
+    term.ldu = a.ld(12, "ldu", term.r);
+    term.ldv = a.ld(14, "ldv", term.v_rows ? N : term.r);
+    term.scale = (float)a.num(17, "scale");
+    term.U = a.f32(11, "U", span(false, M, term.r, term.ldu));
+    term.V = a.f32(13, "V", term.v_rows ? span(false, term.r, N, term.ldv) : span(false, N, term.r, term.ldv));
+  }
   return a.guarded([&]() -> Napi::Value {
     const auto f = w_rows ? cm::sgemm_bf16w_rows : cm::sgemm_bf16w;
-    return Napi::Boolean::New(info.Env(), f(M, N, K, alpha, X, ldx, W, ldw, beta, C, ldc));
+    return Napi::Boolean::New(info.Env(), f(M, N, K, alpha, X, ldx, W, ldw, beta, C, ldc, low_rank ? &term : nullptr));
   });
 }
 Napi::Value SgemmBf16(const Napi::CallbackInfo& info) { return Bf16Product(info, false); }

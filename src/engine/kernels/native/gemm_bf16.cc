@@ -115,10 +115,63 @@ void pack_whole(bool x, const float* X, int ldx, float alpha, bool w_rows, const
   });
 }
 
+// The low-rank term as the tiles read it: U, and scale·Vᵀ as [r × N] (row stride ldvt); both start at the first row
+// and column of the (part of the) product they are handed to
+struct TileTerm {
+  const float* U;
+  int ldu;
+  const float* Vt;
+  int ldvt;
+  int r;
+  TileTerm at(long row, long col) const { return {U + row * ldu, ldu, Vt + col, ldvt, r}; }
+};
+
+inline __mmask16 lanes(int n) { return (__mmask16)(n <= 0 ? 0 : n >= 16 ? 0xffff : (1u << n) - 1); }
+
+// C[rows × cols] += U·(scale·Vᵀ) over an edge tile of at most MR × NR, from U's row i and Vᵀ's column j: each output
+// adds its r products in order, as the micro-kernel does on whole tiles
+__attribute__((target("avx512f"))) void add_term_tile(const TileTerm& t, int i, int j, int rows, int cols, float* C,
+                                                      int ldc) {
+  const __mmask16 m0 = lanes(cols), m1 = lanes(cols - 16);
+  for (int row = 0; row < rows; row++) {
+    float* c = C + (long)row * ldc;
+    const float* u = t.U + (long)(i + row) * t.ldu;
+    __m512 a0 = _mm512_maskz_loadu_ps(m0, c), a1 = _mm512_maskz_loadu_ps(m1, c + 16);
+    for (int q = 0; q < t.r; q++) {
+      const float* v = t.Vt + (long)q * t.ldvt + j;
+      const __m512 s = _mm512_set1_ps(u[q]);
+      a0 = _mm512_fmadd_ps(s, _mm512_maskz_loadu_ps(m0, v), a0);
+      a1 = _mm512_fmadd_ps(s, _mm512_maskz_loadu_ps(m1, v + 16), a1);
+    }
+    _mm512_mask_storeu_ps(c, m0, a0);
+    _mm512_mask_storeu_ps(c + 16, m1, a1);
+  }
+}
+
+// the term over the whole of C[M×N], tile by tile (where no product runs to carry it: decoding's few rows, K = 0)
+void add_term(const TileTerm& t, int M, int N, float* C, int ldc) {
+  for (int i = 0; i < M; i += MR)
+    for (int j = 0; j < N; j += NR)
+      add_term_tile(t, i, j, std::min(MR, M - i), std::min(NR, N - j), C + (long)i * ldc + j, ldc);
+}
+
+// The term in the blocked loop (gemm_driver.h): whole tiles add it to their sums in the micro-kernel, edge tiles after
+// they are written
+struct WithTerm {
+  static constexpr bool active = true;
+  const TileTerm* t;
+  void whole(int pairs, const uint32_t* Ap, const uint32_t* Bp, float* C, int ldc, bool overwrite, int i, int j) const {
+    bf16::micro_with_term(pairs, Ap, Bp, C, ldc, overwrite, t->U + (long)i * t->ldu, t->ldu, t->Vt + j, t->ldvt, t->r);
+  }
+  void edge(int i, int j, int rows, int cols, float* C, int ldc) const { add_term_tile(*t, i, j, rows, cols, C, ldc); }
+};
+
 // overwrite: beta = 0, C not read (the first K block stores); w_rows: W is [K×N] (C = X·W), else [N×K] (C = X·Wᵀ);
-// packedX / packedW: that operand packed whole by pack_whole, or null to pack it here block by block
+// packedX / packedW: that operand packed whole by pack_whole, or null to pack it here block by block; term: the
+// low-rank term from this product's first row and column, or null
 void gemm_st(int M, int N, int K, float alpha, const float* X, int ldx, const uint16_t* W, int ldw, bool w_rows,
-             float* C, int ldc, bool overwrite, const uint32_t* packedX, const uint32_t* packedW) {
+             float* C, int ldc, bool overwrite, const uint32_t* packedX, const uint32_t* packedW,
+             const TileTerm* term) {
   thread_local std::vector<uint32_t> bufX, bufW;
   if (!packedX) bufX.resize((size_t)MC * (KC / 2) + 64);
   if (!packedW) bufW.resize((size_t)(NC + NR) * (KC / 2) + 64);
@@ -133,7 +186,11 @@ void gemm_st(int M, int N, int K, float alpha, const float* X, int ldx, const ui
     pack_panel(w_rows, W, ldw, j0, nc, p0, kc, bufW.data());
     return bufW.data();
   };
-  blocked_product<MR, NR, 2, uint32_t>(M, N, K, MC, NC, KC, C, ldc, overwrite, blockX, panelW, bf16::micro);
+  if (term)
+    blocked_product<MR, NR, 2, uint32_t>(M, N, K, MC, NC, KC, C, ldc, overwrite, blockX, panelW, bf16::micro,
+                                         WithTerm{term});
+  else
+    blocked_product<MR, NR, 2, uint32_t>(M, N, K, MC, NC, KC, C, ldc, overwrite, blockX, panelW, bf16::micro);
 }
 
 // Decoding's few rows: y[m][n] = Σ_k x[m][k]·W[n][k], W streamed once, four of its rows per step
@@ -208,16 +265,33 @@ bool bf16_dot_supported() {
 
 namespace {
 bool product(bool w_rows, int M, int N, int K, float alpha, const float* X, int ldx, const uint16_t* W, int ldw,
-             float beta, float* C, int ldc) {
+             float beta, float* C, int ldc, const LowRank* extra) {
   if (!bf16_dot_supported()) return false;
   if (M <= 0 || N <= 0) return true;
+  // the low-rank term reads scale·Vᵀ a row of N at a time, copied once here (N·r floats: 200 KB for a 3,072-wide
+  // layer of rank 16)
+  thread_local std::vector<float> turned;
+  TileTerm term{};
+  if (extra) {
+    const int r = extra->r;
+    turned.resize((size_t)r * N);
+    for (int q = 0; q < r; q++)
+      for (int n = 0; n < N; n++)
+        turned[(size_t)q * N + n] =
+            extra->scale * (extra->v_rows ? extra->V[(long)q * extra->ldv + n] : extra->V[(long)n * extra->ldv + q]);
+    term = {extra->U, extra->ldu, turned.data(), N, r};
+  }
   if (!w_rows && M <= 4 && K > 0 && alpha != 0.f) {
     gemv(M, N, K, alpha, X, ldx, W, ldw, beta, C, ldc);
+    if (extra) add_term(term, M, N, C, ldc);
     return true;
   }
   const bool overwrite = beta == 0.f && K > 0 && alpha != 0.f;
   if (!overwrite) scale_c(M, N, beta, C, ldc);
-  if (K <= 0 || alpha == 0.f) return true;
+  if (K <= 0 || alpha == 0.f) {
+    if (extra) add_term(term, M, N, C, ldc);
+    return true;
+  }
   // split as the F32 kernel does (one task for a small product)
   ProductSplit split = split_product(M, N, MR, NR, false);
   if ((long)M * N * K < 64L * 64 * 64) split.tasks = 1;
@@ -233,67 +307,96 @@ bool product(bool w_rows, int M, int N, int K, float alpha, const float* X, int 
   parallel_for(split.tasks, [&](int t) {
     const long b = split.begin(t), e = split.end(t);
     if (e <= b) return;
+    TileTerm part{};
+    if (extra) part = split.by_rows ? term.at(b, 0) : term.at(0, b);
+    const TileTerm* tp = extra ? &part : nullptr;
     if (split.by_rows)
       gemm_st((int)(e - b), N, K, alpha, X + b * ldx, ldx, W, ldw, w_rows, C + b * ldc, ldc, overwrite, nullptr,
-              packedW);
+              packedW, tp);
     else  // columns of C: rows of W [N×K], or columns of W [K×N]
       gemm_st(M, (int)(e - b), K, alpha, X, ldx, W + (w_rows ? b : b * ldw), ldw, w_rows, C + b, ldc, overwrite,
-              packedX, nullptr);
+              packedX, nullptr, tp);
   });
   return true;
 }
 }  // namespace
 
 bool sgemm_bf16w(int M, int N, int K, float alpha, const float* X, int ldx, const uint16_t* W, int ldw, float beta,
-                 float* C, int ldc) {
-  return product(false, M, N, K, alpha, X, ldx, W, ldw, beta, C, ldc);
+                 float* C, int ldc, const LowRank* extra) {
+  return product(false, M, N, K, alpha, X, ldx, W, ldw, beta, C, ldc, extra);
 }
 
 bool sgemm_bf16w_rows(int M, int N, int K, float alpha, const float* X, int ldx, const uint16_t* W, int ldw,
-                      float beta, float* C, int ldc) {
-  return product(true, M, N, K, alpha, X, ldx, W, ldw, beta, C, ldc);
+                      float beta, float* C, int ldc, const LowRank* extra) {
+  return product(true, M, N, K, alpha, X, ldx, W, ldw, beta, C, ldc, extra);
 }
 
 namespace bf16 {
-__attribute__((target("avx512f,avx512bf16"))) void micro(int pairs, const uint32_t* Ap, const uint32_t* Bp,
-                                                          float* C, int ldc, bool overwrite) {
+namespace {
+// TERM: before the sums are stored, C's tile += U·Vt over q < r (U [MR × r] at row stride ldu, Vt [r × NR] at ldvt),
+// in F32, each output's products in order of q
+template <bool TERM>
+__attribute__((target("avx512f,avx512bf16"))) inline void micro_impl(int pairs, const uint32_t* Ap,
+                                                                    const uint32_t* Bp, float* C, int ldc,
+                                                                    bool overwrite, const float* U, int ldu,
+                                                                    const float* Vt, int ldvt, int r) {
   // C's tile is written once, after the loop, and is seldom in cache (a step's outputs are 4–25 MB): its lines, asked
   // for now, arrive while the loop runs. The loops are unrolled so that the 24 sums live in registers throughout; as
   // arrays indexed in a loop they were zeroed on the stack (rep stos, 3–4% of this kernel's samples under perf) and
   // stored there again before the write-back.
-  for (int r = 0; r < MR; r++) {
-    __builtin_prefetch(C + (long)r * ldc, 1, 3);
-    __builtin_prefetch(C + (long)r * ldc + 16, 1, 3);
+  for (int row = 0; row < MR; row++) {
+    __builtin_prefetch(C + (long)row * ldc, 1, 3);
+    __builtin_prefetch(C + (long)row * ldc + 16, 1, 3);
   }
   __m512 c0[MR], c1[MR];
 #pragma GCC unroll 12
-  for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();
+  for (int row = 0; row < MR; row++) c0[row] = c1[row] = _mm512_setzero_ps();
   for (int p = 0; p < pairs; p++) {
     const __m512bh b0 = (__m512bh)_mm512_loadu_si512(Bp), b1 = (__m512bh)_mm512_loadu_si512(Bp + 16);
 #pragma GCC unroll 12
-    for (int r = 0; r < MR; r++) {
-      const __m512bh a = (__m512bh)_mm512_set1_epi32((int)Ap[r]);
-      c0[r] = _mm512_dpbf16_ps(c0[r], a, b0);
-      c1[r] = _mm512_dpbf16_ps(c1[r], a, b1);
+    for (int row = 0; row < MR; row++) {
+      const __m512bh a = (__m512bh)_mm512_set1_epi32((int)Ap[row]);
+      c0[row] = _mm512_dpbf16_ps(c0[row], a, b0);
+      c1[row] = _mm512_dpbf16_ps(c1[row], a, b1);
     }
     Ap += MR;
     Bp += NR;
   }
+  if (TERM)
+    for (int q = 0; q < r; q++) {
+      const __m512 v0 = _mm512_loadu_ps(Vt + (long)q * ldvt), v1 = _mm512_loadu_ps(Vt + (long)q * ldvt + 16);
+#pragma GCC unroll 12
+      for (int row = 0; row < MR; row++) {
+        const __m512 u = _mm512_set1_ps(U[(long)row * ldu + q]);
+        c0[row] = _mm512_fmadd_ps(u, v0, c0[row]);
+        c1[row] = _mm512_fmadd_ps(u, v1, c1[row]);
+      }
+    }
   if (overwrite) {
 #pragma GCC unroll 12
-    for (int r = 0; r < MR; r++) {
-      float* row = C + (long)r * ldc;
-      _mm512_storeu_ps(row, c0[r]);
-      _mm512_storeu_ps(row + 16, c1[r]);
+    for (int row = 0; row < MR; row++) {
+      float* out = C + (long)row * ldc;
+      _mm512_storeu_ps(out, c0[row]);
+      _mm512_storeu_ps(out + 16, c1[row]);
     }
   } else {
 #pragma GCC unroll 12
-    for (int r = 0; r < MR; r++) {
-      float* row = C + (long)r * ldc;
-      _mm512_storeu_ps(row, _mm512_add_ps(_mm512_loadu_ps(row), c0[r]));
-      _mm512_storeu_ps(row + 16, _mm512_add_ps(_mm512_loadu_ps(row + 16), c1[r]));
+    for (int row = 0; row < MR; row++) {
+      float* out = C + (long)row * ldc;
+      _mm512_storeu_ps(out, _mm512_add_ps(_mm512_loadu_ps(out), c0[row]));
+      _mm512_storeu_ps(out + 16, _mm512_add_ps(_mm512_loadu_ps(out + 16), c1[row]));
     }
   }
+}
+}  // namespace
+
+void micro(int pairs, const uint32_t* Ap, const uint32_t* Bp, float* C, int ldc, bool overwrite) {
+  micro_impl<false>(pairs, Ap, Bp, C, ldc, overwrite, nullptr, 0, nullptr, 0, 0);
+}
+
+void micro_with_term(int pairs, const uint32_t* Ap, const uint32_t* Bp, float* C, int ldc, bool overwrite,
+                     const float* U, int ldu, const float* Vt, int ldvt, int r) {
+  micro_impl<true>(pairs, Ap, Bp, C, ldc, overwrite, U, ldu, Vt, ldvt, r);
 }
 }  // namespace bf16
 }  // namespace cm

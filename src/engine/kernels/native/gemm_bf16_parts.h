@@ -14,6 +14,9 @@ constexpr int NC = 2048;
 
 // C[MR×NR] += Ap · Bp over `pairs` pairs (C = Ap · Bp when overwrite is set, as in the F32 kernel)
 void micro(int pairs, const uint32_t* Ap, const uint32_t* Bp, float* C, int ldc, bool overwrite);
+// the same, and C[MR×NR] += U·Vt (F32; U [MR × r] at row stride ldu, Vt [r × NR] at ldvt) before the sums are stored
+void micro_with_term(int pairs, const uint32_t* Ap, const uint32_t* Bp, float* C, int ldc, bool overwrite,
+                     const float* U, int ldu, const float* Vt, int ldvt, int r);
 
 // Strips of `width` lanes (MR for a left operand, NR for a right one), each ⌈kc / 2⌉ pairs deep: pair p of lane l at
 // [p·width + l], lanes past n zero, and the second value of an odd kc's last pair zero; values times alpha, rounded

@@ -32,11 +32,21 @@ inline void scale_c(int M, int N, float beta, float* C, int ldc) {
 //   pack_b(j0, nc, p0, kc) → the packed panel of columns [j0, j0 + nc) and K [p0, p0 + kc)
 //   pack_a(i0, mc, p0, kc) → the packed block of rows [i0, i0 + mc), same K
 //   micro(depth, Ap, Bp, C, ldc, overwrite): C[MR×NR] += Ap·Bp, or = with overwrite
+//   term: a term added to C as it is written, without a pass over C of its own (Term::active), in the last K block:
+//     term.whole(depth, Ap, Bp, Cij, ldc, overwrite, i, j) instead of micro for a whole tile (from C[i][j]), adding
+//     the term to the sums before they are stored; term.edge(i, j, rows, cols, Cij, ldc) after an edge tile is written
 // overwrite: C holds nothing to keep (beta = 0), so the first K block stores its products instead of adding them: C is
 // then written once and read K / KC - 1 times, where zeroing it first wrote it twice and read it K / KC times.
-template <int MR, int NR, int PER, typename E, typename PackA, typename PackB, typename Micro>
+struct NoTerm {
+  static constexpr bool active = false;
+  template <typename E>
+  void whole(int, const E*, const E*, float*, int, bool, int, int) const {}
+  void edge(int, int, int, int, float*, int) const {}
+};
+
+template <int MR, int NR, int PER, typename E, typename PackA, typename PackB, typename Micro, typename Term = NoTerm>
 void blocked_product(int M, int N, int K, int MC, int NC, int KC, float* C, int ldc, bool overwrite,
-                     const PackA& pack_a, const PackB& pack_b, const Micro& micro) {
+                     const PackA& pack_a, const PackB& pack_b, const Micro& micro, const Term& term = Term()) {
   float tile[MR * NR];
   for (int j0 = 0; j0 < N; j0 += NC) {
     const int nc = std::min(NC, N - j0);
@@ -45,7 +55,7 @@ void blocked_product(int M, int N, int K, int MC, int NC, int KC, float* C, int 
       const int kc = std::min(KC, K - p0);
       const int depth = (kc + PER - 1) / PER;
       const E* panelB = pack_b(j0, nc, p0, kc);
-      const bool first = overwrite && p0 == 0;
+      const bool first = overwrite && p0 == 0, last = p0 + kc >= K;
       for (int i0 = 0; i0 < M; i0 += MC) {
         const int mc = std::min(MC, M - i0);
         const E* blockA = pack_a(i0, mc, p0, kc);
@@ -57,12 +67,16 @@ void blocked_product(int M, int N, int K, int MC, int NC, int KC, float* C, int 
             const int rows = std::min(MR, mc - is);
             float* Cij = C + (long)(i0 + is) * ldc + j0 + js;
             if (rows == MR && cols == NR) {
-              micro(depth, Ap, Bp, Cij, ldc, first);
+              if (Term::active && last)
+                term.whole(depth, Ap, Bp, Cij, ldc, first, i0 + is, j0 + js);
+              else
+                micro(depth, Ap, Bp, Cij, ldc, first);
             } else {
               micro(depth, Ap, Bp, tile, NR, true);
               for (int r = 0; r < rows; r++)
                 for (int c = 0; c < cols; c++)
                   Cij[(long)r * ldc + c] = first ? tile[r * NR + c] : Cij[(long)r * ldc + c] + tile[r * NR + c];
+              if (Term::active && last) term.edge(i0 + is, j0 + js, rows, cols, Cij, ldc);
             }
           }
         }
