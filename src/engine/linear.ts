@@ -6,7 +6,7 @@
 import type { Kernels } from "./kernels/types.js";
 import type { Param } from "./params.js";
 import type { Rng } from "../core/random.js";
-import { matmulW, matmulWLowRank, matmulWT, matmulWTLowRank } from "./weights.js";
+import { matmulW, matmulWT } from "./weights.js";
 
 export interface LoraAdapter {
   rank: number;
@@ -78,7 +78,7 @@ export class Linear {
     // y = x·Wᵀ + scale·xa·Bᵀ, the adapter's term added as the base's product writes y (weights.ts)
     const xa = new Float32Array(rows * rank);
     k.sgemm(false, true, rows, rank, I, 1, xDrop ?? x, I, A.data, I, 0, xa, rank);
-    matmulWTLowRank(k, x, rows, this.weight, y, xa, B.data, rank, this.loraScale);
+    matmulWT(k, x, rows, this.weight, y, 1, 0, { U: xa, V: B.data, rank, scale: this.loraScale });
     this.addBias(y, rows);
     return train ? { x, xDrop, kept, xa } : null;
   }
@@ -133,7 +133,7 @@ export class Linear {
     if (A.grad) k.sgemm(true, false, rank, I, rows, 1, dxa, rank, xin, I, 1, A.grad, I);
     if (!tape.kept) {
       // dx = dy·W + dxa·A, the adapter's term added as the base's product writes dx
-      matmulWLowRank(k, dy, rows, this.weight, dx, accumulate, dxa, A.data, rank);
+      matmulW(k, dy, rows, this.weight, dx, accumulate, { U: dxa, V: A.data, rank, scale: 1 });
     } else {
       matmulW(k, dy, rows, this.weight, dx, accumulate);
       // through the dropout: its derivative is 1/(1-p) where an element was kept, 0 where it was dropped

@@ -23,7 +23,19 @@ function rowsPerBlock(inF: number, outF: number): number {
   return Math.max(1, Math.min(outF, Math.floor(BLOCK / inF)));
 }
 
-/** y[rows, out] = alpha·x[rows, in]·Wᵀ + beta·y */
+/**
+ * A LoRA adapter's update of a product's output, scale·U·V: U [rows, rank], and V [out, rank] (B, transposed in the
+ * product) for matmulWT or [rank, in] (A) for matmulW. With a BF16 W on BF16 dot products it is added as each tile of
+ * the output is written; otherwise by a product of its own after W's, which reads and writes the whole output again.
+ */
+export interface LowRankUpdate {
+  U: Float32Array;
+  V: Float32Array;
+  rank: number;
+  scale: number;
+}
+
+/** y[rows, out] = alpha·x[rows, in]·Wᵀ + beta·y (+ scale·U·Vᵀ) */
 export function matmulWT(
   k: Kernels,
   x: Float32Array,
@@ -32,14 +44,26 @@ export function matmulWT(
   y: Float32Array,
   alpha = 1,
   beta = 0,
+  update?: LowRankUpdate,
 ): void {
+  const [O, I] = W.shape;
+  const term: LowRankTerm | [] = update
+    ? [update.U, update.rank, update.V, update.rank, false, update.rank, update.scale]
+    : [];
+  // BF16 weights straight into the CPU's BF16 dot products, where it has them
+  if (W.half?.dtype === "BF16" && k.sgemmBf16?.(rows, O, I, alpha, x, I, W.half.bits, I, beta, y, O, ...term)) return;
+  productWT(k, x, rows, W, y, alpha, beta);
+  if (update)
+    k.sgemm(false, true, rows, O, update.rank, update.scale, update.U, update.rank, update.V, update.rank, 1, y, O);
+}
+
+/** matmulWT's product where W is F32 or its 16-bit values are multiplied in exact F32 (widened) */
+function productWT(k: Kernels, x: Float32Array, rows: number, W: Param, y: Float32Array, alpha: number, beta: number) {
   const [O, I] = W.shape;
   if (!W.half) {
     k.sgemm(false, true, rows, O, I, alpha, x, I, W.data, I, beta, y, O);
     return;
   }
-  // BF16 weights straight into the CPU's BF16 dot products, where it has them
-  if (W.half.dtype === "BF16" && k.sgemmBf16?.(rows, O, I, alpha, x, I, W.half.bits, I, beta, y, O)) return;
   if (k.sgemmHalf) {
     k.sgemmHalf(false, W.half.dtype === "F16", rows, O, I, alpha, x, I, W.half.bits, I, beta, y, O);
     return;
@@ -52,7 +76,7 @@ export function matmulWT(
   }
 }
 
-/** dx[rows, in] (= or +=) dy[rows, out]·W */
+/** dx[rows, in] (= or +=) dy[rows, out]·W (+ scale·U·V) */
 export function matmulW(
   k: Kernels,
   dy: Float32Array,
@@ -60,15 +84,24 @@ export function matmulW(
   W: Param,
   dx: Float32Array,
   accumulate: boolean,
+  update?: LowRankUpdate,
 ): void {
+  const [O, I] = W.shape;
+  const beta = accumulate ? 1 : 0;
+  const term: LowRankTerm | [] = update ? [update.U, update.rank, update.V, I, true, update.rank, update.scale] : [];
+  // through a frozen BF16 weight: the BF16 dot products on W as it is, dy rounded to BF16 as the forward rounds x
+  if (W.half?.dtype === "BF16" && k.sgemmBf16Rows?.(rows, I, O, 1, dy, O, W.half.bits, I, beta, dx, I, ...term)) return;
+  productW(k, dy, rows, W, dx, accumulate);
+  if (update) k.sgemm(false, false, rows, I, update.rank, update.scale, update.U, update.rank, update.V, I, 1, dx, I);
+}
+
+/** matmulW's product where W is F32 or widened, as productWT */
+function productW(k: Kernels, dy: Float32Array, rows: number, W: Param, dx: Float32Array, accumulate: boolean) {
   const [O, I] = W.shape;
   if (!W.half) {
     k.sgemm(false, false, rows, I, O, 1, dy, O, W.data, I, accumulate ? 1 : 0, dx, I);
     return;
   }
-  // through a frozen BF16 weight: the BF16 dot products on W as it is, dy rounded to BF16 as the forward rounds x
-  if (W.half.dtype === "BF16" && k.sgemmBf16Rows?.(rows, I, O, 1, dy, O, W.half.bits, I, accumulate ? 1 : 0, dx, I))
-    return;
   if (k.sgemmHalf) {
     k.sgemmHalf(true, W.half.dtype === "F16", rows, I, O, 1, dy, O, W.half.bits, I, accumulate ? 1 : 0, dx, I);
     return;
@@ -79,52 +112,6 @@ export function matmulW(
     const w = readF32(W, r0 * I, r1 * I, block((r1 - r0) * I));
     k.sgemm(false, false, rows, I, r1 - r0, 1, dy.subarray(r0), O, w, I, accumulate || r0 > 0 ? 1 : 0, dx, I);
   }
-}
-
-/**
- * y[rows, out] = x·Wᵀ + scale·U·Vᵀ with U [rows, rank] and V [out, rank]: a LoRA adapter's forward (U = x·Aᵀ, V = B)
- * with its base. With a BF16 W on BF16 dot products, one pass: the term is added as each tile of y is written, not
- * in a product that reads and writes the whole of y again; otherwise the two products one after the other.
- */
-export function matmulWTLowRank(
-  k: Kernels,
-  x: Float32Array,
-  rows: number,
-  W: Param,
-  y: Float32Array,
-  U: Float32Array,
-  V: Float32Array,
-  rank: number,
-  scale: number,
-): void {
-  const [O, I] = W.shape;
-  const term: LowRankTerm = [U, rank, V, rank, false, rank, scale];
-  if (W.half?.dtype === "BF16" && k.sgemmBf16?.(rows, O, I, 1, x, I, W.half.bits, I, 0, y, O, ...term)) return;
-  matmulWT(k, x, rows, W, y);
-  k.sgemm(false, true, rows, O, rank, scale, U, rank, V, rank, 1, y, O);
-}
-
-/**
- * dx[rows, in] (= or +=) dy·W + U·V with U [rows, rank] and V [rank, in]: a LoRA adapter's backward to its input
- * (U = dxa, V = A) with its base's, in one pass where matmulWTLowRank makes one.
- */
-export function matmulWLowRank(
-  k: Kernels,
-  dy: Float32Array,
-  rows: number,
-  W: Param,
-  dx: Float32Array,
-  accumulate: boolean,
-  U: Float32Array,
-  V: Float32Array,
-  rank: number,
-): void {
-  const [O, I] = W.shape;
-  const term: LowRankTerm = [U, rank, V, I, true, rank, 1];
-  const beta = accumulate ? 1 : 0;
-  if (W.half?.dtype === "BF16" && k.sgemmBf16Rows?.(rows, I, O, 1, dy, O, W.half.bits, I, beta, dx, I, ...term)) return;
-  matmulW(k, dy, rows, W, dx, accumulate);
-  k.sgemm(false, false, rows, I, rank, 1, U, rank, V, I, 1, dx, I);
 }
 
 /** Row `r` of W into out[at, at + in) (an embedding lookup). */
