@@ -22,6 +22,7 @@ import {
   own,
   rate,
   ratio,
+  smallest,
   torch,
   type UserShape,
   userShapeOptions,
@@ -88,10 +89,6 @@ const shapes = [...figures].map(([shape, f]) => {
   };
 });
 
-const smallest = (xs: (number | null)[]) => {
-  const ok = xs.filter((x): x is number => x !== null && Number.isFinite(x));
-  return ok.length ? Math.min(...ok) : null;
-};
 console.log(
   JSON.stringify({
     threads: k.info().threads,

@@ -231,8 +231,9 @@ type ShapeFigures = ReturnType<typeof runShape>;
 type CaseFigures = Record<Tool, Figure> &
   Record<"vs_torch_bf16" | "vs_llama_cpp_bf16" | "vs_llama_cpp_q8_0", number | null>;
 
-const smallest = (xs: (number | null)[]) => {
-  const ok = xs.filter((x): x is number => x !== null);
+/** the smallest of the figures there are (null and NaN: none), or null */
+export const smallest = (xs: (number | null)[]) => {
+  const ok = xs.filter((x): x is number => x !== null && !Number.isNaN(x));
   return ok.length ? Math.min(...ok) : null;
 };
 const rssOf = (f: Figure) => ("peak_rss_mib" in f ? f.peak_rss_mib : null);
