@@ -126,13 +126,11 @@ struct TileTerm {
   TileTerm at(long row, long col) const { return {U + row * ldu, ldu, Vt + col, ldvt, r}; }
 };
 
-inline __mmask16 lanes(int n) { return (__mmask16)(n <= 0 ? 0 : n >= 16 ? 0xffff : (1u << n) - 1); }
-
 // C[rows × cols] += U·(scale·Vᵀ) over an edge tile of at most MR × NR, from U's row i and Vᵀ's column j: each output
 // adds its r products in order, as the micro-kernel does on whole tiles
 __attribute__((target("avx512f"))) void add_term_tile(const TileTerm& t, int i, int j, int rows, int cols, float* C,
                                                       int ldc) {
-  const __mmask16 m0 = lanes(cols), m1 = lanes(cols - 16);
+  const __mmask16 m0 = bf16::first_lanes(cols), m1 = bf16::first_lanes(cols - 16);
   for (int row = 0; row < rows; row++) {
     float* c = C + (long)row * ldc;
     const float* u = t.U + (long)(i + row) * t.ldu;

@@ -5,9 +5,6 @@
 #include "transpose.h"
 
 namespace cm::bf16 {
-namespace {
-inline __mmask16 first(int n) { return (__mmask16)(n <= 0 ? 0 : n >= 16 ? 0xffff : (1u << n) - 1); }
-}  // namespace
 
 // 32 values of k per lane become 16 pairs in a register, and a 16×16 transpose of those 32-bit pairs writes them
 // k-major, 16 lanes at a time
@@ -19,10 +16,10 @@ __attribute__((target("avx512f,avx512bf16"))) void pack_along(int width, const f
     uint32_t* o = out + (long)s * pairs;
     for (int g = 0; g < width; g += 16) {
       const int lanes = std::max(0, std::min(std::min(16, width - g), n - s - g));
-      const __mmask16 store = first(std::min(16, width - g));
+      const __mmask16 store = first_lanes(std::min(16, width - g));
       for (int k = 0; k < kc; k += 32) {
         const int m = std::min(32, kc - k);
-        const __mmask16 lo = first(m), hi = first(m - 16);
+        const __mmask16 lo = first_lanes(m), hi = first_lanes(m - 16);
         __m512 r[16];
         for (int c = 0; c < 16; c++) {
           if (c >= lanes) {
@@ -60,11 +57,11 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) void pack_across(int widt
       const float* r0 = src + (long)(p0 + 2 * p) * ld + l0 + s;
       const bool second = 2 * p + 1 < kc;
       for (int g = 0; g < width; g += 16) {
-        const __mmask16 m = first(n - s - g);
+        const __mmask16 m = first_lanes(n - s - g);
         const __m512 lo = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, r0 + g), a);
         const __m512 hi = second ? _mm512_mul_ps(_mm512_maskz_loadu_ps(m, r0 + ld + g), a) : _mm512_setzero_ps();
         const __m512i both = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
-        _mm512_mask_storeu_epi32(o + (long)p * width + g, first(std::min(16, width - g)),
+        _mm512_mask_storeu_epi32(o + (long)p * width + g, first_lanes(std::min(16, width - g)),
                                  _mm512_permutexvar_epi16(interleave, both));
       }
     }

@@ -1,6 +1,7 @@
 // What the BF16 kernels share (gemm_bf16.cc: F32 × BF16 weights; gemm_bf16_f32.cc: F32 × F32 rounded to BF16): the
 // micro-kernel's tile, the blocking, the micro-kernel and the packing of F32 operands into strips of BF16 pairs.
 #pragma once
+#include <immintrin.h>
 #include <cstdint>
 
 namespace cm::bf16 {
@@ -11,6 +12,9 @@ constexpr int MR = 12, NR = 32;
 constexpr int KC = 1536;
 constexpr int MC = 96;  // rows of x per block (a multiple of MR)
 constexpr int NC = 2048;
+
+// the mask of a 16-lane register's first n lanes (none for n ≤ 0, all for n ≥ 16)
+inline __mmask16 first_lanes(int n) { return (__mmask16)(n <= 0 ? 0 : n >= 16 ? 0xffff : (1u << n) - 1); }
 
 // C[MR×NR] += Ap · Bp over `pairs` pairs (C = Ap · Bp when overwrite is set, as in the F32 kernel)
 void micro(int pairs, const uint32_t* Ap, const uint32_t* Bp, float* C, int ldc, bool overwrite);
