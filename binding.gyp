@@ -14,6 +14,7 @@
         "src/engine/kernels/native/ops.cc",
         "src/engine/kernels/native/attention.cc",
         "src/engine/kernels/native/attention_bwd.cc",
+        "src/engine/kernels/native/attention_bwd_bf16.cc",
         "src/engine/kernels/native/attention_rows.cc",
         "src/engine/kernels/native/peak.cc",
         "src/engine/kernels/native/pool.cc"

@@ -68,8 +68,9 @@ export interface Kernels {
   sgemmBf16Rows?: (...args: [...Parameters<Bf16WeightProduct>, ...([] | LowRankTerm)]) => boolean;
   /**
    * sgemm's C = alpha·op(A)·op(B) + beta·C with both F32 operands rounded to BF16 (A after alpha, to nearest even) and
-   * the products summed in F32, on one thread: the attention backward's block products with the bf16 flag. Returns
-   * false where the CPU has no BF16 dot products. Absent from the references.
+   * the products summed in F32, on one thread: the packing and micro-kernel of the attention backward's block
+   * products with the bf16 flag, as one call. Returns false where the CPU has no BF16 dot products. Absent from the
+   * references.
    */
   sgemmRoundedBf16?(...product: Parameters<Kernels["sgemm"]>): boolean;
   /**

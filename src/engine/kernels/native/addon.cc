@@ -169,7 +169,7 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
 }
 
 // sgemmRoundedBf16(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) -> false where the CPU has no BF16 dot
-// products: both F32 operands rounded to BF16, one thread (the attention backward's block products)
+// products: both F32 operands rounded to BF16, one thread (the attention backward's packing and block products)
 Napi::Value SgemmRoundedBf16(const Napi::CallbackInfo& info) {
   Args a{info, "sgemmRoundedBf16"};
   const ProductArgs p = product_args(a);

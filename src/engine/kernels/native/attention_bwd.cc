@@ -9,24 +9,16 @@
 #include <cstring>
 #include <vector>
 #include "attention.h"
+#include "attention_bwd_parts.h"
 #include "attention_softmax.h"
 #include "fastmath.h"
 #include "gemm.h"
-#include "gemm_bf16.h"
 #include "pool.h"
 
 namespace cm {
-namespace {
+namespace attention_bwd_parts {
 #define CM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-// Query rows and keys per block: multiples of the kernel's 12-row and 32-column strips, and equal, so that a key
-// block's first query block starts at its first key (blocks across the causal diagonal compute the least they do not
-// need). Against 96 × 128, a 16-head backward at 1,023 and 4,095 tokens took 2–7% less time; the block pair's scores
-// and their gradients (2 × 144 KiB) stay in L2.
-constexpr int BQ = 192;
-constexpr int BK = 192;
 
-// S[r][c] (scores of query i0 + r against key j0 + c, scaled) becomes P, and G the soft cap's derivative 1 − tanh²
-// where there is a cap. Keys a query does not see get P = 0: its causal limit, the valid length, its window.
 CM_CLONES void probabilities(float* S, float* G, int rows, int keys, int i0, int j0, int valid, int window,
                              float softcap, const float* lse) {
   for (int r = 0; r < rows; r++) {
@@ -48,7 +40,6 @@ CM_CLONES void probabilities(float* S, float* G, int rows, int keys, int i0, int
   }
 }
 
-// dP (= dO·Vᵀ) becomes dS = P ⊙ (dP − D)·scale, times the cap's derivative where there is one
 CM_CLONES void score_gradients(float* dP, const float* P, const float* G, int rows, int keys, const float* D,
                                float scale, bool capped) {
   for (int r = 0; r < rows; r++) {
@@ -63,7 +54,6 @@ CM_CLONES void score_gradients(float* dP, const float* P, const float* G, int ro
   }
 }
 
-// D[i] = Σ_d dO[i][d] · O[i][d]: Σ_j P·dP of the row, from what the forward kept
 CM_CLONES void row_dots(float* D, const float* dO, const float* O, int ld, int rows, int hd) {
   for (int i = 0; i < rows; i++) {
     float s = 0.f;
@@ -71,41 +61,41 @@ CM_CLONES void row_dots(float* D, const float* dO, const float* O, int ld, int r
     D[i] = s;
   }
 }
-}  // namespace
+}  // namespace attention_bwd_parts
 
 void attention_bwd(float* dq, float* dk, float* dv, const float* dout, const float* out, const float* lse,
                    const float* q, const float* k, const float* v, int B, int Tq, int Tk, int nH, int nKV, int hd,
                    const int* validLen, float scale, int window, float softcap, bool bf16) {
+  using namespace attention_bwd_parts;
   const int group = nH / nKV;
-  // The scores are recomputed in F32, as the forward computed them: rounded to BF16, a score of 20 would move by
-  // ~0.04 and its probability, exp(s − lse) against the forward's lse, by ~4%.
-  const auto gradient_product = [bf16](bool ta, bool tb, int M, int N, int K, const float* lhs, int lda,
-                                       const float* rhs, int ldb, float beta, float* C, int ldc) {
-    if (!bf16 || !sgemm_bf16_st(ta, tb, M, N, K, 1.f, lhs, lda, rhs, ldb, beta, C, ldc))
-      sgemm_own_st(ta, tb, M, N, K, 1.f, lhs, lda, rhs, ldb, beta, C, ldc);
-  };
+  // with BF16 dot products, the block products run on them, from operands packed once (attention_bwd_bf16.cc)
+  const bool packed = bf16 && PackedBlocks::available();
   const int ldq = nH * hd, ldk = nKV * hd;
   // one task per sequence and kv head: it alone writes that head's dK and dV and its query heads' dQ
   parallel_for(B * nKV, [&](int task) {
     const int b = task / nKV, kh = task % nKV;
     const int valid = validLen ? validLen[b] : Tk;
     thread_local std::vector<float> S, G, dP, dKb, dVb, D;
+    thread_local PackedBlocks blocks;
     S.resize((size_t)BQ * BK);
     dP.resize((size_t)BQ * BK);
     G.resize(softcap > 0.f ? (size_t)BQ * BK : 1);
     dKb.resize((size_t)BK * hd);
     dVb.resize((size_t)BK * hd);
     D.resize((size_t)group * Tq);
+    if (packed) blocks.task(group, Tq, hd);
     const float* Kh = k + (long)b * Tk * ldk + kh * hd;
     const float* Vh = v + (long)b * Tk * ldk + kh * hd;
     for (int g = 0; g < group; g++) {
       const long at = (long)b * Tq * ldq + (kh * group + g) * hd;
       row_dots(D.data() + (long)g * Tq, dout + at, out + at, ldq, Tq, hd);
       for (int i = 0; i < Tq; i++) std::memset(dq + at + (long)i * ldq, 0, sizeof(float) * hd);
+      if (packed) blocks.head(g, q + at, dout + at, ldq);
     }
     for (int j0 = 0; j0 < Tk; j0 += BK) {
       const int keys = std::min(BK, Tk - j0);
       bool touched = false;
+      if (packed && j0 < valid) blocks.keys(Kh, Vh, ldk, j0, keys);
       for (int g = 0; g < group && j0 < valid; g++) {
         const int h = kh * group + g;
         const long at = (long)b * Tq * ldq + h * hd;
@@ -117,19 +107,32 @@ void attention_bwd(float* dq, float* dk, float* dv, const float* dout, const flo
         const int iEnd = window > 0 ? std::min(Tq, j0 + keys - 1 + window) : Tq;
         for (int i0 = j0 / BQ * BQ; i0 < iEnd; i0 += BQ) {
           const int rows = std::min(BQ, Tq - i0);
-          sgemm_own_st(false, true, rows, keys, hd, scale, Qh + (long)i0 * ldq, ldq, Kh + (long)j0 * ldk, ldk, 0.f,
-                       S.data(), BK);
+          if (packed)
+            blocks.scores(Qh + (long)i0 * ldq, ldq, i0, j0, rows, scale, S.data());
+          else
+            sgemm_own_st(false, true, rows, keys, hd, scale, Qh + (long)i0 * ldq, ldq, Kh + (long)j0 * ldk, ldk, 0.f,
+                         S.data(), BK);
           probabilities(S.data(), G.data(), rows, keys, i0, j0, valid, window, softcap, L);
           const float beta = touched ? 1.f : 0.f;
           // dV += Pᵀ·dO, dP = dO·Vᵀ, dS, dK += dSᵀ·Q, dQ += dS·K
-          gradient_product(true, false, keys, hd, rows, S.data(), BK, dOh + (long)i0 * ldq, ldq, beta, dVb.data(), hd);
-          gradient_product(false, true, rows, keys, hd, dOh + (long)i0 * ldq, ldq, Vh + (long)j0 * ldk, ldk, 0.f,
-                           dP.data(), BK);
+          if (packed) {
+            blocks.value_gradients(g, i0, rows, S.data(), dVb.data(), dP.data(), !touched);
+          } else {
+            sgemm_own_st(true, false, keys, hd, rows, 1.f, S.data(), BK, dOh + (long)i0 * ldq, ldq, beta, dVb.data(),
+                         hd);
+            sgemm_own_st(false, true, rows, keys, hd, 1.f, dOh + (long)i0 * ldq, ldq, Vh + (long)j0 * ldk, ldk, 0.f,
+                         dP.data(), BK);
+          }
           score_gradients(dP.data(), S.data(), G.data(), rows, keys, D.data() + (long)g * Tq + i0, scale,
                           softcap > 0.f);
-          gradient_product(true, false, keys, hd, rows, dP.data(), BK, Qh + (long)i0 * ldq, ldq, beta, dKb.data(), hd);
-          gradient_product(false, false, rows, hd, keys, dP.data(), BK, Kh + (long)j0 * ldk, ldk, 1.f,
-                           dQh + (long)i0 * ldq, ldq);
+          if (packed) {
+            blocks.key_query_gradients(g, i0, rows, dP.data(), dKb.data(), dQh + (long)i0 * ldq, ldq, !touched);
+          } else {
+            sgemm_own_st(true, false, keys, hd, rows, 1.f, dP.data(), BK, Qh + (long)i0 * ldq, ldq, beta, dKb.data(),
+                         hd);
+            sgemm_own_st(false, false, rows, hd, keys, 1.f, dP.data(), BK, Kh + (long)j0 * ldk, ldk, 1.f,
+                         dQh + (long)i0 * ldq, ldq);
+          }
           touched = true;
         }
       }

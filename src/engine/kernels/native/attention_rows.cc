@@ -4,6 +4,7 @@
 // packed once per task (16 keys side by side per head dimension) and the values are read as they are stored.
 // Each output row is computed the same way whatever the task split, so results do not depend on the thread count.
 #include "attention_rows.h"
+#include "attention_scores.h"
 #include <immintrin.h>
 #include <algorithm>
 #include <cmath>
@@ -17,55 +18,6 @@ namespace cm {
 namespace {
 constexpr int ROWS = 6;    // query rows per block: 6 × (2 key strips) score accumulators, 6 × 4 output accumulators
 constexpr int CHUNK = 48;  // query rows per task (a multiple of ROWS)
-
-// Kt[s][d][0..16) = K[16s + i][d] for the first `keys` keys, zero beyond
-__attribute__((target("avx512f"))) void pack_keys(float* Kt, const float* K, int ldk, int keys, int hd) {
-  int strips = (keys + 15) / 16;
-  for (int s = 0; s < strips; s++) {
-    float* o = Kt + (long)s * hd * 16;
-    int n = std::min(16, keys - 16 * s);
-    for (int i = 0; i < 16; i++) {
-      const float* row = K + (long)(16 * s + i) * ldk;
-      for (int d = 0; d < hd; d++) o[d * 16 + i] = i < n ? row[d] : 0.f;
-    }
-  }
-}
-
-// S[r][0..16·strips) = scale · q_r · k_j for `rows` query rows
-template <int R>
-__attribute__((target("avx512f"))) void scores(float* S, int lds, const float* Q, int ldq, const float* Kt, int strips,
-                                               int hd, float scale) {
-  const __m512 sc = _mm512_set1_ps(scale);
-  int s = 0;
-  for (; s + 2 <= strips; s += 2) {
-    __m512 a0[R], a1[R];
-    for (int r = 0; r < R; r++) a0[r] = a1[r] = _mm512_setzero_ps();
-    const float* k0 = Kt + (long)s * hd * 16;
-    const float* k1 = k0 + hd * 16;
-    for (int d = 0; d < hd; d++) {
-      __m512 b0 = _mm512_loadu_ps(k0 + d * 16), b1 = _mm512_loadu_ps(k1 + d * 16);
-      for (int r = 0; r < R; r++) {
-        __m512 q = _mm512_set1_ps(Q[(long)r * ldq + d]);
-        a0[r] = _mm512_fmadd_ps(q, b0, a0[r]);
-        a1[r] = _mm512_fmadd_ps(q, b1, a1[r]);
-      }
-    }
-    for (int r = 0; r < R; r++) {
-      _mm512_storeu_ps(S + (long)r * lds + 16 * s, _mm512_mul_ps(a0[r], sc));
-      _mm512_storeu_ps(S + (long)r * lds + 16 * s + 16, _mm512_mul_ps(a1[r], sc));
-    }
-  }
-  for (; s < strips; s++) {
-    __m512 a0[R];
-    for (int r = 0; r < R; r++) a0[r] = _mm512_setzero_ps();
-    const float* k0 = Kt + (long)s * hd * 16;
-    for (int d = 0; d < hd; d++) {
-      __m512 b0 = _mm512_loadu_ps(k0 + d * 16);
-      for (int r = 0; r < R; r++) a0[r] = _mm512_fmadd_ps(_mm512_set1_ps(Q[(long)r * ldq + d]), b0, a0[r]);
-    }
-    for (int r = 0; r < R; r++) _mm512_storeu_ps(S + (long)r * lds + 16 * s, _mm512_mul_ps(a0[r], sc));
-  }
-}
 
 // O[r][c0..c0 + 16·C) = Σ_j P[r][j] · V[j][c0..) over j < keys. C is a template argument so that the R × C
 // accumulators stay in registers: with a run-time count the compiler kept them in memory, and this loop took two and

@@ -29,4 +29,10 @@ void micro_with_term(int pairs, const uint32_t* Ap, const uint32_t* Bp, float* C
 void pack_along(int width, const float* src, int ld, int l0, int n, int p0, int kc, float alpha, uint32_t* out);
 // Lanes that are source columns: value k of lane l is src[(p0 + k)·ld + l0 + l] (Aᵀ's rows; W's columns).
 void pack_across(int width, const float* src, int ld, int l0, int n, int p0, int kc, float alpha, uint32_t* out);
+
+// C[M×N] (+)= A·B from operands already packed whole (one K block: K ≤ KC, N ≤ NC): A's M rows in strips of MR lanes,
+// B's N columns in strips of NR, both ⌈K / 2⌉ pairs deep as pack_along / pack_across write them; C = A·B with
+// overwrite. One thread: for an operand shared by several products (the attention backward's blocks of keys and
+// queries), packed once instead of once per product.
+void product_packed(int M, int N, int K, const uint32_t* A, const uint32_t* B, float* C, int ldc, bool overwrite);
 }  // namespace cm::bf16

@@ -1,0 +1,80 @@
+// The attention backward's block products on BF16 dot products, each operand packed once (attention_bwd_parts.h
+// says which and why). Against packing both operands for every product, a 16-head, 8-KV-head backward at 1,023
+// tokens (head size 64) spent a sixth of its time packing.
+#include <algorithm>
+#include <cstdint>
+#include "attention_bwd_parts.h"
+#include "attention_scores.h"
+#include "gemm_bf16.h"
+#include "gemm_bf16_parts.h"
+#include "gemm_driver.h"
+
+namespace cm::attention_bwd_parts {
+using bf16::MR;
+using bf16::NR;
+static_assert(BQ % MR == 0 && BQ % 2 == 0, "a query block starts a strip of dO's rows and a whole pair of them");
+static_assert(BK % 16 == 0, "a key block's scores are whole 16-key strips");
+
+bool PackedBlocks::available() { return bf16_dot_supported(); }
+
+void PackedBlocks::task(int group, int Tq, int hd) {
+  group_ = group, Tq_ = Tq, hd_ = hd;
+  const long pairs = (hd + 1) / 2, blocks = (Tq + BQ - 1) / BQ;
+  panel_ = round_up(hd, NR) * (BQ / 2);
+  const auto grow = [](std::vector<uint32_t>& v, long n) { v.resize(std::max(v.size(), (size_t)n)); };
+  grow(dO_left_, group * round_up(Tq, MR) * pairs);
+  grow(dO_right_, group * blocks * panel_);
+  grow(Q_right_, group * blocks * panel_);
+  grow(Vt_right_, round_up(BK, NR) * pairs);
+  grow(K_right_, round_up(hd, NR) * (BK / 2));
+  grow(left_, std::max(round_up(BK, MR) * (BQ / 2), round_up(BQ, MR) * (BK / 2)));
+  Kt_.resize(std::max(Kt_.size(), (size_t)BK * hd));
+}
+
+void PackedBlocks::head(int g, const float* Qh, const float* dOh, int ldq) {
+  bf16::pack_along(MR, dOh, ldq, 0, Tq_, 0, hd_, 1.f, dO_left_.data() + g * round_up(Tq_, MR) * ((hd_ + 1) / 2));
+  const long blocks = (Tq_ + BQ - 1) / BQ;
+  for (int i0 = 0; i0 < Tq_; i0 += BQ) {
+    const long at = (g * blocks + i0 / BQ) * panel_;
+    const int rows = std::min(BQ, Tq_ - i0);
+    bf16::pack_across(NR, dOh, ldq, 0, hd_, i0, rows, 1.f, dO_right_.data() + at);
+    bf16::pack_across(NR, Qh, ldq, 0, hd_, i0, rows, 1.f, Q_right_.data() + at);
+  }
+}
+
+void PackedBlocks::keys(const float* Kh, const float* Vh, int ldk, int j0, int keys) {
+  keys_ = keys;
+  pack_keys(Kt_.data(), Kh + (long)j0 * ldk, ldk, keys, hd_);
+  bf16::pack_along(NR, Vh, ldk, j0, keys, 0, hd_, 1.f, Vt_right_.data());
+  bf16::pack_across(NR, Kh, ldk, 0, hd_, j0, keys, 1.f, K_right_.data());
+}
+
+void PackedBlocks::scores(const float* Q, int ldq, int i0, int j0, int rows, float scale, float* S) const {
+  const int strips = (keys_ + 15) / 16;
+  for (int r0 = 0; r0 < rows; r0 += 6) {
+    // the key strips up to the block's last row (causal): across the diagonal, probabilities() zeroes the rest
+    const int last = i0 + std::min(rows, r0 + 6) - 1 - j0;
+    score_rows(std::min(6, rows - r0), S + (long)r0 * BK, BK, Q + (long)r0 * ldq, ldq, Kt_.data(),
+               std::min(strips, last / 16 + 1), hd_, scale);
+  }
+}
+
+void PackedBlocks::value_gradients(int g, int i0, int rows, const float* P, float* dV, float* dP, bool first) {
+  const long blocks = (Tq_ + BQ - 1) / BQ;
+  bf16::pack_across(MR, P, BK, 0, keys_, 0, rows, 1.f, left_.data());
+  bf16::product_packed(keys_, hd_, rows, left_.data(), dO_right_.data() + (g * blocks + i0 / BQ) * panel_, dV, hd_,
+                       first);
+  const uint32_t* dO = dO_left_.data() + (g * round_up(Tq_, MR) + i0) * ((hd_ + 1) / 2);
+  bf16::product_packed(rows, keys_, hd_, dO, Vt_right_.data(), dP, BK, true);
+}
+
+void PackedBlocks::key_query_gradients(int g, int i0, int rows, const float* dS, float* dK, float* dQ, int ldq,
+                                       bool first) {
+  const long blocks = (Tq_ + BQ - 1) / BQ;
+  bf16::pack_across(MR, dS, BK, 0, keys_, 0, rows, 1.f, left_.data());
+  bf16::product_packed(keys_, hd_, rows, left_.data(), Q_right_.data() + (g * blocks + i0 / BQ) * panel_, dK, hd_,
+                       first);
+  bf16::pack_along(MR, dS, BK, 0, rows, 0, keys_, 1.f, left_.data());
+  bf16::product_packed(rows, hd_, keys_, left_.data(), K_right_.data(), dQ, ldq, false);
+}
+}  // namespace cm::attention_bwd_parts
