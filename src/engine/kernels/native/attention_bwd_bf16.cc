@@ -11,6 +11,7 @@
 
 namespace cm::attention_bwd_parts {
 using bf16::MR;
+using bf16::PairRange;
 using bf16::NR;
 static_assert(BQ % MR == 0 && BQ % 2 == 0, "a query block starts a strip of dO's rows and a whole pair of them");
 static_assert(BK % 16 == 0, "a key block's scores are whole 16-key strips");
@@ -18,7 +19,7 @@ static_assert(BK % 16 == 0, "a key block's scores are whole 16-key strips");
 bool PackedBlocks::available() { return bf16_dot_supported(); }
 
 void PackedBlocks::task(int group, int Tq, int hd) {
-  group_ = group, Tq_ = Tq, hd_ = hd;
+  Tq_ = Tq, hd_ = hd;
   const long pairs = (hd + 1) / 2, blocks = (Tq + BQ - 1) / BQ;
   panel_ = round_up(hd, NR) * (BQ / 2);
   const auto grow = [](std::vector<uint32_t>& v, long n) { v.resize(std::max(v.size(), (size_t)n)); };
@@ -43,7 +44,7 @@ void PackedBlocks::head(int g, const float* Qh, const float* dOh, int ldq) {
 }
 
 void PackedBlocks::keys(const float* Kh, const float* Vh, int ldk, int j0, int keys) {
-  keys_ = keys;
+  j0_ = j0, keys_ = keys;
   pack_keys(Kt_.data(), Kh + (long)j0 * ldk, ldk, keys, hd_);
   bf16::pack_along(NR, Vh, ldk, j0, keys, 0, hd_, 1.f, Vt_right_.data());
   bf16::pack_across(NR, Kh, ldk, 0, hd_, j0, keys, 1.f, K_right_.data());
@@ -59,22 +60,37 @@ void PackedBlocks::scores(const float* Q, int ldq, int i0, int j0, int rows, flo
   }
 }
 
+// Which pairs of a block pair's products a tile needs, causally (query i sees key j ≤ i; P and dS are zero beyond):
+// key j0 + c is seen by the block's rows from j0 + c − i0 on, and row i0 + r sees the keys up to i0 + r − j0. A key
+// strip's tile (dV and dK: keys down C, query rows along K) starts at its first key's first row; a row strip's tile (dQ:
+// rows down C, keys along K) ends at its last row's last key; dP's tile is empty where its first key is past its
+// last row. Across the diagonal that skips about half of each product's tiles.
+namespace {
+PairRange from_first_row(int i0, int j0, int key) { return {std::max(0, j0 + key - i0) / 2, 1 << 30}; }
+PairRange to_last_key(int i0, int j0, int row) { return {0, (i0 + row + MR - 1 - j0) / 2 + 1}; }
+}  // namespace
+
 void PackedBlocks::value_gradients(int g, int i0, int rows, const float* P, float* dV, float* dP, bool first) {
   const long blocks = (Tq_ + BQ - 1) / BQ;
+  const int j0 = j0_;
   bf16::pack_across(MR, P, BK, 0, keys_, 0, rows, 1.f, left_.data());
   bf16::product_packed(keys_, hd_, rows, left_.data(), dO_right_.data() + (g * blocks + i0 / BQ) * panel_, dV, hd_,
-                       first);
+                       first, [&](int key, int) { return from_first_row(i0, j0, key); });
   const uint32_t* dO = dO_left_.data() + (g * round_up(Tq_, MR) + i0) * ((hd_ + 1) / 2);
-  bf16::product_packed(rows, keys_, hd_, dO, Vt_right_.data(), dP, BK, true);
+  bf16::product_packed(rows, keys_, hd_, dO, Vt_right_.data(), dP, BK, true, [&](int row, int key) {
+    return j0 + key <= i0 + row + MR - 1 ? PairRange{0, 1 << 30} : PairRange{0, 0};
+  });
 }
 
 void PackedBlocks::key_query_gradients(int g, int i0, int rows, const float* dS, float* dK, float* dQ, int ldq,
                                        bool first) {
   const long blocks = (Tq_ + BQ - 1) / BQ;
+  const int j0 = j0_;
   bf16::pack_across(MR, dS, BK, 0, keys_, 0, rows, 1.f, left_.data());
   bf16::product_packed(keys_, hd_, rows, left_.data(), Q_right_.data() + (g * blocks + i0 / BQ) * panel_, dK, hd_,
-                       first);
+                       first, [&](int key, int) { return from_first_row(i0, j0, key); });
   bf16::pack_along(MR, dS, BK, 0, rows, 0, keys_, 1.f, left_.data());
-  bf16::product_packed(rows, hd_, keys_, left_.data(), K_right_.data(), dQ, ldq, false);
+  bf16::product_packed(rows, hd_, keys_, left_.data(), K_right_.data(), dQ, ldq, false,
+                       [&](int row, int) { return to_last_key(i0, j0, row); });
 }
 }  // namespace cm::attention_bwd_parts

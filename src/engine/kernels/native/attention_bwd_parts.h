@@ -46,7 +46,7 @@ class PackedBlocks {
   void key_query_gradients(int g, int i0, int rows, const float* dS, float* dK, float* dQ, int ldq, bool first);
 
  private:
-  int group_ = 0, Tq_ = 0, hd_ = 0, keys_ = 0;
+  int Tq_ = 0, hd_ = 0, j0_ = 0, keys_ = 0;
   long panel_ = 0;  // one query block's packed panel of dO or Q (uint32 pairs)
   std::vector<uint32_t> dO_left_, dO_right_, Q_right_, Vt_right_, K_right_, left_;
   std::vector<float> Kt_;

@@ -1,8 +1,8 @@
 // C = alpha · op(A) · op(B) + beta · C with both operands F32, each rounded to BF16 as it is packed and the products
 // summed in F32 by the BF16 micro-kernel, at twice an F32 FMA's multiply-adds; one thread, the caller's tasks its
-// parallelism. The attention backward packs its operands itself, each once, and multiplies them with product_packed;
-// sgemm_bf16_st packs both for every call and is that packing and product as one call, which the kernels test
-// checks against a reference for every transposition.
+// parallelism. The attention backward packs its operands itself, each once, and multiplies them with product_packed
+// (gemm_bf16_parts.h); sgemm_bf16_st packs both for every call and is that packing and product as one call, which the
+// kernels test checks against a reference for every transposition.
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -43,16 +43,4 @@ bool sgemm_bf16_st(bool ta, bool tb, int M, int N, int K, float alpha, const flo
   return true;
 }
 
-void bf16::product_packed(int M, int N, int K, const uint32_t* A, const uint32_t* B, float* C, int ldc,
-                          bool overwrite) {
-  if (M <= 0 || N <= 0) return;
-  if (K <= 0) {  // nothing to add; an overwritten C is zero
-    if (overwrite) scale_c(M, N, 0.f, C, ldc);
-    return;
-  }
-  const long depth = (K + 1) / 2;
-  const auto blockA = [&](int i0, int, int, int) { return A + i0 * depth; };
-  const auto panelB = [&](int j0, int, int, int) { return B + j0 * depth; };
-  blocked_product<MR, NR, 2, uint32_t>(M, N, K, MC, NC, KC, C, ldc, overwrite, blockA, panelB, bf16::micro);
-}
 }  // namespace cm

@@ -2,7 +2,9 @@
 // micro-kernel's tile, the blocking, the micro-kernel and the packing of F32 operands into strips of BF16 pairs.
 #pragma once
 #include <immintrin.h>
+#include <algorithm>
 #include <cstdint>
+#include "gemm_driver.h"
 
 namespace cm::bf16 {
 constexpr int MR = 12, NR = 32;
@@ -30,9 +32,38 @@ void pack_along(int width, const float* src, int ld, int l0, int n, int p0, int 
 // Lanes that are source columns: value k of lane l is src[(p0 + k)·ld + l0 + l] (Aᵀ's rows; W's columns).
 void pack_across(int width, const float* src, int ld, int l0, int n, int p0, int kc, float alpha, uint32_t* out);
 
-// C[M×N] (+)= A·B from operands already packed whole (one K block: K ≤ KC, N ≤ NC): A's M rows in strips of MR lanes,
-// B's N columns in strips of NR, both ⌈K / 2⌉ pairs deep as pack_along / pack_across write them; C = A·B with
-// overwrite. One thread: for an operand shared by several products (the attention backward's blocks of keys and
-// queries), packed once instead of once per product.
-void product_packed(int M, int N, int K, const uint32_t* A, const uint32_t* B, float* C, int ldc, bool overwrite);
+// The pairs of K [lo, hi) that one tile of a product adds up
+struct PairRange {
+  int lo, hi;
+};
+
+// C[M×N] (+)= A·B from operands already packed whole: A's M rows in strips of MR lanes, B's N columns in strips of
+// NR, both ⌈K / 2⌉ pairs deep as pack_along / pack_across write them; C = A·B with overwrite. One thread, no blocking
+// (for the small products of the attention backward, whose operands it packs once and shares between products). Each
+// tile, from row i and column j of C, adds up only the pairs range(i, j) gives, for operands known to be zero
+// elsewhere (across the causal diagonal); a tile given none is zero where C is overwritten and untouched otherwise.
+template <typename Range>
+void product_packed(int M, int N, int K, const uint32_t* A, const uint32_t* B, float* C, int ldc, bool overwrite,
+                    const Range& range) {
+  const int depth = (K + 1) / 2;
+  float tile[MR * NR];
+  for (int j = 0; j < N; j += NR) {
+    const int cols = std::min(NR, N - j);
+    for (int i = 0; i < M; i += MR) {
+      const int rows = std::min(MR, M - i);
+      const PairRange r = range(i, j);
+      const int lo = std::max(0, r.lo), pairs = std::max(0, std::min(depth, r.hi) - lo);
+      if (pairs == 0 && !overwrite) continue;
+      const uint32_t* Ap = A + (long)i * depth + (long)lo * MR;
+      const uint32_t* Bp = B + (long)j * depth + (long)lo * NR;
+      float* Cij = C + (long)i * ldc + j;
+      if (rows == MR && cols == NR) {
+        micro(pairs, Ap, Bp, Cij, ldc, overwrite);
+      } else {
+        micro(pairs, Ap, Bp, tile, NR, true);
+        store_edge<NR>(tile, rows, cols, Cij, ldc, overwrite);
+      }
+    }
+  }
+}
 }  // namespace cm::bf16

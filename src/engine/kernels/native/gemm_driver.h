@@ -37,6 +37,14 @@ inline void scale_c(int M, int N, float beta, float* C, int ldc) {
 //     the term to the sums before they are stored; term.edge(i, j, rows, cols, Cij, ldc) after an edge tile is written
 // overwrite: C holds nothing to keep (beta = 0), so the first K block stores its products instead of adding them: C is
 // then written once and read K / KC - 1 times, where zeroing it first wrote it twice and read it K / KC times.
+// An edge tile computed whole into `tile` (row stride NR): its valid rows × cols stored into C, or added to it
+template <int NR>
+inline void store_edge(const float* tile, int rows, int cols, float* C, int ldc, bool overwrite) {
+  for (int r = 0; r < rows; r++)
+    for (int c = 0; c < cols; c++)
+      C[(long)r * ldc + c] = overwrite ? tile[r * NR + c] : C[(long)r * ldc + c] + tile[r * NR + c];
+}
+
 struct NoTerm {
   static constexpr bool active = false;
   template <typename E>
@@ -73,9 +81,7 @@ void blocked_product(int M, int N, int K, int MC, int NC, int KC, float* C, int 
                 micro(depth, Ap, Bp, Cij, ldc, first);
             } else {
               micro(depth, Ap, Bp, tile, NR, true);
-              for (int r = 0; r < rows; r++)
-                for (int c = 0; c < cols; c++)
-                  Cij[(long)r * ldc + c] = first ? tile[r * NR + c] : Cij[(long)r * ldc + c] + tile[r * NR + c];
+              store_edge<NR>(tile, rows, cols, Cij, ldc, first);
               if (Term::active && last) term.edge(i0 + is, j0 + js, rows, cols, Cij, ldc);
             }
           }
