@@ -55,7 +55,7 @@ function crossmon(T: number, hd: number, reps: number): { forward_ms: number; fo
     dk = new Float32Array(kk.length),
     dv = new Float32Array(v.length);
   const scale = 1 / Math.sqrt(hd);
-  const forward = () => k!.attentionForward(out, lse, q, kk, v, 1, T, T, nH, nKV, hd, T, 0, null, scale, 0, 0);
+  const forward = () => k!.attentionForward(out, lse, q, kk, v, 1, T, T, nH, nKV, hd, T, 0, null, scale, 0, 0, true);
   const backward = () =>
     k!.attentionBackward(dq, dk, dv, dout, out, lse, q, kk, v, 1, T, T, nH, nKV, hd, null, scale, 0, 0, true);
   const ms = (f: () => void) => {

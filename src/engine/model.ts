@@ -502,6 +502,7 @@ export class Transformer {
       c.attnScale,
       L.window,
       c.attnSoftcap,
+      bf16Attention(L),
     );
     const o = buf("o", N * d);
     const oTape = L.o.forward(k, att, N, o, train, rng);
@@ -565,7 +566,7 @@ export class Transformer {
       c.attnScale,
       L.window,
       c.attnSoftcap,
-      L.o.weight.half?.dtype === "BF16",
+      bf16Attention(L),
     );
     const rope = this.ropes[L.rope];
     k.rope(dq, N, T, c.heads, c.headDim, 0, rope.cos, rope.sin, true);
@@ -710,6 +711,14 @@ function adjacentRows(ws: Param[]): boolean {
 }
 
 /** Rows `rows` of x [?, width], in that order, into out [rows.length, width]. */
+/**
+ * Whether a layer's attention rounds to BF16 where the CPU has BF16 dot products: a BF16 model's (its weighted sums of
+ * values and its gradients' products; the scores stay F32), as its BF16 weights' products round their activations.
+ */
+function bf16Attention(L: Layer): boolean {
+  return L.o.weight.half?.dtype === "BF16";
+}
+
 function gatherRows(x: Float32Array, rows: Int32Array, width: number, out: Float32Array): Float32Array {
   for (let r = 0; r < rows.length; r++) out.set(x.subarray(rows[r] * width, (rows[r] + 1) * width), r * width);
   return out;

@@ -188,6 +188,12 @@ export interface Kernels {
     window: number,
     /** scores become softcap · tanh(score / softcap) before the softmax (0: none; Gemma 2) */
     softcap: number,
+    /**
+     * the weighted sum of values (not the scores) on the CPU's BF16 dot products, where it has them, for 16 query rows
+     * or more: probabilities and values rounded to BF16, for a model whose weights are BF16 (the native kernels;
+     * others ignore it)
+     */
+    bf16?: boolean,
   ): void;
   /**
    * Backward of attentionForward (kvStride = Tk, qPos0 = 0) from its output and lse: the probabilities are

@@ -377,7 +377,7 @@ Napi::Value SumSquares(const Napi::CallbackInfo& info) {
 }
 
 // attentionForward(out, lse|null, q, k, v, B, Tq, Tk, nH, nKV, hd, kvStride, qPos0, validLen|null, scale, window,
-//                  softcap)
+//                  softcap[, bf16])
 Napi::Value AttnFwd(const Napi::CallbackInfo& info) {
   Args a{info, "attentionForward"};
   int B = a.integer(5, "B"), Tq = a.integer(6, "Tq"), Tk = a.integer(7, "Tk"), nH = a.integer(8, "nH"),
@@ -386,6 +386,7 @@ Napi::Value AttnFwd(const Napi::CallbackInfo& info) {
   float scale = (float)a.num(14, "scale");
   int window = a.integer(15, "window");
   float softcap = (float)a.num(16, "softcap");
+  const bool bf16 = info.Length() > 17 && !info[17].IsUndefined() && a.flag(17, "bf16");
   if (!a.failed && nH % nKV != 0) a.fail("heads must be a multiple of kv heads");
   if (!a.failed && Tk > kvStride) a.fail("Tk exceeds kvStride");
   float* out = a.f32(0, "out", mul(B, Tq, nH, hd));
@@ -395,7 +396,8 @@ Napi::Value AttnFwd(const Napi::CallbackInfo& info) {
   const float* v = a.f32(4, "v", mul(B, kvStride, nKV, hd));
   const int32_t* valid = a.i32(13, "validLen", B, true);
   return a.guarded([&] {
-    cm::attention_fwd(out, lse, q, k, v, B, Tq, Tk, nH, nKV, hd, kvStride, qPos0, valid, scale, window, softcap);
+    cm::attention_fwd(out, lse, q, k, v, B, Tq, Tk, nH, nKV, hd, kvStride, qPos0, valid, scale, window, softcap,
+                      bf16);
     return info.Env().Undefined();
   });
 }

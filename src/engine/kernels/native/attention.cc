@@ -40,9 +40,10 @@ constexpr int QBLOCK = 64;
 
 void attention_fwd(float* out, float* lse, const float* q, const float* k, const float* v, int B, int Tq, int Tk,
                    int nH, int nKV, int hd, int kvStride, int qPos0, const int* validLen, float scale, int window,
-                   float softcap) {
+                   float softcap, bool bf16) {
   if (attention_rows_supported(hd)) {
-    attention_rows_fwd(out, lse, q, k, v, B, Tq, Tk, nH, nKV, hd, kvStride, qPos0, validLen, scale, window, softcap);
+    attention_rows_fwd(out, lse, q, k, v, B, Tq, Tk, nH, nKV, hd, kvStride, qPos0, validLen, scale, window, softcap,
+                       bf16);
     return;
   }
   int group = nH / nKV;

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <vector>
 #include "attention_softmax.h"
+#include "gemm_bf16.h"
+#include "gemm_bf16_parts.h"
 #include "gemm.h"
 #include "pool.h"
 
@@ -18,6 +20,7 @@ namespace cm {
 namespace {
 constexpr int ROWS = 6;    // query rows per block: 6 × (2 key strips) score accumulators, 6 × 4 output accumulators
 constexpr int CHUNK = 48;  // query rows per task (a multiple of ROWS)
+constexpr int MIN_ROWS_BF16 = 16;  // query rows from which a BF16 model's weighted values run on BF16 pairs
 
 // O[r][c0..c0 + 16·C) = Σ_j P[r][j] · V[j][c0..) over j < keys. C is a template argument so that the R × C
 // accumulators stay in registers: with a run-time count the compiler kept them in memory, and this loop took two and
@@ -50,6 +53,69 @@ void weighted_values(float* O, int ldo, const float* P, int ldp, const float* V,
       case 3: weighted_columns<R, 3>(O, ldo, P, ldp, V, ldv, keys, c0); break;
       case 2: weighted_columns<R, 2>(O, ldo, P, ldp, V, ldv, keys, c0); break;
       default: weighted_columns<R, 1>(O, ldo, P, ldp, V, ldv, keys, c0); break;
+    }
+  }
+}
+
+// The values as the BF16 path reads them: pair p of column c (keys 2p and 2p + 1, as BF16) at [p·hd + c]
+// (bf16::pack_across, one strip as wide as the head), or null for the F32 path that reads V as stored
+struct Values {
+  const float* V;
+  int ldv;
+  const uint32_t* pairs;
+};
+
+// A row of probabilities [0, width) (width a multiple of 16) rewritten in place as BF16 pairs at its start: pair p
+// (values 2p and 2p + 1) in its 32-bit slot p. Each 32 values are read before their pairs, which end before the
+// next unread value, are written.
+__attribute__((target("avx512f,avx512bf16"))) void to_pairs(float* row, int width) {
+  for (int j = 0; j < width; j += 32) {
+    const __m512 lo = _mm512_loadu_ps(row + j);
+    const bool two = j + 16 < width;
+    const __m512 hi = two ? _mm512_loadu_ps(row + j + 16) : _mm512_setzero_ps();
+    const __m512i both = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);  // lo's 16 values below hi's
+    if (two)
+      _mm512_storeu_si512(row + j / 2, both);
+    else
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + j / 2), _mm512_castsi512_si256(both));
+  }
+}
+
+// weighted_columns from BF16 pairs: P's row r at P + r·ldp (32-bit slots), the values' pairs as Values::pairs holds
+// them, each vdpbf16ps two keys' products per lane with its sums in F32
+template <int R, int C>
+__attribute__((target("avx512f,avx512bf16"))) void weighted_columns_bf16(float* O, int ldo, const uint32_t* P,
+                                                                         int ldp, const uint32_t* V, int hd,
+                                                                         int pairs, int c0) {
+  __m512 acc[R][C];
+  for (int r = 0; r < R; r++)
+    for (int c = 0; c < C; c++) acc[r][c] = _mm512_setzero_ps();
+  for (int p = 0; p < pairs; p++) {
+    const uint32_t* vr = V + (long)p * hd + c0;
+    __m512bh v[C];
+    for (int c = 0; c < C; c++) v[c] = (__m512bh)_mm512_loadu_si512(vr + 16 * c);
+    for (int r = 0; r < R; r++) {
+      const __m512bh a = (__m512bh)_mm512_set1_epi32((int)P[(long)r * ldp + p]);
+      for (int c = 0; c < C; c++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], a, v[c]);
+    }
+  }
+  for (int r = 0; r < R; r++)
+    for (int c = 0; c < C; c++) _mm512_storeu_ps(O + (long)r * ldo + c0 + 16 * c, acc[r][c]);
+}
+
+// O[r][0..hd) = Σ_j P[r][j] · V[j] over j < keys from BF16 pairs; P's rows (stride ldp floats, width a multiple of 16
+// covering keys) are rewritten as pairs first
+template <int R>
+void weighted_values_bf16(float* O, int ldo, float* P, int ldp, int width, const uint32_t* V, int keys, int hd) {
+  for (int r = 0; r < R; r++) to_pairs(P + (long)r * ldp, width);
+  const uint32_t* pairs = reinterpret_cast<const uint32_t*>(P);
+  const int n = (keys + 1) / 2;
+  for (int c0 = 0; c0 < hd; c0 += 64) {
+    switch (std::min(4, (hd - c0) / 16)) {
+      case 4: weighted_columns_bf16<R, 4>(O, ldo, pairs, ldp, V, hd, n, c0); break;
+      case 3: weighted_columns_bf16<R, 3>(O, ldo, pairs, ldp, V, hd, n, c0); break;
+      case 2: weighted_columns_bf16<R, 2>(O, ldo, pairs, ldp, V, hd, n, c0); break;
+      default: weighted_columns_bf16<R, 1>(O, ldo, pairs, ldp, V, hd, n, c0); break;
     }
   }
 }
@@ -104,8 +170,8 @@ __attribute__((target("avx512f"))) float softmax16(float* row, int lo, int n, in
 }
 
 template <int R>
-void block(float* O, int ldo, const float* Q, int ldq, const float* Kt, const float* V, int ldv, int pos0, int valid,
-           int Tk, int window, float scale, float softcap, int hd, float* S, int lds, float* L) {
+void block(float* O, int ldo, const float* Q, int ldq, const float* Kt, const Values& V, int pos0, int valid, int Tk,
+           int window, float scale, float softcap, int hd, float* S, int lds, float* L) {
   int keys = visible_keys(pos0 + R - 1, valid, Tk);
   int strips = (keys + 15) / 16;
   scores<R>(S, lds, Q, ldq, Kt, strips, hd, scale);
@@ -120,15 +186,18 @@ void block(float* O, int ldo, const float* Q, int ldq, const float* Kt, const fl
     const float l = softmax16(row, first_key(pos0 + r, window), last + 1, strips * 16, softcap);
     if (L) L[r] = l;  // training keeps each row's log-normaliser
   }
-  weighted_values<R>(O, ldo, S, lds, V, ldv, keys, hd);
+  if (V.pairs)
+    weighted_values_bf16<R>(O, ldo, S, lds, strips * 16, V.pairs, keys, hd);
+  else
+    weighted_values<R>(O, ldo, S, lds, V.V, V.ldv, keys, hd);
 }
 
-void rows_of(int rows, float* O, int ldo, const float* Q, int ldq, const float* Kt, const float* V, int ldv, int pos0,
+void rows_of(int rows, float* O, int ldo, const float* Q, int ldq, const float* Kt, const Values& V, int pos0,
              int valid, int Tk, int window, float scale, float softcap, int hd, float* S, int lds, float* L) {
   switch (rows) {
-#define CM_ROWS(n)                                                                                       \
-  case n:                                                                                                \
-    block<n>(O, ldo, Q, ldq, Kt, V, ldv, pos0, valid, Tk, window, scale, softcap, hd, S, lds, L); \
+#define CM_ROWS(n)                                                                                  \
+  case n:                                                                                           \
+    block<n>(O, ldo, Q, ldq, Kt, V, pos0, valid, Tk, window, scale, softcap, hd, S, lds, L); \
     break;
     CM_ROWS(1) CM_ROWS(2) CM_ROWS(3) CM_ROWS(4) CM_ROWS(5) CM_ROWS(6)
 #undef CM_ROWS
@@ -140,7 +209,7 @@ bool attention_rows_supported(int hd) { return hd % 16 == 0 && std::strcmp(simd_
 
 void attention_rows_fwd(float* out, float* lse, const float* q, const float* k, const float* v, int B, int Tq, int Tk,
                         int nH, int nKV, int hd, int kvStride, int qPos0, const int* validLen, float scale, int window,
-                        float softcap) {
+                        float softcap, bool bf16) {
   const int group = nH / nKV;
   const int ldq = nH * hd, ldk = nKV * hd;
   const int chunks = (Tq + CHUNK - 1) / CHUNK;
@@ -151,9 +220,17 @@ void attention_rows_fwd(float* out, float* lse, const float* q, const float* k, 
   thread_local std::vector<float> Kall;
   Kall.resize((size_t)(B * nKV) * packed + 16);
   float* Kt0 = Kall.data();  // by pointer: inside the tasks, Kall would name each pool thread's own vector
+  // with BF16 dot products (a BF16 model), the values too, as pairs of keys: packing them costs about as much as a
+  // single query row's products, so decoding's few rows keep the F32 path
+  const bool pairs = bf16 && Tq >= MIN_ROWS_BF16 && bf16_dot_supported();
+  const long packedV = pairs ? (long)(Tk + 1) / 2 * hd : 0;
+  thread_local std::vector<uint32_t> Vall;
+  if (pairs) Vall.resize((size_t)(B * nKV) * packedV);
+  uint32_t* Vp0 = Vall.data();
   parallel_for(B * nKV, [&](int t) {
     const int b = t / nKV, g = t % nKV;
     pack_keys(Kt0 + t * packed, k + (long)b * kvStride * ldk + g * hd, ldk, Tk, hd);
+    if (pairs) bf16::pack_across(hd, v + (long)b * kvStride * ldk + g * hd, ldk, 0, hd, 0, Tk, 1.f, Vp0 + t * packedV);
   });
   parallel_for(B * nH * chunks, [&](int task) {
     const int c = task % chunks, h = (task / chunks) % nH, b = task / (chunks * nH);
@@ -164,13 +241,14 @@ void attention_rows_fwd(float* out, float* lse, const float* q, const float* k, 
     thread_local std::vector<float> S;
     S.resize((size_t)ROWS * lds + 16);
     const float* Kt = Kt0 + ((long)b * nKV + h / group) * packed;
-    const float* Vh = v + (long)b * kvStride * ldk + (h / group) * hd;
+    const Values V{v + (long)b * kvStride * ldk + (h / group) * hd, ldk,
+                   pairs ? Vp0 + ((long)b * nKV + h / group) * packedV : nullptr};
     const float* Qh = q + ((long)b * Tq + i0) * ldq + h * hd;
     float* Oh = out + ((long)b * Tq + i0) * ldq + h * hd;
     float* Lh = lse ? lse + ((long)b * nH + h) * Tq + i0 : nullptr;
     for (int r0 = 0; r0 < rows; r0 += ROWS)
-      rows_of(std::min(ROWS, rows - r0), Oh + (long)r0 * ldq, ldq, Qh + (long)r0 * ldq, ldq, Kt, Vh, ldk,
-              qPos0 + i0 + r0, valid, Tk, window, scale, softcap, hd, S.data(), lds, Lh ? Lh + r0 : nullptr);
+      rows_of(std::min(ROWS, rows - r0), Oh + (long)r0 * ldq, ldq, Qh + (long)r0 * ldq, ldq, Kt, V, qPos0 + i0 + r0,
+              valid, Tk, window, scale, softcap, hd, S.data(), lds, Lh ? Lh + r0 : nullptr);
   });
 }
 }  // namespace cm

@@ -6,5 +6,5 @@ bool attention_rows_supported(int hd);
 // attention_fwd, with its arguments and results (lse may be null).
 void attention_rows_fwd(float* out, float* lse, const float* q, const float* k, const float* v, int B, int Tq, int Tk,
                         int nH, int nKV, int hd, int kvStride, int qPos0, const int* validLen, float scale, int window,
-                        float softcap);
+                        float softcap, bool bf16);
 }  // namespace cm
