@@ -22,6 +22,7 @@ void PackedBlocks::task(int group, int Tq, int hd) {
   Tq_ = Tq, hd_ = hd;
   const long pairs = (hd + 1) / 2, blocks = (Tq + BQ - 1) / BQ;
   panel_ = round_up(hd, NR) * (BQ / 2);
+  head_panels_ = blocks * panel_;
   const auto grow = [](std::vector<uint32_t>& v, long n) { v.resize(std::max(v.size(), (size_t)n)); };
   grow(dO_left_, group * round_up(Tq, MR) * pairs);
   grow(dO_right_, group * blocks * panel_);
@@ -32,11 +33,14 @@ void PackedBlocks::task(int group, int Tq, int hd) {
   Kt_.resize(std::max(Kt_.size(), (size_t)BK * hd));
 }
 
+// head g's packed panel of dO or Q for the query block at i0, and its packed dO rows from i0
+long PackedBlocks::panel(int g, int i0) const { return g * head_panels_ + i0 / BQ * panel_; }
+long PackedBlocks::dO_rows(int g, int i0) const { return (g * round_up(Tq_, MR) + i0) * ((hd_ + 1) / 2); }
+
 void PackedBlocks::head(int g, const float* Qh, const float* dOh, int ldq) {
-  bf16::pack_along(MR, dOh, ldq, 0, Tq_, 0, hd_, 1.f, dO_left_.data() + g * round_up(Tq_, MR) * ((hd_ + 1) / 2));
-  const long blocks = (Tq_ + BQ - 1) / BQ;
+  bf16::pack_along(MR, dOh, ldq, 0, Tq_, 0, hd_, 1.f, dO_left_.data() + dO_rows(g, 0));
   for (int i0 = 0; i0 < Tq_; i0 += BQ) {
-    const long at = (g * blocks + i0 / BQ) * panel_;
+    const long at = panel(g, i0);
     const int rows = std::min(BQ, Tq_ - i0);
     bf16::pack_across(NR, dOh, ldq, 0, hd_, i0, rows, 1.f, dO_right_.data() + at);
     bf16::pack_across(NR, Qh, ldq, 0, hd_, i0, rows, 1.f, Q_right_.data() + at);
@@ -50,11 +54,11 @@ void PackedBlocks::keys(const float* Kh, const float* Vh, int ldk, int j0, int k
   bf16::pack_across(NR, Kh, ldk, 0, hd_, j0, keys, 1.f, K_right_.data());
 }
 
-void PackedBlocks::scores(const float* Q, int ldq, int i0, int j0, int rows, float scale, float* S) const {
+void PackedBlocks::scores(const float* Q, int ldq, int i0, int rows, float scale, float* S) const {
   const int strips = (keys_ + 15) / 16;
   for (int r0 = 0; r0 < rows; r0 += 6) {
     // the key strips up to the block's last row (causal): across the diagonal, probabilities() zeroes the rest
-    const int last = i0 + std::min(rows, r0 + 6) - 1 - j0;
+    const int last = i0 + std::min(rows, r0 + 6) - 1 - j0_;
     score_rows(std::min(6, rows - r0), S + (long)r0 * BK, BK, Q + (long)r0 * ldq, ldq, Kt_.data(),
                std::min(strips, last / 16 + 1), hd_, scale);
   }
@@ -62,33 +66,31 @@ void PackedBlocks::scores(const float* Q, int ldq, int i0, int j0, int rows, flo
 
 // Which pairs of a block pair's products a tile needs, causally (query i sees key j ≤ i; P and dS are zero beyond):
 // key j0 + c is seen by the block's rows from j0 + c − i0 on, and row i0 + r sees the keys up to i0 + r − j0. A key
-// strip's tile (dV and dK: keys down C, query rows along K) starts at its first key's first row; a row strip's tile (dQ:
-// rows down C, keys along K) ends at its last row's last key; dP's tile is empty where its first key is past its
-// last row. Across the diagonal that skips about half of each product's tiles.
+// strip's tile (dV and dK: keys down C, query rows along K) starts at its first key's first row; a row strip's tile
+// (dQ: rows down C, keys along K) ends at its last row's last key; dP's tile (rows down C, keys across) is empty where
+// its first key is past its last row. Across the diagonal that skips about half of each product's tiles.
 namespace {
-PairRange from_first_row(int i0, int j0, int key) { return {std::max(0, j0 + key - i0) / 2, 1 << 30}; }
+constexpr int ALL = 1 << 30;
+PairRange from_first_row(int i0, int j0, int key) { return {std::max(0, j0 + key - i0) / 2, ALL}; }
 PairRange to_last_key(int i0, int j0, int row) { return {0, (i0 + row + MR - 1 - j0) / 2 + 1}; }
+PairRange if_seen(int i0, int j0, int row, int key) { return {0, j0 + key <= i0 + row + MR - 1 ? ALL : 0}; }
 }  // namespace
 
 void PackedBlocks::value_gradients(int g, int i0, int rows, const float* P, float* dV, float* dP, bool first) {
-  const long blocks = (Tq_ + BQ - 1) / BQ;
   const int j0 = j0_;
   bf16::pack_across(MR, P, BK, 0, keys_, 0, rows, 1.f, left_.data());
-  bf16::product_packed(keys_, hd_, rows, left_.data(), dO_right_.data() + (g * blocks + i0 / BQ) * panel_, dV, hd_,
-                       first, [&](int key, int) { return from_first_row(i0, j0, key); });
-  const uint32_t* dO = dO_left_.data() + (g * round_up(Tq_, MR) + i0) * ((hd_ + 1) / 2);
-  bf16::product_packed(rows, keys_, hd_, dO, Vt_right_.data(), dP, BK, true, [&](int row, int key) {
-    return j0 + key <= i0 + row + MR - 1 ? PairRange{0, 1 << 30} : PairRange{0, 0};
-  });
+  bf16::product_packed(keys_, hd_, rows, left_.data(), dO_right_.data() + panel(g, i0), dV, hd_, first,
+                       [&](int key, int) { return from_first_row(i0, j0, key); });
+  bf16::product_packed(rows, keys_, hd_, dO_left_.data() + dO_rows(g, i0), Vt_right_.data(), dP, BK, true,
+                       [&](int row, int key) { return if_seen(i0, j0, row, key); });
 }
 
 void PackedBlocks::key_query_gradients(int g, int i0, int rows, const float* dS, float* dK, float* dQ, int ldq,
                                        bool first) {
-  const long blocks = (Tq_ + BQ - 1) / BQ;
   const int j0 = j0_;
   bf16::pack_across(MR, dS, BK, 0, keys_, 0, rows, 1.f, left_.data());
-  bf16::product_packed(keys_, hd_, rows, left_.data(), Q_right_.data() + (g * blocks + i0 / BQ) * panel_, dK, hd_,
-                       first, [&](int key, int) { return from_first_row(i0, j0, key); });
+  bf16::product_packed(keys_, hd_, rows, left_.data(), Q_right_.data() + panel(g, i0), dK, hd_, first,
+                       [&](int key, int) { return from_first_row(i0, j0, key); });
   bf16::pack_along(MR, dS, BK, 0, rows, 0, keys_, 1.f, left_.data());
   bf16::product_packed(rows, hd_, keys_, left_.data(), K_right_.data(), dQ, ldq, false,
                        [&](int row, int) { return to_last_key(i0, j0, row); });

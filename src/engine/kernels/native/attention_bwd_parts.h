@@ -37,17 +37,20 @@ class PackedBlocks {
   void task(int group, int Tq, int hd);
   void head(int g, const float* Qh, const float* dOh, int ldq);
   void keys(const float* Kh, const float* Vh, int ldk, int j0, int keys);
-  // S[rows × keys] (row stride BK) = scale · Q·Kᵀ of the current key block (at j0) for the query rows from i0 (Q
-  // points at row i0), where the query sees the key (causal); elsewhere S is left as it was
-  void scores(const float* Q, int ldq, int i0, int j0, int rows, float scale, float* S) const;
+  // S[rows × keys] (row stride BK) = scale · Q·Kᵀ of the current key block for the query rows from i0 (Q points at
+  // row i0), where the query sees the key (causal); elsewhere S is left as it was
+  void scores(const float* Q, int ldq, int i0, int rows, float scale, float* S) const;
   // dV (+)= Pᵀ·dO and dP = dO·Vᵀ for head g's query block at i0 (first: dV is overwritten)
   void value_gradients(int g, int i0, int rows, const float* P, float* dV, float* dP, bool first);
   // dK (+)= dSᵀ·Q and dQ += dS·K
   void key_query_gradients(int g, int i0, int rows, const float* dS, float* dK, float* dQ, int ldq, bool first);
 
  private:
+  long panel(int g, int i0) const;
+  long dO_rows(int g, int i0) const;
   int Tq_ = 0, hd_ = 0, j0_ = 0, keys_ = 0;
-  long panel_ = 0;  // one query block's packed panel of dO or Q (uint32 pairs)
+  long panel_ = 0;        // one query block's packed panel of dO or Q (uint32 pairs)
+  long head_panels_ = 0;  // one head's panels
   std::vector<uint32_t> dO_left_, dO_right_, Q_right_, Vt_right_, K_right_, left_;
   std::vector<float> Kt_;
 };

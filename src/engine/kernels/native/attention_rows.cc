@@ -1,8 +1,9 @@
 // Attention with AVX-512, one head's block of query rows at a time: scores against the visible keys,
 // softmax, then the weighted sum of values, all on data that stays in L1/L2. The general path (attention.cc) goes
 // through the blocked GEMM, whose packing costs as much as the products at head sizes of 64–128; here the keys are
-// packed once per task (16 keys side by side per head dimension) and the values are read as they are stored.
-// Each output row is computed the same way whatever the task split, so results do not depend on the thread count.
+// packed once per call (16 keys side by side per head dimension) and the values are read as they are stored, or, for a
+// BF16 model with BF16 dot products, packed once per call as pairs of keys (weighted_values_bf16). Each output row is
+// computed the same way whatever the task split, so results do not depend on the thread count.
 #include "attention_rows.h"
 #include "attention_scores.h"
 #include <immintrin.h>

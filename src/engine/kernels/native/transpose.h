@@ -38,8 +38,8 @@ __attribute__((target("avx512f"))) inline void transpose16(__m512 r[16]) {
 // values of k at a time through registers, instead of one scalar load per element (a third of a prefill's GEMM time).
 // out[p·width + c] = alpha · src[c·ld + p] for c < rows (≤ 16, the rest zero), p < kc16 (a multiple of 16); the first
 // min(width, 16) of each 16 outputs are stored.
-__attribute__((target("avx512f"))) inline void pack_transposed16(const float* src, long ld, int rows, int kc16, float alpha,
-                                                          float* out, int width) {
+__attribute__((target("avx512f"))) inline void pack_transposed16(const float* src, long ld, int rows, int kc16,
+                                                                 float alpha, float* out, int width) {
   const __m512 a = _mm512_set1_ps(alpha);
   const __mmask16 keep = (__mmask16)((1u << std::min(width, 16)) - 1);
   for (int p = 0; p < kc16; p += 16) {
