@@ -55,7 +55,7 @@ export class Linear {
       this.addBias(y, rows);
       return train ? { x, xDrop: null, kept: null, xa: null } : null;
     }
-    const { dropout, rank, A, B } = this.lora;
+    const { dropout, rank, B } = this.lora;
     let xDrop: Float32Array | null = null;
     let kept: Uint8Array | null = null;
     if (train && dropout > 0 && rng) {
@@ -76,8 +76,7 @@ export class Linear {
       }
     }
     // y = x·Wᵀ + scale·xa·Bᵀ, the adapter's term added as the base's product writes y (weights.ts)
-    const xa = new Float32Array(rows * rank);
-    k.sgemm(false, true, rows, rank, I, 1, xDrop ?? x, I, A.data, I, 0, xa, rank);
+    const xa = this.adapterInput(k, xDrop ?? x, rows);
     matmulWT(k, x, rows, this.weight, y, 1, 0, { U: xa, V: B.data, rank, scale: this.loraScale });
     this.addBias(y, rows);
     return train ? { x, xDrop, kept, xa } : null;
@@ -104,11 +103,19 @@ export class Linear {
 
   /** y += scale · x·Aᵀ·Bᵀ */
   private addAdapter(k: Kernels, x: Float32Array, rows: number, y: Float32Array): void {
-    const { rank, A, B } = this.lora!;
-    const { inFeatures: I, outFeatures: O } = this;
+    const { rank, B } = this.lora!;
+    const O = this.outFeatures;
+    const xa = this.adapterInput(k, x, rows);
+    k.sgemm(false, true, rows, O, rank, this.loraScale, xa, rank, B.data, rank, 1, y, O);
+  }
+
+  /** xa = x·Aᵀ [rows, rank]: the adapter's input to B */
+  private adapterInput(k: Kernels, x: Float32Array, rows: number): Float32Array {
+    const { rank, A } = this.lora!;
+    const I = this.inFeatures;
     const xa = new Float32Array(rows * rank);
     k.sgemm(false, true, rows, rank, I, 1, x, I, A.data, I, 0, xa, rank);
-    k.sgemm(false, true, rows, O, rank, this.loraScale, xa, rank, B.data, rank, 1, y, O);
+    return xa;
   }
 
   /** Gradients of forward: dx (= or += dy·W + LoRA part), and dW, db, dA, dB accumulated where they train. */
