@@ -86,7 +86,9 @@ if (shapeAt > 0) {
     writeRandomBf16(USER_SHAPES[name], dir, process.argv.includes("--f16") ? "F16" : "BF16");
     const model = loadModel(dir);
     const spent = instrument(model.k);
-    const T = 1024;
+    const tokensAt = process.argv.indexOf("--tokens");
+    const T = tokensAt > 0 ? Number(process.argv[tokensAt + 1]) : 1024;
+    if (!Number.isInteger(T) || T < 2) throw new Error(`--tokens: a whole number from 2, not ${process.argv[tokensAt + 1]}`);
     const rng = new Rng(7);
     const ids = Array.from({ length: T }, () => rng.int(4096));
     const prefill = profile(() => void nextTokenLogprobs(model, [ids], 1), spent);
@@ -100,7 +102,7 @@ if (shapeAt > 0) {
     }
     const threads = nativeKernels()?.info().threads ?? 1;
     const dtype = process.argv.includes("--f16") ? "F16" : "BF16";
-    console.log(JSON.stringify({ shape: name, dtype, threads, passes, prefill_1024: prefill, lora_step_1024: lora }));
+    console.log(JSON.stringify({ shape: name, dtype, threads, passes, tokens: T, prefill, lora_step: lora }));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

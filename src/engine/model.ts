@@ -710,15 +710,15 @@ function adjacentRows(ws: Param[]): boolean {
   );
 }
 
-/** Rows `rows` of x [?, width], in that order, into out [rows.length, width]. */
 /**
- * Whether a layer's attention rounds to BF16 where the CPU has BF16 dot products: a BF16 model's (its weighted sums of
- * values and its gradients' products; the scores stay F32), as its BF16 weights' products round their activations.
+ * Whether a layer's attention rounds to BF16 where the CPU has BF16 dot products: a BF16 model's (its scores, its
+ * weighted sums of values and its gradients' products), as its BF16 weights' products round their activations.
  */
 function bf16Attention(L: Layer): boolean {
   return L.o.weight.half?.dtype === "BF16";
 }
 
+/** Rows `rows` of x [?, width], in that order, into out [rows.length, width]. */
 function gatherRows(x: Float32Array, rows: Int32Array, width: number, out: Float32Array): Float32Array {
   for (let r = 0; r < rows.length; r++) out.set(x.subarray(rows[r] * width, (rows[r] + 1) * width), r * width);
   return out;

@@ -189,9 +189,9 @@ export interface Kernels {
     /** scores become softcap · tanh(score / softcap) before the softmax (0: none; Gemma 2) */
     softcap: number,
     /**
-     * the weighted sum of values (not the scores) on the CPU's BF16 dot products, where it has them, for 16 query rows
-     * or more: probabilities and values rounded to BF16, for a model whose weights are BF16 (the native kernels;
-     * others ignore it)
+     * for a model whose weights are BF16, on the CPU's BF16 dot products where it has them (the native kernels with
+     * AVX-512 and a head size that is a multiple of 16; others ignore it): the scores from queries and keys rounded to
+     * BF16, and, for 16 query rows or more, the weighted sum of values from probabilities and values rounded to BF16
      */
     bf16?: boolean,
   ): void;
@@ -220,8 +220,9 @@ export interface Kernels {
     window: number,
     softcap: number,
     /**
-     * the gradients' products (all but the recomputed scores) on the CPU's BF16 dot products, where it has them: their
-     * operands rounded to BF16, for a model whose weights are BF16 (the native kernels; others ignore it)
+     * the gradients' products on the CPU's BF16 dot products, where it has them: their operands rounded to BF16, for a
+     * model whose weights are BF16 (the native kernels; others ignore it); the scores recomputed as attentionForward
+     * computed them with the same flag, which must have given lse
      */
     bf16?: boolean,
   ): void;

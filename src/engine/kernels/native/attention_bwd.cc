@@ -108,7 +108,7 @@ void attention_bwd(float* dq, float* dk, float* dv, const float* dout, const flo
         for (int i0 = j0 / BQ * BQ; i0 < iEnd; i0 += BQ) {
           const int rows = std::min(BQ, Tq - i0);
           if (packed)
-            blocks.scores(Qh + (long)i0 * ldq, ldq, i0, rows, scale, S.data());
+            blocks.scores(g, Qh + (long)i0 * ldq, ldq, i0, rows, scale, S.data());
           else
             sgemm_own_st(false, true, rows, keys, hd, scale, Qh + (long)i0 * ldq, ldq, Kh + (long)j0 * ldk, ldk, 0.f,
                          S.data(), BK);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 #include "attention_bwd_parts.h"
+#include "attention_rows.h"
 #include "attention_scores.h"
 #include "gemm_bf16.h"
 #include "gemm_bf16_parts.h"
@@ -20,6 +21,7 @@ bool PackedBlocks::available() { return bf16_dot_supported(); }
 
 void PackedBlocks::task(int group, int Tq, int hd) {
   Tq_ = Tq, hd_ = hd;
+  bf16_scores_ = attention_bf16_scores(hd, true);
   const long pairs = (hd + 1) / 2, blocks = (Tq + BQ - 1) / BQ;
   panel_ = round_up(hd, NR) * (BQ / 2);
   head_panels_ = blocks * panel_;
@@ -31,14 +33,17 @@ void PackedBlocks::task(int group, int Tq, int hd) {
   grow(K_right_, round_up(hd, NR) * (BK / 2));
   grow(left_, std::max(round_up(BK, MR) * (BQ / 2), round_up(BQ, MR) * (BK / 2)));
   Kt_.resize(std::max(Kt_.size(), (size_t)BK * hd));
+  if (bf16_scores_) grow(Q_pairs_, group * round_up(Tq, QROWS) * pairs);
 }
 
 // head g's packed panel of dO or Q for the query block at i0, and its packed dO rows from i0
 long PackedBlocks::panel(int g, int i0) const { return g * head_panels_ + i0 / BQ * panel_; }
 long PackedBlocks::dO_rows(int g, int i0) const { return (g * round_up(Tq_, MR) + i0) * ((hd_ + 1) / 2); }
+long PackedBlocks::Q_rows(int g, int i0) const { return (g * round_up(Tq_, QROWS) + i0) * (hd_ / 2); }
 
 void PackedBlocks::head(int g, const float* Qh, const float* dOh, int ldq) {
   bf16::pack_along(MR, dOh, ldq, 0, Tq_, 0, hd_, 1.f, dO_left_.data() + dO_rows(g, 0));
+  if (bf16_scores_) bf16::pack_along(QROWS, Qh, ldq, 0, Tq_, 0, hd_, 1.f, Q_pairs_.data() + Q_rows(g, 0));
   for (int i0 = 0; i0 < Tq_; i0 += BQ) {
     const long at = panel(g, i0);
     const int rows = std::min(BQ, Tq_ - i0);
@@ -49,18 +54,25 @@ void PackedBlocks::head(int g, const float* Qh, const float* dOh, int ldq) {
 
 void PackedBlocks::keys(const float* Kh, const float* Vh, int ldk, int j0, int keys) {
   j0_ = j0, keys_ = keys;
-  pack_keys(Kt_.data(), Kh + (long)j0 * ldk, ldk, keys, hd_);
+  if (bf16_scores_)
+    bf16::pack_along(16, Kh, ldk, j0, keys, 0, hd_, 1.f, reinterpret_cast<uint32_t*>(Kt_.data()));
+  else
+    pack_keys(Kt_.data(), Kh + (long)j0 * ldk, ldk, keys, hd_);
   bf16::pack_along(NR, Vh, ldk, j0, keys, 0, hd_, 1.f, Vt_right_.data());
   bf16::pack_across(NR, Kh, ldk, 0, hd_, j0, keys, 1.f, K_right_.data());
 }
 
-void PackedBlocks::scores(const float* Q, int ldq, int i0, int rows, float scale, float* S) const {
+void PackedBlocks::scores(int g, const float* Q, int ldq, int i0, int rows, float scale, float* S) const {
+  static_assert(BQ % QROWS == 0, "a query block starts a block of the scores' rows");
   const int strips = (keys_ + 15) / 16;
-  for (int r0 = 0; r0 < rows; r0 += 6) {
+  for (int r0 = 0; r0 < rows; r0 += QROWS) {
     // the key strips up to the block's last row (causal): across the diagonal, probabilities() zeroes the rest
-    const int last = i0 + std::min(rows, r0 + 6) - 1 - j0_;
-    score_rows(std::min(6, rows - r0), S + (long)r0 * BK, BK, Q + (long)r0 * ldq, ldq, Kt_.data(),
-               std::min(strips, last / 16 + 1), hd_, scale);
+    const int n = std::min(QROWS, rows - r0), last = i0 + r0 + n - 1 - j0_, upto = std::min(strips, last / 16 + 1);
+    if (bf16_scores_)
+      score_rows_bf16(n, S + (long)r0 * BK, BK, Q_pairs_.data() + Q_rows(g, i0 + r0),
+                      reinterpret_cast<const uint32_t*>(Kt_.data()), upto, hd_ / 2, scale);
+    else
+      score_rows(n, S + (long)r0 * BK, BK, Q + (long)r0 * ldq, ldq, Kt_.data(), upto, hd_, scale);
   }
 }
 

@@ -26,20 +26,21 @@ void row_dots(float* D, const float* dO, const float* O, int ld, int rows, int h
 // The block products on BF16 dot products (a BF16 model's backward: operands rounded to BF16, sums in F32) with each
 // operand packed once where the generic path packed it for every product: per query head, dO as dP = dO·Vᵀ's left
 // operand and dO and Q as the right operands of dV += Pᵀ·dO and dK += dSᵀ·Q (one panel per query block); per key
-// block, Vᵀ and K as the right operands of dP and dQ += dS·K, and K in F32 strips for the scores. A block pair then
-// packs only what it computed: P once, dS twice. The scores stay F32, computed as the forward computed them
-// (attention_scores.h): rounded to BF16, a score of 20 would move by ~0.04 and its probability, exp(s − lse) against
-// the forward's lse, by ~4%. One per pool thread; a task calls task(), then head() for each of its query heads, then
-// per key block keys() and, per query block, scores(), value_gradients() and key_query_gradients().
+// block, Vᵀ and K as the right operands of dP and dQ += dS·K, and K in strips for the scores. A block pair then
+// packs only what it computed: P once, dS twice. The scores are computed as the forward computed them
+// (attention_scores.h; on BF16 pairs where attention_bf16_scores says so, F32 otherwise), so that exp(s − lse) against
+// the forward's lse sums to one: scores rounded differently, a score of 20 would move by ~0.04 and its probability by
+// ~4%. One per pool thread; a task calls task(), then head() for each of its query heads, then per key block keys()
+// and, per query block, scores(), value_gradients() and key_query_gradients().
 class PackedBlocks {
  public:
   static bool available();
   void task(int group, int Tq, int hd);
   void head(int g, const float* Qh, const float* dOh, int ldq);
   void keys(const float* Kh, const float* Vh, int ldk, int j0, int keys);
-  // S[rows × keys] (row stride BK) = scale · Q·Kᵀ of the current key block for the query rows from i0 (Q points at
-  // row i0), where the query sees the key (causal); elsewhere S is left as it was
-  void scores(const float* Q, int ldq, int i0, int rows, float scale, float* S) const;
+  // S[rows × keys] (row stride BK) = scale · Q·Kᵀ of the current key block for head g's query rows from i0 (Q points
+  // at row i0), where the query sees the key (causal); elsewhere S is left as it was
+  void scores(int g, const float* Q, int ldq, int i0, int rows, float scale, float* S) const;
   // dV (+)= Pᵀ·dO and dP = dO·Vᵀ for head g's query block at i0 (first: dV is overwritten)
   void value_gradients(int g, int i0, int rows, const float* P, float* dV, float* dP, bool first);
   // dK (+)= dSᵀ·Q and dQ += dS·K
@@ -48,10 +49,13 @@ class PackedBlocks {
  private:
   long panel(int g, int i0) const;
   long dO_rows(int g, int i0) const;
+  long Q_rows(int g, int i0) const;
   int Tq_ = 0, hd_ = 0, j0_ = 0, keys_ = 0;
+  bool bf16_scores_ = false;
   long panel_ = 0;        // one query block's packed panel of dO or Q (uint32 pairs)
   long head_panels_ = 0;  // one head's panels
   std::vector<uint32_t> dO_left_, dO_right_, Q_right_, Vt_right_, K_right_, left_;
-  std::vector<float> Kt_;
+  std::vector<float> Kt_;                   // the key block for the scores: F32 strips, or BF16 pairs in half of it
+  std::vector<uint32_t> Q_pairs_;           // with BF16 scores, each head's query rows as scores_bf16 reads them
 };
 }  // namespace cm::attention_bwd_parts

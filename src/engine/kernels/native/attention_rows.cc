@@ -1,9 +1,10 @@
 // Attention with AVX-512, one head's block of query rows at a time: scores against the visible keys,
 // softmax, then the weighted sum of values, all on data that stays in L1/L2. The general path (attention.cc) goes
 // through the blocked GEMM, whose packing costs as much as the products at head sizes of 64–128; here the keys are
-// packed once per call (16 keys side by side per head dimension) and the values are read as they are stored, or, for a
-// BF16 model with BF16 dot products, packed once per call as pairs of keys (weighted_values_bf16). Each output row is
-// computed the same way whatever the task split, so results do not depend on the thread count.
+// packed once per call (16 keys side by side per head dimension) and the values are read as they are stored. For a
+// BF16 model with BF16 dot products, the keys are packed as BF16 pairs of head dimensions (scores_bf16) and the
+// values, from 16 query rows on, as pairs of keys (weighted_values_bf16). Each output row is computed the same way
+// whatever the task split, so results do not depend on the thread count.
 #include "attention_rows.h"
 #include "attention_scores.h"
 #include <immintrin.h>
@@ -19,7 +20,7 @@
 
 namespace cm {
 namespace {
-constexpr int ROWS = 6;    // query rows per block: 6 × (2 key strips) score accumulators, 6 × 4 output accumulators
+constexpr int ROWS = QROWS;  // query rows per block: 6 × (2 key strips) score accumulators, 6 × 4 output accumulators
 constexpr int CHUNK = 48;  // query rows per task (a multiple of ROWS)
 constexpr int MIN_ROWS_BF16 = 16;  // query rows from which a BF16 model's weighted values run on BF16 pairs
 
@@ -58,6 +59,14 @@ void weighted_values(float* O, int ldo, const float* P, int ldp, const float* V,
   }
 }
 
+// The keys as the scores read them: packed by pack_keys (F32), or, with `pairs` set, by bf16::pack_along into strips
+// of 16 keys (scores_bf16); then Qp holds the block's query rows as pairs (a scratch of QROWS · hd / 2)
+struct Keys {
+  const float* Kt;
+  const uint32_t* pairs;
+  uint32_t* Qp;
+};
+
 // The values as the BF16 path reads them: pair p of column c (keys 2p and 2p + 1, as BF16) at [p·hd + c]
 // (bf16::pack_across, one strip as wide as the head), or null for the F32 path that reads V as stored
 struct Values {
@@ -87,7 +96,7 @@ __attribute__((target("avx512f,avx512bf16"))) void to_pairs(float* row, int widt
 template <int R, int C>
 __attribute__((target("avx512f,avx512bf16"))) void weighted_columns_bf16(float* O, int ldo, const uint32_t* P,
                                                                          int ldp, const uint32_t* V, int hd,
-                                                                         int pairs, int c0) {
+                                                                         int pairs, int c0, const float* inv) {
   __m512 acc[R][C];
   for (int r = 0; r < R; r++)
     for (int c = 0; c < C; c++) acc[r][c] = _mm512_setzero_ps();
@@ -100,23 +109,24 @@ __attribute__((target("avx512f,avx512bf16"))) void weighted_columns_bf16(float* 
       for (int c = 0; c < C; c++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], a, v[c]);
     }
   }
-  for (int r = 0; r < R; r++)
-    for (int c = 0; c < C; c++) _mm512_storeu_ps(O + (long)r * ldo + c0 + 16 * c, acc[r][c]);
+  for (int r = 0; r < R; r++) {
+    const __m512 by = _mm512_set1_ps(inv[r]);
+    for (int c = 0; c < C; c++) _mm512_storeu_ps(O + (long)r * ldo + c0 + 16 * c, _mm512_mul_ps(acc[r][c], by));
+  }
 }
 
-// O[r][0..hd) = Σ_j P[r][j] · V[j] over j < keys from BF16 pairs; P's rows (stride ldp floats, width a multiple of 16
-// covering keys) are rewritten as pairs first
+// O[r][0..hd) = inv[r] · Σ_j P[r][j] · V[j] over j < keys, P's rows (stride ldp floats) already BF16 pairs
 template <int R>
-void weighted_values_bf16(float* O, int ldo, float* P, int ldp, int width, const uint32_t* V, int keys, int hd) {
-  for (int r = 0; r < R; r++) to_pairs(P + (long)r * ldp, width);
+void weighted_values_bf16(float* O, int ldo, const float* P, int ldp, const uint32_t* V, int keys, int hd,
+                          const float* inv) {
   const uint32_t* pairs = reinterpret_cast<const uint32_t*>(P);
   const int n = (keys + 1) / 2;
   for (int c0 = 0; c0 < hd; c0 += 64) {
     switch (std::min(4, (hd - c0) / 16)) {
-      case 4: weighted_columns_bf16<R, 4>(O, ldo, pairs, ldp, V, hd, n, c0); break;
-      case 3: weighted_columns_bf16<R, 3>(O, ldo, pairs, ldp, V, hd, n, c0); break;
-      case 2: weighted_columns_bf16<R, 2>(O, ldo, pairs, ldp, V, hd, n, c0); break;
-      default: weighted_columns_bf16<R, 1>(O, ldo, pairs, ldp, V, hd, n, c0); break;
+      case 4: weighted_columns_bf16<R, 4>(O, ldo, pairs, ldp, V, hd, n, c0, inv); break;
+      case 3: weighted_columns_bf16<R, 3>(O, ldo, pairs, ldp, V, hd, n, c0, inv); break;
+      case 2: weighted_columns_bf16<R, 2>(O, ldo, pairs, ldp, V, hd, n, c0, inv); break;
+      default: weighted_columns_bf16<R, 1>(O, ldo, pairs, ldp, V, hd, n, c0, inv); break;
     }
   }
 }
@@ -170,35 +180,79 @@ __attribute__((target("avx512f"))) float softmax16(float* row, int lo, int n, in
   return _mm512_cvtss_f32(m) + std::log(total);
 }
 
+// softmax16 for the BF16 weighted values: row[0..width) becomes BF16 pairs of exp(s − max) (zero where not visible)
+// in its first width / 2 slots, in the same pass as their exponentials, and *inv the normaliser's inverse that the
+// weighted sum is scaled by (against normalising first, two passes over the row less: at 4,096 tokens a row block's
+// scores outgrow L1). Returns the log-normaliser, as softmax16; its probabilities round as softmax16's would.
+__attribute__((target("avx512f,avx512bf16"))) float softmax16_pairs(float* row, int lo, int n, int width,
+                                                                    float softcap, float* inv) {
+  if (softcap > 0.f || lo >= n) {
+    const float l = softmax_range(row, lo, n, width, softcap);
+    to_pairs(row, width);
+    *inv = 1.f;
+    return l;
+  }
+  __m512 mx = _mm512_set1_ps(-__builtin_inff());
+  for (int j = lo & ~15; j < n; j += 16)
+    mx = _mm512_mask_max_ps(mx, lanes(lo - j, n - j), mx, _mm512_loadu_ps(row + j));
+  const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+  __m512 sum = _mm512_setzero_ps();
+  for (int j = 0; j < width; j += 32) {  // 32 values read before their 16 pairs are written (to_pairs says why)
+    const __m512 e0 = _mm512_maskz_mov_ps(lanes(lo - j, n - j), exp16(_mm512_sub_ps(_mm512_loadu_ps(row + j), m)));
+    const bool two = j + 16 < width;
+    const __m512 e1 = two ? _mm512_maskz_mov_ps(lanes(lo - j - 16, n - j - 16),
+                                                exp16(_mm512_sub_ps(_mm512_loadu_ps(row + j + 16), m)))
+                          : _mm512_setzero_ps();
+    sum = _mm512_add_ps(sum, _mm512_add_ps(e0, e1));
+    const __m512i both = (__m512i)_mm512_cvtne2ps_pbh(e1, e0);
+    if (two)
+      _mm512_storeu_si512(row + j / 2, both);
+    else
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + j / 2), _mm512_castsi512_si256(both));
+  }
+  const float total = _mm512_reduce_add_ps(sum);
+  *inv = 1.f / total;
+  return _mm512_cvtss_f32(m) + std::log(total);
+}
+
 template <int R>
-void block(float* O, int ldo, const float* Q, int ldq, const float* Kt, const Values& V, int pos0, int valid, int Tk,
+void block(float* O, int ldo, const float* Q, int ldq, const Keys& K, const Values& V, int pos0, int valid, int Tk,
            int window, float scale, float softcap, int hd, float* S, int lds, float* L) {
   int keys = visible_keys(pos0 + R - 1, valid, Tk);
   int strips = (keys + 15) / 16;
-  scores<R>(S, lds, Q, ldq, Kt, strips, hd, scale);
+  if (K.pairs) {
+    bf16::pack_along(QROWS, Q, ldq, 0, R, 0, hd, 1.f, K.Qp);
+    scores_bf16<R>(S, lds, K.Qp, K.pairs, strips, hd / 2, scale);
+  } else {
+    scores<R>(S, lds, Q, ldq, K.Kt, strips, hd, scale);
+  }
+  float inv[R];
   for (int r = 0; r < R; r++) {
     float* row = S + (long)r * lds;
     int last = std::min(pos0 + r, valid - 1);
-    if (last < 0) {  // nothing visible: an output of zeros
+    inv[r] = 1.f;
+    if (last < 0) {  // nothing visible: an output of zeros (zero floats are zero pairs too)
       std::fill(row, row + strips * 16, 0.f);
       if (L) L[r] = __builtin_inff();
       continue;
     }
-    const float l = softmax16(row, first_key(pos0 + r, window), last + 1, strips * 16, softcap);
+    const int lo = first_key(pos0 + r, window), width = strips * 16;
+    const float l = V.pairs ? softmax16_pairs(row, lo, last + 1, width, softcap, &inv[r])
+                            : softmax16(row, lo, last + 1, width, softcap);
     if (L) L[r] = l;  // training keeps each row's log-normaliser
   }
   if (V.pairs)
-    weighted_values_bf16<R>(O, ldo, S, lds, strips * 16, V.pairs, keys, hd);
+    weighted_values_bf16<R>(O, ldo, S, lds, V.pairs, keys, hd, inv);
   else
     weighted_values<R>(O, ldo, S, lds, V.V, V.ldv, keys, hd);
 }
 
-void rows_of(int rows, float* O, int ldo, const float* Q, int ldq, const float* Kt, const Values& V, int pos0,
+void rows_of(int rows, float* O, int ldo, const float* Q, int ldq, const Keys& K, const Values& V, int pos0,
              int valid, int Tk, int window, float scale, float softcap, int hd, float* S, int lds, float* L) {
   switch (rows) {
 #define CM_ROWS(n)                                                                                  \
   case n:                                                                                           \
-    block<n>(O, ldo, Q, ldq, Kt, V, pos0, valid, Tk, window, scale, softcap, hd, S, lds, L); \
+    block<n>(O, ldo, Q, ldq, K, V, pos0, valid, Tk, window, scale, softcap, hd, S, lds, L); \
     break;
     CM_ROWS(1) CM_ROWS(2) CM_ROWS(3) CM_ROWS(4) CM_ROWS(5) CM_ROWS(6)
 #undef CM_ROWS
@@ -207,6 +261,8 @@ void rows_of(int rows, float* O, int ldo, const float* Q, int ldq, const float* 
 }  // namespace
 
 bool attention_rows_supported(int hd) { return hd % 16 == 0 && std::strcmp(simd_level(), "avx512") == 0; }
+
+bool attention_bf16_scores(int hd, bool bf16) { return bf16 && attention_rows_supported(hd) && bf16_dot_supported(); }
 
 void attention_rows_fwd(float* out, float* lse, const float* q, const float* k, const float* v, int B, int Tq, int Tk,
                         int nH, int nKV, int hd, int kvStride, int qPos0, const int* validLen, float scale, int window,
@@ -217,7 +273,9 @@ void attention_rows_fwd(float* out, float* lse, const float* q, const float* k, 
   // each sequence's keys are packed once per kv head, before the tasks, and shared by the query heads of its group
   // and every chunk of query rows (packed per task, a long prompt's keys were packed hundreds of times per layer). A
   // task reads the strips it needs: its last strip may hold keys past its visible ones, whose scores softmax masks.
-  const long packed = (long)((Tk + 15) / 16) * 16 * hd;
+  // With BF16 scores, the same strips hold pairs (half the bytes) in the same vector.
+  const bool bf16_keys = attention_bf16_scores(hd, bf16);
+  const long packed = (long)((Tk + 15) / 16) * 16 * hd / (bf16_keys ? 2 : 1);
   thread_local std::vector<float> Kall;
   Kall.resize((size_t)(B * nKV) * packed + 16);
   float* Kt0 = Kall.data();  // by pointer: inside the tasks, Kall would name each pool thread's own vector
@@ -230,7 +288,11 @@ void attention_rows_fwd(float* out, float* lse, const float* q, const float* k, 
   uint32_t* Vp0 = Vall.data();
   parallel_for(B * nKV, [&](int t) {
     const int b = t / nKV, g = t % nKV;
-    pack_keys(Kt0 + t * packed, k + (long)b * kvStride * ldk + g * hd, ldk, Tk, hd);
+    const float* Kg = k + (long)b * kvStride * ldk + g * hd;
+    if (bf16_keys)
+      bf16::pack_along(16, Kg, ldk, 0, Tk, 0, hd, 1.f, reinterpret_cast<uint32_t*>(Kt0 + t * packed));
+    else
+      pack_keys(Kt0 + t * packed, Kg, ldk, Tk, hd);
     if (pairs) bf16::pack_across(hd, v + (long)b * kvStride * ldk + g * hd, ldk, 0, hd, 0, Tk, 1.f, Vp0 + t * packedV);
   });
   parallel_for(B * nH * chunks, [&](int task) {
@@ -241,14 +303,17 @@ void attention_rows_fwd(float* out, float* lse, const float* q, const float* k, 
     const int lds = ((keys + 15) / 16) * 16;
     thread_local std::vector<float> S;
     S.resize((size_t)ROWS * lds + 16);
+    thread_local std::vector<uint32_t> Qp;
+    Qp.resize((size_t)QROWS * hd / 2);
     const float* Kt = Kt0 + ((long)b * nKV + h / group) * packed;
+    const Keys K{Kt, bf16_keys ? reinterpret_cast<const uint32_t*>(Kt) : nullptr, Qp.data()};
     const Values V{v + (long)b * kvStride * ldk + (h / group) * hd, ldk,
                    pairs ? Vp0 + ((long)b * nKV + h / group) * packedV : nullptr};
     const float* Qh = q + ((long)b * Tq + i0) * ldq + h * hd;
     float* Oh = out + ((long)b * Tq + i0) * ldq + h * hd;
     float* Lh = lse ? lse + ((long)b * nH + h) * Tq + i0 : nullptr;
     for (int r0 = 0; r0 < rows; r0 += ROWS)
-      rows_of(std::min(ROWS, rows - r0), Oh + (long)r0 * ldq, ldq, Qh + (long)r0 * ldq, ldq, Kt, V, qPos0 + i0 + r0,
+      rows_of(std::min(ROWS, rows - r0), Oh + (long)r0 * ldq, ldq, Qh + (long)r0 * ldq, ldq, K, V, qPos0 + i0 + r0,
               valid, Tk, window, scale, softcap, hd, S.data(), lds, Lh ? Lh + r0 : nullptr);
   });
 }

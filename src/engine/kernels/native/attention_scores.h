@@ -1,9 +1,11 @@
-// The scores of a block of query rows against keys packed 16 side by side per head dimension, in F32: the forward
-// (attention_rows.cc) and the BF16 backward (attention_bwd_bf16.cc) compute them the same way, so that the backward's
+// The scores of a block of query rows against keys packed 16 side by side, in F32 or, for a BF16 model with BF16 dot
+// products, on BF16 pairs of head dimensions: the forward (attention_rows.cc) and the BF16 backward
+// (attention_bwd_bf16.cc) compute them the same way (attention_bf16_scores says which), so that the backward's
 // recomputed probabilities are those whose log-normaliser the forward kept.
 #pragma once
 #include <immintrin.h>
 #include <algorithm>
+#include <cstdint>
 #include "transpose.h"
 
 namespace cm {
@@ -65,6 +67,64 @@ inline __attribute__((target("avx512f"))) void score_rows(int rows, float* S, in
 #define CM_SCORE_ROWS(n)                              \
   case n:                                             \
     scores<n>(S, lds, Q, ldq, Kt, strips, hd, scale); \
+    break;
+    CM_SCORE_ROWS(1) CM_SCORE_ROWS(2) CM_SCORE_ROWS(3) CM_SCORE_ROWS(4) CM_SCORE_ROWS(5) CM_SCORE_ROWS(6)
+#undef CM_SCORE_ROWS
+  }
+}
+
+// Query rows and keys as the BF16 scores read them, both from bf16::pack_along: a block of up to QROWS query rows
+// with pair p (head dimensions 2p and 2p + 1) of row r at [p·QROWS + r], and the keys in strips of 16 with pair p of
+// key l at [p·16 + l] (strip s at s·16·pairs)
+constexpr int QROWS = 6;
+
+// S[r][0..16·strips) = scale · q_r · k_j for `rows` query rows, their products in BF16 and sums in F32 (each
+// vdpbf16ps adds two head dimensions' products per key); `pairs` = hd / 2
+template <int R>
+inline __attribute__((target("avx512f,avx512bf16"))) void scores_bf16(float* S, int lds, const uint32_t* Qp,
+                                                                       const uint32_t* Kp, int strips, int pairs,
+                                                                       float scale) {
+  const __m512 sc = _mm512_set1_ps(scale);
+  int s = 0;
+  for (; s + 2 <= strips; s += 2) {
+    __m512 a0[R], a1[R];
+    for (int r = 0; r < R; r++) a0[r] = a1[r] = _mm512_setzero_ps();
+    const uint32_t* k0 = Kp + (long)s * pairs * 16;
+    const uint32_t* k1 = k0 + pairs * 16;
+    for (int p = 0; p < pairs; p++) {
+      const __m512bh b0 = (__m512bh)_mm512_loadu_si512(k0 + p * 16), b1 = (__m512bh)_mm512_loadu_si512(k1 + p * 16);
+      for (int r = 0; r < R; r++) {
+        const __m512bh q = (__m512bh)_mm512_set1_epi32((int)Qp[p * QROWS + r]);
+        a0[r] = _mm512_dpbf16_ps(a0[r], q, b0);
+        a1[r] = _mm512_dpbf16_ps(a1[r], q, b1);
+      }
+    }
+    for (int r = 0; r < R; r++) {
+      _mm512_storeu_ps(S + (long)r * lds + 16 * s, _mm512_mul_ps(a0[r], sc));
+      _mm512_storeu_ps(S + (long)r * lds + 16 * s + 16, _mm512_mul_ps(a1[r], sc));
+    }
+  }
+  for (; s < strips; s++) {
+    __m512 a0[R];
+    for (int r = 0; r < R; r++) a0[r] = _mm512_setzero_ps();
+    const uint32_t* k0 = Kp + (long)s * pairs * 16;
+    for (int p = 0; p < pairs; p++) {
+      const __m512bh b0 = (__m512bh)_mm512_loadu_si512(k0 + p * 16);
+      for (int r = 0; r < R; r++)
+        a0[r] = _mm512_dpbf16_ps(a0[r], (__m512bh)_mm512_set1_epi32((int)Qp[p * QROWS + r]), b0);
+    }
+    for (int r = 0; r < R; r++) _mm512_storeu_ps(S + (long)r * lds + 16 * s, _mm512_mul_ps(a0[r], sc));
+  }
+}
+
+// scores_bf16<R> for a block of 1 to QROWS rows
+inline __attribute__((target("avx512f,avx512bf16"))) void score_rows_bf16(int rows, float* S, int lds,
+                                                                           const uint32_t* Qp, const uint32_t* Kp,
+                                                                           int strips, int pairs, float scale) {
+  switch (rows) {
+#define CM_SCORE_ROWS(n)                                      \
+  case n:                                                     \
+    scores_bf16<n>(S, lds, Qp, Kp, strips, pairs, scale);     \
     break;
     CM_SCORE_ROWS(1) CM_SCORE_ROWS(2) CM_SCORE_ROWS(3) CM_SCORE_ROWS(4) CM_SCORE_ROWS(5) CM_SCORE_ROWS(6)
 #undef CM_SCORE_ROWS
