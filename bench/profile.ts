@@ -5,8 +5,9 @@
  * checking one, not for ratios against peers (the peers bench gives those). Prints one JSON line.
  * With --shape NAME (a user shape of the peers bench, e.g. llama-0.36b): that shape as a random BF16 checkpoint held
  * 16-bit, a 1,024-token prefill and a LoRA step (r 16, every linear layer, one 1,024-token example, loss on its last
- * token) instead; with --f16 the checkpoint is F16 (CROSSMON_BF16=f32 runs a BF16 one without the BF16 dot products).
- *   npm run bench -- profile [--prefill-only] [--passes N] [--shape NAME [--f16]]
+ * token) instead; with --f16 the checkpoint is F16 (CROSSMON_BF16=f32 runs a BF16 one without the BF16 dot products);
+ * --tokens N for another length than 1,024 (a long transcript's prefill: --prefill-only --tokens 4096).
+ *   npm run bench -- profile [--prefill-only] [--passes N] [--shape NAME [--f16] [--tokens N]]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -88,7 +89,8 @@ if (shapeAt > 0) {
     const spent = instrument(model.k);
     const tokensAt = process.argv.indexOf("--tokens");
     const T = tokensAt > 0 ? Number(process.argv[tokensAt + 1]) : 1024;
-    if (!Number.isInteger(T) || T < 2) throw new Error(`--tokens: a whole number from 2, not ${process.argv[tokensAt + 1]}`);
+    if (!Number.isInteger(T) || T < 2)
+      throw new Error(`--tokens: a whole number from 2, not ${process.argv[tokensAt + 1]}`);
     const rng = new Rng(7);
     const ids = Array.from({ length: T }, () => rng.int(4096));
     const prefill = profile(() => void nextTokenLogprobs(model, [ids], 1), spent);
