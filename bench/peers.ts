@@ -13,8 +13,9 @@
  * 1,024 and 4,096 tokens against llama.cpp (BF16 and Q8_0) and PyTorch + transformers in bfloat16, a LoRA step
  * against PyTorch + peft, each in a process of its own with its peak RSS; keys bf16_prefill_vs_torch,
  * bf16_prefill_vs_llamacpp_q8, bf16_lora_train_vs_torch, long_prefill_ratio, long_scoring_peak_rss_over_weights, and
- * bf16_lora_train_ceiling_vs_torch: the largest LoRA ratio this CPU allows (bench/lib/lora-floor.ts; `npm run bench
- * -- lora` measures the LoRA step and its ceiling alone, in minutes).
+ * bf16_lora_train_ceiling_vs_torch and bf16_prefill_ceiling_vs_torch: the largest LoRA and prefill ratios this CPU
+ * allows (bench/lib/lora-floor.ts, bench/lib/prefill-floor.ts; `npm run bench -- lora` measures the LoRA step and its
+ * ceiling alone, in minutes).
  *   npm run bench -- peers [--quick]   (--quick: the engine bench's shape only, fewer repeats, one round, no user
  *                                       shapes)
  *   npm run bench -- peers [--user-shapes-only] [--shapes A,B] [--lengths 1024,4096] [--rounds N]

@@ -19,6 +19,7 @@ import { nativeKernels } from "../../src/engine/kernels/index.js";
 import { exportGguf } from "../../src/train/export-gguf.js";
 import { QWEN3_1_7B_LAYERS } from "./model-shape.js";
 import { loraStepFloorSeconds } from "./lora-floor.js";
+import { prefillFloorSeconds } from "./prefill-floor.js";
 import { median } from "./timing.js";
 import { PYTHON, peerEnv } from "./python.js";
 import { writeRandomBf16 } from "./random-checkpoint.js";
@@ -180,7 +181,7 @@ function runShape(name: UserShape, o: UserShapeOptions, bf16PeakGflops: number) 
 
 /**
  * ceiling: this CPU's BF16 dot-product peak (Kernels.peakGflops; 0 where unknown) and the LoRA step's tokens, against
- * which the step's floor is read (bench/lib/lora-floor.ts)
+ * which the step's and each prefill's floors are read (bench/lib/lora-floor.ts, bench/lib/prefill-floor.ts)
  */
 function summarise(
   rounds: ShapeRound[],
@@ -195,11 +196,15 @@ function summarise(
     );
     const vs = (peer: Tool) =>
       medianOf(rounds.map((r) => ratio(rate(r.prefill[T]?.crossmon), rate(r.prefill[T]?.[peer]))));
+    const floor = prefillFloorSeconds(name, T, ceiling.bf16Peak);
+    const torch = figures.torch_bf16;
     prefill[T] = {
       ...figures,
       vs_torch_bf16: vs("torch_bf16"),
       vs_llama_cpp_bf16: vs("llama_cpp_bf16"),
       vs_llama_cpp_q8_0: vs("llama_cpp_q8_0"),
+      floor_s: floor && +floor.toFixed(3),
+      ceiling_vs_torch_bf16: floor && "seconds" in torch ? +(torch.seconds / floor).toFixed(3) : null,
     };
   }
   const [short, long] = [Math.min(...lengths), Math.max(...lengths)];
@@ -229,7 +234,7 @@ export function runUserShapes(o: UserShapeOptions) {
 
 type ShapeFigures = ReturnType<typeof runShape>;
 type CaseFigures = Record<Tool, Figure> &
-  Record<"vs_torch_bf16" | "vs_llama_cpp_bf16" | "vs_llama_cpp_q8_0", number | null>;
+  Record<"vs_torch_bf16" | "vs_llama_cpp_bf16" | "vs_llama_cpp_q8_0" | "ceiling_vs_torch_bf16", number | null>;
 
 /** the smallest of the figures there are (null and NaN: none), or null */
 export const smallest = (xs: (number | null)[]) => {
@@ -330,6 +335,8 @@ export function userShapeFigures(shapes: Record<string, ShapeFigures>, measured 
   const longRss = longest ? rssOf(longest.crossmon) : null;
   return {
     bf16_prefill_vs_torch: smallest(Object.values(cases).map((c) => c.vs_torch_bf16)),
+    /** the largest prefill ratio to PyTorch this CPU allows (bench/lib/prefill-floor.ts), smallest over the cases */
+    bf16_prefill_ceiling_vs_torch: smallest(Object.values(cases).map((c) => c.ceiling_vs_torch_bf16 ?? null)),
     bf16_prefill_vs_llamacpp_q8: smallest(Object.values(cases).map((c) => c.vs_llama_cpp_q8_0)),
     bf16_prefill_vs_llamacpp_bf16: smallest(Object.values(cases).map((c) => c.vs_llama_cpp_bf16)),
     bf16_lora_train_vs_torch: smallest(Object.values(shapes).map((s) => s.lora.vs_torch_peft)),
@@ -339,6 +346,7 @@ export function userShapeFigures(shapes: Record<string, ShapeFigures>, measured 
     long_scoring_peak_rss_over_weights:
       longRss !== null && largest ? +(longRss / largest.weights_mib).toFixed(3) : null,
     bf16_prefill_vs_torch_by_case: each("vs_torch_bf16"),
+    bf16_prefill_ceiling_vs_torch_by_case: each("ceiling_vs_torch_bf16"),
     bf16_prefill_vs_llamacpp_q8_by_case: each("vs_llama_cpp_q8_0"),
     user_shape_table: rows,
     user_shapes: shapes,
