@@ -33,17 +33,17 @@ void PackedBlocks::task(int group, int Tq, int hd) {
   grow(K_right_, round_up(hd, NR) * (BK / 2));
   grow(left_, std::max(round_up(BK, MR) * (BQ / 2), round_up(BQ, MR) * (BK / 2)));
   Kt_.resize(std::max(Kt_.size(), (size_t)BK * hd));
-  if (bf16_scores_) grow(Q_pairs_, group * round_up(Tq, QROWS) * pairs);
+  if (bf16_scores_) grow(Q_pairs_, group * Tq * pairs);
 }
 
 // head g's packed panel of dO or Q for the query block at i0, and its packed dO rows from i0
 long PackedBlocks::panel(int g, int i0) const { return g * head_panels_ + i0 / BQ * panel_; }
 long PackedBlocks::dO_rows(int g, int i0) const { return (g * round_up(Tq_, MR) + i0) * ((hd_ + 1) / 2); }
-long PackedBlocks::Q_rows(int g, int i0) const { return (g * round_up(Tq_, QROWS) + i0) * (hd_ / 2); }
+long PackedBlocks::Q_rows(int g, int i0) const { return ((long)g * Tq_ + i0) * (hd_ / 2); }
 
 void PackedBlocks::head(int g, const float* Qh, const float* dOh, int ldq) {
   bf16::pack_along(MR, dOh, ldq, 0, Tq_, 0, hd_, 1.f, dO_left_.data() + dO_rows(g, 0));
-  if (bf16_scores_) bf16::pack_along(QROWS, Qh, ldq, 0, Tq_, 0, hd_, 1.f, Q_pairs_.data() + Q_rows(g, 0));
+  if (bf16_scores_) rows_to_pairs(Qh, ldq, Tq_, hd_, Q_pairs_.data() + Q_rows(g, 0));
   for (int i0 = 0; i0 < Tq_; i0 += BQ) {
     const long at = panel(g, i0);
     const int rows = std::min(BQ, Tq_ - i0);
@@ -63,7 +63,6 @@ void PackedBlocks::keys(const float* Kh, const float* Vh, int ldk, int j0, int k
 }
 
 void PackedBlocks::scores(int g, const float* Q, int ldq, int i0, int rows, float scale, float* S) const {
-  static_assert(BQ % QROWS == 0, "a query block starts a block of the scores' rows");
   const int strips = (keys_ + 15) / 16;
   for (int r0 = 0; r0 < rows; r0 += QROWS) {
     // the key strips up to the block's last row (causal): across the diagonal, probabilities() zeroes the rest

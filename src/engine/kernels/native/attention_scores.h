@@ -73,13 +73,33 @@ inline __attribute__((target("avx512f"))) void score_rows(int rows, float* S, in
   }
 }
 
-// Query rows and keys as the BF16 scores read them, both from bf16::pack_along: a block of up to QROWS query rows
-// with pair p (head dimensions 2p and 2p + 1) of row r at [p·QROWS + r], and the keys in strips of 16 with pair p of
-// key l at [p·16 + l] (strip s at s·16·pairs)
+// Query rows and keys as the BF16 scores read them: each query row as hd / 2 BF16 pairs of head dimensions (pair p,
+// dimensions 2p and 2p + 1, in its 32-bit slot p; rows_to_pairs), and the keys in strips of 16 from bf16::pack_along,
+// pair p of key l at [p·16 + l] (strip s at s·16·pairs). QROWS query rows make a block.
 constexpr int QROWS = 6;
 
-// S[r][0..16·strips) = scale · q_r · k_j for `rows` query rows, their products in BF16 and sums in F32 (each
-// vdpbf16ps adds two head dimensions' products per key); `pairs` = hd / 2
+// out[r·hd / 2 + p] = pair p of row r, for `rows` rows of Q (row stride ldq) and hd a multiple of 16, rounded to
+// nearest even as the packing of the BF16 products rounds
+inline __attribute__((target("avx512f,avx512bf16"))) void rows_to_pairs(const float* Q, int ldq, int rows, int hd,
+                                                                         uint32_t* out) {
+  for (int r = 0; r < rows; r++) {
+    const float* q = Q + (long)r * ldq;
+    uint32_t* o = out + (long)r * (hd / 2);
+    for (int j = 0; j < hd; j += 32) {
+      const bool two = j + 16 < hd;
+      const __m512 lo = _mm512_loadu_ps(q + j), hi = two ? _mm512_loadu_ps(q + j + 16) : _mm512_setzero_ps();
+      const __m512i both = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);  // lo's 16 values below hi's
+      if (two)
+        _mm512_storeu_si512(o + j / 2, both);
+      else
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + j / 2), _mm512_castsi512_si256(both));
+    }
+  }
+}
+
+// S[r][0..16·strips) = scale · q_r · k_j for `rows` query rows (row r's pairs at Qp + r·pairs, as rows_to_pairs
+// writes them), their products in BF16 and sums in F32 (each vdpbf16ps adds two head dimensions' products per key);
+// `pairs` = hd / 2
 template <int R>
 inline __attribute__((target("avx512f,avx512bf16"))) void scores_bf16(float* S, int lds, const uint32_t* Qp,
                                                                        const uint32_t* Kp, int strips, int pairs,
@@ -94,7 +114,7 @@ inline __attribute__((target("avx512f,avx512bf16"))) void scores_bf16(float* S, 
     for (int p = 0; p < pairs; p++) {
       const __m512bh b0 = (__m512bh)_mm512_loadu_si512(k0 + p * 16), b1 = (__m512bh)_mm512_loadu_si512(k1 + p * 16);
       for (int r = 0; r < R; r++) {
-        const __m512bh q = (__m512bh)_mm512_set1_epi32((int)Qp[p * QROWS + r]);
+        const __m512bh q = (__m512bh)_mm512_set1_epi32((int)Qp[r * pairs + p]);
         a0[r] = _mm512_dpbf16_ps(a0[r], q, b0);
         a1[r] = _mm512_dpbf16_ps(a1[r], q, b1);
       }
@@ -111,7 +131,7 @@ inline __attribute__((target("avx512f,avx512bf16"))) void scores_bf16(float* S, 
     for (int p = 0; p < pairs; p++) {
       const __m512bh b0 = (__m512bh)_mm512_loadu_si512(k0 + p * 16);
       for (int r = 0; r < R; r++)
-        a0[r] = _mm512_dpbf16_ps(a0[r], (__m512bh)_mm512_set1_epi32((int)Qp[p * QROWS + r]), b0);
+        a0[r] = _mm512_dpbf16_ps(a0[r], (__m512bh)_mm512_set1_epi32((int)Qp[r * pairs + p]), b0);
     }
     for (int r = 0; r < R; r++) _mm512_storeu_ps(S + (long)r * lds + 16 * s, _mm512_mul_ps(a0[r], sc));
   }
