@@ -24,6 +24,12 @@ inline __attribute__((target("avx512f"))) void pack_keys(float* Kt, const float*
   }
 }
 
+// S[r][c..c + 16) = sc · a[r] for each of the R rows
+template <int R>
+inline __attribute__((target("avx512f"))) void store_scaled(float* S, int lds, int c, const __m512* a, __m512 sc) {
+  for (int r = 0; r < R; r++) _mm512_storeu_ps(S + (long)r * lds + c, _mm512_mul_ps(a[r], sc));
+}
+
 // S[r][0..16·strips) = scale · q_r · k_j for `rows` query rows
 template <int R>
 inline __attribute__((target("avx512f"))) void scores(float* S, int lds, const float* Q, int ldq, const float* Kt,
@@ -43,10 +49,8 @@ inline __attribute__((target("avx512f"))) void scores(float* S, int lds, const f
         a1[r] = _mm512_fmadd_ps(q, b1, a1[r]);
       }
     }
-    for (int r = 0; r < R; r++) {
-      _mm512_storeu_ps(S + (long)r * lds + 16 * s, _mm512_mul_ps(a0[r], sc));
-      _mm512_storeu_ps(S + (long)r * lds + 16 * s + 16, _mm512_mul_ps(a1[r], sc));
-    }
+    store_scaled<R>(S, lds, 16 * s, a0, sc);
+    store_scaled<R>(S, lds, 16 * s + 16, a1, sc);
   }
   for (; s < strips; s++) {
     __m512 a0[R];
@@ -56,7 +60,7 @@ inline __attribute__((target("avx512f"))) void scores(float* S, int lds, const f
       __m512 b0 = _mm512_loadu_ps(k0 + d * 16);
       for (int r = 0; r < R; r++) a0[r] = _mm512_fmadd_ps(_mm512_set1_ps(Q[(long)r * ldq + d]), b0, a0[r]);
     }
-    for (int r = 0; r < R; r++) _mm512_storeu_ps(S + (long)r * lds + 16 * s, _mm512_mul_ps(a0[r], sc));
+    store_scaled<R>(S, lds, 16 * s, a0, sc);
   }
 }
 
@@ -119,10 +123,8 @@ inline __attribute__((target("avx512f,avx512bf16"))) void scores_bf16(float* S, 
         a1[r] = _mm512_dpbf16_ps(a1[r], q, b1);
       }
     }
-    for (int r = 0; r < R; r++) {
-      _mm512_storeu_ps(S + (long)r * lds + 16 * s, _mm512_mul_ps(a0[r], sc));
-      _mm512_storeu_ps(S + (long)r * lds + 16 * s + 16, _mm512_mul_ps(a1[r], sc));
-    }
+    store_scaled<R>(S, lds, 16 * s, a0, sc);
+    store_scaled<R>(S, lds, 16 * s + 16, a1, sc);
   }
   for (; s < strips; s++) {
     __m512 a0[R];
@@ -133,7 +135,7 @@ inline __attribute__((target("avx512f,avx512bf16"))) void scores_bf16(float* S, 
       for (int r = 0; r < R; r++)
         a0[r] = _mm512_dpbf16_ps(a0[r], (__m512bh)_mm512_set1_epi32((int)Qp[r * pairs + p]), b0);
     }
-    for (int r = 0; r < R; r++) _mm512_storeu_ps(S + (long)r * lds + 16 * s, _mm512_mul_ps(a0[r], sc));
+    store_scaled<R>(S, lds, 16 * s, a0, sc);
   }
 }
 
