@@ -621,8 +621,10 @@ export class Transformer {
     return true;
   }
 
-  /** MLP block: h + [norm](down(act(gate(x)) · up(x))) of x = [norm](h). */
-  /** The MLP block over N rows of h (the pass's rows, or the top layer's rows asked for). */
+  /**
+   * The MLP block, h + [norm](down(act(gate(x)) · up(x))) of x = [norm](h), over N rows of h (the pass's rows, or the
+   * top layer's rows asked for).
+   */
   private mlpForward(li: number, h: Float32Array, pass: Pass, N: number): { h: Float32Array; tape: MlpTape | null } {
     const { k, config: c } = this;
     const L = this.layers[li];
