@@ -118,8 +118,18 @@ export class Linear {
     return xa;
   }
 
-  /** Gradients of forward: dx (= or += dy·W + LoRA part), and dW, db, dA, dB accumulated where they train. */
-  backward(k: Kernels, tape: LinearTape, dy: Float32Array, rows: number, dx: Float32Array, accumulate: boolean): void {
+  /**
+   * Gradients of forward: dx (= or += dy·W + LoRA part), and dW, db, dA, dB accumulated where they train. dx null:
+   * nothing reads the input's gradient (the bottom layer's, under a frozen embedding), so its products are skipped.
+   */
+  backward(
+    k: Kernels,
+    tape: LinearTape,
+    dy: Float32Array,
+    rows: number,
+    dx: Float32Array | null,
+    accumulate: boolean,
+  ): void {
     const { inFeatures: I, outFeatures: O } = this;
     const x = tape.x;
     if (this.weight.grad) k.sgemm(true, false, O, I, rows, 1, dy, O, x, I, 1, this.weight.grad, I);
@@ -128,7 +138,7 @@ export class Linear {
       for (let r = 0; r < rows; r++) for (let j = 0; j < O; j++) g[j] += dy[r * O + j];
     }
     if (!this.lora || !tape.xa) {
-      matmulW(k, dy, rows, this.weight, dx, accumulate);
+      if (dx) matmulW(k, dy, rows, this.weight, dx, accumulate);
       return;
     }
     const { rank, A, B } = this.lora;
@@ -138,6 +148,7 @@ export class Linear {
     k.sgemm(false, false, rows, rank, O, s, dy, O, B.data, rank, 0, dxa, rank);
     const xin = tape.xDrop ?? x;
     if (A.grad) k.sgemm(true, false, rank, I, rows, 1, dxa, rank, xin, I, 1, A.grad, I);
+    if (!dx) return;
     if (!tape.kept) {
       // dx = dy·W + dxa·A, the adapter's term added as the base's product writes dx
       matmulW(k, dy, rows, this.weight, dx, accumulate, { U: dxa, V: A.data, rank, scale: 1 });

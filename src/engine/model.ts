@@ -394,7 +394,9 @@ export class Transformer {
     for (let li = top; li >= 0; li--) {
       const t = tape.layers[li];
       if (li < top) this.mlpBackward(t.mlp, dh, N);
-      this.attentionBackward(this.layers[li], t.attention, dh, B, T);
+      // the bottom layer's input gradient is read only by a training embedding or a training input norm
+      const inputRead = li > 0 || !!this.embed.grad || !!t.attention.inNorm?.param.grad;
+      this.attentionBackward(this.layers[li], t.attention, dh, B, T, inputRead);
     }
 
     // embedding
@@ -529,8 +531,19 @@ export class Transformer {
     return { h: hMid, tape };
   }
 
-  /** The attention block's backward: dh, the gradient of its output, becomes the gradient of its input. */
-  private attentionBackward(L: Layer, t: AttentionTape, dh: Float32Array, B: number, T: number): void {
+  /**
+   * The attention block's backward: dh, the gradient of its output, becomes the gradient of its input. inputRead
+   * false: nothing reads that input's gradient, so the projections' products for it (and its norm's) are skipped and
+   * dh keeps the output's gradient; their parameters' gradients are still accumulated.
+   */
+  private attentionBackward(
+    L: Layer,
+    t: AttentionTape,
+    dh: Float32Array,
+    B: number,
+    T: number,
+    inputRead: boolean,
+  ): void {
     const { k, config: c } = this;
     const N = B * T;
     const d = c.hidden;
@@ -580,7 +593,7 @@ export class Transformer {
       this.normBackward(q, dq, dqIn, qShape[0], qShape[1], false);
       this.normBackward(kn, dk, dkIn, kShape[0], kShape[1], false);
     }
-    const dx1 = this.buffer("grad.dx1", N * d);
+    const dx1 = inputRead ? this.buffer("grad.dx1", N * d) : null;
     const p = t.projection;
     if ("qkv" in p)
       p.qkv.by.backward(k, p.qkv.tape, joinColumns([dqIn, dkIn, dv], N, [qDim, kvDim, kvDim]), N, dx1, false);
@@ -589,6 +602,7 @@ export class Transformer {
       p.k.by.backward(k, p.k.tape, dkIn, N, dx1, true);
       p.v.by.backward(k, p.v.tape, dv, N, dx1, true);
     }
+    if (!dx1) return;
     if (t.inNorm) this.normBackward(t.inNorm, dx1, dh, N, d, true);
     else k.addInPlace(dh, dx1, N * d);
   }

@@ -231,3 +231,29 @@ test("native and reference kernels give the same whole-model gradients", {
       assert.ok(Math.abs(g[j] - grads[1][i][j]) < 1e-4 + 1e-3 * Math.abs(g[j]), `param ${i}[${j}]`);
   });
 });
+
+test("LoRA under a frozen embedding skips the bottom layer's input gradient, and its adapters' gradients stay the same", () => {
+  // the same adapters' gradients, bit for bit, whether the embedding trains (the bottom layer's input gradient is
+  // computed) or not (its products are skipped)
+  const grads = [false, true].map((embedTrains) => {
+    const calls = { sgemm: 0 };
+    const counted = {
+      ...K,
+      sgemm: (...a: Parameters<typeof K.sgemm>) => {
+        calls.sgemm++;
+        K.sgemm(...a);
+      },
+    };
+    const m = tinyModel("Qwen3ForCausalLM", 3, counted);
+    addLora(m, { rank: 2, alpha: 4, dropout: 0, targets: ["all-linear"], seed: 5 });
+    for (const l of m.linears()) if (l.lora) l.lora.B.data.set(randomArray(l.lora.B.data.length, 7, 0.3));
+    setTrainable(m.embed, embedTrains);
+    forwardBackward(m, sequences(), 1);
+    const adapters = m.trainableParams().filter((p) => !p.name.includes("embed_tokens"));
+    return { calls: calls.sgemm, grads: adapters.map((p) => [p.name, p.grad!.slice()] as const) };
+  });
+  assert.equal(grads[0].grads.length, grads[1].grads.length);
+  grads[0].grads.forEach(([name, g], i) => assert.deepEqual(g, grads[1].grads[i][1], name));
+  // q, k and v's dy·W (three products) and their adapters' dxa·A (three): the bottom layer's input gradient
+  assert.equal(grads[1].calls - grads[0].calls, 6, `${grads[0].calls} products against ${grads[1].calls}`);
+});
