@@ -331,11 +331,17 @@ export class Transformer {
     const layerTapes: LayerTape[] = [];
     const R = rows.length;
     for (let li = 0; li < c.layers; li++) {
-      const attention = this.attentionForward(li, h, pass);
-      // The top layer's MLP works row by row and only the final norm reads its output, at the rows asked for: it runs
-      // on those rows alone (its attention still runs on all of them, for the keys and values later rows see)
+      // The top layer's output is read only at the rows asked for, by the final norm. Its MLP works row by row, and so
+      // do its attention's queries and output: they run on those rows alone, its keys and values on every row (the
+      // rows asked for see them). A training forward keeps the whole attention, whose backward takes every row.
       const top = li === c.layers - 1;
-      const mlpIn = top ? gatherRows(attention.h, rows, d, this.layerBuffer(li, pass, "mlpRows", R * d)) : attention.h;
+      const L = this.layers[li];
+      const queryRows = top && !train && 2 * R <= N && L.q && L.k && L.v ? rows : null;
+      const attention = this.attentionForward(li, h, pass, queryRows);
+      const mlpIn =
+        top && !queryRows
+          ? gatherRows(attention.h, rows, d, this.layerBuffer(li, pass, "mlpRows", R * d))
+          : attention.h;
       const mlp = this.mlpForward(li, mlpIn, pass, top ? R : N);
       if (attention.tape && mlp.tape) layerTapes.push({ attention: attention.tape, mlp: mlp.tape });
       else if (train) throw new Error(`layer ${li}: a training forward kept no tape`);
@@ -416,8 +422,17 @@ export class Transformer {
     return this.buffer(pass.train ? `tape.${li}.${r}` : r, n);
   }
 
-  /** Attention block: h + [norm](o(attn(rope(q), rope(k), v))) of x = [norm](h); the cache, if any, grows by T. */
-  private attentionForward(li: number, h: Float32Array, pass: Pass): { h: Float32Array; tape: AttentionTape | null } {
+  /**
+   * Attention block: h + [norm](o(attn(rope(q), rope(k), v))) of x = [norm](h); the cache, if any, grows by T. With
+   * queryRows (inference, separate q, k and v projections), the block's output at those flat rows alone, in their
+   * order: the keys and values are computed (and cached) for every row, the queries and the rest for those.
+   */
+  private attentionForward(
+    li: number,
+    h: Float32Array,
+    pass: Pass,
+    queryRows: Int32Array | null = null,
+  ): { h: Float32Array; tape: AttentionTape | null } {
     const { k, config: c } = this;
     const L = this.layers[li];
     const { B, T, N, pos0, cache, train, rng } = pass;
@@ -426,13 +441,21 @@ export class Transformer {
     const kvDim = c.kvHeads * c.headDim;
     const buf = (r: string, n: number) => this.layerBuffer(li, pass, r, n);
     const role = (r: string) => (train ? `tape.${li}.${r}` : r);
+    const selected = queryRows;
+    const Nq = selected ? selected.length : N;
+    if (selected && (train || !(L.q && L.k && L.v)))
+      throw new Error(`layer ${li}: queries at chosen rows need inference and separate q, k and v projections`);
 
     const [x1, inNorm] = L.attnIn ? this.normForward(L.attnIn, h, N, d, role("x1")) : [h, null];
-    let q: Float32Array = buf("q", N * qDim);
+    let q: Float32Array = buf("q", Nq * qDim);
     let kk: Float32Array = buf("k", N * kvDim);
     const v: Float32Array = buf("v", N * kvDim);
     let projection: AttentionTape["projection"] | null = null;
-    if (L.qkv) {
+    if (selected && L.q && L.k && L.v) {
+      L.q.forward(k, gatherRows(x1, selected, d, buf("x1Rows", Nq * d)), Nq, q, false, null);
+      L.k.forward(k, x1, N, kk, false, null);
+      L.v.forward(k, x1, N, v, false, null);
+    } else if (L.qkv) {
       const qkv = buf("qkv", N * (qDim + 2 * kvDim));
       const t = L.qkv.forward(k, x1, N, qkv, train, rng);
       splitColumnsInto(qkv, N, [q, kk, v], [qDim, kvDim, kvDim]);
@@ -450,11 +473,11 @@ export class Transformer {
     let qkNorm: QkNormTape | null = null;
     if (L.qNorm && L.kNorm) {
       // per head (Qwen3, Gemma 3) or over all heads (OLMo 2)
-      const qShape: [number, number] = c.qkNorm === "head" ? [N * c.heads, c.headDim] : [N, qDim];
+      const qShape: [number, number] = c.qkNorm === "head" ? [Nq * c.heads, c.headDim] : [Nq, qDim];
       const kShape: [number, number] = c.qkNorm === "head" ? [N * c.kvHeads, c.headDim] : [N, kvDim];
       const qPre = q;
       const kPre = kk;
-      q = buf("qNormed", N * qDim);
+      q = buf("qNormed", Nq * qDim);
       kk = buf("kNormed", N * kvDim);
       const rstdQ = buf("qNormed.rstd", qShape[0]);
       const rstdK = buf("kNormed.rstd", kShape[0]);
@@ -468,7 +491,12 @@ export class Transformer {
       };
     }
     const rope = this.ropes[L.rope];
-    k.rope(q, N, T, c.heads, c.headDim, pos0, rope.cos, rope.sin, false);
+    if (selected)
+      selected.forEach((row, r) => {
+        const at = q.subarray(r * qDim, (r + 1) * qDim);
+        k.rope(at, 1, 1, c.heads, c.headDim, pos0 + (row % T), rope.cos, rope.sin, false);
+      });
+    else k.rope(q, N, T, c.heads, c.headDim, pos0, rope.cos, rope.sin, false);
     k.rope(kk, N, T, c.kvHeads, c.headDim, pos0, rope.cos, rope.sin, false);
     let kvK: Float32Array = kk;
     let kvV: Float32Array = v;
@@ -484,34 +512,63 @@ export class Transformer {
       Tk = pos0 + T;
       stride = cache.capacity;
     }
-    const att = buf("att", N * qDim); // every row written: one that sees no key as zeros
+    const att = buf("att", Nq * qDim); // every row written: one that sees no key as zeros
     const lse = train ? buf("lse", B * c.heads * T) : null;
-    k.attentionForward(
-      att,
-      lse,
-      q,
-      kvK,
-      kvV,
-      B,
-      T,
-      Tk,
-      c.heads,
-      c.kvHeads,
-      c.headDim,
-      stride,
-      pos0,
-      pass.batch.validLen,
-      c.attnScale,
-      L.window,
-      c.attnSoftcap,
-      bf16Attention(L),
-    );
-    const o = buf("o", N * d);
-    const oTape = L.o.forward(k, att, N, o, train, rng);
-    const [a, outNorm] = L.attnOut ? this.normForward(L.attnOut, o, N, d, role("oNormed")) : [o, null];
-    const hMid = train ? buf("hMid", N * d) : h;
+    if (selected)
+      // each row asked for as a query of its own, at its position, over its sequence's keys
+      selected.forEach((row, r) => {
+        const b = Math.floor(row / T);
+        const at = (x: Float32Array) => x.subarray(r * qDim, (r + 1) * qDim);
+        const keys = (x: Float32Array) => x.subarray(b * stride * kvDim);
+        const valid = pass.batch.validLen?.subarray(b, b + 1) ?? null;
+        k.attentionForward(
+          at(att),
+          null,
+          at(q),
+          keys(kvK),
+          keys(kvV),
+          1,
+          1,
+          Tk,
+          c.heads,
+          c.kvHeads,
+          c.headDim,
+          stride,
+          pos0 + (row % T),
+          valid,
+          c.attnScale,
+          L.window,
+          c.attnSoftcap,
+          bf16Attention(L),
+        );
+      });
+    else
+      k.attentionForward(
+        att,
+        lse,
+        q,
+        kvK,
+        kvV,
+        B,
+        T,
+        Tk,
+        c.heads,
+        c.kvHeads,
+        c.headDim,
+        stride,
+        pos0,
+        pass.batch.validLen,
+        c.attnScale,
+        L.window,
+        c.attnSoftcap,
+        bf16Attention(L),
+      );
+    const o = buf("o", Nq * d);
+    const oTape = L.o.forward(k, att, Nq, o, train, rng);
+    const [a, outNorm] = L.attnOut ? this.normForward(L.attnOut, o, Nq, d, role("oNormed")) : [o, null];
+    const hMid = selected ? gatherRows(h, selected, d, buf("hRows", Nq * d)) : train ? buf("hMid", N * d) : h;
     if (train) hMid.set(h);
-    k.addInPlace(hMid, a, N * d);
+    k.addInPlace(hMid, a, Nq * d);
     const tape =
       projection && oTape && lse
         ? {

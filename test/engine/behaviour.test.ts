@@ -41,6 +41,26 @@ for (const name of ["tiny-qwen3", "tiny-mistral", "tiny-gemma2", "tiny-gemma3", 
     }
   });
 
+// The top layer computes its queries and output at the rows asked for alone where they are at most half of the batch's
+// rows; asking for every row takes the whole-layer path. Both must give the same logits, with padding and windows.
+for (const name of ["tiny-qwen3", "tiny-mistral", "tiny-gemma2", "tiny-olmo2", "tiny-llama"])
+  test(`logits at a few rows equal those of a forward over every row: ${name}`, () => {
+    const model = loadModel(join(FIX, name));
+    const seqs = [
+      [3, 17, 42, 8, 5, 9, 11, 2, 30, 7],
+      [4, 8, 15, 16, 23, 42],
+    ];
+    const batch = padBatch(seqs);
+    const every = Int32Array.from({ length: batch.B * batch.T }, (_, i) => i);
+    const all = model.forward(batch, every).logits;
+    const asked = Int32Array.from([9, 2, batch.T + 5, batch.T]); // out of order, both sequences, first positions too
+    const few = model.forward(batch, asked).logits;
+    const V = model.config.vocabSize;
+    asked.forEach((row, r) =>
+      assertClose(few.subarray(r * V, (r + 1) * V), all.subarray(row * V, (row + 1) * V), 1e-4, `row ${row}`),
+    );
+  });
+
 test("sampling is seeded; top-p keeps the nucleus; stop tokens and stop strings end generation", () => {
   const model = loadModel(join(FIX, "tiny-llama"));
   const a = generate(model, [1, 2, 3], { maxNewTokens: 10, temperature: 1, topP: 0.9, seed: 7, stopTokenIds: [] });
