@@ -330,6 +330,8 @@ export class Transformer {
 
     const layerTapes: LayerTape[] = [];
     const R = rows.length;
+    for (const row of rows)
+      if (!(row >= 0 && row < N)) throw new Error(`row ${row} asked for is outside the batch's ${N} rows (B·T)`);
     for (let li = 0; li < c.layers; li++) {
       // The top layer's output is read only at the rows asked for, by the final norm. Its MLP works row by row, and so
       // do its attention's queries and output: they run on those rows alone, its keys and values on every row (the

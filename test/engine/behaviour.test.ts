@@ -59,6 +59,7 @@ for (const name of ["tiny-qwen3", "tiny-mistral", "tiny-gemma2", "tiny-olmo2", "
     asked.forEach((row, r) =>
       assertClose(few.subarray(r * V, (r + 1) * V), all.subarray(row * V, (row + 1) * V), 1e-4, `row ${row}`),
     );
+    assert.throws(() => model.forward(batch, Int32Array.from([every.length])), /row 20 asked for is outside/);
   });
 
 test("sampling is seeded; top-p keeps the nucleus; stop tokens and stop strings end generation", () => {
