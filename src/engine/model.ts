@@ -443,9 +443,8 @@ export class Transformer {
     const kvDim = c.kvHeads * c.headDim;
     const buf = (r: string, n: number) => this.layerBuffer(li, pass, r, n);
     const role = (r: string) => (train ? `tape.${li}.${r}` : r);
-    const selected = queryRows;
-    const Nq = selected ? selected.length : N;
-    if (selected && (train || !(L.q && L.k && L.v)))
+    const Nq = queryRows ? queryRows.length : N;
+    if (queryRows && (train || !(L.q && L.k && L.v)))
       throw new Error(`layer ${li}: queries at chosen rows need inference and separate q, k and v projections`);
 
     const [x1, inNorm] = L.attnIn ? this.normForward(L.attnIn, h, N, d, role("x1")) : [h, null];
@@ -453,8 +452,8 @@ export class Transformer {
     let kk: Float32Array = buf("k", N * kvDim);
     const v: Float32Array = buf("v", N * kvDim);
     let projection: AttentionTape["projection"] | null = null;
-    if (selected && L.q && L.k && L.v) {
-      L.q.forward(k, gatherRows(x1, selected, d, buf("x1Rows", Nq * d)), Nq, q, false, null);
+    if (queryRows && L.q && L.k && L.v) {
+      L.q.forward(k, gatherRows(x1, queryRows, d, buf("x1Rows", Nq * d)), Nq, q, false, null);
       L.k.forward(k, x1, N, kk, false, null);
       L.v.forward(k, x1, N, v, false, null);
     } else if (L.qkv) {
@@ -493,8 +492,8 @@ export class Transformer {
       };
     }
     const rope = this.ropes[L.rope];
-    if (selected)
-      selected.forEach((row, r) => {
+    if (queryRows)
+      queryRows.forEach((row, r) => {
         const at = q.subarray(r * qDim, (r + 1) * qDim);
         k.rope(at, 1, 1, c.heads, c.headDim, pos0 + (row % T), rope.cos, rope.sin, false);
       });
@@ -516,9 +515,9 @@ export class Transformer {
     }
     const att = buf("att", Nq * qDim); // every row written: one that sees no key as zeros
     const lse = train ? buf("lse", B * c.heads * T) : null;
-    if (selected)
+    if (queryRows)
       // each row asked for as a query of its own, at its position, over its sequence's keys
-      selected.forEach((row, r) => {
+      queryRows.forEach((row, r) => {
         const b = Math.floor(row / T);
         const at = (x: Float32Array) => x.subarray(r * qDim, (r + 1) * qDim);
         const keys = (x: Float32Array) => x.subarray(b * stride * kvDim);
@@ -568,7 +567,7 @@ export class Transformer {
     const o = buf("o", Nq * d);
     const oTape = L.o.forward(k, att, Nq, o, train, rng);
     const [a, outNorm] = L.attnOut ? this.normForward(L.attnOut, o, Nq, d, role("oNormed")) : [o, null];
-    const hMid = selected ? gatherRows(h, selected, d, buf("hRows", Nq * d)) : train ? buf("hMid", N * d) : h;
+    const hMid = queryRows ? gatherRows(h, queryRows, d, buf("hRows", Nq * d)) : train ? buf("hMid", N * d) : h;
     if (train) hMid.set(h);
     k.addInPlace(hMid, a, Nq * d);
     const tape =
