@@ -13,8 +13,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nativeKernels } from "../../src/engine/kernels/index.js";
-import { loraStepGflop } from "./lora-floor.js";
-import { prefillGflop } from "./prefill-floor.js";
+import { loraStepFloorSeconds, loraStepGflop } from "./lora-floor.js";
+import { prefillFloorSeconds, prefillGflop } from "./prefill-floor.js";
 import {
   type Figure,
   medianFigure,
@@ -22,6 +22,7 @@ import {
   own,
   rate,
   ratio,
+  rssOf,
   smallest,
   torch,
   type UserShape,
@@ -52,7 +53,6 @@ const NAMES = {
 } as const;
 
 const seconds = (f: Figure) => ("seconds" in f ? f.seconds : Number.NaN);
-const rss = (f: Figure) => ("peak_rss_mib" in f ? f.peak_rss_mib : null);
 
 /** Runs `work` with the command line's options (--shapes, --lengths for a prefill, --rounds) and returns the bench's
  * JSON line: each case's median figures and ratios, every round's, and the smallest ratio and ceiling over cases. */
@@ -64,6 +64,9 @@ export function againstTorch(work: Work, argv: string[]): Record<string, unknown
   const lengths = work === "lora" ? [o.loraTokens] : o.lengths;
   const gflop = (shape: UserShape, tokens: number) =>
     work === "lora" ? loraStepGflop(shape, tokens) : prefillGflop(shape, tokens);
+  // null where the CPU has no BF16 dot products to measure a peak of
+  const floorSeconds = (shape: UserShape, tokens: number, peakGflops: number) =>
+    work === "lora" ? loraStepFloorSeconds(shape, tokens, peakGflops) : prefillFloorSeconds(shape, tokens, peakGflops);
   const peak = () => ({ bf16: k.peakGflops(true, 1), f32: k.peakGflops(false, 1) });
   const before = peak();
 
@@ -102,9 +105,8 @@ export function againstTorch(work: Work, argv: string[]): Record<string, unknown
   const cases: Record<string, unknown>[] = figures.map((c) => {
     const crossmon = medianFigure(c.crossmon),
       peer = medianFigure(c.torch);
-    const g = gflop(c.shape, c.tokens);
-    const floor = g / bf16Peak;
-    const over = (s: number) => (Number.isFinite(s) ? +(s / floor).toFixed(3) : null);
+    const floor = floorSeconds(c.shape, c.tokens, bf16Peak);
+    const over = (s: number) => (floor && Number.isFinite(s) ? +(s / floor).toFixed(3) : null);
     const same = (r: Record<string, unknown>) => r.shape === c.shape && (work === "lora" || r.tokens === c.tokens);
     return {
       shape: c.shape,
@@ -112,12 +114,12 @@ export function againstTorch(work: Work, argv: string[]): Record<string, unknown
       crossmon_s: seconds(crossmon),
       [`${n.peer}_s`]: seconds(peer),
       [`vs_${n.peer}`]: medianOf(rounds.filter(same).map((r) => r[`vs_${n.peer}`] as number)),
-      [n.gflop]: +g.toFixed(1),
-      floor_s: +floor.toFixed(3),
+      [n.gflop]: +gflop(c.shape, c.tokens).toFixed(1),
+      floor_s: floor && +floor.toFixed(3),
       crossmon_over_floor: over(seconds(crossmon)),
       [`ceiling_vs_${n.peer}`]: over(seconds(peer)),
-      crossmon_peak_rss_mib: rss(crossmon),
-      torch_peak_rss_mib: rss(peer),
+      crossmon_peak_rss_mib: rssOf(crossmon),
+      torch_peak_rss_mib: rssOf(peer),
       ...("error" in crossmon ? { crossmon_error: crossmon.error } : {}),
       ...("error" in peer ? { torch_error: peer.error } : {}),
     };

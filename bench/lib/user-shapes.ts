@@ -241,7 +241,7 @@ export const smallest = (xs: (number | null)[]) => {
   const ok = xs.filter((x): x is number => x !== null && !Number.isNaN(x));
   return ok.length ? Math.min(...ok) : null;
 };
-const rssOf = (f: Figure) => ("peak_rss_mib" in f ? f.peak_rss_mib : null);
+export const rssOf = (f: Figure) => ("peak_rss_mib" in f ? f.peak_rss_mib : null);
 const git = (args: string[]) => spawnSync("git", args, { encoding: "utf8" }).stdout.trim();
 
 /** The commit (with "+changes" when the tree differs from it), CPU and threads of this run. */
